@@ -1,0 +1,59 @@
+# Two commands do all the setup on a fresh Debian machine with Python 3.11:
+#   make run   virtual environment + install, then the demo (the web app comes in a later issue)
+#   make test  the above + test tools + Debian packages the tests drive, then every check
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests use: khal (a real calendar client that imports our .ics files).
+APT_PACKAGES := khal
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test check lint typecheck imports pytest bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-installed: $(BIN)/python requirements/run.txt pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/run.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: $(VENV)/.run-installed
+	@echo "Dosewise demo: a titration plan to 60 mg/day (the web app arrives with issue 6)."
+	$(BIN)/dosewise plan baclofen --target-mg-day 60 --start 2026-12-01 --tz Europe/London
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+imports: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
+pytest: system-deps $(VENV)/.dev-installed
+	$(BIN)/pytest -n auto -q
+
+test: lint typecheck imports pytest
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/cli_startup.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,5 @@
+"""``python -m dosewise``."""
+
+from dosewise.cli.app import main
+
+main()

@@ -1,0 +1,111 @@
+"""Human output: Rich tables with the same content as the JSON, and the sources."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from dosewise.domain.monograph import cite_sources
+from dosewise.domain.units import format_mg
+
+if TYPE_CHECKING:
+    from datetime import time
+
+    from dosewise.domain.findings import Finding
+    from dosewise.domain.kidney import KidneyAssessment
+    from dosewise.domain.monograph import Monograph
+    from dosewise.domain.plan import Plan
+
+_STYLE = {"warning": "bold yellow", "caution": "magenta", "info": "cyan"}
+
+
+def _console() -> Console:
+    # Prose lines are soft-wrapped by the terminal: Rich's own wrapping of long paragraphs
+    # costs more start-up time than the whole domain (docs/benchmarks.md).
+    return Console(highlight=False, emoji=False, markup=False, soft_wrap=True)
+
+
+def _print_sources(console: Console, monograph: Monograph, keys: tuple[str, ...]) -> None:
+    console.print(Text("Sources", style="bold"))
+    for key in keys:
+        console.print(f"  [{key}] {monograph.sources[key]}")
+    console.print(Text(monograph.disclaimer, style="italic"))
+
+
+def _print_findings(console: Console, title: str, findings: tuple[Finding, ...]) -> None:
+    if not findings:
+        return
+    console.print(Text(title, style="bold"))
+    for finding in findings:
+        keys = ", ".join(cite_sources(finding.source))
+        line = Text("  ")
+        line.append(finding.severity.upper(), style=_STYLE[finding.severity])
+        line.append(f" {finding.message} [{keys}]")
+        console.print(line)
+
+
+def _kidney_line(kidney: KidneyAssessment) -> str:
+    if kidney.band == "dialysis":
+        return "Kidney function: on dialysis"
+    parts = [f"CrCl {kidney.crcl_ml_min:.1f} mL/min (Cockcroft-Gault)"]
+    if kidney.egfr_ckd_epi_2021 is not None:
+        parts.append(f"eGFR {kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m² (CKD-EPI 2021, for information)")
+    parts.append(f"band {kidney.band}, dose factor {kidney.dose_factor}")
+    return "Kidney function: " + "; ".join(parts)
+
+
+def render_kidney(kidney: KidneyAssessment, monograph: Monograph) -> None:
+    console = _console()
+    table = Table(title="Kidney function for baclofen dosing", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("Creatinine clearance (Cockcroft-Gault)", f"{kidney.crcl_ml_min:.1f} mL/min")
+    if kidney.egfr_ckd_epi_2021 is not None:
+        table.add_row("eGFR (CKD-EPI 2021, for information)", f"{kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m²")
+    table.add_row("Dose band", kidney.band)
+    table.add_row("Dose factor", str(kidney.dose_factor))
+    table.add_row(
+        "Automatic plan",
+        "no: a clinician must decide" if kidney.requires_clinician else "yes",
+    )
+    console.print(table)
+    _print_sources(console, monograph, kidney.sources)
+
+
+def render_plan(
+    plan: Plan,
+    monograph: Monograph,
+    times: tuple[time, ...],
+    time_zone: str,
+    ics: str | None,
+) -> None:
+    console = _console()
+    title = f"{monograph.display_name} {plan.kind} plan, {plan.doses_per_day} doses a day ({time_zone})"
+    table = Table(title=title)
+    table.add_column("Step", justify="right")
+    table.add_column("From")
+    table.add_column("Days", justify="right")
+    table.add_column("mg/day", justify="right")
+    for clock in times:
+        table.add_column(clock.strftime("%H:%M"))
+    for number, step in enumerate(plan.steps, start=1):
+        cells = [
+            f"{format_mg(dose)} mg\n{recipe.describe()}" if recipe is not None else "-"
+            for dose, recipe in zip(step.doses_ug, step.recipes, strict=True)
+        ]
+        table.add_row(str(number), step.start.isoformat(), str(step.days), format_mg(step.daily_ug), *cells)
+    console.print(table)
+    if plan.kidney is not None:
+        console.print(_kidney_line(plan.kidney))
+    console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
+    if plan.stop_date is not None:
+        console.print(f"Stop date (first day without baclofen): {plan.stop_date.isoformat()}")
+    console.print("Products: " + "; ".join(product.describe() for product in plan.products))
+    _print_findings(console, "Warnings", plan.warnings)
+    _print_findings(console, "Cautions", plan.cautions)
+    _print_sources(console, monograph, plan.sources)
+    if ics is not None:
+        console.print(f"Reminders written to {ics}")

@@ -1,0 +1,289 @@
+"""The drug as data: products, titration steps, kidney bands, taper rules, advice, sources.
+
+These records mirror ``monographs/<drug>.toml``; the loader in :mod:`dosewise.monographs`
+fills them and reports the path of any malformed or unknown field. They are frozen msgspec
+Structs rather than dataclasses: they are the TOML edge, msgspec validates them natively, and
+they cost a twelfth of a dataclass to define, which the CLI's start-up budget needs
+(docs/adr/0002-msgspec-for-the-monograph.md). The checks here are the ones a type cannot
+express (ranges, ordering, known source keys).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from fractions import Fraction
+from typing import Literal
+
+import msgspec
+
+ProductForm = Literal["tablet", "solution", "suspension", "granules"]
+LIQUID_FORMS: frozenset[str] = frozenset({"solution", "suspension"})
+PlanKind = Literal["titration", "taper"]
+Severity = Literal["warning", "caution", "info"]
+
+_FRACTION = re.compile(r"^\s*(\d+)\s*(?:/\s*(\d+))?\s*$")
+_SOURCE_KEY = re.compile(r"[A-Z][A-Z0-9-]*")
+
+
+class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of the monograph records: immutable, keyword-only, unknown fields rejected."""
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be greater than 0, got {value}")
+
+
+def _range(name: str, pair: tuple[float, float]) -> None:
+    low, high = pair
+    if not low < high:
+        raise ValueError(f"{name} must be [low, high] with low < high, got {list(pair)}")
+
+
+class ProductDefinition(_Record, frozen=True, kw_only=True):
+    """A marketed form and strength (mg per tablet/packet, mg per mL for a liquid)."""
+
+    form: ProductForm
+    strength_mg: float
+    max_split: int
+    default_split: int
+    markets: tuple[str, ...]
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        _positive("strength_mg", self.strength_mg)
+        if self.max_split not in (1, 2, 4):
+            raise ValueError(f"max_split must be 1, 2 or 4, got {self.max_split}")
+        if self.default_split not in (1, 2, 4) or self.default_split > self.max_split:
+            raise ValueError("default_split must be 1, 2 or 4 and not above max_split")
+        if self.form != "tablet" and self.max_split != 1:
+            raise ValueError(f"only tablets can be split, not {self.form}")
+
+
+class LiquidMeasure(_Record, frozen=True, kw_only=True):
+    default_step_ml: float
+    min_step_ml: float
+    source: str
+    product_default: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("min_step_ml", self.min_step_ml)
+        if self.default_step_ml < self.min_step_ml:
+            raise ValueError("default_step_ml must not be below min_step_ml")
+
+
+class DefaultProducts(_Record, frozen=True, kw_only=True):
+    specs: tuple[str, ...]
+    source: str
+
+    def __post_init__(self) -> None:
+        if not self.specs:
+            raise ValueError("specs must name at least one product")
+
+
+class BeyondLabelled(_Record, frozen=True, kw_only=True):
+    max_increase_mg: float
+    min_step_days: int
+    source: str
+    product_default: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("max_increase_mg", self.max_increase_mg)
+        _positive("min_step_days", self.min_step_days)
+
+
+class OlderAdults(_Record, frozen=True, kw_only=True):
+    min_age_years: int
+    step_days: int
+    source: str
+    product_default: bool = False
+
+
+class Children(_Record, frozen=True, kw_only=True):
+    min_age_automatic_years: int
+    source: str
+    start_mg_per_kg_day: float
+    max_daily_mg_under_8: float
+    max_daily_mg_from_8: float
+    limits_source: str
+
+
+class TitrationRules(_Record, frozen=True, kw_only=True):
+    steps_daily_mg: tuple[float, ...]
+    step_days: int
+    source: str
+    doses_per_day: tuple[int, ...]
+    doses_per_day_source: str
+    usual_range_mg_day: tuple[float, float]
+    usual_range_source: str
+    max_daily_mg: float
+    max_daily_source: str
+    override_max_daily_mg: float
+    override_max_daily_source: str
+    beyond_labelled: BeyondLabelled
+    older_adults: OlderAdults
+    children: Children
+
+    def __post_init__(self) -> None:
+        steps = self.steps_daily_mg
+        if not steps or any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError("steps_daily_mg must be a non-empty, strictly rising list")
+        _positive("step_days", self.step_days)
+        _range("usual_range_mg_day", self.usual_range_mg_day)
+        if steps[-1] > self.max_daily_mg or self.max_daily_mg > self.override_max_daily_mg:
+            raise ValueError("need last step <= max_daily_mg <= override_max_daily_mg")
+        if not self.doses_per_day or min(self.doses_per_day) < 1:
+            raise ValueError("doses_per_day must list positive counts")
+
+
+class KidneyBand(_Record, frozen=True, kw_only=True):
+    name: Literal["normal", "mild", "moderate", "severe"]
+    lower_ml_min: float
+    lower_inclusive: bool
+    dose_factor: str
+    requires_clinician: bool
+    source: str
+    start_max_daily_mg: float | None = None
+    start_source: str = ""
+
+    def __post_init__(self) -> None:
+        match = _FRACTION.match(self.dose_factor)
+        if match is None or Fraction(self.dose_factor) <= 0 or Fraction(self.dose_factor) > 1:
+            raise ValueError(
+                f"dose_factor must be a fraction in (0, 1] such as '2/3', got {self.dose_factor!r}"
+            )
+
+    @property
+    def factor(self) -> Fraction:
+        return Fraction(self.dose_factor)
+
+    def holds(self, crcl_ml_min: float) -> bool:
+        """True when this band's lower edge admits ``crcl_ml_min``."""
+        if self.lower_inclusive:
+            return crcl_ml_min >= self.lower_ml_min
+        return crcl_ml_min > self.lower_ml_min
+
+
+class Dialysis(_Record, frozen=True, kw_only=True):
+    requires_clinician: bool
+    max_daily_mg: float
+    max_source: str
+    start_daily_mg: float
+    start_source: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if not 0 < self.start_daily_mg <= self.max_daily_mg:
+            raise ValueError("need 0 < start_daily_mg <= max_daily_mg")
+
+
+class KidneyRules(_Record, frozen=True, kw_only=True):
+    bands_source: str
+    formula_source: str
+    egfr_source: str
+    umol_per_mg_dl: float
+    age_years: tuple[float, float]
+    weight_kg: tuple[float, float]
+    scr_mg_dl: tuple[float, float]
+    scr_umol_l: tuple[float, float]
+    crcl_ml_min: tuple[float, float]
+    crcl_limits_source: str
+    bands: tuple[KidneyBand, ...]
+    dialysis: Dialysis
+
+    def __post_init__(self) -> None:
+        for name in ("age_years", "weight_kg", "scr_mg_dl", "scr_umol_l", "crcl_ml_min"):
+            _range(name, getattr(self, name))
+        lows = [band.lower_ml_min for band in self.bands]
+        if not self.bands or lows != sorted(lows, reverse=True) or lows[-1] != 0:
+            raise ValueError("bands must run from highest to lowest CrCl and end at 0")
+        if [b.factor for b in self.bands] != sorted((b.factor for b in self.bands), reverse=True):
+            raise ValueError("bands' dose_factor must not rise as CrCl falls")
+
+
+class TaperRules(_Record, frozen=True, kw_only=True):
+    max_step_decrease_mg: float
+    max_step_decrease_source: str
+    low_start_threshold_mg: float
+    low_start_step_decrease_mg: float
+    low_start_source: str
+    min_step_days: int
+    min_step_days_source: str
+    min_total_days: int
+    min_total_days_source: str
+    max_last_step_mg: float
+    max_last_step_source: str
+    max_total_days: int
+    max_total_days_source: str
+
+    def __post_init__(self) -> None:
+        _positive("max_step_decrease_mg", self.max_step_decrease_mg)
+        if not 0 < self.low_start_step_decrease_mg <= self.max_step_decrease_mg:
+            raise ValueError("low_start_step_decrease_mg must be in (0, max_step_decrease_mg]")
+        _positive("min_step_days", self.min_step_days)
+        _positive("max_last_step_mg", self.max_last_step_mg)
+        if not self.min_step_days <= self.min_total_days <= self.max_total_days:
+            raise ValueError("need min_step_days <= min_total_days <= max_total_days")
+
+
+class Advice(_Record, frozen=True, kw_only=True):
+    code: str
+    applies_to: tuple[PlanKind, ...]
+    severity: Severity
+    message: str
+    source: str
+    when_kidney_impaired: bool = False
+
+
+class Monograph(_Record, frozen=True, kw_only=True):
+    name: str
+    display_name: str
+    disclaimer: str
+    sources: dict[str, str]
+    products: tuple[ProductDefinition, ...]
+    liquid_measure: LiquidMeasure
+    default_products: DefaultProducts
+    titration: TitrationRules
+    kidney: KidneyRules
+    taper: TaperRules
+    advice: tuple[Advice, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(
+            {key for text in _source_texts(self) for key in _SOURCE_KEY.findall(text)} - set(self.sources)
+        )
+        if unknown:
+            raise ValueError(f"source keys not in [sources]: {', '.join(unknown)}")
+
+    def product_definition(self, form: str, strength_mg: float) -> ProductDefinition | None:
+        for definition in self.products:
+            if definition.form == form and definition.strength_mg == strength_mg:
+                return definition
+        return None
+
+
+def cite_sources(*texts: str) -> tuple[str, ...]:
+    """The source keys named in ``source`` fields (``"US-TAB, OZO"``), first mention first."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for key in _SOURCE_KEY.findall(text):
+            seen.setdefault(key, None)
+    return tuple(seen)
+
+
+def _source_texts(record: object) -> list[str]:
+    """Every ``...source`` string field anywhere in ``record`` (for key checking)."""
+    texts: list[str] = []
+    if isinstance(record, _Record):
+        for name in record.__struct_fields__:
+            value = getattr(record, name)
+            if name.endswith("source") and isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, tuple):
+                for element in value:
+                    texts.extend(_source_texts(element))
+            else:
+                texts.extend(_source_texts(value))
+    return texts

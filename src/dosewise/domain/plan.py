@@ -1,0 +1,107 @@
+"""A plan: dated steps of daily doses, each dose said in the patient's own products."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dosewise.domain.findings import Finding
+from dosewise.domain.kidney import KidneyAssessment
+from dosewise.domain.monograph import PlanKind
+from dosewise.domain.products import DoseMenu, Product, Recipe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanStep:
+    """``days`` days from ``start``, the same doses each day.
+
+    ``doses_ug`` has one entry per dose time in clock order; 0 means no dose at that time.
+    ``requested_daily_ug`` is what the rules asked for before rounding down to what the
+    products can make.
+    """
+
+    start: date
+    days: int
+    doses_ug: tuple[int, ...]
+    recipes: tuple[Recipe | None, ...]
+    requested_daily_ug: int
+
+    @property
+    def daily_ug(self) -> int:
+        return sum(self.doses_ug)
+
+    @property
+    def end(self) -> date:
+        """The last day of this step."""
+        return self.start + timedelta(days=self.days - 1)
+
+    @property
+    def doses_given(self) -> int:
+        return sum(1 for dose in self.doses_ug if dose)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    drug: str
+    kind: PlanKind
+    doses_per_day: int
+    products: tuple[Product, ...]
+    kidney: KidneyAssessment | None
+    max_daily_ug: int
+    steps: tuple[PlanStep, ...]
+    warnings: tuple[Finding, ...]
+    cautions: tuple[Finding, ...]
+    sources: tuple[str, ...]
+    disclaimer: str
+    stop_date: date | None = None  # tapers: the first day without the drug
+
+    @property
+    def start(self) -> date:
+        return self.steps[0].start
+
+    @property
+    def end(self) -> date:
+        """The last day of the last step."""
+        return self.steps[-1].end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRequest:
+    """A step as the rules ask for it, before rounding to the products."""
+
+    requested_daily_ug: int
+    daily_ug: int  # deliverable, <= requested for titration
+    days: int
+
+
+def build_plan_steps(
+    menu: DoseMenu, requests: Sequence[StepRequest], *, start: date, doses_per_day: int
+) -> tuple[PlanStep, ...]:
+    """Dated steps; consecutive steps with the same daily total are merged (days added)."""
+    merged: list[StepRequest] = []
+    for request in requests:
+        if merged and merged[-1].daily_ug == request.daily_ug:
+            last = merged[-1]
+            merged[-1] = StepRequest(
+                requested_daily_ug=last.requested_daily_ug,
+                daily_ug=last.daily_ug,
+                days=last.days + request.days,
+            )
+        else:
+            merged.append(request)
+    steps: list[PlanStep] = []
+    day = start
+    for request in merged:
+        doses = menu.split_daily_ug(request.daily_ug, doses_per_day)
+        steps.append(
+            PlanStep(
+                start=day,
+                days=request.days,
+                doses_ug=doses,
+                recipes=tuple(menu.recipe(dose) if dose else None for dose in doses),
+                requested_daily_ug=request.requested_daily_ug,
+            )
+        )
+        day += timedelta(days=request.days)
+    return tuple(steps)

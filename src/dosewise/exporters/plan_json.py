@@ -1,0 +1,85 @@
+"""Plans and kidney assessments as plain JSON-ready dicts (the CLI ``--json`` contract)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dosewise.domain.monograph import cite_sources
+from dosewise.domain.units import ug_to_mg
+
+if TYPE_CHECKING:
+    from datetime import time
+
+    from dosewise.domain.findings import Finding
+    from dosewise.domain.kidney import KidneyAssessment
+    from dosewise.domain.monograph import Monograph
+    from dosewise.domain.plan import Plan
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def describe_sources(monograph: Monograph, keys: tuple[str, ...]) -> list[dict[str, str]]:
+    return [{"key": key, "citation": monograph.sources[key]} for key in keys]
+
+
+def kidney_to_dict(kidney: KidneyAssessment, monograph: Monograph) -> dict[str, Any]:
+    return {
+        "crcl_ml_min": _round(kidney.crcl_ml_min, 1),
+        "egfr_ckd_epi_2021": _round(kidney.egfr_ckd_epi_2021, 1),
+        "band": kidney.band,
+        "dose_factor": None if kidney.dose_factor is None else round(float(kidney.dose_factor), 4),
+        "dose_factor_fraction": None if kidney.dose_factor is None else str(kidney.dose_factor),
+        "requires_clinician": kidney.requires_clinician,
+        "sources": describe_sources(monograph, kidney.sources),
+        "disclaimer": monograph.disclaimer,
+    }
+
+
+def finding_to_dict(finding: Finding) -> dict[str, str]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity,
+        "message": finding.message,
+        "source": ", ".join(cite_sources(finding.source)),
+    }
+
+
+def plan_to_dict(
+    plan: Plan,
+    monograph: Monograph,
+    *,
+    times: tuple[time, ...] | None = None,
+    time_zone: str | None = None,
+) -> dict[str, Any]:
+    """The plan JSON of the CLI contract (``drug``, ``kind``, ``kidney``, ``max_daily_mg``,
+    ``steps``, ``warnings``, ``cautions``, ``sources``; tapers add ``stop_date``)."""
+    data: dict[str, Any] = {
+        "drug": plan.drug,
+        "kind": plan.kind,
+        "kidney": None if plan.kidney is None else kidney_to_dict(plan.kidney, monograph),
+        "max_daily_mg": ug_to_mg(plan.max_daily_ug),  # whole µg, floored
+        "doses_per_day": plan.doses_per_day,
+        "times": None if times is None else [t.strftime("%H:%M") for t in times],
+        "time_zone": time_zone,
+        "products": [product.spec for product in plan.products],
+        "steps": [
+            {
+                "start": step.start.isoformat(),
+                "days": step.days,
+                "doses_mg": [ug_to_mg(dose) for dose in step.doses_ug],
+                "daily_mg": ug_to_mg(step.daily_ug),
+                "requested_daily_mg": ug_to_mg(step.requested_daily_ug),
+                "how": [recipe.describe() if recipe else None for recipe in step.recipes],
+            }
+            for step in plan.steps
+        ],
+        "warnings": [finding_to_dict(f) for f in plan.warnings],
+        "cautions": [finding_to_dict(f) for f in plan.cautions],
+        "sources": describe_sources(monograph, plan.sources),
+        "disclaimer": plan.disclaimer,
+    }
+    if plan.kind == "taper":
+        data["stop_date"] = None if plan.stop_date is None else plan.stop_date.isoformat()
+    return data

@@ -1,0 +1,279 @@
+"""The CLI contract: names, JSON fields, exit codes, one-line errors, light import path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from icalendar import Calendar
+
+from dosewise.cli.app import main
+
+
+def run(capsys, *argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert (code, err) == (0, "")
+    return json.loads(out)
+
+
+def test_kidney_json(capsys):
+    data = run_json(
+        capsys,
+        "kidney",
+        "--age",
+        "70",
+        "--sex",
+        "female",
+        "--weight-kg",
+        "60",
+        "--scr-mg-dl",
+        "1.4",
+    )
+    assert (data["crcl_ml_min"], data["egfr_ckd_epi_2021"], data["band"], data["dose_factor"]) == (
+        35.4,
+        40.5,
+        "moderate",
+        0.5,
+    )
+    assert [s["key"] for s in data["sources"]] == ["CG76", "EPI21", "VLAV14"]
+
+
+def test_kidney_in_umol(capsys):
+    data = run_json(
+        capsys,
+        "kidney",
+        "--age",
+        "50",
+        "--sex",
+        "male",
+        "--weight-kg",
+        "70",
+        "--scr-umol-l",
+        "88.4",
+    )
+    assert (data["crcl_ml_min"], data["band"]) == (87.5, "normal")
+
+
+def test_plan_json_contract(capsys):
+    data = run_json(
+        capsys,
+        "plan",
+        "baclofen",
+        "--target-mg-day",
+        "60",
+        "--start",
+        "2026-12-01",
+        "--tz",
+        "Europe/London",
+    )
+    assert set(data) >= {
+        "drug",
+        "kind",
+        "kidney",
+        "max_daily_mg",
+        "steps",
+        "warnings",
+        "cautions",
+        "sources",
+    }
+    assert (data["drug"], data["kind"], data["kidney"], data["max_daily_mg"]) == (
+        "baclofen",
+        "titration",
+        None,
+        80,
+    )
+    assert [(s["start"], s["days"], s["daily_mg"]) for s in data["steps"]] == [
+        ("2026-12-01", 3, 15), ("2026-12-04", 3, 30), ("2026-12-07", 3, 45), ("2026-12-10", 3, 60),
+    ]  # fmt: skip
+    assert data["steps"][2]["doses_mg"] == [15, 15, 15]
+    assert data["steps"][2]["how"] == ["1 x 10 mg tablet + 1 x 5 mg tablet"] * 3
+    assert all(set(f) == {"code", "severity", "message", "source"} for f in data["cautions"])
+    assert "NEVER_STOP_ABRUPTLY" in {f["code"] for f in data["cautions"]}
+    assert "US-TAB" in {s["key"] for s in data["sources"]}
+    assert "prescriber" in data["disclaimer"]
+
+
+def test_plan_with_kidney_labs(capsys):
+    data = run_json(capsys, "plan", "baclofen", "--target-mg-day", "60", "--age", "70", "--sex", "female",
+                    "--weight-kg", "60", "--scr-mg-dl", "1.4", "--product", "solution:1mg/ml")  # fmt: skip
+    assert data["kidney"]["band"] == "moderate"
+    assert [s["daily_mg"] for s in data["steps"]] == [7.5, 15, 22.5, 30]
+    assert [s["days"] for s in data["steps"]] == [5, 5, 5, 5]  # 65+ product default
+    assert data["max_daily_mg"] == 40
+
+
+def test_taper_json_has_stop_date(capsys):
+    data = run_json(
+        capsys,
+        "taper",
+        "baclofen",
+        "--from-mg-day",
+        "60",
+        "--start",
+        "2026-12-01",
+        "--min-days",
+        "21",
+    )
+    assert data["kind"] == "taper"
+    assert data["stop_date"] == "2026-12-22"
+    assert [s["daily_mg"] for s in data["steps"]] == [45, 30, 15]
+
+
+def test_human_output_is_a_table_with_sources(capsys):
+    code, out, _ = run(
+        capsys, "plan", "baclofen", "--target-mg-day", "45", "--start", "2026-12-01", "--crcl", "45"
+    )
+    assert code == 0
+    for text in ("Baclofen titration plan", "08:00", "1 x 5 mg", "Sources", "[VLAV14]",
+                 "Maximum for this plan: 40 mg/day", "agree every plan"):  # fmt: skip
+        assert text in out
+
+
+def test_ics_file_written(capsys, tmp_path):
+    path = tmp_path / "doses.ics"
+    code, out, _ = run(capsys, "taper", "baclofen", "--from-mg-day", "30", "--start", "2026-12-01", "--tz",
+                       "America/New_York", "--ics", str(path))  # fmt: skip
+    assert code == 0
+    assert f"Reminders written to {path}" in out
+    events = list(Calendar.from_ical(path.read_bytes()).walk("VEVENT"))
+    assert events[0]["DTSTART"].dt.isoformat() == "2026-12-01T08:00:00-05:00"
+
+
+BAD_INPUT = [
+    (
+        ["kidney", "--age", "150", "--sex", "female", "--weight-kg", "60", "--scr-mg-dl", "1.4"],
+        "age 150",
+    ),
+    (
+        ["kidney", "--age", "-3", "--sex", "female", "--weight-kg", "60", "--scr-mg-dl", "1.4"],
+        "age -3",
+    ),
+    (
+        ["kidney", "--age", "70", "--sex", "female", "--weight-kg", "900", "--scr-mg-dl", "1.4"],
+        "weight 900",
+    ),
+    (
+        ["kidney", "--age", "70", "--sex", "female", "--weight-kg", "60", "--scr-mg-dl", "45"],
+        "serum creatinine 45",
+    ),
+    (
+        ["kidney", "--age", "70", "--sex", "female", "--weight-kg", "60", "--scr-mg-dl", "-1"],
+        "serum creatinine -1",
+    ),
+    (
+        ["kidney", "--age", "70", "--sex", "x", "--weight-kg", "60", "--scr-mg-dl", "1"],
+        "'x' is not one of",
+    ),
+    (["plan", "aspirin", "--target-mg-day", "60"], "unknown drug 'aspirin'"),
+    (
+        ["plan", "baclofen", "--target-mg-day", "60", "--tz", "Mars/Olympus"],
+        "unknown time zone 'Mars/Olympus'",
+    ),
+    (["plan", "baclofen", "--target-mg-day", "60", "--times", "8,14,20"], "'8' must be HH:MM"),
+    (["plan", "baclofen", "--target-mg-day", "130"], "above 120 mg/day"),
+    (["plan", "baclofen", "--target-mg-day", "sixty"], "'sixty' is not a valid float"),
+    (
+        ["plan", "baclofen", "--target-mg-day", "60", "--product", "tablet:7mg"],
+        "no baclofen tablet of 7 mg",
+    ),
+    (
+        [
+            "plan",
+            "baclofen",
+            "--target-mg-day",
+            "60",
+            "--crcl",
+            "45",
+            "--product",
+            "tablet:20mg:whole",
+        ],
+        "cannot make step 1",
+    ),
+    (["plan", "baclofen", "--target-mg-day", "60", "--start", "1/12/2026"], "must be YYYY-MM-DD"),
+    (["plan", "baclofen", "--target-mg-day", "60", "--crcl", "45", "--dialysis"], "one way"),
+    (
+        ["plan", "baclofen", "--target-mg-day", "60", "--scr-mg-dl", "1.2"],
+        "also needs --age, --sex, --weight-kg",
+    ),
+    (["plan", "baclofen"], "Missing option '--target-mg-day'"),
+    (
+        ["taper", "baclofen", "--from-mg-day", "60", "--ics", "/nonexistent/dir/x.ics"],
+        "cannot write",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), BAD_INPUT, ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("dosewise: error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["plan", "baclofen", "--target-mg-day", "90"], "above the labelled maximum"),
+        (["plan", "baclofen", "--target-mg-day", "60", "--crcl", "25"], "below 30"),
+        (["plan", "baclofen", "--target-mg-day", "60", "--dialysis"], "on dialysis"),
+        (["plan", "baclofen", "--target-mg-day", "60", "--age", "12"], "under 18"),
+        (["taper", "baclofen", "--from-mg-day", "60", "--min-days", "5"], "at least 14 days"),
+    ],
+)
+def test_safety_refusal_exits_3(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (3, "")
+    assert err.count("\n") == 1
+    assert err.startswith("dosewise: refused for safety: ")
+    assert message in err
+
+
+def test_override_lets_a_clinician_plan_within_caps(capsys):
+    data = run_json(capsys, "plan", "baclofen", "--target-mg-day", "60", "--crcl", "25",
+                    "--clinician-override",
+                    "--product", "solution:1mg/ml")  # fmt: skip
+    assert data["max_daily_mg"] == 26.666
+    assert "CLINICIAN_OVERRIDE" in {w["code"] for w in data["warnings"]}
+
+
+def test_real_process_no_traceback_and_light_imports():
+    """`dosewise plan` runs as its own process without numpy, SQLAlchemy, FastAPI or matplotlib."""
+    probe = (
+        "HEAVY = ('numpy', 'sqlalchemy', 'fastapi', 'matplotlib', 'pydantic')\n"
+        "import sys\nfrom dosewise.cli.app import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+        "    heavy = [m for m in HEAVY if m in sys.modules]\n"
+        "    print('HEAVY', heavy, file=sys.stderr); raise\n"
+    )
+    for argv, code in (
+        (["plan", "baclofen", "--target-mg-day", "60"], 0),
+        (["kidney", "--age", "x"], 2),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == code
+        assert "Traceback" not in result.stderr
+        assert "HEAVY []" in result.stderr
+
+
+def test_help_lists_the_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "dosewise", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert all(name in result.stdout for name in ("kidney", "plan", "taper"))
