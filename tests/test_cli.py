@@ -171,7 +171,7 @@ BAD_INPUT = [
     ),
     (
         ["kidney", "--age", "70", "--sex", "x", "--weight-kg", "60", "--scr-mg-dl", "1"],
-        "'x' is not one of",
+        "invalid choice: 'x'",
     ),
     (["plan", "aspirin", "--target-mg-day", "60"], "unknown drug 'aspirin'"),
     (
@@ -180,7 +180,7 @@ BAD_INPUT = [
     ),
     (["plan", "baclofen", "--target-mg-day", "60", "--times", "8,14,20"], "'8' must be HH:MM"),
     (["plan", "baclofen", "--target-mg-day", "130"], "above 120 mg/day"),
-    (["plan", "baclofen", "--target-mg-day", "sixty"], "'sixty' is not a valid float"),
+    (["plan", "baclofen", "--target-mg-day", "sixty"], "invalid float value: 'sixty'"),
     (
         ["plan", "baclofen", "--target-mg-day", "60", "--product", "tablet:7mg"],
         "no baclofen tablet of 7 mg",
@@ -204,7 +204,7 @@ BAD_INPUT = [
         ["plan", "baclofen", "--target-mg-day", "60", "--scr-mg-dl", "1.2"],
         "also needs --age, --sex, --weight-kg",
     ),
-    (["plan", "baclofen"], "Missing option '--target-mg-day'"),
+    (["plan", "baclofen"], "the following arguments are required: --target-mg-day"),
     (
         ["taper", "baclofen", "--from-mg-day", "60", "--ics", "/nonexistent/dir/x.ics"],
         "cannot write",

@@ -1,0 +1,119 @@
+"""Dosewise: safe oral baclofen therapy as software.
+
+The public Python API::
+
+    from datetime import date
+    from dosewise import build_titration, load_monograph, parse_product_specs
+
+    baclofen = load_monograph("baclofen")
+    plan = build_titration(
+        baclofen,
+        target_daily_mg=60,
+        products=parse_product_specs(["tablet:10mg:halves"], baclofen),
+        start=date(2026, 12, 1),
+    )
+
+Names resolve on first use, so ``import dosewise`` stays cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_monograph": "dosewise.monographs",
+    "Monograph": "dosewise.domain.monograph",
+    "assess_kidney_function": "dosewise.domain.kidney",
+    "assess_creatinine_clearance": "dosewise.domain.kidney",
+    "assess_dialysis": "dosewise.domain.kidney",
+    "calculate_creatinine_clearance": "dosewise.domain.kidney",
+    "estimate_egfr_ckd_epi_2021": "dosewise.domain.kidney",
+    "KidneyAssessment": "dosewise.domain.kidney",
+    "Product": "dosewise.domain.products",
+    "parse_product_specs": "dosewise.domain.products",
+    "build_dose_menu": "dosewise.domain.products",
+    "build_titration": "dosewise.domain.titration",
+    "build_taper": "dosewise.domain.taper",
+    "Plan": "dosewise.domain.plan",
+    "PlanStep": "dosewise.domain.plan",
+    "Finding": "dosewise.domain.findings",
+    "build_dose_events": "dosewise.domain.schedule",
+    "parse_clock_times": "dosewise.domain.schedule",
+    "DoseEvent": "dosewise.domain.schedule",
+    "build_calendar": "dosewise.exporters.ical",
+    "plan_to_dict": "dosewise.exporters.plan_json",
+    "kidney_to_dict": "dosewise.exporters.plan_json",
+    "DosewiseError": "dosewise.errors",
+    "InputError": "dosewise.errors",
+    "SafetyRefusal": "dosewise.errors",
+    "NotFound": "dosewise.errors",
+    "Conflict": "dosewise.errors",
+    "ExportError": "dosewise.errors",
+}
+__all__ = [
+    "Conflict",
+    "DoseEvent",
+    "DosewiseError",
+    "ExportError",
+    "Finding",
+    "InputError",
+    "KidneyAssessment",
+    "Monograph",
+    "NotFound",
+    "Plan",
+    "PlanStep",
+    "Product",
+    "SafetyRefusal",
+    "assess_creatinine_clearance",
+    "assess_dialysis",
+    "assess_kidney_function",
+    "build_calendar",
+    "build_dose_events",
+    "build_dose_menu",
+    "build_taper",
+    "build_titration",
+    "calculate_creatinine_clearance",
+    "estimate_egfr_ckd_epi_2021",
+    "kidney_to_dict",
+    "load_monograph",
+    "parse_clock_times",
+    "parse_product_specs",
+    "plan_to_dict",
+]
+
+if TYPE_CHECKING:
+    from dosewise.domain.findings import Finding
+    from dosewise.domain.kidney import (
+        KidneyAssessment,
+        assess_creatinine_clearance,
+        assess_dialysis,
+        assess_kidney_function,
+        calculate_creatinine_clearance,
+        estimate_egfr_ckd_epi_2021,
+    )
+    from dosewise.domain.monograph import Monograph
+    from dosewise.domain.plan import Plan, PlanStep
+    from dosewise.domain.products import Product, build_dose_menu, parse_product_specs
+    from dosewise.domain.schedule import DoseEvent, build_dose_events, parse_clock_times
+    from dosewise.domain.taper import build_taper
+    from dosewise.domain.titration import build_titration
+    from dosewise.errors import Conflict, DosewiseError, ExportError, InputError, NotFound, SafetyRefusal
+    from dosewise.exporters.ical import build_calendar
+    from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
+    from dosewise.monographs import load_monograph
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dosewise' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *__all__]

@@ -2,104 +2,136 @@
 
 Exit codes: 0 ok; 2 bad input (one line on stderr saying what to fix); 3 refused for safety
 (one line saying why and what a clinician can do). This module is the CLI's composition root:
-it alone reads the clock and the environment. It imports only what ``plan`` and ``kidney``
-need; Rich is imported when a table is drawn, icalendar when a calendar is written.
+it alone reads the clock and the environment.
+
+Built on the standard library's argparse, not Typer: the start-up budget (at most 10x
+``python -c pass``) cannot carry Typer's import cost (docs/adr/0004-argparse-for-the-cli.md).
+Each command imports the domain modules it uses when it runs; Rich is imported only to draw a
+table, icalendar only to write a calendar.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import typer
 
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 from dosewise.monographs import load_monograph
 
 if TYPE_CHECKING:
-    from dosewise.domain.kidney import KidneyAssessment
+    from dosewise.domain.kidney import KidneyAssessment, Sex
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
 
-# Each command imports the domain modules it uses when it runs, so `dosewise kidney` does
-# not pay for plans and no command pays for Rich when it prints JSON (docs/benchmarks.md).
-
 EXIT_INPUT = 2
 EXIT_SAFETY = 3
-
-app = typer.Typer(
-    name="dosewise",
-    help="Safe oral baclofen therapy: kidney function, titration and taper plans, reminders.",
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
+SEXES = ("female", "male")
+PRODUCT_HELP = (
+    "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
+    "solution:1mg/ml:0.5ml, suspension:5mg/ml, granules:10mg (default: US tablets 5, 10, 20 mg)"
 )
 
 
-class Sex(StrEnum):
-    female = "female"
-    male = "male"
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2) instead of usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see: {self.prog} --help)")
 
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-DrugArg = Annotated[str, typer.Argument(help="The drug, e.g. baclofen.")]
-DosesPerDay = Annotated[int, typer.Option("--doses-per-day", help="Doses a day: 3 or 4.")]
-StartOpt = Annotated[
-    str | None, typer.Option("--start", help="First day, YYYY-MM-DD (default: today in --tz).")
-]
-TimesOpt = Annotated[
-    str | None,
-    typer.Option("--times", help="Clock times HH:MM,... (default 08:00,14:00,20:00 for 3 doses)."),
-]
-TzOpt = Annotated[
-    str | None,
-    typer.Option("--tz", help="IANA time zone, e.g. Europe/London (default: $TZ or UTC)."),
-]
-ProductOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--product",
-        help="A product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
-        "solution:1mg/ml:0.5ml, suspension:5mg/ml, granules:10mg (default: US tablets 5, 10, 20 mg).",
-    ),
-]
-IcsOpt = Annotated[str | None, typer.Option("--ics", help="Also write dose reminders to this .ics file.")]
-AgeOpt = Annotated[float | None, typer.Option("--age", help="Age in years.")]
-SexOpt = Annotated[Sex | None, typer.Option("--sex", help="female or male (for kidney function).")]
-WeightOpt = Annotated[float | None, typer.Option("--weight-kg", help="Actual body weight in kg.")]
-ScrMgOpt = Annotated[float | None, typer.Option("--scr-mg-dl", help="Serum creatinine in mg/dL.")]
-ScrUmolOpt = Annotated[float | None, typer.Option("--scr-umol-l", help="Serum creatinine in µmol/L.")]
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dosewise",
+        description="Safe oral baclofen therapy: kidney function, titration and taper plans, reminders. "
+        "Decision support: agree every plan with the prescriber.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    kidney = commands.add_parser(
+        "kidney", help="creatinine clearance, eGFR and the baclofen dose band",
+        description="Creatinine clearance (Cockcroft-Gault), eGFR (CKD-EPI 2021) and the baclofen dose band.",
+    )  # fmt: skip
+    kidney.add_argument("--age", type=float, required=True, help="age in years (18-120)")
+    kidney.add_argument("--sex", choices=SEXES, required=True)
+    kidney.add_argument("--weight-kg", type=float, required=True, help="actual body weight in kg")
+    _add_creatinine(kidney)
+    _add_json(kidney)
+    kidney.set_defaults(run=_run_kidney)
+
+    plan = commands.add_parser(
+        "plan", help="a titration plan toward a target daily dose",
+        description="A titration plan toward the target, kidney-adjusted, in the patient's own products.",
+    )  # fmt: skip
+    plan.add_argument("drug", help="the drug, e.g. baclofen")
+    plan.add_argument(
+        "--target-mg-day", type=float, required=True, help="the prescriber's target daily dose in mg"
+    )
+    _add_schedule(plan)
+    plan.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
+    plan.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
+    plan.add_argument("--age", type=float, help="age in years")
+    plan.add_argument("--sex", choices=SEXES, help="for kidney function from serum creatinine")
+    plan.add_argument("--weight-kg", type=float, help="actual body weight in kg")
+    _add_creatinine(plan)
+    plan.add_argument(
+        "--clinician-override", action="store_true",
+        help="a clinician has reviewed the patient: plan where the reference requires a clinician "
+        "(CrCl < 30, dialysis, under 18, above 80 mg/day), within its caps",
+    )  # fmt: skip
+    _add_json(plan)
+    plan.set_defaults(run=_run_plan)
+
+    taper = commands.add_parser(
+        "taper", help="a taper from the current daily dose to stop",
+        description="A taper from the current daily dose to stop, never abrupt.",
+    )  # fmt: skip
+    taper.add_argument("drug", help="the drug, e.g. baclofen")
+    taper.add_argument("--from-mg-day", type=float, required=True, help="the current daily dose in mg")
+    _add_schedule(taper)
+    taper.add_argument("--min-days", type=int, help="make the taper last at least this many days (14+)")
+    _add_json(taper)
+    taper.set_defaults(run=_run_taper)
+    return parser
 
 
-@app.command()
-def kidney(
-    age: Annotated[float, typer.Option("--age", help="Age in years (18-120).")],
-    sex: Annotated[Sex, typer.Option("--sex", help="female or male.")],
-    weight_kg: Annotated[float, typer.Option("--weight-kg", help="Actual body weight in kg.")],
-    scr_mg_dl: ScrMgOpt = None,
-    scr_umol_l: ScrUmolOpt = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Creatinine clearance (Cockcroft-Gault), eGFR (CKD-EPI 2021) and the baclofen dose band."""
+def _add_creatinine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scr-mg-dl", type=float, help="serum creatinine in mg/dL")
+    parser.add_argument("--scr-umol-l", type=float, help="serum creatinine in µmol/L")
+
+
+def _add_schedule(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--doses-per-day", type=int, default=3, help="doses a day: 3 or 4 (default 3)")
+    parser.add_argument("--start", help="first day, YYYY-MM-DD (default: today in --tz)")
+    parser.add_argument("--times", help="clock times HH:MM,... (default 08:00,14:00,20:00 for 3 doses)")
+    parser.add_argument("--tz", help="IANA time zone, e.g. Europe/London (default: $TZ or UTC)")
+    parser.add_argument("--product", action="append", default=[], help=PRODUCT_HELP)
+    parser.add_argument("--ics", help="also write dose reminders to this .ics file")
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON for scripts")
+
+
+def _run_kidney(args: argparse.Namespace) -> None:
     from dosewise.domain.kidney import assess_kidney_function
     from dosewise.exporters.plan_json import kidney_to_dict
 
     monograph = load_monograph("baclofen")
     result = assess_kidney_function(
         monograph.kidney,
-        age_years=age,
-        sex=sex.value,
-        weight_kg=weight_kg,
-        scr_mg_dl=scr_mg_dl,
-        scr_umol_l=scr_umol_l,
+        age_years=args.age,
+        sex=args.sex,
+        weight_kg=args.weight_kg,
+        scr_mg_dl=args.scr_mg_dl,
+        scr_umol_l=args.scr_umol_l,
     )
-    if as_json:
+    if args.as_json:
         _print_json(kidney_to_dict(result, monograph))
     else:
         from dosewise.cli.render import render_kidney
@@ -107,95 +139,46 @@ def kidney(
         render_kidney(result, monograph)
 
 
-@app.command()
-def plan(
-    drug: DrugArg,
-    target_mg_day: Annotated[
-        float, typer.Option("--target-mg-day", help="The prescriber's target daily dose in mg.")
-    ],
-    doses_per_day: DosesPerDay = 3,
-    start: StartOpt = None,
-    times: TimesOpt = None,
-    tz: TzOpt = None,
-    product: ProductOpt = None,
-    crcl: Annotated[
-        float | None, typer.Option("--crcl", help="Creatinine clearance in mL/min, if known.")
-    ] = None,
-    dialysis: Annotated[bool, typer.Option("--dialysis", help="The patient is on dialysis.")] = False,
-    age: AgeOpt = None,
-    sex: SexOpt = None,
-    weight_kg: WeightOpt = None,
-    scr_mg_dl: ScrMgOpt = None,
-    scr_umol_l: ScrUmolOpt = None,
-    clinician_override: Annotated[
-        bool,
-        typer.Option(
-            "--clinician-override",
-            help="A clinician has reviewed the patient: plan where the reference requires a "
-            "clinician (CrCl < 30, dialysis, under 18, above 80 mg/day), within its caps.",
-        ),
-    ] = False,
-    as_json: JsonFlag = False,
-    ics: IcsOpt = None,
-) -> None:
-    """A titration plan toward the target, kidney-adjusted, in the patient's own products."""
+def _run_plan(args: argparse.Namespace) -> None:
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
     from dosewise.domain.titration import build_titration
 
-    monograph = load_monograph(drug)
-    zone_name, zone = _time_zone(tz)
-    clock_times = parse_clock_times(times, doses_per_day)
-    kidney_function = _kidney_from_options(
-        monograph, crcl, dialysis, age, sex, weight_kg, scr_mg_dl, scr_umol_l
-    )
+    monograph = load_monograph(args.drug)
+    zone_name, zone = _time_zone(args.tz)
+    clock_times = parse_clock_times(args.times, args.doses_per_day)
+    kidney_function = _kidney_from_options(monograph, args)
     result = build_titration(
         monograph,
-        target_daily_mg=target_mg_day,
-        products=parse_product_specs(product or [], monograph),
-        start=_start_date(start, zone),
-        doses_per_day=doses_per_day,
+        target_daily_mg=args.target_mg_day,
+        products=parse_product_specs(args.product, monograph),
+        start=_start_date(args.start, zone),
+        doses_per_day=args.doses_per_day,
         kidney=kidney_function,
-        age_years=age,
-        weight_kg=weight_kg,
-        clinician_override=clinician_override,
+        age_years=args.age,
+        weight_kg=args.weight_kg,
+        clinician_override=args.clinician_override,
     )
-    _emit(result, monograph, clock_times, zone_name, zone, as_json=as_json, ics=ics)
+    _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
-@app.command()
-def taper(
-    drug: DrugArg,
-    from_mg_day: Annotated[float, typer.Option("--from-mg-day", help="The current daily dose in mg.")],
-    doses_per_day: DosesPerDay = 3,
-    start: StartOpt = None,
-    times: TimesOpt = None,
-    tz: TzOpt = None,
-    min_days: Annotated[
-        int | None,
-        typer.Option("--min-days", help="Make the taper last at least this many days (14+)."),
-    ] = None,
-    product: ProductOpt = None,
-    as_json: JsonFlag = False,
-    ics: IcsOpt = None,
-) -> None:
-    """A taper from the current daily dose to stop, never abrupt."""
+def _run_taper(args: argparse.Namespace) -> None:
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
     from dosewise.domain.taper import build_taper
 
-    monograph = load_monograph(drug)
-    zone_name, zone = _time_zone(tz)
-    clock_times = parse_clock_times(times, doses_per_day)
+    monograph = load_monograph(args.drug)
+    zone_name, zone = _time_zone(args.tz)
+    clock_times = parse_clock_times(args.times, args.doses_per_day)
     result = build_taper(
         monograph,
-        from_daily_mg=from_mg_day,
-        products=parse_product_specs(product or [], monograph),
-        start=_start_date(start, zone),
-        doses_per_day=doses_per_day,
-        min_days=min_days,
+        from_daily_mg=args.from_mg_day,
+        products=parse_product_specs(args.product, monograph),
+        start=_start_date(args.start, zone),
+        doses_per_day=args.doses_per_day,
+        min_days=args.min_days,
     )
-    _emit(result, monograph, clock_times, zone_name, zone, as_json=as_json, ics=ics)
+    _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
 def _emit(
@@ -231,48 +214,37 @@ def _emit(
         render_plan(result, monograph, clock_times, zone_name, ics)
 
 
-def _kidney_from_options(
-    monograph: Monograph,
-    crcl: float | None,
-    dialysis: bool,
-    age: float | None,
-    sex: Sex | None,
-    weight_kg: float | None,
-    scr_mg_dl: float | None,
-    scr_umol_l: float | None,
-) -> KidneyAssessment | None:
+def _kidney_from_options(monograph: Monograph, args: argparse.Namespace) -> KidneyAssessment | None:
     from dosewise.domain.kidney import (
         assess_creatinine_clearance,
         assess_dialysis,
         assess_kidney_function,
     )
 
-    labs = scr_mg_dl is not None or scr_umol_l is not None
-    given = [
-        name for name, on in (("--crcl", crcl is not None), ("--dialysis", dialysis), ("--scr-*", labs)) if on
-    ]
+    labs = args.scr_mg_dl is not None or args.scr_umol_l is not None
+    ways = (("--crcl", args.crcl is not None), ("--dialysis", args.dialysis), ("--scr-*", labs))
+    given = [name for name, on in ways if on]
     if len(given) > 1:
         raise InputError(f"give kidney function one way, not {' and '.join(given)}")
-    if crcl is not None:
-        return assess_creatinine_clearance(monograph.kidney, crcl)
-    if dialysis:
+    if args.crcl is not None:
+        return assess_creatinine_clearance(monograph.kidney, args.crcl)
+    if args.dialysis:
         return assess_dialysis(monograph.kidney)
-    if labs:
-        missing = [n for n, v in (("--age", age), ("--sex", sex), ("--weight-kg", weight_kg)) if v is None]
-        if missing:
-            raise InputError(f"serum creatinine also needs {', '.join(missing)} for Cockcroft-Gault")
-        assert age is not None
-        assert sex is not None
-        assert weight_kg is not None
-        return assess_kidney_function(
-            monograph.kidney,
-            age_years=age,
-            sex=sex.value,
-            weight_kg=weight_kg,
-            scr_mg_dl=scr_mg_dl,
-            scr_umol_l=scr_umol_l,
-        )
-    return None
+    if not labs:
+        return None
+    needed = (("--age", args.age), ("--sex", args.sex), ("--weight-kg", args.weight_kg))
+    missing = [name for name, value in needed if value is None]
+    if missing:
+        raise InputError(f"serum creatinine also needs {', '.join(missing)} for Cockcroft-Gault")
+    sex: Sex = args.sex
+    return assess_kidney_function(
+        monograph.kidney,
+        age_years=args.age,
+        sex=sex,
+        weight_kg=args.weight_kg,
+        scr_mg_dl=args.scr_mg_dl,
+        scr_umol_l=args.scr_umol_l,
+    )
 
 
 def _time_zone(name: str | None) -> tuple[str, ZoneInfo]:
@@ -303,22 +275,21 @@ def _fail(code: int, message: str) -> NoReturn:
     raise SystemExit(code)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and map every failure to one line and an exit code."""
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point: run one command and map every failure to one line and an exit code."""
+    parser = build_parser()
     try:
-        code = app(args=argv, prog_name="dosewise", standalone_mode=False)
+        args = parser.parse_args(argv)
+        run: Callable[[argparse.Namespace], None] | None = getattr(args, "run", None)
+        if run is None:
+            parser.print_help()
+            raise SystemExit(0)
+        run(args)
     except SafetyRefusal as refusal:
         hint = " (clinician: add --clinician-override)" if refusal.overridable else ""
         _fail(EXIT_SAFETY, f"refused for safety: {refusal}{hint}")
     except DosewiseError as error:
         _fail(EXIT_INPUT, f"error: {error}")
-    except typer.TyperException as error:
-        context = getattr(error, "ctx", None)
-        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-            sys.stdout.write(context.get_help() + "\n")
-            raise SystemExit(0) from None
-        format_message = getattr(error, "format_message", None)
-        _fail(EXIT_INPUT, f"error: {format_message() if format_message else error}")
-    except typer.Abort:
-        _fail(130, "aborted")
-    raise SystemExit(code if isinstance(code, int) else 0)
+    except KeyboardInterrupt:
+        _fail(130, "interrupted")
+    raise SystemExit(0)

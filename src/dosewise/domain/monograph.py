@@ -1,21 +1,19 @@
 """The drug as data: products, titration steps, kidney bands, taper rules, advice, sources.
 
 These records mirror ``monographs/<drug>.toml``; the loader in :mod:`dosewise.monographs`
-fills them and reports the path of any malformed or unknown field. They are frozen msgspec
-Structs rather than dataclasses: they are the TOML edge, msgspec validates them natively, and
-they cost a twelfth of a dataclass to define, which the CLI's start-up budget needs
-(docs/adr/0002-msgspec-for-the-monograph.md). The checks here are the ones a type cannot
-express (ranges, ordering, known source keys).
-"""
+fills them and reports the path of any malformed, missing or unknown field. The checks here
+are the ones a type cannot express (ranges, ordering, known source keys); they raise
+``ValueError`` and the loader adds the path.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the loader reads these annotations at run
+time, and real objects are cheaper to read than strings to evaluate (CLI start-up budget).
+"""
 
 import itertools
 import re
+from dataclasses import dataclass, fields, is_dataclass
 from fractions import Fraction
 from typing import Literal
-
-import msgspec
 
 ProductForm = Literal["tablet", "solution", "suspension", "granules"]
 LIQUID_FORMS: frozenset[str] = frozenset({"solution", "suspension"})
@@ -24,10 +22,6 @@ Severity = Literal["warning", "caution", "info"]
 
 _FRACTION = re.compile(r"^\s*(\d+)\s*(?:/\s*(\d+))?\s*$")
 _SOURCE_KEY = re.compile(r"[A-Z][A-Z0-9-]*")
-
-
-class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Base of the monograph records: immutable, keyword-only, unknown fields rejected."""
 
 
 def _positive(name: str, value: float) -> None:
@@ -41,7 +35,8 @@ def _range(name: str, pair: tuple[float, float]) -> None:
         raise ValueError(f"{name} must be [low, high] with low < high, got {list(pair)}")
 
 
-class ProductDefinition(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductDefinition:
     """A marketed form and strength (mg per tablet/packet, mg per mL for a liquid)."""
 
     form: ProductForm
@@ -62,7 +57,8 @@ class ProductDefinition(_Record, frozen=True, kw_only=True):
             raise ValueError(f"only tablets can be split, not {self.form}")
 
 
-class LiquidMeasure(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiquidMeasure:
     default_step_ml: float
     min_step_ml: float
     source: str
@@ -74,7 +70,8 @@ class LiquidMeasure(_Record, frozen=True, kw_only=True):
             raise ValueError("default_step_ml must not be below min_step_ml")
 
 
-class DefaultProducts(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultProducts:
     specs: tuple[str, ...]
     source: str
 
@@ -83,7 +80,8 @@ class DefaultProducts(_Record, frozen=True, kw_only=True):
             raise ValueError("specs must name at least one product")
 
 
-class BeyondLabelled(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BeyondLabelled:
     max_increase_mg: float
     min_step_days: int
     source: str
@@ -94,14 +92,16 @@ class BeyondLabelled(_Record, frozen=True, kw_only=True):
         _positive("min_step_days", self.min_step_days)
 
 
-class OlderAdults(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OlderAdults:
     min_age_years: int
     step_days: int
     source: str
     product_default: bool = False
 
 
-class Children(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Children:
     min_age_automatic_years: int
     source: str
     start_mg_per_kg_day: float
@@ -110,7 +110,8 @@ class Children(_Record, frozen=True, kw_only=True):
     limits_source: str
 
 
-class TitrationRules(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TitrationRules:
     steps_daily_mg: tuple[float, ...]
     step_days: int
     source: str
@@ -138,7 +139,8 @@ class TitrationRules(_Record, frozen=True, kw_only=True):
             raise ValueError("doses_per_day must list positive counts")
 
 
-class KidneyBand(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KidneyBand:
     name: Literal["normal", "mild", "moderate", "severe"]
     lower_ml_min: float
     lower_inclusive: bool
@@ -166,7 +168,8 @@ class KidneyBand(_Record, frozen=True, kw_only=True):
         return crcl_ml_min > self.lower_ml_min
 
 
-class Dialysis(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dialysis:
     requires_clinician: bool
     max_daily_mg: float
     max_source: str
@@ -179,7 +182,8 @@ class Dialysis(_Record, frozen=True, kw_only=True):
             raise ValueError("need 0 < start_daily_mg <= max_daily_mg")
 
 
-class KidneyRules(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KidneyRules:
     bands_source: str
     formula_source: str
     egfr_source: str
@@ -203,7 +207,8 @@ class KidneyRules(_Record, frozen=True, kw_only=True):
             raise ValueError("bands' dose_factor must not rise as CrCl falls")
 
 
-class TaperRules(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaperRules:
     max_step_decrease_mg: float
     max_step_decrease_source: str
     low_start_threshold_mg: float
@@ -228,7 +233,8 @@ class TaperRules(_Record, frozen=True, kw_only=True):
             raise ValueError("need min_step_days <= min_total_days <= max_total_days")
 
 
-class Advice(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advice:
     code: str
     applies_to: tuple[PlanKind, ...]
     severity: Severity
@@ -237,7 +243,8 @@ class Advice(_Record, frozen=True, kw_only=True):
     when_kidney_impaired: bool = False
 
 
-class Monograph(_Record, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Monograph:
     name: str
     display_name: str
     disclaimer: str
@@ -276,9 +283,9 @@ def cite_sources(*texts: str) -> tuple[str, ...]:
 def _source_texts(record: object) -> list[str]:
     """Every ``...source`` string field anywhere in ``record`` (for key checking)."""
     texts: list[str] = []
-    if isinstance(record, _Record):
-        for name in record.__struct_fields__:
-            value = getattr(record, name)
+    if is_dataclass(record) and not isinstance(record, type):
+        for item in fields(record):
+            name, value = item.name, getattr(record, item.name)
             if name.endswith("source") and isinstance(value, str):
                 texts.append(value)
             elif isinstance(value, tuple):

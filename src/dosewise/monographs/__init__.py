@@ -1,18 +1,22 @@
 """Load drug monographs (``<drug>.toml`` next to this file) into typed domain records.
 
-msgspec converts the parsed TOML into the frozen records of :mod:`dosewise.domain.monograph`
-(see docs/adr/0002); unknown keys are rejected too, so a misspelt optional field cannot pass
-silently. Every error names the field: ``baclofen.toml: titration.max_daily_mg: ...``.
+The TOML is converted field by field into the frozen dataclasses of
+:mod:`dosewise.domain.monograph`, following their type annotations; every error names the
+field (``baclofen.toml: titration.max_daily_mg: expected a number, got 'eighty'``), and unknown
+or missing fields are errors too, so a misspelt field cannot pass silently. This small
+converter replaces msgspec, whose import alone took an eighth of the CLI's start-up budget
+(docs/adr/0002-monograph-loader.md).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
+import types
+import typing
+from dataclasses import MISSING, fields, is_dataclass
 from functools import cache
-
-import msgspec
+from typing import Any, Literal
 
 from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
@@ -20,7 +24,11 @@ from dosewise.errors import InputError
 __all__ = ["available_drugs", "load_monograph", "parse_monograph"]
 
 _FOLDER = os.path.dirname(__file__)  # the monographs ship inside the package
-_PATH_IN_MESSAGE = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+class _FieldError(Exception):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path or '(top level)'}: {message}")
 
 
 def available_drugs() -> tuple[str, ...]:
@@ -36,20 +44,82 @@ def load_monograph(drug: str) -> Monograph:
         known = ", ".join(available_drugs())
         raise InputError(f"unknown drug {drug!r}: Dosewise has monographs for {known}")
     with open(os.path.join(_FOLDER, f"{name}.toml"), encoding="utf-8") as file:
-        text = file.read()
-    return parse_monograph(text, origin=f"{name}.toml")
+        return parse_monograph(file.read(), origin=f"{name}.toml")
 
 
 def parse_monograph(text: str, *, origin: str = "monograph") -> Monograph:
     """Parse and check monograph TOML; :class:`InputError` names the malformed field."""
     try:
         raw = tomllib.loads(text)
+        monograph = _convert(raw, Monograph, "")
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{origin}: not valid TOML: {error}") from None
+    except _FieldError as error:
+        raise InputError(f"{origin}: {error}") from None
+    assert isinstance(monograph, Monograph)  # _convert builds the type it is given
+    return monograph
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, dict | list) else type(value).__name__
+
+
+def _convert(value: object, hint: Any, path: str) -> object:
+    """``value`` from TOML as the annotated type ``hint`` (the subset the monograph uses)."""
+    if is_dataclass(hint):
+        return _build(value, hint, path)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # only "X | None" is used
+        if value is None:
+            return None
+        return _convert(value, next(a for a in args if a is not type(None)), path)
+    if origin is Literal:
+        if value not in args:
+            raise _FieldError(path, f"must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise _FieldError(path, f"expected a list, got {_describe(value)}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
+        if len(value) != len(args):
+            raise _FieldError(path, f"expected a list of {len(args)}, got {len(value)}")
+        return tuple(
+            _convert(item, kind, f"{path}[{i}]")
+            for i, (item, kind) in enumerate(zip(value, args, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _FieldError(path, f"expected a table, got {_describe(value)}")
+        return {key: _convert(item, args[1], f"{path}.{key}") for key, item in value.items()}
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _FieldError(path, f"expected a number, got {_describe(value)}")
+        return float(value)
+    if hint in (int, str, bool):
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise _FieldError(path, f"expected {hint.__name__}, got {_describe(value)}")
+        return value
+    raise TypeError(f"the monograph loader does not handle {hint!r} at {path}")  # a schema bug
+
+
+def _build(raw: object, record: Any, path: str) -> object:
+    if not isinstance(raw, dict):
+        raise _FieldError(path, f"expected a table, got {_describe(raw)}")
+    declared = {item.name: item for item in fields(record)}
+    for key in raw:
+        if key not in declared:
+            known = ", ".join(sorted(declared))
+            raise _FieldError(f"{path}.{key}".lstrip("."), f"unknown field (known: {known})")
+    hints = typing.get_type_hints(record)
+    values: dict[str, object] = {}
+    for name, item in declared.items():
+        where = f"{path}.{name}".lstrip(".")
+        if name in raw:
+            values[name] = _convert(raw[name], hints[name], where)
+        elif item.default is MISSING and item.default_factory is MISSING:
+            raise _FieldError(where, "missing required field")
     try:
-        return msgspec.convert(raw, Monograph)
-    except msgspec.ValidationError as error:
-        match = _PATH_IN_MESSAGE.match(str(error))
-        assert match is not None  # the pattern matches any string
-        where = match["path"] or "(top level)"
-        raise InputError(f"{origin}: {where}: {match['message']}") from None
+        return record(**values)
+    except ValueError as error:
+        raise _FieldError(path, str(error)) from None
