@@ -13,7 +13,6 @@ table, icalendar only to write a calendar.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -267,6 +266,8 @@ def _start_date(text: str | None, zone: ZoneInfo) -> date:
 
 
 def _print_json(data: dict[str, Any]) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -100,11 +100,13 @@ def render_plan(
     console.print(table)
     if plan.kidney is not None:
         console.print(_kidney_line(plan.kidney))
-    console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
-    if plan.stop_date is not None:
+    if plan.stop_date is None:
+        console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
+    else:
+        console.print(f"Tapering from {format_mg(plan.max_daily_ug)} mg/day")
         console.print(f"Stop date (first day without baclofen): {plan.stop_date.isoformat()}")
     console.print("Products: " + "; ".join(product.describe() for product in plan.products))
-    _print_findings(console, "Warnings", plan.warnings)
+    _print_findings(console, "About this plan", plan.warnings)
     _print_findings(console, "Cautions", plan.cautions)
     _print_sources(console, monograph, plan.sources)
     if ics is not None:

@@ -1,0 +1,38 @@
+"""The README's CLI tour runs as written (exit 0), so it stays true."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from dosewise.cli.app import main
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+TOUR = README[README.index("## CLI tour") : README.index("## Python API")]
+COMMANDS = [
+    shlex.split(block.replace("\\\n", " "))
+    for block in re.findall(r"^dosewise .*?(?<!\\)$", TOUR, flags=re.M | re.S)
+]
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda argv: " ".join(argv[:3]))
+def test_readme_command_runs(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv[1:])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+
+
+def test_tour_has_the_commands():
+    assert len(COMMANDS) >= 6
+    assert {argv[1] for argv in COMMANDS} == {"kidney", "plan", "taper"}
+
+
+def test_python_api_example_runs():
+    code = README[
+        README.index("```python") + len("```python") : README.index("```", README.index("```python") + 3)
+    ]
+    exec(compile(code, "README.md", "exec"), {})
