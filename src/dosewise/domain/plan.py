@@ -8,8 +8,9 @@ from datetime import date, timedelta
 
 from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import KidneyAssessment
-from dosewise.domain.monograph import PlanKind
+from dosewise.domain.monograph import PlanKind, TitrationRules
 from dosewise.domain.products import DoseMenu, Product, Recipe
+from dosewise.errors import InputError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,15 @@ class StepRequest:
     requested_daily_ug: int
     daily_ug: int  # deliverable, <= requested for titration
     days: int
+
+
+def check_doses_per_day(rules: TitrationRules, doses_per_day: int) -> None:
+    """Doses a day must be one the labels use (three or four times daily)."""
+    if doses_per_day not in rules.doses_per_day:
+        allowed = " or ".join(str(n) for n in rules.doses_per_day)
+        raise InputError(
+            f"doses per day must be {allowed} [{rules.doses_per_day_source}], got {doses_per_day}"
+        )
 
 
 def build_plan_steps(

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
 from dosewise.domain.monograph import Monograph, TaperRules, cite_sources
-from dosewise.domain.plan import Plan, StepRequest, build_plan_steps
+from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug
 from dosewise.errors import InputError, SafetyRefusal
@@ -34,9 +34,7 @@ def build_taper(
     """A taper to stop that obeys every rule of the reference."""
     rules = monograph.taper
     titration = monograph.titration
-    if doses_per_day not in titration.doses_per_day:
-        allowed = " or ".join(str(n) for n in titration.doses_per_day)
-        raise InputError(f"doses per day must be {allowed}, got {doses_per_day}")
+    check_doses_per_day(titration, doses_per_day)
     if not math.isfinite(from_daily_mg) or from_daily_mg <= 0:
         raise InputError(f"the current daily dose must be above 0 mg, got {from_daily_mg:g}")
     if from_daily_mg > titration.override_max_daily_mg:

@@ -18,7 +18,7 @@ from dosewise.domain.advice import build_standing_advice, check_rounding, gather
 from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import KidneyAssessment
 from dosewise.domain.monograph import Monograph, TitrationRules
-from dosewise.domain.plan import Plan, StepRequest, build_plan_steps
+from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug
 from dosewise.errors import InputError, SafetyRefusal
@@ -119,11 +119,7 @@ def _check_inputs(
     age_years: float | None,
     weight_kg: float | None,
 ) -> None:
-    if doses_per_day not in rules.doses_per_day:
-        allowed = " or ".join(str(n) for n in rules.doses_per_day)
-        raise InputError(
-            f"doses per day must be {allowed} [{rules.doses_per_day_source}], got {doses_per_day}"
-        )
+    check_doses_per_day(rules, doses_per_day)
     if not math.isfinite(target_daily_mg) or target_daily_mg <= 0:
         raise InputError(f"target must be a daily dose in mg above 0, got {target_daily_mg:g}")
     if target_daily_mg > rules.override_max_daily_mg:
