@@ -39,7 +39,7 @@ def test_kidney_json(capsys):
         "1.4",
     )
     assert (data["crcl_ml_min"], data["egfr_ckd_epi_2021"], data["band"], data["dose_factor"]) == (
-        35.4,
+        35.42,
         40.5,
         "moderate",
         0.5,
@@ -196,7 +196,7 @@ BAD_INPUT = [
             "--product",
             "tablet:20mg:whole",
         ],
-        "cannot make step 1",
+        "cannot make the first step",
     ),
     (["plan", "baclofen", "--target-mg-day", "60", "--start", "1/12/2026"], "must be YYYY-MM-DD"),
     (["plan", "baclofen", "--target-mg-day", "60", "--crcl", "45", "--dialysis"], "one way"),
@@ -209,6 +209,13 @@ BAD_INPUT = [
         ["taper", "baclofen", "--from-mg-day", "60", "--ics", "/nonexistent/dir/x.ics"],
         "cannot write",
     ),
+    (["plan", "baclofen", "--target-mg-day", "60", "--tz", "America"], "unknown time zone 'America'"),
+    (["plan", "baclofen", "--target-mg-day", "60", "--tz", ""], "unknown time zone ''"),
+    (["plan", "baclofen", "--target-mg-day", "60", "--start", "9999-12-25"], "between 2000 and 2200"),
+    (["taper", "baclofen", "--from-mg-day", "60", "--start", "9999-12-25"], "between 2000 and 2200"),
+    (["plan", "baclofen", "--target-mg-day", "60", "--doses-per-day", "0"], "doses per day must be 3 or 4"),
+    (["taper", "baclofen", "--from-mg-day", "60", "--doses-per-day", "5"], "doses per day must be 3 or 4"),
+    (["plan", "baclofen", "--target-mg-day", "120.0001", "--clinician-override"], "target 120.0001 mg/day"),
 ]
 
 
@@ -269,6 +276,32 @@ def test_real_process_no_traceback_and_light_imports():
         assert result.returncode == code
         assert "Traceback" not in result.stderr
         assert "HEAVY []" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("crcl", "shown", "band"), [("80.04", "80.04", "normal"), ("49.96", "49.96", "moderate")]
+)
+def test_crcl_near_a_band_edge_is_not_rounded_onto_it(capsys, crcl, shown, band):
+    argv = ["plan", "baclofen", "--target-mg-day", "30", "--crcl", crcl, "--product", "solution:1mg/ml"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert f"CrCl {shown} mL/min (Cockcroft-Gault); band {band}" in out
+
+
+def test_piped_table_keeps_dates_whole():
+    argv = ["plan", "baclofen", "--target-mg-day", "80", "--doses-per-day", "4", "--start", "2026-12-01"]
+    result = subprocess.run(
+        [sys.executable, "-m", "dosewise", *argv], capture_output=True, text=True, check=True
+    )
+    for day in ("2026-12-01", "2026-12-04", "2026-12-16"):
+        assert day in result.stdout
+
+
+def test_closed_pipe_is_not_a_traceback():
+    command = f"{sys.executable} -m dosewise plan baclofen --target-mg-day 60 --json | head -c 1"
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert "Traceback" not in result.stderr
+    assert result.stdout == "{"
 
 
 def test_help_lists_the_commands():

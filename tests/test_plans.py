@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -83,7 +84,10 @@ def test_kidney_step_is_labelled_step_times_factor_rounded_down(monograph):
     ("kwargs", "message"),
     [
         ({"target_daily_mg": 90}, "above the labelled maximum of 80 mg/day"),
-        ({"target_daily_mg": 60, "crcl": 25}, "CrCl 25.0 mL/min is below 30"),
+        (
+            {"target_daily_mg": 60, "crcl": 25},
+            r"CrCl 25.00 mL/min is below 30 \(severe\).*1/3 of the usual dose, starting at no more than 7.5",
+        ),
         ({"target_daily_mg": 60, "age_years": 16, "weight_kg": 50}, "under 18"),
     ],
 )
@@ -128,13 +132,41 @@ def test_override_above_80_stays_within_120(monograph):
     assert plan.max_daily_ug == 120_000
 
 
-def test_child_with_override_uses_uk_limits(monograph):
+@pytest.mark.parametrize(
+    ("age", "weight_kg", "target", "start_ug", "top_ug"),
+    [
+        (7, 25, 60, 7_500, 40_000),  # 0.3 mg/kg/day; 40 mg/day under 8 years [UK]
+        (10, 20, 60, 6_000, 40_000),  # 2 mg/kg/day = 40 mg/day before the 60 mg/day age cap
+        (0, 3, 40, 900, 6_000),  # an infant: 0.9 mg/day start, never above 6 mg/day
+        (15, 70, 80, 21_000, 60_000),  # 60 mg/day from 8 years
+    ],
+)
+def test_child_with_override_stays_weight_based(monograph, age, weight_kg, target, start_ug, top_ug):
     plan = titration(
-        monograph, target_daily_mg=60, age_years=7, weight_kg=25, clinician_override=True,
-        products=["solution:1mg/ml"],
+        monograph, target_daily_mg=target, age_years=age, weight_kg=weight_kg, clinician_override=True,
+        products=["solution:1mg/ml:0.1ml"],
     )  # fmt: skip
-    assert plan.steps[0].daily_ug == 7500  # 0.3 mg/kg/day [UK]
-    assert max(s.daily_ug for s in plan.steps) == 40000  # under 8 years [UK]
+    dailies = [s.daily_ug for s in plan.steps]
+    assert dailies[0] == start_ug
+    assert dailies[-1] == top_ug
+    rises = [b - a for a, b in pairwise(dailies)]
+    assert max(rises) <= start_ug  # each step rises by at most the starting dose
+    assert {"UK", "DOSEWISE"} <= set(plan.sources)
+
+
+@pytest.mark.parametrize(
+    ("target", "products", "override"),
+    [(75, ["tablet:25mg:halves"], False), (90, ["tablet:10mg:whole"], True), (80, ["granules:20mg"], False)],
+)
+def test_rounding_never_makes_a_step_rise_more_than_15(monograph, target, products, override):
+    try:
+        plan = titration(monograph, target_daily_mg=target, products=products, clinician_override=override)
+    except InputError as error:  # products too coarse to rise in 15 mg steps: no plan at all
+        assert "cannot" in str(error)
+        return
+    dailies = [s.daily_ug for s in plan.steps]
+    assert max(b - a for a, b in pairwise(dailies)) <= 15_000
+    assert dailies[-1] <= target * 1000
 
 
 @pytest.mark.parametrize(
@@ -148,7 +180,7 @@ def test_child_with_override_uses_uk_limits(monograph):
         ({"target_daily_mg": 60, "age_years": 10, "clinician_override": True}, "child's weight"),
         (
             {"target_daily_mg": 60, "crcl": 45, "products": ["tablet:20mg:whole"]},
-            "cannot make step 1 \\(7.5 mg/day",
+            "cannot make the first step \\(7.5 mg/day",
         ),
     ],
 )
@@ -233,6 +265,7 @@ def test_titration_properties(monograph, specs, target, crcl, doses_per_day, age
     assert all(0 < d <= plan.max_daily_ug for d in dailies), "no step above max_daily_mg"
     assert plan.max_daily_ug <= 80_000
     assert dailies == sorted(dailies), "a titration never decreases"
+    assert all(b - a <= 15_000 for a, b in pairwise(dailies)), "rises of 15 at most"
     for step in plan.steps:
         assert len(step.doses_ug) == doses_per_day
         assert sum(step.doses_ug) == step.daily_ug <= step.requested_daily_ug

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 EXIT_INPUT = 2
 EXIT_SAFETY = 3
+FIRST_START_YEAR, LAST_START_YEAR = 2000, 2200  # a plan date outside is a typo
 SEXES = ("female", "male")
 PRODUCT_HELP = (
     "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
@@ -69,14 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     plan.add_argument("drug", help="the drug, e.g. baclofen")
     plan.add_argument(
-        "--target-mg-day", type=float, required=True, help="the prescriber's target daily dose in mg"
+        "--target-mg-day",
+        type=float,
+        required=True,
+        help="the prescriber's target daily dose in mg at normal kidney function "
+        "(Dosewise scales the whole plan by the kidney dose factor)",
     )
     _add_schedule(plan)
     plan.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
     plan.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
     plan.add_argument("--age", type=float, help="age in years")
     plan.add_argument("--sex", choices=SEXES, help="for kidney function from serum creatinine")
-    plan.add_argument("--weight-kg", type=float, help="actual body weight in kg")
+    plan.add_argument(
+        "--weight-kg", type=float, help="body weight in kg (actual, unless the prescriber chooses another)"
+    )
     _add_creatinine(plan)
     plan.add_argument(
         "--clinician-override", action="store_true",
@@ -139,11 +146,13 @@ def _run_kidney(args: argparse.Namespace) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> None:
+    from dosewise.domain.plan import check_doses_per_day
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
     from dosewise.domain.titration import build_titration
 
     monograph = load_monograph(args.drug)
+    check_doses_per_day(monograph.titration, args.doses_per_day)
     zone_name, zone = _time_zone(args.tz)
     clock_times = parse_clock_times(args.times, args.doses_per_day)
     kidney_function = _kidney_from_options(monograph, args)
@@ -162,11 +171,13 @@ def _run_plan(args: argparse.Namespace) -> None:
 
 
 def _run_taper(args: argparse.Namespace) -> None:
+    from dosewise.domain.plan import check_doses_per_day
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
     from dosewise.domain.taper import build_taper
 
     monograph = load_monograph(args.drug)
+    check_doses_per_day(monograph.titration, args.doses_per_day)
     zone_name, zone = _time_zone(args.tz)
     clock_times = parse_clock_times(args.times, args.doses_per_day)
     result = build_taper(
@@ -247,10 +258,10 @@ def _kidney_from_options(monograph: Monograph, args: argparse.Namespace) -> Kidn
 
 
 def _time_zone(name: str | None) -> tuple[str, ZoneInfo]:
-    chosen = name or os.environ.get("TZ", "").lstrip(":") or "UTC"
+    chosen = os.environ.get("TZ", "").lstrip(":") or "UTC" if name is None else name.strip()
     try:
         return chosen, ZoneInfo(chosen)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         if name is None:  # a $TZ that is not an IANA name: fall back quietly
             return "UTC", ZoneInfo("UTC")
         raise InputError(f"unknown time zone {name!r}: use an IANA name such as Europe/London") from None
@@ -260,9 +271,12 @@ def _start_date(text: str | None, zone: ZoneInfo) -> date:
     if text is None:
         return datetime.now(tz=zone).date()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"start date {text!r} must be YYYY-MM-DD, e.g. 2026-12-01") from None
+    if not FIRST_START_YEAR <= day.year <= LAST_START_YEAR:
+        raise InputError(f"start date {text} must be between {FIRST_START_YEAR} and {LAST_START_YEAR}")
+    return day
 
 
 def _print_json(data: dict[str, Any]) -> None:
@@ -293,4 +307,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _fail(EXIT_INPUT, f"error: {error}")
     except KeyboardInterrupt:
         _fail(130, "interrupted")
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
     raise SystemExit(0)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import cite_sources
 from dosewise.domain.units import format_mg
 
@@ -19,13 +20,17 @@ if TYPE_CHECKING:
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
 
+PIPE_WIDTH = 140
 _STYLE = {"warning": "bold yellow", "caution": "magenta", "info": "cyan"}
 
 
 def _console() -> Console:
     # Prose lines are soft-wrapped by the terminal: Rich's own wrapping of long paragraphs
     # costs more start-up time than the whole domain (docs/benchmarks.md).
-    return Console(highlight=False, emoji=False, markup=False, soft_wrap=True)
+    console = Console(highlight=False, emoji=False, markup=False, soft_wrap=True)
+    if not console.is_terminal:  # piped or redirected: do not squeeze the table into 80 columns
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
 
 
 def _print_sources(console: Console, monograph: Monograph, keys: tuple[str, ...]) -> None:
@@ -50,7 +55,7 @@ def _print_findings(console: Console, title: str, findings: tuple[Finding, ...])
 def _kidney_line(kidney: KidneyAssessment) -> str:
     if kidney.band == "dialysis":
         return "Kidney function: on dialysis"
-    parts = [f"CrCl {kidney.crcl_ml_min:.1f} mL/min (Cockcroft-Gault)"]
+    parts = [f"CrCl {format_crcl(kidney.crcl_ml_min or 0)} mL/min (Cockcroft-Gault)"]
     if kidney.egfr_ckd_epi_2021 is not None:
         parts.append(f"eGFR {kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m² (CKD-EPI 2021, for information)")
     parts.append(f"band {kidney.band}, dose factor {kidney.dose_factor}")
@@ -62,7 +67,7 @@ def render_kidney(kidney: KidneyAssessment, monograph: Monograph) -> None:
     table = Table(title="Kidney function for baclofen dosing", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    table.add_row("Creatinine clearance (Cockcroft-Gault)", f"{kidney.crcl_ml_min:.1f} mL/min")
+    table.add_row("Creatinine clearance (Cockcroft-Gault)", f"{format_crcl(kidney.crcl_ml_min or 0)} mL/min")
     if kidney.egfr_ckd_epi_2021 is not None:
         table.add_row("eGFR (CKD-EPI 2021, for information)", f"{kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m²")
     table.add_row("Dose band", kidney.band)
@@ -85,10 +90,10 @@ def render_plan(
     console = _console()
     title = f"{monograph.display_name} {plan.kind} plan, {plan.doses_per_day} doses a day ({time_zone})"
     table = Table(title=title)
-    table.add_column("Step", justify="right")
-    table.add_column("From")
-    table.add_column("Days", justify="right")
-    table.add_column("mg/day", justify="right")
+    table.add_column("Step", justify="right", no_wrap=True)
+    table.add_column("From", no_wrap=True)
+    table.add_column("Days", justify="right", no_wrap=True)
+    table.add_column("mg/day", justify="right", no_wrap=True)
     for clock in times:
         table.add_column(clock.strftime("%H:%M"))
     for number, step in enumerate(plan.steps, start=1):

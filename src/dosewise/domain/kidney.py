@@ -52,6 +52,12 @@ def estimate_egfr_ckd_epi_2021(*, age_years: float, sex: Sex, scr_mg_dl: float) 
     return egfr * 1.012 if sex == "female" else egfr
 
 
+def format_crcl(crcl_ml_min: float) -> str:
+    """CrCl for people: 2 decimals, so a value just under a band edge (49.96) never reads as
+    the edge itself (50.0)."""
+    return f"{crcl_ml_min:.2f}"
+
+
 def find_kidney_band(rules: KidneyRules, crcl_ml_min: float) -> KidneyBand:
     """The band holding ``crcl_ml_min`` (bands run from highest to lowest lower edge)."""
     for band in rules.bands:

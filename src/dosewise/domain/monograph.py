@@ -105,6 +105,8 @@ class Children:
     min_age_automatic_years: int
     source: str
     start_mg_per_kg_day: float
+    max_mg_per_kg_day: float
+    step_source: str
     max_daily_mg_under_8: float
     max_daily_mg_from_8: float
     limits_source: str

@@ -326,10 +326,11 @@ def parse_product_spec(spec: str, monograph: Monograph) -> Product:
             if volume is None:
                 raise InputError(f"product {spec!r}: measuring step {extra!r} must be in mL, e.g. 0.5ml")
             step_ml = float(volume[1])
-        if step_ml < measure.min_step_ml:
+        steps = step_ml / measure.min_step_ml
+        if step_ml < measure.min_step_ml or abs(steps - round(steps)) > 1e-9:
             raise InputError(
-                f"product {spec!r}: a measuring step below {measure.min_step_ml:g} mL cannot be "
-                f"measured reliably at home [{measure.source}]"
+                f"product {spec!r}: the measuring step must be a multiple of {measure.min_step_ml:g} mL "
+                f"(finer cannot be measured reliably at home) [{measure.source}]"
             )
         return Product(form=form, strength_ug=mg_to_ug(strength_mg), step_ul=round(step_ml * UL_PER_ML))
     split = definition.default_split
@@ -340,7 +341,8 @@ def parse_product_spec(spec: str, monograph: Monograph) -> Product:
     if split > definition.max_split:
         allowed = _SPLIT_WORDS[definition.max_split]
         raise InputError(
-            f"product {spec!r}: {strength_mg:g} mg {form}s can be used only as {allowed} "
+            f"product {spec!r}: {strength_mg:g} mg {'tablets' if form == 'tablet' else form} can be used "
+            f"only as {allowed} "
             f"({definition.note}) [{definition.source}]"
         )
     return Product(form=form, strength_ug=mg_to_ug(strength_mg), split=split)

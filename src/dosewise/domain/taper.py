@@ -66,6 +66,7 @@ def build_taper(
     steps = build_plan_steps(menu, requests, start=start, doses_per_day=doses_per_day)
     warnings: list[Finding] = [*check_rounding(steps, doses_per_day)]
     low_start = from_daily_mg <= rules.low_start_threshold_mg
+    last_limit_ug = min(mg_to_ug(rules.max_last_step_mg), step_limit_ug)
     warnings.append(
         Finding(
             code="TAPER_STEPS",
@@ -78,8 +79,9 @@ def build_taper(
                     if low_start
                     else ""
                 )
-                + f", each at least {rules.min_step_days} days, {total_days} days in all; "
-                "longer steps fall on the lower doses."
+                + f", each at least {rules.min_step_days} days, {total_days} days in all; the last "
+                f"step before stopping is at most {format_mg(last_limit_ug)} mg/day; longer steps "
+                "fall on the lower doses."
             ),
             source=", ".join(
                 cite_sources(

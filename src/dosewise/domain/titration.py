@@ -16,10 +16,10 @@ from fractions import Fraction
 
 from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
-from dosewise.domain.kidney import KidneyAssessment
-from dosewise.domain.monograph import Monograph, TitrationRules
+from dosewise.domain.kidney import KidneyAssessment, format_crcl
+from dosewise.domain.monograph import Monograph
 from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
-from dosewise.domain.products import Product, build_dose_menu
+from dosewise.domain.products import DoseMenu, Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug
 from dosewise.errors import InputError, SafetyRefusal
 
@@ -40,7 +40,7 @@ def build_titration(
 ) -> Plan:
     """A titration plan, or :class:`SafetyRefusal` where the reference requires a clinician."""
     rules = monograph.titration
-    _check_inputs(rules, target_daily_mg, doses_per_day, age_years, weight_kg)
+    _check_inputs(monograph, target_daily_mg, doses_per_day, age_years, weight_kg)
     refusals = _refusals(monograph, target_daily_mg, kidney, age_years)
     if refusals and not clinician_override:
         raise SafetyRefusal(
@@ -56,26 +56,29 @@ def build_titration(
         )
         for reason in refusals
     ]
-    ladder, step_days, max_normal_mg, start_cap_mg = _normal_kidney_ladder(
+    ladder, step_days, max_normal_mg, start_cap_mg, increase_mg = _normal_kidney_ladder(
         monograph, target_daily_mg, age_years, weight_kg, clinician_override, warnings
     )
     factor, max_daily_ug, start_cap_ug = _kidney_caps(
         monograph, kidney, max_normal_mg, start_cap_mg, warnings, target_daily_mg
     )
     menu = build_dose_menu(products, cap_ug=max_daily_ug)
-    requests: list[StepRequest] = []
-    for index, (step_mg, days) in enumerate(zip(ladder, step_days, strict=True)):
-        requested = min(math.floor(mg_to_ug(step_mg) * factor), max_daily_ug)
-        if index == 0 and start_cap_ug is not None:
-            requested = min(requested, start_cap_ug)
-        daily = menu.floor_daily_ug(requested, doses_per_day)
-        if daily == 0:
-            raise InputError(
-                f"these products cannot make step {index + 1} ({format_mg(requested)} mg/day in "
-                f"up to {doses_per_day} doses): their smallest dose is {format_mg(menu.smallest_ug)} mg. "
-                "Add a product with smaller doses, e.g. --product solution:1mg/ml"
+    goals = [min(math.floor(mg_to_ug(step_mg) * factor), max_daily_ug) for step_mg in ladder]
+    if start_cap_ug is not None:
+        goals[0] = min(goals[0], start_cap_ug)
+    requests = _climb(menu, goals, step_days, mg_to_ug(increase_mg), doses_per_day)
+    if len(requests) > len(goals):
+        warnings.append(
+            Finding(
+                code="RISE_LIMITED",
+                severity="warning",
+                message=(
+                    f"Extra steps were added so that no step rises by more than {increase_mg:g} mg/day: "
+                    "these products cannot make the labelled steps exactly."
+                ),
+                source=rules.beyond_labelled.source,
             )
-        requests.append(StepRequest(requested_daily_ug=requested, daily_ug=daily, days=days))
+        )
     steps = build_plan_steps(menu, requests, start=start, doses_per_day=doses_per_day)
     if any(step.daily_ug > max_daily_ug for step in steps):  # safety limit as code
         raise SafetyRefusal("internal check failed: a step exceeds the maximum; no plan given")
@@ -112,25 +115,63 @@ def build_titration(
     )
 
 
+def _climb(
+    menu: DoseMenu, goals: list[int], step_days: list[int], increase_ug: int, doses_per_day: int
+) -> list[StepRequest]:
+    """Steps toward each goal in turn, each rounded down to what the products make and never
+    rising by more than ``increase_ug`` over the step before (extra steps where needed)."""
+    requests: list[StepRequest] = []
+    index = 0
+    while index < len(goals):
+        goal = goals[index]
+        previous = requests[-1].daily_ug if requests else 0
+        asked = min(goal, previous + increase_ug) if requests else goal
+        daily = menu.floor_daily_ug(asked, doses_per_day)
+        if not requests and daily == 0:
+            raise InputError(
+                f"these products cannot make the first step ({format_mg(goal)} mg/day in up to "
+                f"{doses_per_day} doses): their smallest dose is {format_mg(menu.smallest_ug)} mg. "
+                "Add a product with smaller doses (an oral solution, e.g. --product solution:1mg/ml, "
+                "or a finer measuring step)"
+            )
+        if requests and daily <= previous and asked < goal:
+            above = menu.floor_daily_ug(goal, doses_per_day)
+            raise InputError(
+                f"these products cannot raise {format_mg(previous)} mg/day by at most "
+                f"{format_mg(increase_ug)} mg/day (the next total they make is {format_mg(above)} mg/day): "
+                "add a product with smaller doses"
+            )
+        # an extra step (asked < goal) records what it gives, so it is not reported as rounded
+        requested = asked if asked == goal else daily
+        requests.append(StepRequest(requested_daily_ug=requested, daily_ug=daily, days=step_days[index]))
+        if asked == goal:
+            index += 1
+    return requests
+
+
 def _check_inputs(
-    rules: TitrationRules,
+    monograph: Monograph,
     target_daily_mg: float,
     doses_per_day: int,
     age_years: float | None,
     weight_kg: float | None,
 ) -> None:
+    rules = monograph.titration
+    max_age, max_weight = monograph.kidney.age_years[1], monograph.kidney.weight_kg[1]
     check_doses_per_day(rules, doses_per_day)
     if not math.isfinite(target_daily_mg) or target_daily_mg <= 0:
         raise InputError(f"target must be a daily dose in mg above 0, got {target_daily_mg:g}")
     if target_daily_mg > rules.override_max_daily_mg:
         raise InputError(
-            f"target {target_daily_mg:g} mg/day is above {rules.override_max_daily_mg:g} mg/day, "
+            f"target {target_daily_mg:.10g} mg/day is above {rules.override_max_daily_mg:g} mg/day, "
             f"which Dosewise never plans [{rules.override_max_daily_source}]: check the target"
         )
-    if age_years is not None and not (math.isfinite(age_years) and 0 <= age_years <= 120):
-        raise InputError(f"age {age_years:g} years is not plausible: give the age in years (0-120)")
-    if weight_kg is not None and not (math.isfinite(weight_kg) and 0 < weight_kg <= 350):
-        raise InputError(f"weight {weight_kg:g} kg is not plausible: give the weight in kg")
+    if age_years is not None and not (math.isfinite(age_years) and 0 <= age_years <= max_age):
+        raise InputError(f"age {age_years:g} years is not plausible: give the age in years (0-{max_age:g})")
+    if weight_kg is not None and not (math.isfinite(weight_kg) and 0 < weight_kg <= max_weight):
+        raise InputError(
+            f"weight {weight_kg:g} kg is not plausible: give the weight in kg (up to {max_weight:g})"
+        )
 
 
 def _refusals(
@@ -155,9 +196,18 @@ def _refusals(
             f"starting at {dialysis.start_daily_mg:g} mg/day [{dialysis.start_source}]"
         )
     elif kidney is not None and kidney.requires_clinician and kidney.crcl_ml_min is not None:
+        bands = monograph.kidney.bands
+        band = next(b for b in bands if b.name == kidney.band)
+        edge = bands[bands.index(band) - 1].lower_ml_min if bands.index(band) else band.lower_ml_min
+        start = (
+            f", starting at no more than {band.start_max_daily_mg:g} mg/day [{band.start_source}]"
+            if band.start_max_daily_mg is not None
+            else ""
+        )
         reasons.append(
-            f"CrCl {kidney.crcl_ml_min:.1f} mL/min is below 30 ({kidney.band}): avoiding baclofen is "
-            f"advised [{', '.join(kidney.sources)}]"
+            f"CrCl {format_crcl(kidney.crcl_ml_min)} mL/min is below {edge:g} ({kidney.band}): avoiding "
+            f"baclofen is advised [{', '.join(kidney.sources)}]; with an override the plan is "
+            f"{band.factor} of the usual dose{start}"
         )
     if target_daily_mg > rules.max_daily_mg:
         reasons.append(
@@ -175,42 +225,14 @@ def _normal_kidney_ladder(
     weight_kg: float | None,
     clinician_override: bool,
     warnings: list[Finding],
-) -> tuple[list[float], list[int], float, float | None]:
-    """Daily totals and days per step at normal kidney function, the maximum, a start cap."""
+) -> tuple[list[float], list[int], float, float | None, float]:
+    """Daily totals and days per step at normal kidney function, the maximum, a cap on the
+    first step, and the largest rise allowed per step."""
     rules = monograph.titration
+    beyond = rules.beyond_labelled
     max_mg = rules.max_daily_mg
     if clinician_override and target_daily_mg > rules.max_daily_mg:
         max_mg = rules.override_max_daily_mg
-    start_cap_mg: float | None = None
-    children = rules.children
-    if age_years is not None and age_years < children.min_age_automatic_years:
-        if weight_kg is None:
-            raise InputError("give the child's weight in kg: the starting dose is weight-based")
-        age_cap = children.max_daily_mg_under_8 if age_years < 8 else children.max_daily_mg_from_8
-        max_mg = min(max_mg, age_cap)
-        start_cap_mg = children.start_mg_per_kg_day * weight_kg
-        warnings.append(
-            Finding(
-                code="CHILD_LIMITS",
-                severity="warning",
-                message=(
-                    f"Under {children.min_age_automatic_years}: start at no more than "
-                    f"{children.start_mg_per_kg_day:g} mg/kg/day ({start_cap_mg:g} mg/day) and stay at "
-                    f"or below {age_cap:g} mg/day."
-                ),
-                source=children.limits_source,
-            )
-        )
-    target = min(target_daily_mg, max_mg)
-    if target < target_daily_mg:
-        warnings.append(
-            Finding(
-                code="TARGET_CAPPED",
-                severity="warning",
-                message=f"Target {target_daily_mg:g} mg/day is capped at {max_mg:g} mg/day.",
-                source=rules.max_daily_source if max_mg == rules.max_daily_mg else children.limits_source,
-            )
-        )
     step_days = rules.step_days
     older = rules.older_adults
     if age_years is not None and age_years >= older.min_age_years:
@@ -227,17 +249,66 @@ def _normal_kidney_ladder(
                 source=older.source,
             )
         )
+    children = rules.children
+    if age_years is not None and age_years < children.min_age_automatic_years:
+        return _child_ladder(monograph, target_daily_mg, age_years, weight_kg, max_mg, step_days, warnings)
+    target = min(target_daily_mg, max_mg)
+    if target < target_daily_mg:
+        warnings.append(
+            Finding(
+                code="TARGET_CAPPED",
+                severity="warning",
+                message=f"Target {target_daily_mg:.10g} mg/day is capped at {max_mg:g} mg/day.",
+                source=rules.max_daily_source,
+            )
+        )
     ladder: list[float] = []
     for step_mg in rules.steps_daily_mg:
         ladder.append(min(step_mg, target))
         if step_mg >= target:
             break
-    beyond = rules.beyond_labelled
     while ladder[-1] < target:
         ladder.append(min(ladder[-1] + beyond.max_increase_mg, target))
     labelled = len(rules.steps_daily_mg)
     days = [step_days if i < labelled else max(beyond.min_step_days, step_days) for i in range(len(ladder))]
-    return ladder, days, max_mg, start_cap_mg
+    return ladder, days, max_mg, None, beyond.max_increase_mg
+
+
+def _child_ladder(
+    monograph: Monograph,
+    target_daily_mg: float,
+    age_years: float,
+    weight_kg: float | None,
+    max_mg: float,
+    step_days: int,
+    warnings: list[Finding],
+) -> tuple[list[float], list[int], float, float | None, float]:
+    """Under 18 (clinician override only): weight-based start, rises of the starting dose,
+    capped at 2 mg/kg/day and the age limit [UK]."""
+    children = monograph.titration.children
+    if weight_kg is None:
+        raise InputError("give the child's weight in kg (--weight-kg): the doses are weight-based")
+    start_mg = children.start_mg_per_kg_day * weight_kg
+    age_cap = children.max_daily_mg_under_8 if age_years < 8 else children.max_daily_mg_from_8
+    cap = min(max_mg, age_cap, children.max_mg_per_kg_day * weight_kg, target_daily_mg)
+    warnings.append(
+        Finding(
+            code="CHILD_LIMITS",
+            severity="warning",
+            message=(
+                f"Under {children.min_age_automatic_years}: start at "
+                f"{children.start_mg_per_kg_day:g} mg/kg/day ({start_mg:.3g} mg/day), at most "
+                f"{children.max_mg_per_kg_day:g} mg/kg/day and "
+                f"{age_cap:g} mg/day at this age [{children.limits_source}]. Product default: each step "
+                "rises by the starting dose; the clinician sets the real schedule."
+            ),
+            source=f"{children.limits_source}, {children.step_source}",
+        )
+    )
+    ladder = [min(start_mg, cap)]
+    while ladder[-1] < cap:
+        ladder.append(min(ladder[-1] + start_mg, cap))
+    return ladder, [step_days] * len(ladder), cap, None, start_mg
 
 
 def _kidney_caps(
@@ -282,7 +353,8 @@ def _kidney_caps(
             code="KIDNEY_ADJUSTED",
             severity="warning",
             message=(
-                f"CrCl {kidney.crcl_ml_min:.1f} mL/min ({kidney.band}): every step and the maximum are "
+                f"CrCl {format_crcl(kidney.crcl_ml_min or 0)} mL/min ({kidney.band}): every step and the "
+                "maximum are "
                 f"scaled by {factor}; a target of {min(target_daily_mg, max_normal_mg):g} mg/day at "
                 f"normal kidney function becomes {format_mg(target_ug)} mg/day, maximum "
                 f"{format_mg(max_ug)} mg/day."

@@ -26,7 +26,7 @@ def describe_sources(monograph: Monograph, keys: tuple[str, ...]) -> list[dict[s
 
 def kidney_to_dict(kidney: KidneyAssessment, monograph: Monograph) -> dict[str, Any]:
     return {
-        "crcl_ml_min": _round(kidney.crcl_ml_min, 1),
+        "crcl_ml_min": _round(kidney.crcl_ml_min, 2),
         "egfr_ckd_epi_2021": _round(kidney.egfr_ckd_epi_2021, 1),
         "band": kidney.band,
         "dose_factor": None if kidney.dose_factor is None else round(float(kidney.dose_factor), 4),
