@@ -103,7 +103,55 @@ def build_parser() -> argparse.ArgumentParser:
     taper.add_argument("--min-days", type=int, help="make the taper last at least this many days (14+)")
     _add_json(taper)
     taper.set_defaults(run=_run_taper)
+
+    _add_safety_commands(commands)
     return parser
+
+
+def _add_safety_commands(commands: Any) -> None:
+    """interactions, missed, triage (issue 3)."""
+    interactions = commands.add_parser(
+        "interactions", help="check other medicines (and alcohol) against baclofen",
+        description="Interactions of baclofen with the medicines you name, as you would type them "
+        "(brands, salts, small typos). A name that is not recognised is reported, never called safe.",
+    )  # fmt: skip
+    interactions.add_argument("drug", help="the drug, e.g. baclofen")
+    interactions.add_argument("medicines", nargs="+", help="other medicines, e.g. oxycodone Xanax alcohol")
+    interactions.add_argument("--crcl", type=float, help="creatinine clearance in mL/min (NSAIDs)")
+    _add_json(interactions)
+    interactions.set_defaults(run=_run_interactions)
+
+    missed = commands.add_parser(
+        "missed", help="I missed a dose: take it now or skip it?",
+        description="Missed-dose advice from your dose times and the time now. Never double up.",
+    )  # fmt: skip
+    missed.add_argument("--times", required=True, help="your dose times HH:MM,..., e.g. 08:00,14:00,20:00")
+    missed.add_argument("--missed", required=True, help="the dose time you missed, HH:MM")
+    missed.add_argument("--now", help="the time now, HH:MM (default: the clock)")
+    missed.add_argument("--date", help="the date of --now, YYYY-MM-DD (default: today in --tz)")
+    missed.add_argument("--tz", help="IANA time zone (default: $TZ or UTC)")
+    missed.add_argument(
+        "--window-h", type=float, help="skip if the next dose is due within this many hours (2)"
+    )
+    missed.add_argument(
+        "--last-taken", help="when you last took a dose, YYYY-MM-DDTHH:MM (24 h or more: see your prescriber)"
+    )
+    _add_json(missed)
+    missed.set_defaults(run=_run_missed)
+
+    triage = commands.add_parser(
+        "triage", help="how urgent is this symptom?",
+        description="Emergency, urgent or routine, from your symptoms and their context.",
+    )  # fmt: skip
+    triage.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations fever "very sleepy"')
+    triage.add_argument("--stopped-hours-ago", type=float, help="hours since baclofen was stopped")
+    triage.add_argument("--missed-doses-24h", type=int, help="doses missed in the last 24 hours")
+    triage.add_argument("--crcl", type=float, help="creatinine clearance in mL/min")
+    triage.add_argument(
+        "--medicine", action="append", default=[], help="another medicine you take (repeatable)"
+    )
+    _add_json(triage)
+    triage.set_defaults(run=_run_triage)
 
 
 def _add_creatinine(parser: argparse.ArgumentParser) -> None:
@@ -191,6 +239,91 @@ def _run_taper(args: argparse.Namespace) -> None:
     _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
+def _run_interactions(args: argparse.Namespace) -> None:
+    from dosewise.domain.interactions import MedicineIndex, check_interactions
+    from dosewise.domain.kidney import assess_creatinine_clearance
+    from dosewise.exporters.safety_json import interactions_to_dict
+    from dosewise.monographs import load_medicines
+
+    monograph = load_monograph(args.drug)
+    kidney = assess_creatinine_clearance(monograph.kidney, args.crcl) if args.crcl is not None else None
+    report = check_interactions(monograph, MedicineIndex(load_medicines()), args.medicines, kidney=kidney)
+    if args.as_json:
+        _print_json(interactions_to_dict(report, monograph))
+    else:
+        from dosewise.cli.render import render_interactions
+
+        render_interactions(report, monograph)
+
+
+def _run_missed(args: argparse.Namespace) -> None:
+    from dosewise.domain.missed_dose import advise_missed_dose
+    from dosewise.domain.schedule import localize, parse_clock_times
+    from dosewise.exporters.safety_json import missed_dose_to_dict
+
+    monograph = load_monograph("baclofen")
+    zone_name, zone = _time_zone(args.tz)
+    times = parse_clock_times(args.times, len(args.times.split(",")))
+    (missed,) = parse_clock_times(args.missed, 1)
+    current = datetime.now(tz=zone)
+    day = current.date() if args.date is None else _parse_date(args.date, "--date")
+    clock = (
+        current.time().replace(second=0, microsecond=0)
+        if args.now is None
+        else parse_clock_times(args.now, 1)[0]
+    )
+    now = localize(day, clock, zone)
+    last_taken = None
+    if args.last_taken is not None:
+        try:
+            last_taken = datetime.fromisoformat(args.last_taken)
+        except ValueError:
+            raise InputError(f"--last-taken {args.last_taken!r} must be YYYY-MM-DDTHH:MM") from None
+        last_taken = last_taken if last_taken.tzinfo else last_taken.replace(tzinfo=zone)
+    advice = advise_missed_dose(
+        monograph.missed_dose,
+        times=times,
+        missed=missed,
+        now=now,
+        window_h=args.window_h,
+        last_taken=last_taken,
+    )
+    if args.as_json:
+        _print_json(missed_dose_to_dict(advice, monograph))
+    else:
+        from dosewise.cli.render import render_missed_dose
+
+        render_missed_dose(advice, monograph, zone_name)
+
+
+def _run_triage(args: argparse.Namespace) -> None:
+    from dosewise.domain.interactions import MedicineIndex, check_interactions
+    from dosewise.domain.triage import triage
+    from dosewise.exporters.safety_json import triage_to_dict
+    from dosewise.monographs import load_medicines
+
+    monograph = load_monograph("baclofen")
+    sedating: list[str] = []
+    if args.medicine:
+        report = check_interactions(monograph, MedicineIndex(load_medicines()), args.medicine)
+        sedating_classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
+        sedating = [f.matched for f in report.findings if f.drug_class in sedating_classes]
+    result = triage(
+        monograph,
+        args.symptoms,
+        stopped_hours_ago=args.stopped_hours_ago,
+        missed_doses_24h=args.missed_doses_24h,
+        crcl_ml_min=args.crcl,
+        sedating_medicines=sedating,
+    )
+    if args.as_json:
+        _print_json(triage_to_dict(result, monograph))
+    else:
+        from dosewise.cli.render import render_triage
+
+        render_triage(result, monograph)
+
+
 def _emit(
     result: Plan,
     monograph: Monograph,
@@ -270,12 +403,16 @@ def _time_zone(name: str | None) -> tuple[str, ZoneInfo]:
 def _start_date(text: str | None, zone: ZoneInfo) -> date:
     if text is None:
         return datetime.now(tz=zone).date()
+    return _parse_date(text, "start date")
+
+
+def _parse_date(text: str, what: str) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"start date {text!r} must be YYYY-MM-DD, e.g. 2026-12-01") from None
+        raise InputError(f"{what} {text!r} must be YYYY-MM-DD, e.g. 2026-12-01") from None
     if not FIRST_START_YEAR <= day.year <= LAST_START_YEAR:
-        raise InputError(f"start date {text} must be between {FIRST_START_YEAR} and {LAST_START_YEAR}")
+        raise InputError(f"{what} {text} must be between {FIRST_START_YEAR} and {LAST_START_YEAR}")
     return day
 
 

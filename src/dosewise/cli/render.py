@@ -11,14 +11,18 @@ from rich.text import Text
 from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import cite_sources
 from dosewise.domain.units import format_mg
+from dosewise.exporters.safety_json import NOT_A_REPLACEMENT
 
 if TYPE_CHECKING:
     from datetime import time
 
     from dosewise.domain.findings import Finding
+    from dosewise.domain.interactions import InteractionReport
     from dosewise.domain.kidney import KidneyAssessment
+    from dosewise.domain.missed_dose import MissedDoseAdvice
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
+    from dosewise.domain.triage import TriageResult
 
 PIPE_WIDTH = 140
 _STYLE = {"warning": "bold yellow", "caution": "magenta", "info": "cyan"}
@@ -116,3 +120,58 @@ def render_plan(
     _print_sources(console, monograph, plan.sources)
     if ics is not None:
         console.print(f"Reminders written to {ics}")
+
+
+_GRADE_STYLE = {"major": "bold red", "moderate": "yellow", "minor": "cyan"}
+_LEVEL_STYLE = {"emergency": "bold white on red", "urgent": "bold yellow", "routine": "green"}
+
+
+def render_interactions(report: InteractionReport, monograph: Monograph) -> None:
+    console = _console()
+    if report.findings:
+        table = Table(title=f"Interactions with {monograph.display_name}")
+        for name in ("You typed", "Taken as", "Class", "Grade", "Effect", "What to do", "Source"):
+            table.add_column(name)
+        for f in report.findings:
+            grade = Text(f.severity, style=_GRADE_STYLE[f.severity])
+            table.add_row(f.text, f.matched, f.class_label, grade, f.effect, f.advice, f.source)
+        console.print(table)
+    else:
+        console.print("No interactions found among the recognised names.")
+    for finding in report.combined:
+        line = Text("COMBINED RISK ", style="bold red")
+        line.append(f"{finding.message} [{', '.join(cite_sources(finding.source))}]")
+        console.print(line)
+    for match in report.no_listed_interaction:
+        console.print(f"{match.text}: recognised as {match.display}; no interaction listed in the sources.")
+    for match in report.assumed:
+        console.print(f"Assumed {match.text!r} means {match.display}: check the spelling.")
+    for miss in report.unrecognised:
+        hint = f" Did you mean {' or '.join(miss.suggestions)}?" if miss.suggestions else ""
+        line = Text("NOT RECOGNISED ", style="bold yellow")
+        line.append(f"{miss.text!r}: no interaction data, so this is not a safety check.{hint}")
+        console.print(line)
+    _print_sources(console, monograph, report.sources)
+    console.print(NOT_A_REPLACEMENT)
+
+
+def render_missed_dose(advice: MissedDoseAdvice, monograph: Monograph, time_zone: str) -> None:
+    console = _console()
+    action = {"take_now": "TAKE IT NOW", "skip": "SKIP IT", "contact_prescriber": "CONTACT YOUR PRESCRIBER"}
+    console.print(Text(action[advice.action], style="bold"))
+    console.print(advice.message)
+    console.print(f"Next dose: {advice.next_dose:%Y-%m-%d %H:%M} ({time_zone})")
+    _print_findings(console, "Warnings", advice.warnings)
+    _print_sources(console, monograph, cite_sources(advice.source, *(f.source for f in advice.warnings)))
+    console.print(NOT_A_REPLACEMENT)
+
+
+def render_triage(result: TriageResult, monograph: Monograph) -> None:
+    console = _console()
+    console.print(Text(f" {result.level.upper()} ", style=_LEVEL_STYLE[result.level]))
+    console.print(result.advice)
+    console.print(Text("Why", style="bold"))
+    for reason in result.reasons:
+        console.print(f"  - {reason}")
+    _print_sources(console, monograph, result.sources)
+    console.print(NOT_A_REPLACEMENT)

@@ -246,6 +246,66 @@ class Advice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MissedDoseRules:
+    window_h: float
+    window_source: str
+    window_is_setting: bool
+    long_gap_h: float
+    long_gap_source: str
+    message_source: str
+
+    def __post_init__(self) -> None:
+        _positive("window_h", self.window_h)
+        _positive("long_gap_h", self.long_gap_h)
+
+
+InteractionSeverity = Literal["major", "moderate", "minor"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractionRule:
+    """How baclofen interacts with medicines of ``classes`` (keys of medicines.toml)."""
+
+    classes: tuple[str, ...]
+    severity: InteractionSeverity
+    effect: str
+    advice: str
+    source: str
+    sedating: bool
+    major_below_crcl_ml_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CombinedSedation:
+    severity: InteractionSeverity
+    min_sedating: int
+    message: str
+    source: str
+
+
+SymptomKind = Literal["emergency", "alarming", "withdrawal", "urgent", "rebound", "common"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Symptom:
+    key: str
+    label: str
+    kind: SymptomKind
+    synonyms: tuple[str, ...]
+    withdrawal: bool = False  # an emergency within the withdrawal window
+    accumulation: bool = False  # urgent with CrCl below the accumulation threshold
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriageRules:
+    withdrawal_window_h: float
+    accumulation_below_crcl_ml_min: float
+    source: str
+    accumulation_source: str
+    common_source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Monograph:
     name: str
     display_name: str
@@ -257,6 +317,11 @@ class Monograph:
     titration: TitrationRules
     kidney: KidneyRules
     taper: TaperRules
+    missed_dose: MissedDoseRules
+    interactions: tuple[InteractionRule, ...]
+    combined_sedation: CombinedSedation
+    triage: TriageRules
+    symptoms: tuple[Symptom, ...]
     advice: tuple[Advice, ...] = ()
 
     def __post_init__(self) -> None:
@@ -265,6 +330,12 @@ class Monograph:
         )
         if unknown:
             raise ValueError(f"source keys not in [sources]: {', '.join(unknown)}")
+        classes = [key for rule in self.interactions for key in rule.classes]
+        if len(classes) != len(set(classes)):
+            raise ValueError("a medicine class appears in two [[interactions]] entries")
+        keys = [symptom.key for symptom in self.symptoms]
+        if len(keys) != len(set(keys)):
+            raise ValueError("two [[symptoms]] share a key")
 
     def product_definition(self, form: str, strength_mg: float) -> ProductDefinition | None:
         for definition in self.products:

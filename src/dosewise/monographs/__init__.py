@@ -16,13 +16,15 @@ import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from dosewise.domain.medicines import MedicineVocabulary
 from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
 
-__all__ = ["available_drugs", "load_monograph", "parse_monograph"]
+__all__ = ["available_drugs", "load_medicines", "load_monograph", "parse_monograph"]
 
+_Record = TypeVar("_Record")
 _FOLDER = os.path.dirname(__file__)  # the monographs ship inside the package
 
 
@@ -47,17 +49,27 @@ def load_monograph(drug: str) -> Monograph:
         return parse_monograph(file.read(), origin=f"{name}.toml")
 
 
+@cache
+def load_medicines() -> MedicineVocabulary:
+    """The vocabulary of medicines people name (medicines.toml)."""
+    with open(os.path.join(_FOLDER, "medicines.toml"), encoding="utf-8") as file:
+        return _parse(file.read(), MedicineVocabulary, "medicines.toml")
+
+
 def parse_monograph(text: str, *, origin: str = "monograph") -> Monograph:
     """Parse and check monograph TOML; :class:`InputError` names the malformed field."""
+    return _parse(text, Monograph, origin)
+
+
+def _parse(text: str, record: type[_Record], origin: str) -> _Record:
     try:
-        raw = tomllib.loads(text)
-        monograph = _convert(raw, Monograph, "")
+        result = _convert(tomllib.loads(text), record, "")
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{origin}: not valid TOML: {error}") from None
     except _FieldError as error:
         raise InputError(f"{origin}: {error}") from None
-    assert isinstance(monograph, Monograph)  # _convert builds the type it is given
-    return monograph
+    assert isinstance(result, record)  # _convert builds the type it is given
+    return result
 
 
 def _describe(value: object) -> str:
@@ -106,7 +118,7 @@ def _convert(value: object, hint: Any, path: str) -> object:
 def _build(raw: object, record: Any, path: str) -> object:
     if not isinstance(raw, dict):
         raise _FieldError(path, f"expected a table, got {_describe(raw)}")
-    declared = {item.name: item for item in fields(record)}
+    declared = {item.metadata.get("toml", item.name): item for item in fields(record)}
     for key in raw:
         if key not in declared:
             known = ", ".join(sorted(declared))
@@ -116,7 +128,7 @@ def _build(raw: object, record: Any, path: str) -> object:
     for name, item in declared.items():
         where = f"{path}.{name}".lstrip(".")
         if name in raw:
-            values[name] = _convert(raw[name], hints[name], where)
+            values[item.name] = _convert(raw[name], hints[item.name], where)
         elif item.default is MISSING and item.default_factory is MISSING:
             raise _FieldError(where, "missing required field")
     try:

@@ -1,0 +1,163 @@
+"""Side-effect triage (clinical reference section 7): emergency, urgent or routine.
+
+Symptoms come from a fixed list with synonyms (monograph ``[[symptoms]]``); free text is
+matched to it where possible ("I keep seeing things" -> hallucinations). Withdrawal and
+accumulation are recognised from the context (a recent stop or missed doses; CrCl), never from
+the symptom alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from dosewise.domain.monograph import Monograph, Symptom, cite_sources
+from dosewise.errors import InputError
+
+TriageLevel = Literal["emergency", "urgent", "routine"]
+_RANK: dict[TriageLevel, int] = {"routine": 0, "urgent": 1, "emergency": 2}
+ADVICE: dict[TriageLevel, str] = {
+    "emergency": (
+        "Call emergency services now. Say that you take baclofen and when you last took it or "
+        "stopped it. Do not restart or double baclofen on your own."
+    ),
+    "urgent": (
+        "Contact your prescriber today. If you cannot reach them and it gets worse, call "
+        "emergency services. Do not stop baclofen suddenly."
+    ),
+    "routine": (
+        "Note it in your diary and mention it at your next visit; common side effects often fade "
+        "as the body adjusts. Do not stop baclofen suddenly. If you are worried, contact your "
+        "prescriber."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriageResult:
+    level: TriageLevel
+    reasons: tuple[str, ...]
+    advice: str
+    symptoms: tuple[Symptom, ...]
+    unrecognised: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+def _normalize(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def match_symptoms(monograph: Monograph, texts: Sequence[str]) -> tuple[list[Symptom], list[str]]:
+    """Symptoms named in ``texts`` (keys, labels, synonyms or free text containing them)."""
+    phrases = sorted(
+        (
+            (_normalize(phrase), symptom)
+            for symptom in monograph.symptoms
+            for phrase in (symptom.key, symptom.label, *symptom.synonyms)
+        ),
+        key=lambda item: -len(item[0]),
+    )
+    found: dict[str, Symptom] = {}
+    unrecognised: list[str] = []
+    for text in texts:
+        remaining = f" {_normalize(text)} "
+        hit = False
+        for (
+            phrase,
+            symptom,
+        ) in phrases:  # longest first: "very low blood pressure" before "low blood pressure"
+            if f" {phrase} " in remaining:
+                found.setdefault(symptom.key, symptom)
+                remaining = remaining.replace(f" {phrase} ", " ")
+                hit = True
+        if not hit and text.strip():
+            unrecognised.append(text)
+    return list(found.values()), unrecognised
+
+
+def triage(
+    monograph: Monograph,
+    texts: Sequence[str],
+    *,
+    stopped_hours_ago: float | None = None,
+    missed_doses_24h: int | None = None,
+    crcl_ml_min: float | None = None,
+    sedating_medicines: Sequence[str] = (),
+) -> TriageResult:
+    """The triage level with its reasons, from symptoms and their context."""
+    rules = monograph.triage
+    if stopped_hours_ago is not None and not (math.isfinite(stopped_hours_ago) and stopped_hours_ago >= 0):
+        raise InputError("hours since stopping must be 0 or more")
+    if missed_doses_24h is not None and not 0 <= missed_doses_24h <= 24:
+        raise InputError("missed doses in the last 24 hours must be between 0 and 24")
+    symptoms, unrecognised = match_symptoms(monograph, texts)
+    if not symptoms and not unrecognised:
+        raise InputError("name at least one symptom, e.g. drowsiness, hallucinations, fever")
+    recent_stop = stopped_hours_ago is not None and stopped_hours_ago <= rules.withdrawal_window_h
+    recent_miss = bool(missed_doses_24h)
+    withdrawal_context = recent_stop or recent_miss
+    if recent_stop:
+        context = f"within {rules.withdrawal_window_h / 24:g} days of stopping baclofen"
+    else:
+        context = f"after {missed_doses_24h} missed dose(s) in the last 24 hours"
+    accumulation = crcl_ml_min is not None and crcl_ml_min < rules.accumulation_below_crcl_ml_min
+
+    level: TriageLevel = "routine"
+    reasons: list[str] = []
+    sources: list[str] = [rules.source]
+
+    def raise_to(new: TriageLevel, reason: str, source: str) -> None:
+        nonlocal level
+        if _RANK[new] > _RANK[level]:
+            level = new
+        reasons.append(f"{reason} [{source}]")
+        sources.append(source)
+
+    for symptom in symptoms:
+        if symptom.kind == "emergency":
+            raise_to("emergency", f"{symptom.label}: a danger sign", rules.source)
+        elif symptom.withdrawal and withdrawal_context:
+            raise_to("emergency", f"{symptom.label} {context}: possible baclofen withdrawal", rules.source)
+        elif symptom.accumulation and accumulation:
+            raise_to(
+                "urgent",
+                f"{symptom.label} with CrCl {crcl_ml_min:g} mL/min (below "
+                f"{rules.accumulation_below_crcl_ml_min:g}): baclofen may be building up",
+                rules.accumulation_source,
+            )
+        elif symptom.kind in ("alarming", "urgent"):
+            raise_to("urgent", f"{symptom.label}: needs the prescriber's advice today", rules.source)
+        elif symptom.kind == "rebound":
+            if withdrawal_context:
+                raise_to("urgent", f"{symptom.label} {context}", rules.source)
+            else:
+                raise_to("routine", f"{symptom.label}: note it for the prescriber", rules.common_source)
+        elif symptom.kind == "withdrawal":
+            raise_to(
+                "routine",
+                f"{symptom.label} without a recent stop or missed dose: not a sign of baclofen "
+                "withdrawal; seek your usual medical advice if you feel unwell",
+                rules.source,
+            )
+        else:
+            raise_to("routine", f"{symptom.label}: a common side effect", rules.common_source)
+        if symptom.accumulation and sedating_medicines:
+            reasons.append(
+                f"{symptom.label} adds up with {', '.join(sedating_medicines)}: tell the prescriber"
+            )
+    if unrecognised:
+        reasons.append(
+            "not recognised: " + ", ".join(unrecognised) + " (if you are worried, contact your prescriber; "
+            "in an emergency call emergency services)"
+        )
+    return TriageResult(
+        level=level,
+        reasons=tuple(reasons),
+        advice=ADVICE[level],
+        symptoms=tuple(symptoms),
+        unrecognised=tuple(unrecognised),
+        sources=cite_sources(*sources),
+    )

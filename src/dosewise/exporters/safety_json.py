@@ -1,0 +1,81 @@
+"""Safety advice as JSON-ready dicts (the CLI ``--json`` contract of issue 3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dosewise.domain.monograph import cite_sources
+from dosewise.exporters.plan_json import describe_sources, finding_to_dict
+
+if TYPE_CHECKING:
+    from dosewise.domain.interactions import InteractionReport
+    from dosewise.domain.missed_dose import MissedDoseAdvice
+    from dosewise.domain.monograph import Monograph
+    from dosewise.domain.triage import TriageResult
+
+NOT_A_REPLACEMENT = "This does not replace your prescriber, pharmacist or emergency services."
+
+
+def interactions_to_dict(report: InteractionReport, monograph: Monograph) -> dict[str, Any]:
+    return {
+        "drug": monograph.name,
+        "findings": [
+            {
+                "input": f.text,
+                "matched": f.matched,
+                "medicine": f.medicine,
+                "class": f.class_label,
+                "severity": f.severity,
+                "effect": f.effect,
+                "advice": f.advice,
+                "source": ", ".join(cite_sources(f.source)),
+            }
+            for f in report.findings
+        ],
+        "combined": [finding_to_dict(f) for f in report.combined],
+        "no_listed_interaction": [
+            {
+                "input": m.text,
+                "matched": m.display,
+                "note": "recognised; no interaction listed in the sources",
+            }
+            for m in report.no_listed_interaction
+        ],
+        "unrecognised": [miss.text for miss in report.unrecognised],
+        "suggestions": [
+            {"input": miss.text, "did_you_mean": list(miss.suggestions)}
+            for miss in report.unrecognised
+            if miss.suggestions
+        ]
+        + [{"input": m.text, "assumed": m.display} for m in report.assumed],
+        "sources": describe_sources(monograph, report.sources),
+        "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+    }
+
+
+def missed_dose_to_dict(advice: MissedDoseAdvice, monograph: Monograph) -> dict[str, Any]:
+    return {
+        "action": advice.action,
+        "missed_dose": advice.missed_at.isoformat(),
+        "next_dose": advice.next_dose.isoformat(),
+        "window_h": advice.window_h,
+        "message": advice.message,
+        "source": advice.source,
+        "warnings": [finding_to_dict(f) for f in advice.warnings],
+        "sources": describe_sources(
+            monograph, cite_sources(advice.source, *(f.source for f in advice.warnings))
+        ),
+        "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+    }
+
+
+def triage_to_dict(result: TriageResult, monograph: Monograph) -> dict[str, Any]:
+    return {
+        "level": result.level,
+        "symptoms": [s.key for s in result.symptoms],
+        "unrecognised": list(result.unrecognised),
+        "reasons": list(result.reasons),
+        "advice": result.advice,
+        "sources": describe_sources(monograph, result.sources),
+        "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+    }
