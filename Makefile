@@ -16,6 +16,7 @@ $(BIN)/python:
 $(VENV)/.run-installed: $(BIN)/python requirements/run.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/run.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m compileall -q src  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt

@@ -198,16 +198,16 @@ def check_interactions(
             continue
         if result.distance:
             assumed.append(result)
-        hit = False
+        by_rule: dict[int, list[Medicine]] = {}
         for medicine in result.medicines:
             rule = rules.get(medicine.drug_class)
-            if rule is None:
-                continue
-            hit = True
-            findings.append(_finding(result, medicine, rule, classes, kidney))
-            if rule.sedating:
-                sedating.setdefault(medicine.name, result.display)
-        if not hit:
+            if rule is not None:
+                by_rule.setdefault(id(rule), []).append(medicine)
+                if rule.sedating:
+                    sedating.setdefault(medicine.name, result.display)
+        for members in by_rule.values():  # one finding per rule: Sinemet's two parts are one
+            findings.append(_finding(result, members, rules[members[0].drug_class], classes, kidney))
+        if not by_rule:
             clean.append(result)
     combined: list[Finding] = []
     together = monograph.combined_sedation
@@ -240,7 +240,7 @@ def check_interactions(
 
 def _finding(
     match: NameMatch,
-    medicine: Medicine,
+    members: list[Medicine],
     rule: InteractionRule,
     classes: dict[str, str],
     kidney: KidneyAssessment | None,
@@ -258,9 +258,9 @@ def _finding(
     return InteractionFinding(
         text=match.text,
         matched=match.display,
-        medicine=medicine.name,
-        drug_class=medicine.drug_class,
-        class_label=classes[medicine.drug_class],
+        medicine=" + ".join(m.name for m in members),
+        drug_class=members[0].drug_class,
+        class_label=classes[members[0].drug_class],
         severity=severity,
         effect=effect,
         advice=rule.advice,

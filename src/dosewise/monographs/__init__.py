@@ -16,15 +16,18 @@ import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from dosewise.domain.medicines import MedicineVocabulary
 from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
+
+if TYPE_CHECKING:
+    from dosewise.domain.medicines import MedicineVocabulary
 
 __all__ = ["available_drugs", "load_medicines", "load_monograph", "parse_monograph"]
 
 _Record = TypeVar("_Record")
+_VOCABULARY = "medicines"  # the vocabulary of other medicines, not a drug monograph
 _FOLDER = os.path.dirname(__file__)  # the monographs ship inside the package
 
 
@@ -35,7 +38,8 @@ class _FieldError(Exception):
 
 def available_drugs() -> tuple[str, ...]:
     """Names of the drugs that have a monograph."""
-    return tuple(sorted(name.removesuffix(".toml") for name in os.listdir(_FOLDER) if name.endswith(".toml")))
+    names = (name.removesuffix(".toml") for name in os.listdir(_FOLDER) if name.endswith(".toml"))
+    return tuple(sorted(name for name in names if name != _VOCABULARY))
 
 
 @cache
@@ -52,8 +56,10 @@ def load_monograph(drug: str) -> Monograph:
 @cache
 def load_medicines() -> MedicineVocabulary:
     """The vocabulary of medicines people name (medicines.toml)."""
-    with open(os.path.join(_FOLDER, "medicines.toml"), encoding="utf-8") as file:
-        return _parse(file.read(), MedicineVocabulary, "medicines.toml")
+    from dosewise.domain.medicines import MedicineVocabulary  # not needed on the plan path
+
+    with open(os.path.join(_FOLDER, f"{_VOCABULARY}.toml"), encoding="utf-8") as file:
+        return _parse(file.read(), MedicineVocabulary, f"{_VOCABULARY}.toml")
 
 
 def parse_monograph(text: str, *, origin: str = "monograph") -> Monograph:

@@ -1,0 +1,119 @@
+"""CLI contract of the safety advisor: interactions, missed, triage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dosewise.cli.app import main
+
+
+def run(capsys, *argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert (code, err) == (0, "")
+    return json.loads(out)
+
+
+DISCLAIMER = "does not replace your prescriber, pharmacist or emergency services"
+
+
+def test_interactions_contract(capsys):
+    names = ["oxycodone", "Xanax", "lisinopril", "alchohol", "zzqx"]
+    data = run_json(capsys, "interactions", "baclofen", *names, "--crcl", "40")
+    findings = {f["input"]: f for f in data["findings"]}
+    assert set(findings) == {"oxycodone", "Xanax", "lisinopril", "alchohol"}
+    assert set(findings["Xanax"]) >= {"input", "matched", "class", "severity", "effect", "advice", "source"}
+    assert findings["Xanax"]["matched"] == "Xanax (alprazolam)"
+    assert findings["alchohol"]["matched"] == "alcohol"
+    assert data["unrecognised"] == ["zzqx"]
+    assert {"input": "alchohol", "assumed": "alcohol"} in data["suggestions"]
+    assert [c["code"] for c in data["combined"]] == ["COMBINED_SEDATION"]
+    assert {"PMS", "OZO"} <= {s["key"] for s in data["sources"]}
+    assert DISCLAIMER in data["disclaimer"]
+
+
+def test_interactions_table(capsys):
+    code, out, _ = run(capsys, "interactions", "baclofen", "ibuprofen", "atorvastatin", "blorgex")
+    assert code == 0
+    expected = ("Interactions with Baclofen", "ibuprofen", "no interaction listed", "NOT RECOGNISED")
+    for text in (*expected, "'blorgex'", "not a safety check", DISCLAIMER):
+        assert text in out
+
+
+def test_missed_contract(capsys):
+    data = run_json(capsys, "missed", "--times", "08:00,14:00,20:00", "--missed", "14:00", "--now", "18:30",
+                    "--date", "2026-12-01", "--tz", "Europe/London")  # fmt: skip
+    assert (data["action"], data["next_dose"]) == ("skip", "2026-12-01T20:00:00+00:00")
+    assert data["source"] == "NHS" and "Never take two doses" in data["message"]
+    assert DISCLAIMER in data["disclaimer"]
+
+
+def test_missed_bedtime_dose_next_morning(capsys):
+    data = run_json(capsys, "missed", "--times", "08:00,14:00,20:00", "--missed", "20:00", "--now", "05:00",
+                    "--date", "2026-12-02", "--tz", "America/New_York")  # fmt: skip
+    assert data["action"] == "take_now"
+    assert data["missed_dose"] == "2026-12-01T20:00:00-05:00"
+
+
+def test_missed_after_a_day_without_doses(capsys):
+    data = run_json(capsys, "missed", "--times", "08:00,20:00", "--missed", "08:00", "--now", "09:00",
+                    "--date", "2026-12-03", "--last-taken", "2026-12-01T20:00")  # fmt: skip
+    assert data["action"] == "contact_prescriber"
+    assert [w["code"] for w in data["warnings"]] == ["WITHDRAWAL_RISK"]
+
+
+def test_triage_contract_emergency_exits_0(capsys):
+    data = run_json(capsys, "triage", "hallucinations", "fever", "--stopped-hours-ago", "20")
+    assert data["level"] == "emergency"
+    assert data["symptoms"] == ["hallucinations", "high_fever"]
+    assert any("withdrawal" in reason for reason in data["reasons"])
+    assert "Call emergency services now" in data["advice"]
+    assert {s["key"] for s in data["sources"]} >= {"US-TAB"}
+    assert DISCLAIMER in data["disclaimer"]
+
+
+def test_triage_with_kidneys_and_medicines(capsys):
+    data = run_json(capsys, "triage", "very sleepy", "--crcl", "25", "--medicine", "OxyContin")
+    assert data["level"] == "urgent"
+    assert any("OxyContin (oxycodone)" in reason for reason in data["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["interactions", "aspirin-drug", "ibuprofen"], "unknown drug"),
+        (["interactions", "baclofen"], "the following arguments are required: medicines"),
+        (
+            ["missed", "--times", "08:00,14:00", "--missed", "13:00", "--now", "15:00"],
+            "not one of the dose times",
+        ),
+        (["missed", "--times", "08:00,14:00", "--missed", "14:00", "--now", "3pm"], "'3pm' must be HH:MM"),
+        (
+            ["missed", "--times", "08:00,14:00", "--missed", "14:00", "--date", "tomorrow"],
+            "must be YYYY-MM-DD",
+        ),
+        (
+            ["missed", "--times", "08:00,14:00", "--missed", "14:00", "--last-taken", "yesterday"],
+            "--last-taken",
+        ),
+        (["missed", "--times", "08:00,14:00", "--missed", "14:00", "--window-h", "-1"], "between 0 and 12"),
+        (
+            ["missed", "--times", "08:00,14:00", "--missed", "14:00", "--tz", "Nowhere/City"],
+            "unknown time zone",
+        ),
+        (["triage", "dizzy", "--missed-doses-24h", "-2"], "between 0 and 24"),
+        (["triage", "dizzy", "--stopped-hours-ago", "soon"], "invalid float value"),
+    ],
+)
+def test_bad_input_exits_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and message in err

@@ -1,0 +1,149 @@
+"""Interaction checks: names as people type them (section 6 of the clinical reference)."""
+
+from __future__ import annotations
+
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from conftest import load_data
+from dosewise.domain.interactions import MedicineIndex, NameMatch, NameMiss, check_interactions
+from dosewise.domain.kidney import assess_creatinine_clearance
+from dosewise.domain.medicines import normalize_name
+from dosewise.monographs import load_medicines
+
+CASES = [
+    (case["class"], typed, generic, case["severity"], case["source"])
+    for case in load_data("interaction_examples.toml")["case"]
+    for typed, generic in case["names"]
+]
+
+
+@pytest.fixture(scope="module")
+def index():
+    return MedicineIndex(load_medicines())
+
+
+def test_vocabulary_is_broad(index):
+    vocabulary = index.vocabulary
+    assert len(vocabulary.medicine) >= 200
+    assert {"atorvastatin", "paracetamol", "omeprazole", "levothyroxine"} <= {
+        m.name for m in vocabulary.medicine
+    }
+    with_atc = [m for m in vocabulary.medicine if m.atc]
+    assert len(with_atc) >= 0.9 * len(vocabulary.medicine)
+
+
+@pytest.mark.parametrize(("group", "typed", "generic", "severity", "source"), CASES, ids=str)
+def test_every_class_by_generic_and_brand(monograph, index, group, typed, generic, severity, source):
+    report = check_interactions(monograph, index, [typed])
+    assert [f.medicine for f in report.findings] == [generic], group
+    finding = report.findings[0]
+    assert (finding.severity, finding.source) == (severity, source)
+    assert finding.text == typed
+    assert report.unrecognised == ()
+
+
+def test_every_class_has_two_drugs_tested():
+    from collections import Counter
+
+    counts = Counter(group for group, *_ in CASES)
+    assert len(counts) == 14 and min(counts.values()) >= 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "generic"),
+    [
+        ("oxycodon", "oxycodone"), ("alchohol", "alcohol"), ("Xnaax", "alprazolam"),
+        ("gabapentine", "gabapentin"),
+        ("Neurotin", "gabapentin"), ("amlodipene", "amlodipine"), ("ibprofen", "ibuprofen"),
+        ("tramdol", "tramadol"), ("LISINOPRIL", "lisinopril"), ("Zanaflex!", "tizanidine"),
+        ("lisnoprl", "lisinopril"), ("cyclobensaprin", "cyclobenzaprine"), ("ibprofn", "ibuprofen"),
+        ("amitriptylin", "amitriptyline"), ("oxycodone 10mg ER", "oxycodone"),
+        ("morphine sulphate", "morphine"),
+    ],
+)  # fmt: skip
+def test_case_punctuation_doses_and_typos(index, typed, generic):
+    match = index.match(typed)
+    assert isinstance(match, NameMatch), match
+    assert [m.name for m in match.medicines] == [generic]
+
+
+def test_typo_matches_say_what_was_assumed(monograph, index):
+    report = check_interactions(monograph, index, ["alchohol", "oxycodone"])
+    assert [m.text for m in report.assumed] == ["alchohol"]
+    assert report.assumed[0].display == "alcohol"
+
+
+def test_a_name_between_two_real_drugs_is_not_matched(index):
+    """For every pair of different medicines whose spellings are 2 edits apart, a name one edit
+    from each is ambiguous: it must be refused with suggestions, not matched to either."""
+    keys = list(index._entries)
+    checked = 0
+    for position, a in enumerate(keys):
+        if len(a.replace(" ", "")) < 6:
+            continue
+        for b in keys[position + 1 :]:
+            if index._owner(a) == index._owner(b) or Levenshtein.distance(a, b) != 2:
+                continue
+            middle = Levenshtein.editops(a, b)[:1].apply(a, b)
+            if normalize_name(middle) in index._entries or min(len(middle.strip()), len(a)) < 6:
+                continue
+            result = index.match(middle)
+            assert isinstance(result, NameMiss), (a, b, middle, result)
+            assert result.suggestions
+            checked += 1
+    assert checked >= 1  # the vocabulary has such pairs (e.g. brand names two letters apart)
+
+
+def test_every_spelling_matches_its_own_medicine(index):
+    for key, (spelling, medicines, combination) in index._entries.items():
+        result = index.match(spelling)
+        assert isinstance(result, NameMatch) and result.distance == 0
+        assert (result.combination or result.medicines[0].name) == (combination or medicines[0].name), key
+
+
+@pytest.mark.parametrize("typed", ["zzqx", "Dr Pepper", "unicornium", "abc", "kryptonite"])
+def test_unknown_names_are_unrecognised_never_safe(monograph, index, typed):
+    report = check_interactions(monograph, index, [typed])
+    assert [m.text for m in report.unrecognised] == [typed]
+    assert report.findings == () and report.no_listed_interaction == ()
+
+
+def test_near_miss_gets_a_suggestion(index):
+    result = index.match("oxycodine")  # 1 edit from oxycodone; check the suggestion path too
+    assert isinstance(result, NameMatch) or "oxycodone" in [s.lower() for s in result.suggestions]
+    far = index.match("oxycdn")
+    assert isinstance(far, NameMiss)
+
+
+def test_no_listed_interaction_is_not_called_safe(monograph, index):
+    report = check_interactions(monograph, index, ["atorvastatin", "Lipitor"])
+    assert [m.display for m in report.no_listed_interaction] == ["atorvastatin", "Lipitor (atorvastatin)"]
+    assert report.findings == ()
+
+
+def test_combination_product_checks_each_part(monograph, index):
+    report = check_interactions(monograph, index, ["Percocet"])
+    assert [f.medicine for f in report.findings] == ["oxycodone"]
+    assert report.findings[0].matched == "Percocet (oxycodone + paracetamol)"
+
+
+def test_nsaid_is_major_with_weak_kidneys(monograph, index):
+    assert check_interactions(monograph, index, ["ibuprofen"]).findings[0].severity == "moderate"
+    weak = assess_creatinine_clearance(monograph.kidney, 40)
+    finding = check_interactions(monograph, index, ["ibuprofen"], kidney=weak).findings[0]
+    assert finding.severity == "major" and "CrCl 50" in finding.effect
+    ok = assess_creatinine_clearance(monograph.kidney, 50)
+    assert check_interactions(monograph, index, ["ibuprofen"], kidney=ok).findings[0].severity == "moderate"
+
+
+def test_two_sedating_medicines_are_a_combined_risk(monograph, index):
+    report = check_interactions(monograph, index, ["oxycodone", "Xanax", "lisinopril"])
+    assert [f.code for f in report.combined] == ["COMBINED_SEDATION"]
+    assert "oxycodone" in report.combined[0].message and "Xanax (alprazolam)" in report.combined[0].message
+    assert [f.severity for f in report.findings] == ["major", "major", "moderate"]
+    assert check_interactions(monograph, index, ["oxycodone", "lisinopril"]).combined == ()
+
+
+def test_normalize_name():
+    assert normalize_name("  Tylenol-with-Codeine #3 ") == "tylenol with codeine 3"
