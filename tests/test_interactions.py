@@ -147,3 +147,46 @@ def test_two_sedating_medicines_are_a_combined_risk(monograph, index):
 
 def test_normalize_name():
     assert normalize_name("  Tylenol-with-Codeine #3 ") == "tylenol with codeine 3"
+
+
+@pytest.mark.parametrize(("edits", "min_right"), [(1, 0.95), (2, 0.85)])
+def test_typo_thresholds_over_the_whole_vocabulary(index, edits, min_right):
+    """The thresholds (1 edit for 4-5 letters, 2 from 6) are chosen by this measurement:
+    random typos of every spelling of 6+ letters (fixed seed) mostly find the right medicine,
+    and almost never another one (which would still be reported as assumed)."""
+    import random
+    import string
+
+    rng = random.Random(7)
+
+    def typo(text):
+        letters = list(text)
+        for _ in range(edits):
+            position = rng.randrange(len(letters))
+            operation = rng.choice("sidt")
+            if operation == "s":
+                letters[position] = rng.choice(string.ascii_lowercase)
+            elif operation == "i":
+                letters.insert(position, rng.choice(string.ascii_lowercase))
+            elif operation == "d" and len(letters) > 1:
+                del letters[position]
+            elif operation == "t" and position + 1 < len(letters):
+                letters[position], letters[position + 1] = letters[position + 1], letters[position]
+        return "".join(letters)
+
+    right = wrong = total = 0
+    for key in index._entries:
+        if len(key.replace(" ", "")) < 6:
+            continue
+        typed = typo(key)
+        if typed == key:
+            continue
+        total += 1
+        result = index.match(typed)
+        if isinstance(result, NameMatch):
+            same = (result.combination or result.medicines[0].name) == index._owner(key)
+            right += same
+            wrong += not same
+    assert total > 1000
+    assert right / total >= min_right
+    assert wrong / total <= 0.01
