@@ -9,6 +9,7 @@ from conftest import load_data
 from dosewise.domain.interactions import MedicineIndex, NameMatch, NameMiss, check_interactions
 from dosewise.domain.kidney import assess_creatinine_clearance
 from dosewise.domain.medicines import normalize_name
+from dosewise.errors import InputError
 from dosewise.monographs import load_medicines
 
 CASES = [
@@ -190,3 +191,38 @@ def test_typo_thresholds_over_the_whole_vocabulary(index, edits, min_right):
     assert total > 1000
     assert right / total >= min_right
     assert wrong / total <= 0.01
+
+
+@pytest.mark.parametrize(
+    ("typed", "generics"),
+    [
+        ("Tylenol #2", {"codeine"}),  # a number can be part of the name: never plain paracetamol
+        ("Tylenol 3", {"codeine"}),
+        ("oxycodone/acetaminophen", {"oxycodone"}),
+        ("hydrocodone-acetaminophen", {"hydrocodone"}),
+        ("carbidopa-levodopa", {"levodopa + carbidopa", "carbidopa + levodopa"}),
+        ("mirtazapine", {"mirtazapine"}),  # sedating antidepressant
+        ("Sativex", {"nabiximols"}),  # cannabinoids sedate
+    ],
+)
+def test_numbered_and_slashed_products_keep_their_interacting_part(monograph, index, typed, generics):
+    report = check_interactions(monograph, index, [typed])
+    assert report.findings, typed
+    assert {f.medicine for f in report.findings} & generics
+
+
+def test_baclofen_itself_is_a_duplicate_not_unknown(monograph, index):
+    report = check_interactions(monograph, index, ["Lioresal", "Ozobax"])
+    assert [f.code for f in report.combined] == ["SAME_DRUG", "SAME_DRUG"]
+    assert report.unrecognised == ()
+
+
+def test_empty_list_is_an_error(monograph, index):
+    with pytest.raises(InputError, match="name at least one other medicine"):
+        check_interactions(monograph, index, ["", "  "])
+
+
+def test_tricyclic_counts_toward_combined_sedation(monograph, index):
+    report = check_interactions(monograph, index, ["amitriptyline", "zolpidem"])
+    assert [f.code for f in report.combined] == ["COMBINED_SEDATION"]
+    assert "Combined risk (major)" in report.combined[0].message

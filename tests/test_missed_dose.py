@@ -65,6 +65,21 @@ def test_dst_counts_real_hours(monograph):
     assert advice.action == "take_now"
 
 
+@pytest.mark.parametrize(
+    ("times", "missed", "now"),
+    [
+        ((time(8), time(20)), time(20), datetime(2026, 3, 10, 9, 30, tzinfo=LONDON)),  # 08:00 came since
+        (TIMES, time(14), datetime(2026, 12, 1, 21, 0, tzinfo=LONDON)),  # 20:00 came since
+        (TIMES, time(14), datetime(2026, 12, 1, 20, 0, tzinfo=LONDON)),  # 20:00 is due right now
+        (TIMES, time(8), datetime(2026, 12, 1, 15, 0, tzinfo=LONDON)),  # 14:00 came since
+    ],
+)
+def test_a_later_dose_time_overtakes_the_missed_one(monograph, times, missed, now):
+    advice = advise(monograph, missed, now, times=times)
+    assert advice.action == "skip"
+    assert "a later dose time" in advice.message
+
+
 def test_window_is_a_setting(monograph):
     now = datetime(2026, 12, 1, 17, 0, tzinfo=LONDON)  # 3 h before 20:00
     assert advise(monograph, time(14), now).action == "take_now"

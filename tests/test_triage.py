@@ -24,8 +24,7 @@ def test_withdrawal_signs_are_emergencies_within_3_days_of_stopping(monograph, s
     assert triage(monograph, [symptom], stopped_hours_ago=20).level == "emergency"
     assert triage(monograph, [symptom], stopped_hours_ago=72).level == "emergency"
     assert triage(monograph, [symptom], missed_doses_24h=3).level == "emergency"
-    later = triage(monograph, [symptom], stopped_hours_ago=80).level
-    assert later == ("urgent" if symptom in ("hallucinations", "confusion") else "routine")
+    assert triage(monograph, [symptom], stopped_hours_ago=80).level == "urgent"  # still never routine
 
 
 def test_withdrawal_is_recognised_from_context_not_symptom_alone(monograph):
@@ -70,10 +69,26 @@ def test_very_low_blood_pressure_is_not_also_the_common_one(monograph):
     assert [s.key for s in symptoms] == ["very_low_blood_pressure"]
 
 
-def test_unrecognised_symptom_is_reported(monograph):
+def test_unrecognised_symptom_is_reported_and_never_routine(monograph):
     result = triage(monograph, ["purple toes", "dizzy"])
     assert result.unrecognised == ("purple toes",)
     assert any("not recognised: purple toes" in r for r in result.reasons)
+    assert result.level == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stopped breathing", "not breathing", "blue lips", "suicide", "wants to kill himself", "seizing",
+     "he won't wake up", "took an overdose"],
+)  # fmt: skip
+def test_danger_signs_in_plain_words_are_emergencies(monograph, text):
+    assert triage(monograph, [text]).level == "emergency"
+
+
+@pytest.mark.parametrize("crcl", [-10, float("nan"), 900])
+def test_implausible_crcl(monograph, crcl):
+    with pytest.raises(InputError, match="CrCl"):
+        triage(monograph, ["dizzy"], crcl_ml_min=crcl)
 
 
 def test_sedating_medicines_are_named(monograph):

@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     taper.set_defaults(run=_run_taper)
 
     _add_safety_commands(commands)
+    _add_simulate_command(commands)
     return parser
 
 
@@ -152,6 +153,29 @@ def _add_safety_commands(commands: Any) -> None:
     )
     _add_json(triage)
     triage.set_defaults(run=_run_triage)
+
+
+def _add_simulate_command(commands: Any) -> None:
+    """simulate (issue 4); runs in cli.simulate, which needs NumPy."""
+    simulate = commands.add_parser(
+        "simulate", help="simulated blood levels of a regimen or a plan",
+        description="Blood levels from a population PK model (one compartment, first-order "
+        "absorption), for a typical patient or a virtual population. An estimate, not a measurement.",
+    )  # fmt: skip
+    simulate.add_argument("drug", help="the drug, e.g. baclofen")
+    simulate.add_argument("--dose-mg", type=float, help="dose in mg (with --every-h and --days)")
+    simulate.add_argument("--every-h", type=float, help="hours between doses")
+    simulate.add_argument("--days", type=float, help="days of dosing")
+    simulate.add_argument("--plan", help="a plan written by `dosewise plan --json` (instead of --dose-mg)")
+    simulate.add_argument("--crcl", type=float, help="creatinine clearance in mL/min (default: normal, 100)")
+    simulate.add_argument("--population", type=int, help="simulate this many virtual patients")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed for the population (default 1)")
+    simulate.add_argument(
+        "--threshold-mg-l", type=float, help="report the share of patients above this level"
+    )
+    simulate.add_argument("--plot", help="draw the levels to this .png or .svg file")
+    _add_json(simulate)
+    simulate.set_defaults(run=_run_simulate)
 
 
 def _add_creatinine(parser: argparse.ArgumentParser) -> None:
@@ -239,6 +263,12 @@ def _run_taper(args: argparse.Namespace) -> None:
     _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
+def _run_simulate(args: argparse.Namespace) -> None:
+    from dosewise.cli.simulate import run_simulate
+
+    run_simulate(args)
+
+
 def _run_interactions(args: argparse.Namespace) -> None:
     from dosewise.domain.interactions import MedicineIndex, check_interactions
     from dosewise.domain.kidney import assess_creatinine_clearance
@@ -308,6 +338,9 @@ def _run_triage(args: argparse.Namespace) -> None:
         report = check_interactions(monograph, MedicineIndex(load_medicines()), args.medicine)
         sedating_classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
         sedating = [f.matched for f in report.findings if f.drug_class in sedating_classes]
+        unknown = [miss.text for miss in report.unrecognised]
+        if unknown:
+            sys.stderr.write(f"dosewise: note: medicine not recognised, not counted: {', '.join(unknown)}\n")
     result = triage(
         monograph,
         args.symptoms,

@@ -66,6 +66,23 @@ def _kidney_line(kidney: KidneyAssessment) -> str:
     return "Kidney function: " + "; ".join(parts)
 
 
+def _print_pk(console: Console, plan: Plan, monograph: Monograph) -> None:
+    from dosewise.exporters.plan_json import pk_to_dict
+
+    pk = pk_to_dict(plan, monograph)
+    if "half_life_h" not in pk:
+        return
+    reached = "every step" if all(pk["steps"]) else "not every step"
+    line = (
+        f"Blood levels (model): half-life {pk['half_life_h']:g} h; 90% of steady state after "
+        f"{pk['time_to_90pct_ss_h']:g} h, reached within {reached}"
+    )
+    if "exposure_ratio_vs_normal_kidney_plan" in pk:
+        ratio = pk["exposure_ratio_vs_normal_kidney_plan"]
+        line += f"; exposure at the target {ratio:.2f}x the normal-kidney plan"
+    console.print(f"{line} [{pk['sources']}]")
+
+
 def render_kidney(kidney: KidneyAssessment, monograph: Monograph) -> None:
     console = _console()
     table = Table(title="Kidney function for baclofen dosing", show_header=False)
@@ -115,6 +132,7 @@ def render_plan(
         console.print(f"Tapering from {format_mg(plan.max_daily_ug)} mg/day")
         console.print(f"Stop date (first day without baclofen): {plan.stop_date.isoformat()}")
     console.print("Products: " + "; ".join(product.describe() for product in plan.products))
+    _print_pk(console, plan, monograph)
     _print_findings(console, "About this plan", plan.warnings)
     _print_findings(console, "Cautions", plan.cautions)
     _print_sources(console, monograph, plan.sources)
@@ -136,10 +154,12 @@ def render_interactions(report: InteractionReport, monograph: Monograph) -> None
             grade = Text(f.severity, style=_GRADE_STYLE[f.severity])
             table.add_row(f.text, f.matched, f.class_label, grade, f.effect, f.advice, f.source)
         console.print(table)
+    elif report.no_listed_interaction:
+        console.print("No interaction is listed for the recognised names (see below).")
     else:
-        console.print("No interactions found among the recognised names.")
+        console.print("No name was recognised, so nothing was checked.")
     for finding in report.combined:
-        line = Text("COMBINED RISK ", style="bold red")
+        line = Text("DUPLICATE " if finding.code == "SAME_DRUG" else "COMBINED RISK ", style="bold red")
         line.append(f"{finding.message} [{', '.join(cite_sources(finding.source))}]")
         console.print(line)
     for match in report.no_listed_interaction:
@@ -160,7 +180,8 @@ def render_missed_dose(advice: MissedDoseAdvice, monograph: Monograph, time_zone
     action = {"take_now": "TAKE IT NOW", "skip": "SKIP IT", "contact_prescriber": "CONTACT YOUR PRESCRIBER"}
     console.print(Text(action[advice.action], style="bold"))
     console.print(advice.message)
-    console.print(f"Next dose: {advice.next_dose:%Y-%m-%d %H:%M} ({time_zone})")
+    if advice.action != "contact_prescriber":
+        console.print(f"Next dose: {advice.next_dose:%Y-%m-%d %H:%M} ({time_zone})")
     _print_findings(console, "Warnings", advice.warnings)
     _print_sources(console, monograph, cite_sources(advice.source, *(f.source for f in advice.warnings)))
     console.print(NOT_A_REPLACEMENT)

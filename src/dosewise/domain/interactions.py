@@ -22,9 +22,12 @@ from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import KidneyAssessment
 from dosewise.domain.medicines import Medicine, MedicineVocabulary, normalize_name
 from dosewise.domain.monograph import InteractionRule, InteractionSeverity, Monograph
+from dosewise.errors import InputError
 
 _SEVERITY_ORDER = {"major": 0, "moderate": 1, "minor": 2}
-_DOSE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g|ml|iu|units?|%)?\b")
+# a strength needs its unit: a bare number can be part of a name ("Tylenol #3" has codeine)
+_DOSE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g|ml|iu|units?)\b|\b\d+(?:\.\d+)?\s*%")
+_PARTS = re.compile(r"\s*(?:/|\+|&|,|\band\b|\bwith\b|-)\s*", re.IGNORECASE)
 _RELEASE_WORDS = frozenset(
     [
         "er",
@@ -115,6 +118,9 @@ class MedicineIndex:
         for candidate in dict.fromkeys((normalized, _strip_dose_words(normalized))):
             if candidate in self._entries:
                 return self._found(text, candidate, 0)
+        combined = self._match_parts(text)
+        if combined is not None:
+            return combined
         query = _strip_dose_words(normalized) or normalized
         allowed = _allowed_typos(query)
         nearest = process.extract(
@@ -129,6 +135,18 @@ class MedicineIndex:
             return self._found(text, nearest[0][0], int(best_distance))
         suggestions = tuple(dict.fromkeys(self._entries[key][0] for key, _, _ in nearest))[:3]
         return NameMiss(text=text, suggestions=suggestions)
+
+    def _match_parts(self, text: str) -> NameMatch | None:
+        """ "oxycodone/acetaminophen", "carbidopa-levodopa": every part an exact name."""
+        parts = [normalize_name(part) for part in _PARTS.split(text) if normalize_name(part)]
+        if len(parts) < 2:
+            return None
+        keys = [next((k for k in (p, _strip_dose_words(p)) if k in self._entries), None) for p in parts]
+        if any(key is None for key in keys):
+            return None
+        medicines = tuple(dict.fromkeys(m for key in keys if key for m in self._entries[key][1]))
+        spelling = " + ".join(m.name for m in medicines)
+        return NameMatch(text=text, spelling=spelling, medicines=medicines, combination=spelling)
 
     def _owner(self, key: str) -> str:
         _, medicines, combination = self._entries[key]
@@ -182,7 +200,11 @@ def check_interactions(
     kidney: KidneyAssessment | None = None,
 ) -> InteractionReport:
     """Interactions of ``monograph``'s drug with each named medicine (and alcohol)."""
+    if not any(name.strip() for name in names):
+        raise InputError("name at least one other medicine, e.g. oxycodone or alcohol")
     rules = {key: rule for rule in monograph.interactions for key in rule.classes}
+    own_names = {normalize_name(name) for name in monograph.same_drug.names}
+    duplicates: list[Finding] = []
     classes = index.vocabulary.classes
     findings: list[InteractionFinding] = []
     clean: list[NameMatch] = []
@@ -191,6 +213,16 @@ def check_interactions(
     sedating: dict[str, str] = {}
     for text in names:
         if not text.strip():
+            continue
+        if _strip_dose_words(normalize_name(text)) in own_names:
+            duplicates.append(
+                Finding(
+                    code="SAME_DRUG",
+                    severity="warning",
+                    message=f"{text.strip()} {monograph.same_drug.message}",
+                    source=monograph.same_drug.source,
+                )
+            )
             continue
         result = index.match(text)
         if isinstance(result, NameMiss):
@@ -216,7 +248,10 @@ def check_interactions(
             Finding(
                 code="COMBINED_SEDATION",
                 severity="warning",
-                message=f"{monograph.display_name} with {', '.join(sedating.values())}: {together.message}",
+                message=(
+                    f"Combined risk ({together.severity}): {monograph.display_name} with "
+                    f"{', '.join(sedating.values())}. {together.message}"
+                ),
                 source=together.source,
             )
         )
@@ -224,7 +259,7 @@ def check_interactions(
     sources = tuple(
         dict.fromkeys(
             key.strip()
-            for text in (*(f.source for f in findings), *(c.source for c in combined))
+            for text in (*(f.source for f in findings), *(c.source for c in (*duplicates, *combined)))
             for key in text.split(",")
         )
     )
@@ -233,7 +268,7 @@ def check_interactions(
         no_listed_interaction=tuple(clean),
         unrecognised=tuple(misses),
         assumed=tuple(assumed),
-        combined=tuple(combined),
+        combined=tuple(duplicates + combined),
         sources=sources,
     )
 

@@ -100,6 +100,26 @@ def advise_missed_dose(
                 ),
             )
     source = ", ".join(cite_sources(rules.message_source, rules.window_source))
+    passed = [
+        at
+        for day in (today - timedelta(days=1), today)
+        for t in times
+        if missed_at < (at := localize(day, t, zone)) <= now
+    ]
+    if passed:  # a later dose time has come since: the missed dose is overtaken, never doubled
+        later = _describe(max(passed), now)
+        return MissedDoseAdvice(
+            action="skip",
+            missed_at=missed_at,
+            next_dose=next_dose,
+            message=(
+                f"Skip the missed dose of {when}: a later dose time ({later}) has already come. "
+                f"If you took that dose, carry on and take the next one {next_text}. If you missed it "
+                f"too, ask again about that dose. {never_double}"
+            ),
+            source=source,
+            window_h=window,
+        )
     if until_next < timedelta(hours=window):
         return MissedDoseAdvice(
             action="skip",

@@ -276,6 +276,13 @@ class InteractionRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SameDrug:
+    names: tuple[str, ...]
+    message: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CombinedSedation:
     severity: InteractionSeverity
     min_sedating: int
@@ -306,6 +313,43 @@ class TriageRules:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PkRules:
+    """Section 8: the population model the simulator uses."""
+
+    model_source: str
+    bioavailability: float
+    bioavailability_source: str
+    cl_per_crcl_l_h: float
+    cl_crcl_offset_ml_min: float
+    cl_source: str
+    v_l: float
+    v_source: str
+    ka_per_h: float
+    ka_source: str
+    reference_crcl_ml_min: float
+    reference_source: str
+    cv_cl: float
+    cv_v: float
+    cv_ka: float
+    bsv_source: str
+    steady_state_fraction: float
+
+    def __post_init__(self) -> None:
+        for name in ("cl_per_crcl_l_h", "v_l", "ka_per_h", "reference_crcl_ml_min"):
+            _positive(name, getattr(self, name))
+        if not 0 < self.steady_state_fraction < 1:
+            raise ValueError("steady_state_fraction must be between 0 and 1")
+
+    def clearance_l_h(self, crcl_ml_min: float) -> float:
+        """Apparent clearance CL/F at a creatinine clearance [cl_source]."""
+        return self.cl_per_crcl_l_h * (crcl_ml_min + self.cl_crcl_offset_ml_min)
+
+    @property
+    def sources(self) -> str:
+        return ", ".join((self.model_source, self.cl_source, self.v_source, self.ka_source, self.bsv_source))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Monograph:
     name: str
     display_name: str
@@ -320,8 +364,10 @@ class Monograph:
     missed_dose: MissedDoseRules
     interactions: tuple[InteractionRule, ...]
     combined_sedation: CombinedSedation
+    same_drug: SameDrug
     triage: TriageRules
     symptoms: tuple[Symptom, ...]
+    pk: PkRules
     advice: tuple[Advice, ...] = ()
 
     def __post_init__(self) -> None:

@@ -56,6 +56,7 @@ class Plan:
     sources: tuple[str, ...]
     disclaimer: str
     stop_date: date | None = None  # tapers: the first day without the drug
+    normal_kidney_target_ug: int | None = None  # titrations: the target before the kidney factor
 
     @property
     def start(self) -> date:

@@ -112,6 +112,7 @@ def build_titration(
             findings=(*warnings, *cautions),
         ),
         disclaimer=monograph.disclaimer,
+        normal_kidney_target_ug=mg_to_ug(min(target_daily_mg, max_normal_mg)),
     )
 
 

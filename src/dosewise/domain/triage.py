@@ -93,6 +93,8 @@ def triage(
         raise InputError("hours since stopping must be 0 or more")
     if missed_doses_24h is not None and not 0 <= missed_doses_24h <= 24:
         raise InputError("missed doses in the last 24 hours must be between 0 and 24")
+    if crcl_ml_min is not None and not (math.isfinite(crcl_ml_min) and 0 <= crcl_ml_min <= 250):
+        raise InputError(f"CrCl {crcl_ml_min:g} mL/min is outside 0-250 mL/min")
     symptoms, unrecognised = match_symptoms(monograph, texts)
     if not symptoms and not unrecognised:
         raise InputError("name at least one symptom, e.g. drowsiness, hallucinations, fever")
@@ -137,9 +139,9 @@ def triage(
                 raise_to("routine", f"{symptom.label}: note it for the prescriber", rules.common_source)
         elif symptom.kind == "withdrawal":
             raise_to(
-                "routine",
-                f"{symptom.label} without a recent stop or missed dose: not a sign of baclofen "
-                "withdrawal; seek your usual medical advice if you feel unwell",
+                "urgent",
+                f"{symptom.label}: not among baclofen's common effects; without a recent stop or "
+                "missed dose it is not a withdrawal sign, but needs the prescriber's advice today",
                 rules.source,
             )
         else:
@@ -149,9 +151,13 @@ def triage(
                 f"{symptom.label} adds up with {', '.join(sedating_medicines)}: tell the prescriber"
             )
     if unrecognised:
-        reasons.append(
-            "not recognised: " + ", ".join(unrecognised) + " (if you are worried, contact your prescriber; "
-            "in an emergency call emergency services)"
+        # Never "routine" for something Dosewise could not read: it may be a danger sign.
+        raise_to(
+            "urgent",
+            "not recognised: " + ", ".join(unrecognised) + ". If it involves breathing, a fit, being "
+            "hard to wake, swelling of the face or throat, or thoughts of self-harm, call emergency "
+            "services now",
+            "DOSEWISE",
         )
     return TriageResult(
         level=level,

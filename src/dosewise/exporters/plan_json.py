@@ -82,4 +82,30 @@ def plan_to_dict(
     }
     if plan.kind == "taper":
         data["stop_date"] = None if plan.stop_date is None else plan.stop_date.isoformat()
+    data["pk"] = pk_to_dict(plan, monograph)
+    for step, pk_step in zip(data["steps"], data["pk"].pop("steps"), strict=True):
+        step["steady_state_within_step"] = pk_step
+    return data
+
+
+def pk_to_dict(plan: Plan, monograph: Monograph) -> dict[str, Any]:
+    """What the simulator's model says about the plan (closed forms, no NumPy)."""
+    from dosewise.domain.pk.analytic import build_pk_parameters, calculate_exposure_ratio
+
+    rules = monograph.pk
+    crcl = None if plan.kidney is None else plan.kidney.crcl_ml_min
+    if plan.kidney is not None and crcl is None:  # dialysis: the model has no CrCl for it
+        return {"steps": [None] * len(plan.steps), "note": "no kidney-function model for dialysis"}
+    params = build_pk_parameters(rules, crcl)
+    t90 = params.time_to_fraction_of_steady_state_h(rules.steady_state_fraction)
+    data: dict[str, Any] = {
+        "half_life_h": round(params.half_life_h, 2),
+        "time_to_90pct_ss_h": round(t90, 1),
+        "steps": [step.days * 24 >= t90 for step in plan.steps],
+        "sources": ", ".join(cite_sources(rules.sources)),
+    }
+    if plan.kind == "titration" and plan.normal_kidney_target_ug and plan.kidney is not None:
+        ratio = calculate_exposure_ratio(rules, crcl)
+        final = plan.steps[-1].daily_ug
+        data["exposure_ratio_vs_normal_kidney_plan"] = round(final / plan.normal_kidney_target_ug * ratio, 3)
     return data
