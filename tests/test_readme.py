@@ -28,7 +28,8 @@ def test_readme_command_runs(argv, tmp_path, monkeypatch, capsys):
 
 def test_tour_has_the_commands():
     assert len(COMMANDS) >= 6
-    assert {argv[1] for argv in COMMANDS} == {"kidney", "plan", "taper", "interactions", "missed", "triage"}
+    expected = {"kidney", "plan", "taper", "interactions", "missed", "triage", "simulate"}
+    assert {argv[1] for argv in COMMANDS} == expected
 
 
 def test_python_api_example_runs():
