@@ -52,40 +52,63 @@ _EXPORTS = {
     "NotFound": "dosewise.errors",
     "Conflict": "dosewise.errors",
     "ExportError": "dosewise.errors",
+    "check_interactions": "dosewise.domain.interactions",
+    "MedicineIndex": "dosewise.domain.interactions",
+    "load_medicines": "dosewise.monographs",
+    "advise_missed_dose": "dosewise.domain.missed_dose",
+    "triage": "dosewise.domain.triage",
+    "build_pk_parameters": "dosewise.domain.pk.analytic",
+    "calculate_steady_state": "dosewise.domain.pk.analytic",
+    "DoseHistory": "dosewise.domain.pk.simulate",
+    "build_population": "dosewise.domain.pk.simulate",
+    "simulate_levels": "dosewise.domain.pk.simulate",
+    "summarize_population": "dosewise.domain.pk.simulate",
 }
 __all__ = [
     "Conflict",
     "DoseEvent",
+    "DoseHistory",
     "DosewiseError",
     "ExportError",
     "Finding",
     "InputError",
     "KidneyAssessment",
+    "MedicineIndex",
     "Monograph",
     "NotFound",
     "Plan",
     "PlanStep",
     "Product",
     "SafetyRefusal",
+    "advise_missed_dose",
     "assess_creatinine_clearance",
     "assess_dialysis",
     "assess_kidney_function",
     "build_calendar",
     "build_dose_events",
     "build_dose_menu",
+    "build_pk_parameters",
+    "build_population",
     "build_taper",
     "build_titration",
     "calculate_creatinine_clearance",
+    "calculate_steady_state",
+    "check_interactions",
     "estimate_egfr_ckd_epi_2021",
     "kidney_to_dict",
+    "load_medicines",
     "load_monograph",
     "parse_clock_times",
     "parse_product_specs",
     "plan_to_dict",
+    "simulate_levels",
+    "summarize_population",
+    "triage",
 ]
 
 if TYPE_CHECKING:
     from dosewise.domain.findings import Finding
+    from dosewise.domain.interactions import MedicineIndex, check_interactions
     from dosewise.domain.kidney import (
         KidneyAssessment,
         assess_creatinine_clearance,
@@ -94,16 +117,25 @@ if TYPE_CHECKING:
         calculate_creatinine_clearance,
         estimate_egfr_ckd_epi_2021,
     )
+    from dosewise.domain.missed_dose import advise_missed_dose
     from dosewise.domain.monograph import Monograph
+    from dosewise.domain.pk.analytic import build_pk_parameters, calculate_steady_state
+    from dosewise.domain.pk.simulate import (
+        DoseHistory,
+        build_population,
+        simulate_levels,
+        summarize_population,
+    )
     from dosewise.domain.plan import Plan, PlanStep
     from dosewise.domain.products import Product, build_dose_menu, parse_product_specs
     from dosewise.domain.schedule import DoseEvent, build_dose_events, parse_clock_times
     from dosewise.domain.taper import build_taper
     from dosewise.domain.titration import build_titration
+    from dosewise.domain.triage import triage
     from dosewise.errors import Conflict, DosewiseError, ExportError, InputError, NotFound, SafetyRefusal
     from dosewise.exporters.ical import build_calendar
     from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
-    from dosewise.monographs import load_monograph
+    from dosewise.monographs import load_medicines, load_monograph
 
 
 def __getattr__(name: str) -> Any:
