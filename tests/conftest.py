@@ -22,3 +22,23 @@ def load_data(name: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def monograph() -> Monograph:
     return load_monograph("baclofen")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `dosewise ARGV` in-process: (exit code, stdout, stderr)."""
+    from dosewise.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def run_cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    """Run `dosewise ARGV --json`; it must succeed silently on stderr."""
+    import json
+
+    code, out, err = run_cli(capsys, *argv, "--json")
+    assert (code, err) == (0, "")
+    return json.loads(out)

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 from icalendar import Calendar
 
-from dosewise.cli.app import main
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    assert (code, err) == (0, "")
-    return json.loads(out)
+from conftest import run_cli as run
+from conftest import run_cli_json as run_json
 
 
 def test_kidney_json(capsys):

@@ -6,15 +6,7 @@ import json
 
 import pytest
 
-from dosewise.cli.app import main
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
+from conftest import run_cli as run
 
 KEYS = {
     "cmax_mg_l", "tmax_h", "cmin_ss_mg_l", "cavg_ss_mg_l", "auc_mg_h_l", "half_life_h", "time_to_90pct_ss_h",
