@@ -46,15 +46,32 @@ def run_simulate(args: argparse.Namespace) -> None:
 
     monograph = load_monograph(args.drug)
     rules = monograph.pk
+    history, end_h, regimen, plan_crcl = _history(args)
+    if plan_crcl is not None:
+        if args.crcl is not None and abs(args.crcl - plan_crcl) > 0.05:
+            raise InputError(
+                f"the plan was made for CrCl {plan_crcl:g} mL/min: leave out --crcl or give the same"
+            )
+        args.crcl = plan_crcl
     if args.crcl is not None:
-        low, high = monograph.kidney.crcl_ml_min
-        if not (np.isfinite(args.crcl) and low < args.crcl <= high):
-            raise InputError(f"CrCl {args.crcl:g} mL/min is outside {low:g}-{high:g} mL/min")
-    if args.threshold_mg_l is not None and not (np.isfinite(args.threshold_mg_l) and args.threshold_mg_l > 0):
-        raise InputError("--threshold-mg-l must be above 0")
-    if args.plot is not None and not args.plot.lower().endswith((".png", ".svg")):
-        raise InputError("--plot must name a .png or .svg file")
-    history, end_h, regimen = _history(args)
+        high = monograph.kidney.crcl_ml_min[1]
+        if not (np.isfinite(args.crcl) and 0 < args.crcl <= high):
+            raise InputError(f"CrCl {args.crcl:g} mL/min must be above 0 and at most {high:g} mL/min")
+    if args.threshold_mg_l is not None:
+        if not (np.isfinite(args.threshold_mg_l) and args.threshold_mg_l > 0):
+            raise InputError("--threshold-mg-l must be above 0")
+        if args.population is None:
+            raise InputError("--threshold-mg-l needs --population (it is the share of patients above it)")
+    if args.seed is not None and args.seed < 0:
+        raise InputError("--seed must be 0 or more")
+    if args.plot is not None:
+        import os
+
+        if not args.plot.lower().endswith((".png", ".svg")):
+            raise InputError("--plot must name a .png or .svg file")
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.access(folder, os.W_OK):
+            raise InputError(f"cannot write {args.plot}: the folder {folder} is missing or read-only")
     params = build_pk_parameters(rules, args.crcl)
     grid = build_time_grid(end_h, SUMMARY_STEP_H)
     typical = simulate_levels(population_of_one(params), history, grid)[:, 0]
@@ -91,52 +108,73 @@ def run_simulate(args: argparse.Namespace) -> None:
         _render(data, monograph, args.plot)
 
 
-def _history(args: argparse.Namespace) -> tuple[DoseHistory, float, tuple[float, float] | None]:
-    """The doses, how long to simulate (h), and (dose, interval) for a regular regimen."""
+def _history(
+    args: argparse.Namespace,
+) -> tuple[DoseHistory, float, tuple[float, float] | None, float | None]:
+    """The doses, how long to simulate (h), (dose, interval) for a regular regimen, and the
+    CrCl a plan was made for."""
     regular = (args.dose_mg, args.every_h, args.days)
     if args.plan is not None:
         if any(value is not None for value in regular):
             raise InputError("give either --plan or --dose-mg/--every-h/--days, not both")
-        history, end_h = _history_from_plan(args.plan)
-        return history, end_h, None
+        history, end_h, plan_crcl = _history_from_plan(args.plan)
+        return history, end_h, None, plan_crcl
     if any(value is None for value in regular):
         raise InputError("give --dose-mg, --every-h and --days (or --plan FILE)")
     if not (np.isfinite(args.dose_mg) and 0 < args.dose_mg <= 120):
         raise InputError("--dose-mg must be above 0 and at most 120 mg")
     history = build_regular_history(args.dose_mg, args.every_h, args.days)
-    return history, args.days * 24, (args.dose_mg, args.every_h)
+    return history, args.days * 24, (args.dose_mg, args.every_h), None
 
 
-def _history_from_plan(path: str) -> tuple[DoseHistory, float]:
-    """The plan's doses, and when the day after its last day would start (its first dose)."""
+def _history_from_plan(path: str) -> tuple[DoseHistory, float, float | None]:
+    """The plan's doses, when the day after its last day would start (its first dose), and
+    the CrCl the plan was made for."""
+    from datetime import date
+
+    bad = f"{path} is not a plan written by `dosewise plan --json`"
     try:
         with open(path, encoding="utf-8") as file:
             plan = json.load(file)
-        rows: list[tuple[float, list[float]]] = []
-        first_day = None
-        for step in plan["steps"]:
-            from datetime import date
-
+        steps = plan["steps"]
+        count = len(steps[0]["doses_mg"])
+        kidney = plan.get("kidney")
+        rows: list[tuple[int, list[float]]] = []
+        first_day = date.fromisoformat(steps[0]["start"])
+        previous_end = first_day
+        for step in steps:
             start = date.fromisoformat(step["start"])
-            first_day = first_day or start
-            for offset in range(int(step["days"])):
-                rows.append(((start - first_day).days + offset, [float(d) for d in step["doses_mg"]]))
-        count = len(plan["steps"][0]["doses_mg"])
+            days = step["days"]
+            doses = [float(d) for d in step["doses_mg"]]
+            if start < previous_end or not isinstance(days, int) or not 0 < days <= 366:
+                raise InputError(f"{bad}: steps must follow each other, each 1-366 whole days")
+            if len(doses) != count or any(not np.isfinite(d) or not 0 <= d <= 120 for d in doses):
+                raise InputError(f"{bad}: every step needs {count} doses between 0 and 120 mg")
+            rows += [((start - first_day).days + offset, doses) for offset in range(days)]
+            previous_end = date.fromordinal(start.toordinal() + days)
         times = plan.get("times")
         clocks = parse_clock_times(",".join(times), count) if times else DEFAULT_CLOCK_TIMES[count]
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-    except (ValueError, KeyError, TypeError, IndexError):
-        raise InputError(f"{path} is not a plan written by `dosewise plan --json`") from None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise InputError(bad) from None
+    if rows[-1][0] > 366:
+        raise InputError(f"{bad}: a plan of more than a year cannot be simulated here")
+    if kidney is not None and kidney.get("crcl_ml_min") is None:
+        raise InputError("the model has no kidney function for dialysis: this plan cannot be simulated")
     hours = [c.hour + c.minute / 60 for c in clocks]
-    history = histories_from_schedule(rows, hours)
+    dosed = [(day, doses) for day, doses in rows if any(doses)]
+    if not dosed:
+        raise InputError(f"{bad}: it has no doses")
+    history = histories_from_schedule(dosed, hours)
     first_dose_abs = min(
-        day * 24 + h for day, doses in rows for h, d in zip(hours, doses, strict=True) if d > 0
+        day * 24 + h for day, doses in dosed for h, d in zip(hours, doses, strict=True) if d > 0
     )
-    last_day, last_doses = rows[-1]
+    last_day, last_doses = rows[-1] if any(rows[-1][1]) else dosed[-1]
     morning = min(h for h, d in zip(hours, last_doses, strict=True) if d > 0)
     end_abs = (last_day + 1) * 24 + morning  # when the next day's first dose would be due
-    return history, end_abs - first_dose_abs
+    crcl = None if kidney is None else float(kidney["crcl_ml_min"])
+    return history, end_abs - first_dose_abs, crcl
 
 
 def _summarize(
@@ -152,8 +190,9 @@ def _summarize(
     peak_h = float(grid[peak])
     dose_before_peak = max(t for t in history.times_h if t <= peak_h)
     end_h = float(grid[-1])
+    cmax_ss: float | None = None
     if regimen is not None:
-        cmin, cavg, _ = calculate_steady_state(params, *regimen)
+        cmin, cavg, cmax_ss = calculate_steady_state(params, *regimen)
         basis = "closed form for the regimen"
     else:
         window = grid >= end_h - 24
@@ -172,6 +211,7 @@ def _summarize(
         time_to_90pct_ss_h=params.time_to_fraction_of_steady_state_h(rules.steady_state_fraction),
         exposure_ratio_vs_normal_kidney=calculate_exposure_ratio(rules, crcl),
         steady_state_basis=basis,
+        cmax_ss_mg_l=cmax_ss if cmax_ss is not None else float(typical[grid >= end_h - 24].max()),
     )
 
 
@@ -205,8 +245,11 @@ def _render(data: dict[str, Any], monograph: Monograph, plot: str | None) -> Non
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"{monograph.display_name}: simulated levels (typical patient)", show_header=False)
     rows = [
-        ("Peak level (Cmax)", f"{data['cmax_mg_l']:.3f} mg/L, {data['tmax_h']:.2f} h after a dose"),
-        ("Steady-state trough (Cmin)", f"{data['cmin_ss_mg_l']:.3f} mg/L"),
+        (
+            "Highest level in the run (Cmax)",
+            f"{data['cmax_mg_l']:.3f} mg/L, {data['tmax_h']:.2f} h after a dose",
+        ),
+        ("Steady-state peak and trough", f"{data['cmax_ss_mg_l']:.3f} and {data['cmin_ss_mg_l']:.3f} mg/L"),
         ("Steady-state average (Cavg)", f"{data['cavg_ss_mg_l']:.3f} mg/L ({data['steady_state_basis']})"),
         ("AUC", f"{data['auc_mg_h_l']:.2f} mg*h/L over {data['auc_window_h'][1]:g} h"),
         ("Half-life", f"{data['half_life_h']:.2f} h"),

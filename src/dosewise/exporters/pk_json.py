@@ -25,6 +25,7 @@ class LevelSummary:
     time_to_90pct_ss_h: float
     exposure_ratio_vs_normal_kidney: float
     steady_state_basis: str
+    cmax_ss_mg_l: float  # the peak at steady state (Cmax above is the highest of the run)
 
 
 def simulation_to_dict(
@@ -44,6 +45,7 @@ def simulation_to_dict(
         "cmax_mg_l": round(summary.cmax_mg_l, 5),
         "tmax_h": round(summary.tmax_h, 3),
         "cmax_at_h": round(summary.cmax_at_h, 3),
+        "cmax_ss_mg_l": round(summary.cmax_ss_mg_l, 5),
         "cmin_ss_mg_l": round(summary.cmin_ss_mg_l, 5),
         "cavg_ss_mg_l": round(summary.cavg_ss_mg_l, 5),
         "steady_state_basis": summary.steady_state_basis,

@@ -124,6 +124,8 @@ def iterate_levels(
     def factor(step_h: float) -> tuple[Vector, Vector, Vector]:
         key = round(step_h, 12)
         if key not in factors:
+            if len(factors) >= 8:  # doses off the grid make many odd steps: keep memory O(N)
+                factors.clear()
             decay_a = np.exp(-ka * step_h)
             decay_e = np.exp(-ke * step_h)
             transfer = np.where(close, ka * step_h * decay_e, ratio * (decay_e - decay_a))
