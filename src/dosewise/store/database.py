@@ -1,0 +1,66 @@
+"""Engines and migrations.
+
+SQLite (the default) runs with WAL, foreign keys on, ``synchronous=FULL`` (an acknowledged
+diary entry survives a crash) and a busy timeout; PostgreSQL needs nothing special.
+The schema is created only by the Alembic migrations in ``store/migrations``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def build_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA synchronous=FULL",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def downgrade_database(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(engine), revision)
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed if the block ends normally, rolled back otherwise."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

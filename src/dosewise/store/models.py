@@ -1,0 +1,107 @@
+"""The diary's tables. Times are stored as naive UTC; services convert at the edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class PatientRow(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("kind IN ('titration', 'taper', 'maintenance', 'clinician')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    drug: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    times: Mapped[str] = mapped_column(String(64))  # "08:00,14:00,20:00"
+    plan_json: Mapped[str] = mapped_column(Text)  # the plan as shown to the user, with its sources
+    created_at: Mapped[datetime]
+
+
+class DoseSlotRow(Base):
+    """One scheduled dose of a plan."""
+
+    __tablename__ = "dose_slots"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "due_at", name="uq_dose_slots_plan_due"),
+        CheckConstraint("dose_ug > 0", name="dose_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime]
+    dose_ug: Mapped[int] = mapped_column(Integer)
+    how: Mapped[str] = mapped_column(Text)
+    step_number: Mapped[int] = mapped_column(Integer)
+
+
+class DoseEventRow(Base):
+    """What happened to a slot: recorded at most once (the unique slot is the guarantee)."""
+
+    __tablename__ = "dose_events"
+    __table_args__ = (CheckConstraint("status IN ('taken', 'skipped')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("dose_slots.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(8))
+    taken_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime]
+
+
+class SymptomEntryRow(Base):
+    __tablename__ = "symptom_entries"
+    __table_args__ = (
+        CheckConstraint("penn_frequency BETWEEN 0 AND 4", name="penn_frequency"),
+        CheckConstraint(
+            "(penn_frequency = 0 AND penn_severity IS NULL)"
+            " OR (penn_frequency > 0 AND penn_severity BETWEEN 1 AND 3)",
+            name="penn_severity",
+        ),
+        CheckConstraint("spasticity_nrs BETWEEN 0 AND 10", name="spasticity_nrs"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime]
+    penn_frequency: Mapped[int] = mapped_column(Integer)
+    penn_severity: Mapped[int | None] = mapped_column(Integer)
+    spasticity_nrs: Mapped[int] = mapped_column(Integer)
+    side_effects: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {key, severity}
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[int | None]
