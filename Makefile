@@ -4,8 +4,9 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests use: khal (a real calendar client that imports our .ics files).
-APT_PACKAGES := khal
+# Debian packages the tests use: khal (a real calendar client that imports our .ics files) and
+# postgresql (the store tests start a private server on 127.0.0.1; see tests/postgres.py).
+APT_PACKAGES := khal postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test check lint typecheck imports pytest bench system-deps clean

@@ -1,6 +1,6 @@
 """Storage (issue 5, first part): migrations, durability settings, idempotent dose records.
 
-Runs on SQLite; the PostgreSQL run of the same tests is the next step of issue 5.
+Every test that takes `engine` runs twice: on SQLite and on a private PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -25,9 +25,30 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 
 
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    from postgres import running_server
+
+    with running_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'diary.sqlite3'}"
+        return
+    from postgres import create_database, drop_database
+
+    admin = request.getfixturevalue("postgres_admin_url")
+    url, name = create_database(admin)
+    yield url
+    drop_database(admin, name)
+
+
 @pytest.fixture
-def engine(tmp_path):
-    engine = build_engine(f"sqlite:///{tmp_path / 'diary.sqlite3'}")
+def engine(database_url):
+    engine = build_engine(database_url)
     upgrade_database(engine)
     yield engine
     engine.dispose()
@@ -53,8 +74,8 @@ def count(engine, row):
         return session.scalar(select(func.count()).select_from(row))
 
 
-def test_migrations_up_down_and_agree_with_the_models(tmp_path):
-    engine = build_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+def test_migrations_up_down_and_agree_with_the_models(database_url):
+    engine = build_engine(database_url)
     upgrade_database(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
@@ -65,13 +86,17 @@ def test_migrations_up_down_and_agree_with_the_models(tmp_path):
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade_database(engine)
     assert "dose_events" in inspect(engine).get_table_names()
+    engine.dispose()
 
 
-def test_sqlite_runs_with_durable_settings(engine):
+def test_sqlite_runs_with_durable_settings(tmp_path):
+    engine = build_engine(f"sqlite:///{tmp_path / 'durable.sqlite3'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    engine.dispose()
 
 
 def test_a_plan_becomes_one_slot_per_dose(engine, diary):
