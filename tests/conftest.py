@@ -42,3 +42,12 @@ def run_cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     code, out, err = run_cli(capsys, *argv, "--json")
     assert (code, err) == (0, "")
     return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Any:
+    """A private PostgreSQL server for this test process (tests/postgres.py)."""
+    from postgres import running_server
+
+    with running_server() as url:
+        yield url

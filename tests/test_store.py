@@ -25,14 +25,6 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture(scope="session")
-def postgres_admin_url():
-    from postgres import running_server
-
-    with running_server() as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":

@@ -23,10 +23,15 @@ def build_engine(url: str) -> Engine:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock when a transaction begins: a deferred transaction that reads and
+        # then writes can fail at once with "database is locked" when another process wrote
+        # in between; BEGIN IMMEDIATE waits (busy timeout) instead.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None  # the driver leaves BEGIN to us (see build_engine)
     cursor = connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",
