@@ -68,6 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
         "plan", help="a titration plan toward a target daily dose",
         description="A titration plan toward the target, kidney-adjusted, in the patient's own products.",
     )  # fmt: skip
+    _add_plan_options(plan)
+    _add_json(plan)
+    plan.set_defaults(run=_run_plan)
+
+    taper = commands.add_parser(
+        "taper", help="a taper from the current daily dose to stop",
+        description="A taper from the current daily dose to stop, never abrupt.",
+    )  # fmt: skip
+    taper.add_argument("drug", help="the drug, e.g. baclofen")
+    taper.add_argument("--from-mg-day", type=float, required=True, help="the current daily dose in mg")
+    _add_schedule(taper)
+    taper.add_argument("--min-days", type=int, help="make the taper last at least this many days (14+)")
+    _add_json(taper)
+    taper.set_defaults(run=_run_taper)
+
+    _add_safety_commands(commands)
+    _add_diary_commands(commands)
+    _add_simulate_command(commands)
+    return parser
+
+
+def _add_plan_options(plan: argparse.ArgumentParser) -> None:
+    """The options of `plan`, shared with `diary plan`."""
     plan.add_argument("drug", help="the drug, e.g. baclofen")
     plan.add_argument(
         "--target-mg-day",
@@ -90,23 +113,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="a clinician has reviewed the patient: plan where the reference requires a clinician "
         "(CrCl < 30, dialysis, under 18, above 80 mg/day), within its caps",
     )  # fmt: skip
-    _add_json(plan)
-    plan.set_defaults(run=_run_plan)
 
-    taper = commands.add_parser(
-        "taper", help="a taper from the current daily dose to stop",
-        description="A taper from the current daily dose to stop, never abrupt.",
+
+def _add_diary_commands(commands: Any) -> None:
+    """diary init | plan | today | take | skip | symptoms (issue 5, in progress)."""
+    diary = commands.add_parser(
+        "diary", help="your dose and symptom diary (stored on this computer)",
+        description="A diary of doses and symptoms for one local patient, in SQLite in your data folder "
+        "(or the database in $DOSEWISE_DATABASE_URL).",
     )  # fmt: skip
-    taper.add_argument("drug", help="the drug, e.g. baclofen")
-    taper.add_argument("--from-mg-day", type=float, required=True, help="the current daily dose in mg")
-    _add_schedule(taper)
-    taper.add_argument("--min-days", type=int, help="make the taper last at least this many days (14+)")
-    _add_json(taper)
-    taper.set_defaults(run=_run_taper)
+    actions = diary.add_subparsers(dest="diary_command", metavar="ACTION")
+    init = actions.add_parser("init", help="create the diary")
+    init.add_argument("--name", default="me", help="whose diary it is")
+    init.add_argument("--tz", help="IANA time zone (default: $TZ or UTC)")
+    plan = actions.add_parser("plan", help="start a titration plan (same options as `dosewise plan`)")
+    _add_plan_options(plan)
+    today = actions.add_parser("today", help="today's doses and what was recorded")
+    today.add_argument("--date", help="another day, YYYY-MM-DD")
+    _add_json(today)
+    for name, verb in (("take", "taken"), ("skip", "skipped")):
+        action = actions.add_parser(
+            name, help=f"record a dose as {verb} (once per dose: repeats are ignored)"
+        )
+        action.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
+        if name == "take":
+            action.add_argument("--at", help="when it was taken, HH:MM today (default: now)")
+    symptoms = actions.add_parser("symptoms", help="record spasms, spasticity and side effects")
+    symptoms.add_argument("--penn-frequency", type=int, required=True, help="Penn spasm frequency 0-4")
+    symptoms.add_argument("--penn-severity", type=int, help="Penn spasm severity 1-3 (when frequency > 0)")
+    symptoms.add_argument("--spasticity", type=int, required=True, help="spasticity rating 0-10")
+    symptoms.add_argument(
+        "--side-effect", action="append", default=[], help="KEY:SEVERITY, e.g. drowsiness:2"
+    )
+    symptoms.add_argument("--note", default="", help="a note for the prescriber")
+    diary.set_defaults(run=_run_diary)
 
-    _add_safety_commands(commands)
-    _add_simulate_command(commands)
-    return parser
+
+def _run_diary(args: argparse.Namespace) -> None:
+    from dosewise.cli.diary import run_diary
+
+    if args.diary_command is None:
+        raise InputError("say what to do: dosewise diary init|plan|today|take|skip|symptoms")
+    run_diary(args)
 
 
 def _add_safety_commands(commands: Any) -> None:
@@ -210,7 +258,7 @@ def _run_kidney(args: argparse.Namespace) -> None:
         scr_umol_l=args.scr_umol_l,
     )
     if args.as_json:
-        _print_json(kidney_to_dict(result, monograph))
+        print_json(kidney_to_dict(result, monograph))
     else:
         from dosewise.cli.render import render_kidney
 
@@ -218,6 +266,12 @@ def _run_kidney(args: argparse.Namespace) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> None:
+    result, monograph, clock_times, zone_name, zone = build_plan_from_args(args)
+    _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
+
+
+def build_plan_from_args(args: argparse.Namespace) -> tuple[Plan, Monograph, tuple[time, ...], str, ZoneInfo]:
+    """The titration of `plan`'s options (also used by `diary plan`)."""
     from dosewise.domain.plan import check_doses_per_day
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
@@ -225,7 +279,7 @@ def _run_plan(args: argparse.Namespace) -> None:
 
     monograph = load_monograph(args.drug)
     check_doses_per_day(monograph.titration, args.doses_per_day)
-    zone_name, zone = _time_zone(args.tz)
+    zone_name, zone = time_zone_from(args.tz)
     clock_times = parse_clock_times(args.times, args.doses_per_day)
     kidney_function = _kidney_from_options(monograph, args)
     result = build_titration(
@@ -239,7 +293,7 @@ def _run_plan(args: argparse.Namespace) -> None:
         weight_kg=args.weight_kg,
         clinician_override=args.clinician_override,
     )
-    _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
+    return result, monograph, clock_times, zone_name, zone
 
 
 def _run_taper(args: argparse.Namespace) -> None:
@@ -250,7 +304,7 @@ def _run_taper(args: argparse.Namespace) -> None:
 
     monograph = load_monograph(args.drug)
     check_doses_per_day(monograph.titration, args.doses_per_day)
-    zone_name, zone = _time_zone(args.tz)
+    zone_name, zone = time_zone_from(args.tz)
     clock_times = parse_clock_times(args.times, args.doses_per_day)
     result = build_taper(
         monograph,
@@ -279,7 +333,7 @@ def _run_interactions(args: argparse.Namespace) -> None:
     kidney = assess_creatinine_clearance(monograph.kidney, args.crcl) if args.crcl is not None else None
     report = check_interactions(monograph, MedicineIndex(load_medicines()), args.medicines, kidney=kidney)
     if args.as_json:
-        _print_json(interactions_to_dict(report, monograph))
+        print_json(interactions_to_dict(report, monograph))
     else:
         from dosewise.cli.render import render_interactions
 
@@ -292,7 +346,7 @@ def _run_missed(args: argparse.Namespace) -> None:
     from dosewise.exporters.safety_json import missed_dose_to_dict
 
     monograph = load_monograph("baclofen")
-    zone_name, zone = _time_zone(args.tz)
+    zone_name, zone = time_zone_from(args.tz)
     times = parse_clock_times(args.times, len(args.times.split(",")))
     (missed,) = parse_clock_times(args.missed, 1)
     current = datetime.now(tz=zone)
@@ -319,7 +373,7 @@ def _run_missed(args: argparse.Namespace) -> None:
         last_taken=last_taken,
     )
     if args.as_json:
-        _print_json(missed_dose_to_dict(advice, monograph))
+        print_json(missed_dose_to_dict(advice, monograph))
     else:
         from dosewise.cli.render import render_missed_dose
 
@@ -350,7 +404,7 @@ def _run_triage(args: argparse.Namespace) -> None:
         sedating_medicines=sedating,
     )
     if args.as_json:
-        _print_json(triage_to_dict(result, monograph))
+        print_json(triage_to_dict(result, monograph))
     else:
         from dosewise.cli.render import render_triage
 
@@ -383,7 +437,7 @@ def _emit(
     if as_json:
         from dosewise.exporters.plan_json import plan_to_dict
 
-        _print_json(plan_to_dict(result, monograph, times=clock_times, time_zone=zone_name))
+        print_json(plan_to_dict(result, monograph, times=clock_times, time_zone=zone_name))
     else:
         from dosewise.cli.render import render_plan
 
@@ -423,7 +477,7 @@ def _kidney_from_options(monograph: Monograph, args: argparse.Namespace) -> Kidn
     )
 
 
-def _time_zone(name: str | None) -> tuple[str, ZoneInfo]:
+def time_zone_from(name: str | None) -> tuple[str, ZoneInfo]:
     chosen = os.environ.get("TZ", "").lstrip(":") or "UTC" if name is None else name.strip()
     try:
         return chosen, ZoneInfo(chosen)
@@ -449,7 +503,7 @@ def _parse_date(text: str, what: str) -> date:
     return day
 
 
-def _print_json(data: dict[str, Any]) -> None:
+def print_json(data: dict[str, Any]) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -202,3 +202,46 @@ def record_symptoms(
             AuditRow(at=_utc(now), actor=actor, action="symptoms", entity="symptom_entry", entity_id=entry.id)
         )
         return entry.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DueDose:
+    """A scheduled dose of the day with what was recorded for it."""
+
+    slot_id: int
+    due_at: datetime  # aware, in the patient's zone
+    dose_ug: int
+    how: str
+    status: DoseStatus | None  # None: nothing recorded yet
+
+
+def find_local_patient(engine: Engine) -> tuple[int, str]:
+    """The single local patient of a personal diary: (id, time zone)."""
+    with unit_of_work(engine) as session:
+        patient = session.scalars(select(PatientRow).order_by(PatientRow.id)).first()
+        if patient is None:
+            raise NotFound("no diary yet: run `dosewise diary init` first")
+        return patient.id, patient.time_zone
+
+
+def list_day(engine: Engine, *, patient_id: int, day_start: datetime, zone: tzinfo) -> list[DueDose]:
+    """Doses due in the 24 hours from ``day_start`` (aware), oldest first."""
+    start, end = _utc(day_start), _utc(day_start + timedelta(days=1))
+    with unit_of_work(engine) as session:
+        rows = session.execute(
+            select(DoseSlotRow, DoseEventRow.status)
+            .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+            .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+            .where(PlanRow.patient_id == patient_id, DoseSlotRow.due_at >= start, DoseSlotRow.due_at < end)
+            .order_by(DoseSlotRow.due_at, DoseSlotRow.id)
+        ).all()
+    return [
+        DueDose(
+            slot_id=slot.id,
+            due_at=slot.due_at.replace(tzinfo=UTC).astimezone(zone),
+            dose_ug=slot.dose_ug,
+            how=slot.how,
+            status="taken" if status == "taken" else "skipped" if status == "skipped" else None,
+        )
+        for slot, status in rows
+    ]
