@@ -68,3 +68,19 @@ def test_nothing_before_init(capsys):
     code, _, err = run(capsys, "diary", "today")
     assert code == 2
     assert "dosewise diary init" in err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a database URL"),
+        ("sqlite:////nonexistent/folder/diary.sqlite3", "cannot open the diary database"),
+        ("postgresql+psycopg://app:secret@127.0.0.1:1/none", "cannot open the diary database"),
+    ],
+)
+def test_unusable_database_is_one_line(capsys, monkeypatch, url, message):
+    monkeypatch.setenv("DOSEWISE_DATABASE_URL", url)
+    code, _, err = run(capsys, "diary", "today")
+    assert code == 2
+    assert message in err and err.count("\n") == 1
+    assert "secret" not in err  # passwords are never echoed

@@ -34,9 +34,23 @@ def database_url() -> str:
 
 
 def run_diary(args: argparse.Namespace) -> None:
-    engine = build_engine(database_url())
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    url = database_url()
     try:
-        upgrade_database(engine)  # migrations are idempotent: an existing diary is brought up to date
+        engine = build_engine(url)
+    except ArgumentError:
+        raise InputError(
+            "DOSEWISE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://...)"
+        ) from None
+    try:
+        try:
+            upgrade_database(engine)  # idempotent: an existing diary is brought up to date
+        except OperationalError as error:
+            reason = str(error.orig).splitlines()[0] if error.orig else "unreachable"
+            raise InputError(
+                f"cannot open the diary database ({engine.url.render_as_string()}): {reason}"
+            ) from None
         {
             "init": _init,
             "plan": _plan,
