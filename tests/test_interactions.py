@@ -111,10 +111,12 @@ def test_unknown_names_are_unrecognised_never_safe(monograph, index, typed):
 
 
 def test_near_miss_gets_a_suggestion(index):
-    result = index.match("oxycodine")  # 1 edit from oxycodone; check the suggestion path too
-    assert isinstance(result, NameMatch) or "oxycodone" in [s.lower() for s in result.suggestions]
-    far = index.match("oxycdn")
+    close = index.match("oxycodine")  # 1 edit: matched, and reported as assumed
+    assert isinstance(close, NameMatch)
+    assert (close.medicines[0].name, close.distance) == ("oxycodone", 1)
+    far = index.match("oxycdn")  # 3 edits: too far to assume, close enough to suggest
     assert isinstance(far, NameMiss)
+    assert far.suggestions[0] == "oxycodone"
 
 
 def test_no_listed_interaction_is_not_called_safe(monograph, index):

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from dosewise.domain.monograph import Monograph, cite_sources
+from dosewise.domain.monograph import Monograph, PkRules, cite_sources
 from dosewise.domain.pk.analytic import (
+    PkParameters,
     build_pk_parameters,
     calculate_exposure_ratio,
     calculate_steady_state,
@@ -178,8 +179,8 @@ def _history_from_plan(path: str) -> tuple[DoseHistory, float, float | None]:
 
 
 def _summarize(
-    rules: Any,
-    params: Any,
+    rules: PkRules,
+    params: PkParameters,
     history: DoseHistory,
     grid: np.ndarray,
     typical: np.ndarray,

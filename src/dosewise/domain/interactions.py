@@ -21,7 +21,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import KidneyAssessment
 from dosewise.domain.medicines import Medicine, MedicineVocabulary, normalize_name
-from dosewise.domain.monograph import InteractionRule, InteractionSeverity, Monograph
+from dosewise.domain.monograph import InteractionRule, InteractionSeverity, Monograph, cite_sources
 from dosewise.errors import InputError
 
 _SEVERITY_ORDER = {"major": 0, "moderate": 1, "minor": 2}
@@ -256,13 +256,7 @@ def check_interactions(
             )
         )
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
-    sources = tuple(
-        dict.fromkeys(
-            key.strip()
-            for text in (*(f.source for f in findings), *(c.source for c in (*duplicates, *combined)))
-            for key in text.split(",")
-        )
-    )
+    sources = cite_sources(*(f.source for f in findings), *(c.source for c in (*duplicates, *combined)))
     return InteractionReport(
         findings=tuple(findings),
         no_listed_interaction=tuple(clean),

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
-from dosewise.domain.monograph import Monograph, TaperRules, cite_sources
+from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug
@@ -58,7 +58,8 @@ def build_taper(
         else rules.max_step_decrease_mg
     )
     menu = build_dose_menu(products, cap_ug=from_ug)
-    totals = _descend(menu, rules, from_ug, step_limit_ug, doses_per_day)
+    last_limit_ug = min(mg_to_ug(rules.max_last_step_mg), step_limit_ug)
+    totals = _descend(menu, from_ug, step_limit_ug, last_limit_ug, doses_per_day)
     days = _spread_days(len(totals), rules.min_step_days, total_days)
     requests = [
         StepRequest(requested_daily_ug=t, daily_ug=t, days=d) for t, d in zip(totals, days, strict=True)
@@ -66,7 +67,6 @@ def build_taper(
     steps = build_plan_steps(menu, requests, start=start, doses_per_day=doses_per_day)
     warnings: list[Finding] = [*check_rounding(steps, doses_per_day)]
     low_start = from_daily_mg <= rules.low_start_threshold_mg
-    last_limit_ug = min(mg_to_ug(rules.max_last_step_mg), step_limit_ug)
     warnings.append(
         Finding(
             code="TAPER_STEPS",
@@ -131,10 +131,9 @@ def build_taper(
 
 
 def _descend(
-    menu: DoseMenu, rules: TaperRules, from_ug: int, step_limit_ug: int, doses_per_day: int
+    menu: DoseMenu, from_ug: int, step_limit_ug: int, last_limit_ug: int, doses_per_day: int
 ) -> list[int]:
     """Daily totals from the first lowered step to the last step before stopping."""
-    last_limit_ug = min(mg_to_ug(rules.max_last_step_mg), step_limit_ug)
     available = menu.daily_totals_ug(doses_per_day, from_ug)
     totals: list[int] = []
     current = from_ug

@@ -20,7 +20,7 @@ from dosewise.domain.kidney import KidneyAssessment, format_crcl
 from dosewise.domain.monograph import Monograph
 from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
-from dosewise.domain.units import format_mg, mg_to_ug
+from dosewise.domain.units import format_mg, mg_to_ug, ug_to_mg
 from dosewise.errors import InputError, SafetyRefusal
 
 OVERRIDE_HINT = "a clinician who has reviewed the patient may plan it with the clinician override"
@@ -369,7 +369,7 @@ def _kidney_caps(
 def _product_sources(monograph: Monograph, products: Sequence[Product]) -> list[str]:
     sources = []
     for product in products:
-        definition = monograph.product_definition(product.form, product.strength_ug / 1000)
+        definition = monograph.product_definition(product.form, ug_to_mg(product.strength_ug))
         if definition is not None:
             sources.append(definition.source)
     return sources
