@@ -10,6 +10,7 @@ import pytest
 
 from dosewise.domain.monograph import Monograph
 from dosewise.monographs import load_monograph
+from dosewise.store.database import build_engine, upgrade_database
 
 DATA = Path(__file__).parent / "data"
 
@@ -51,3 +52,26 @@ def postgres_admin_url() -> Any:
 
     with running_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """A fresh database: SQLite, then a private PostgreSQL server (every user runs twice)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'diary.sqlite3'}"
+        return
+    from postgres import create_database, drop_database
+
+    admin = request.getfixturevalue("postgres_admin_url")
+    url, name = create_database(admin)
+    yield url
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Any:
+    """The diary database at the head of the migrations."""
+    engine = build_engine(database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()

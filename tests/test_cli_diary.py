@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from conftest import run_cli as run
 from conftest import run_cli_json as run_json
+
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture(autouse=True)
@@ -13,48 +18,143 @@ def diary_database(tmp_path, monkeypatch):
     monkeypatch.setenv("DOSEWISE_DATABASE_URL", f"sqlite:///{tmp_path / 'diary.sqlite3'}")
 
 
-def start(capsys):
+DAYS_BACK = 3  # the plan starts a few days ago, so its doses can be recorded as taken "now"
+
+
+def start(capsys, *extra):
     assert run(capsys, "diary", "init", "--name", "Sam", "--tz", "Europe/London")[0] == 0
-    code, out, _ = run(capsys, "diary", "plan", "baclofen", "--target-mg-day", "30", "--start", "2026-12-01")
+    first = (datetime.now(tz=LONDON).date() - timedelta(days=DAYS_BACK)).isoformat()
+    argv = ["diary", "plan", "baclofen", "--target-mg-day", "30", "--start", first, *extra]
+    code, out, _ = run(capsys, *argv)
     assert code == 0
     assert "Plan 1 started" in out
+    return date.fromisoformat(first)
 
 
 def test_a_day_of_the_diary(capsys):
-    start(capsys)
-    day = run_json(capsys, "diary", "today", "--date", "2026-12-01")
-    assert [(d["due"], d["dose_mg"], d["status"]) for d in day["doses"]] == [
-        ("2026-12-01T08:00:00+00:00", 5.0, None), ("2026-12-01T14:00:00+00:00", 5.0, None),
-        ("2026-12-01T20:00:00+00:00", 5.0, None),
+    first = start(capsys)
+    day = run_json(capsys, "diary", "today", "--date", first.isoformat())
+    assert [(d["due"][11:16], d["dose_mg"], d["status"]) for d in day["doses"]] == [
+        ("08:00", 5.0, None), ("14:00", 5.0, None), ("20:00", 5.0, None),
     ]  # fmt: skip
-    first, second = day["doses"][0]["slot"], day["doses"][1]["slot"]
-    assert "recorded as taken" in run(capsys, "diary", "take", str(first))[1]
-    assert "already recorded as taken" in run(capsys, "diary", "take", str(first))[1]
-    assert "already recorded as taken" in run(capsys, "diary", "skip", str(first))[1]
-    assert "recorded as skipped" in run(capsys, "diary", "skip", str(second))[1]
-    statuses = [d["status"] for d in run_json(capsys, "diary", "today", "--date", "2026-12-01")["doses"]]
-    assert statuses == ["taken", "skipped", None]
+    assert [d["state"] for d in day["doses"]] == ["missed", "missed", "missed"]  # days ago, nothing recorded
+    one, two, three = (d["slot"] for d in day["doses"])
+    at = f"{first.isoformat()}T08:20"
+    assert "recorded as taken" in run(capsys, "diary", "take", str(one), "--at", at)[1]
+    assert "already recorded as taken" in run(capsys, "diary", "take", str(one))[1]
+    assert "already recorded as taken" in run(capsys, "diary", "skip", str(one))[1]
+    assert "recorded as skipped" in run(capsys, "diary", "skip", str(two))[1]
+    assert (
+        "recorded as late"
+        in run(capsys, "diary", "take", str(three), "--at", f"{first.isoformat()}T23:30")[1]
+    )
+    doses = run_json(capsys, "diary", "today", "--date", first.isoformat())["doses"]
+    assert [(d["status"], d["state"]) for d in doses] == [
+        ("taken", "on_time"), ("skipped", "skipped"), ("late", "late"),
+    ]  # fmt: skip
 
 
-def test_symptoms(capsys):
+def test_adherence_per_step_and_per_day(capsys):
+    first = start(capsys)
+    day = run_json(capsys, "diary", "today", "--date", first.isoformat())
+    for dose in day["doses"]:
+        run(capsys, "diary", "take", str(dose["slot"]), "--at", dose["due"][:16])
+    result = run_json(capsys, "diary", "adherence", "--from", first.isoformat(), "--to", first.isoformat())
+    assert result["total"] | {"taken_share": None} == {
+        "planned": 3, "on_time": 3, "late": 0, "skipped": 0, "missed": 0, "pending": 0, "taken_share": None,
+    }  # fmt: skip
+    assert result["total"]["taken_share"] == 1.0
+    assert result["on_time_window_is_default"] is True
+    whole = run_json(capsys, "diary", "adherence", "--from", first.isoformat())
+    assert [row["date"] for row in whole["by_day"]][0] == first.isoformat()
+    assert whole["by_step"][0]["on_time"] == 3
+    assert whole["total"]["missed"] >= 3 * (DAYS_BACK - 1)  # the days since, unrecorded
+
+
+def test_symptoms_notes_medicines_and_triage(capsys):
     start(capsys)
     argv = ["diary", "symptoms", "--penn-frequency", "2", "--penn-severity", "1", "--spasticity", "4",
             "--side-effect", "drowsiness:2"]  # fmt: skip
     assert run(capsys, *argv) == (0, "Symptoms recorded.\n", "")
+    assert run(capsys, "diary", "note", "stiff in the mornings") == (0, "Note recorded.\n", "")
+    meds = run_json(capsys, "diary", "medicines", "--add", "oxycodone", "--add", "Zzzqx")
+    assert [m["name"] for m in meds["medicines"]] == ["oxycodone", "Zzzqx"]
+    assert meds["interactions"]["findings"][0]["severity"] == "major"
+    assert meds["interactions"]["unrecognised"] == ["Zzzqx"]
+    # the unrecorded doses of the last days are missed doses: hallucinations become an emergency
+    result = run_json(capsys, "diary", "triage", "seeing things")
+    assert result["level"] == "emergency"
+    assert "withdrawal" in " ".join(result["reasons"])
+
+
+def test_maintenance_taper_and_clinician_plans_replace_each_other(capsys):
+    first = start(capsys)
+    later = (first + timedelta(days=DAYS_BACK + 1)).isoformat()
+    code, out, _ = run(capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--days", "7", "--start", later)
+    assert code == 0 and "Plan 2 started" in out and "maintenance" in out
+    code, _, err = run(capsys, "diary", "plan", "baclofen", "--step", "3:10,10,10", "--step", "3:30,30,30")
+    assert code == 3 and "above the labelled maximum of 80 mg/day" in err
+    code, out, _ = run(capsys, "diary", "plan", "baclofen", "--from-mg-day", "30", "--start", later)
+    assert code == 0 and "Plan 3 started" in out
+    tomorrow = run_json(capsys, "diary", "today", "--date", later)["doses"]
+    assert len(tomorrow) == 3  # only the taper's doses: the earlier plans gave way from its first dose
+    code, _, err = run(capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--from-mg-day", "30")
+    assert code == 2 and "not allowed with argument" in err
+
+
+def test_report_export_backup_and_restore(capsys, tmp_path):
+    start(capsys)
+    run(capsys, "diary", "symptoms", "--penn-frequency", "1", "--penn-severity", "1", "--spasticity", "3")
+    html, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+    assert run(capsys, "diary", "report", str(html))[0] == 0
+    assert "Baclofen diary report" in html.read_text() and "<svg" in html.read_text()
+    assert run(capsys, "diary", "report", str(pdf))[0] == 0
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    fhir = tmp_path / "bundle.json"
+    assert run(capsys, "diary", "export", str(fhir), "--format", "fhir")[0] == 0
+    assert '"resourceType": "Bundle"' in fhir.read_text()
+    assert run(capsys, "diary", "export", str(tmp_path / "csv"), "--format", "csv")[0] == 0
+    assert (tmp_path / "csv" / "dose_slots.csv").read_text().startswith("id,plan_id,due_at,")
+    backup = tmp_path / "diary.backup"
+    code, out, _ = run(capsys, "diary", "backup", str(backup))
+    assert code == 0 and "1 symptom entries" in out
+    code, _, err = run(capsys, "diary", "restore", str(backup))
+    assert code == 2 and "--yes" in err
+    assert run(capsys, "diary", "restore", str(backup), "--yes")[0] == 0
+    assert run(capsys, "diary", "import", str(tmp_path / "csv"), "--yes")[0] == 0
+    code, _, err = run(capsys, "diary", "restore", str(html), "--yes")
+    assert code == 2 and "not a Dosewise backup" in err
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["diary", "take", "999"], "no dose slot 999"),
+        (["diary", "take", "999"], "no dose #999"),
         (["diary", "symptoms", "--penn-frequency", "5", "--spasticity", "4"], "0-4"),
         (["diary", "symptoms", "--penn-frequency", "2", "--spasticity", "4"], "severity is 1-3"),
         (
             ["diary", "symptoms", "--penn-frequency", "0", "--spasticity", "4", "--side-effect", "dizzy"],
-            "KEY:SEVERITY",
+            "NAME:SEVERITY",
+        ),
+        (
+            [
+                "diary",
+                "symptoms",
+                "--penn-frequency",
+                "0",
+                "--spasticity",
+                "4",
+                "--side-effect",
+                "itchy toes:1",
+            ],
+            "not on the list",
         ),
         (["diary", "today", "--date", "tomorrow"], "YYYY-MM-DD"),
         (["diary", "take", "1", "--at", "25:00"], "HH:MM"),
+        (["diary", "note", "  "], "empty"),
+        (["diary", "report", "out.txt"], ".html or .pdf"),
+        (["diary", "adherence", "--from", "2026-12-10", "--to", "2026-12-01"], "before it starts"),
+        (["diary", "export", "out.xml", "--format", "fhir"], ".json"),
     ],
 )
 def test_bad_input(capsys, argv, message):

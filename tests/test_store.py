@@ -25,27 +25,6 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'diary.sqlite3'}"
-        return
-    from postgres import create_database, drop_database
-
-    admin = request.getfixturevalue("postgres_admin_url")
-    url, name = create_database(admin)
-    yield url
-    drop_database(admin, name)
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = build_engine(database_url)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def diary(engine, monograph):
     patient = create_patient(engine, name="A. Patient", time_zone="Europe/London", now=NOW, actor="test")

@@ -32,6 +32,19 @@ EXIT_INPUT = 2
 EXIT_SAFETY = 3
 FIRST_START_YEAR, LAST_START_YEAR = 2000, 2200  # a plan date outside is a typo
 SEXES = ("female", "male")
+TARGET_HELP = (
+    "the prescriber's target daily dose in mg at normal kidney function "
+    "(Dosewise scales the whole plan by the kidney dose factor)"
+)
+STEP_HELP = "a step DAYS:DOSE,DOSE,... in mg, one dose per dose time (repeatable), e.g. --step 3:5,5,5"
+DEFAULT_MAINTENANCE_DAYS = 28  # how far ahead a maintenance plan is laid out (setting, not clinical)
+MIN_DAYS_HELP = "make the taper last at least this many days (14+)"
+PENN_FREQUENCY_HELP = (
+    "Penn spasm frequency [PSFS]: 0 none, 1 only when stimulated, 2 less than once an hour, "
+    "3 more than once an hour, 4 more than ten times an hour"
+)
+PENN_SEVERITY_HELP = "Penn spasm severity when frequency > 0 [PSFS]: 1 mild, 2 moderate, 3 severe"
+DAYS_HELP = f"days to lay out (default {DEFAULT_MAINTENANCE_DAYS})"
 PRODUCT_HELP = (
     "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
     "solution:1mg/ml:0.5ml, suspension:5mg/ml, granules:10mg (default: US tablets 5, 10, 20 mg)"
@@ -70,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _add_plan_options(plan)
     _add_json(plan)
-    plan.set_defaults(run=_run_plan)
+    plan.set_defaults(run=_run_plan, plan_kind="titration")
 
     taper = commands.add_parser(
         "taper", help="a taper from the current daily dose to stop",
@@ -79,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     taper.add_argument("drug", help="the drug, e.g. baclofen")
     taper.add_argument("--from-mg-day", type=float, required=True, help="the current daily dose in mg")
     _add_schedule(taper)
-    taper.add_argument("--min-days", type=int, help="make the taper last at least this many days (14+)")
+    taper.add_argument("--min-days", type=int, help=MIN_DAYS_HELP)
     _add_json(taper)
-    taper.set_defaults(run=_run_taper)
+    taper.set_defaults(run=_run_plan, plan_kind="taper")
 
+    _add_regimen_commands(commands)
     _add_safety_commands(commands)
     _add_diary_commands(commands)
     _add_simulate_command(commands)
@@ -90,16 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plan_options(plan: argparse.ArgumentParser) -> None:
-    """The options of `plan`, shared with `diary plan`."""
+    """The options of `plan` (titration)."""
     plan.add_argument("drug", help="the drug, e.g. baclofen")
-    plan.add_argument(
-        "--target-mg-day",
-        type=float,
-        required=True,
-        help="the prescriber's target daily dose in mg at normal kidney function "
-        "(Dosewise scales the whole plan by the kidney dose factor)",
-    )
+    plan.add_argument("--target-mg-day", type=float, required=True, help=TARGET_HELP)
     _add_schedule(plan)
+    _add_patient_options(plan)
+
+
+def _add_patient_options(plan: argparse.ArgumentParser) -> None:
+    """Kidney function, age, weight and the clinician override: shared by every plan command."""
     plan.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
     plan.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
     plan.add_argument("--age", type=float, help="age in years")
@@ -115,8 +128,37 @@ def _add_plan_options(plan: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_regimen_commands(commands: Any) -> None:
+    """maintain and schedule: a steady dose, or the clinician's own steps."""
+    maintain = commands.add_parser(
+        "maintain", help="a maintenance plan: the daily dose the patient already takes",
+        description="The current daily dose for a number of days, over the dose times, in the patient's "
+        "own products, checked against the maximum (kidney-adjusted).",
+    )  # fmt: skip
+    maintain.add_argument("drug", help="the drug, e.g. baclofen")
+    maintain.add_argument("--mg-day", type=float, required=True, help="the daily dose in mg")
+    maintain.add_argument("--days", type=int, default=DEFAULT_MAINTENANCE_DAYS, help=DAYS_HELP)
+    _add_schedule(maintain)
+    _add_patient_options(maintain)
+    _add_json(maintain)
+    maintain.set_defaults(run=_run_plan, plan_kind="maintenance")
+
+    schedule = commands.add_parser(
+        "schedule", help="check and lay out a clinician-entered schedule",
+        description="The prescriber's own steps, dose by dose, checked against the limits of the reference "
+        "(maximum, kidney, UK limits for children) and laid out in the patient's products.",
+    )  # fmt: skip
+    schedule.add_argument("drug", help="the drug, e.g. baclofen")
+    schedule.add_argument("--step", action="append", required=True, help=STEP_HELP)
+    _add_schedule(schedule, doses_per_day=False)
+    _add_patient_options(schedule)
+    _add_json(schedule)
+    schedule.set_defaults(run=_run_plan, plan_kind="clinician")
+
+
 def _add_diary_commands(commands: Any) -> None:
-    """diary init | plan | today | take | skip | symptoms (issue 5, in progress)."""
+    """diary init | plan | today | take | skip | symptoms | note | medicines | triage (the rest in
+    _add_diary_io_commands)."""
     diary = commands.add_parser(
         "diary", help="your dose and symptom diary (stored on this computer)",
         description="A diary of doses and symptoms for one local patient, in SQLite in your data folder "
@@ -126,9 +168,23 @@ def _add_diary_commands(commands: Any) -> None:
     init = actions.add_parser("init", help="create the diary")
     init.add_argument("--name", default="me", help="whose diary it is")
     init.add_argument("--tz", help="IANA time zone (default: $TZ or UTC)")
-    plan = actions.add_parser("plan", help="start a titration plan (same options as `dosewise plan`)")
-    _add_plan_options(plan)
-    today = actions.add_parser("today", help="today's doses and what was recorded")
+    plan = actions.add_parser(
+        "plan", help="start a plan: titration, maintenance, taper or a clinician-entered schedule",
+        description="Start a plan (it replaces the current one from its first day). Choose the kind by "
+        "its option: --target-mg-day (titration), --mg-day (maintenance), --from-mg-day (taper) or "
+        "--step (clinician-entered); the other options are those of `dosewise plan`.",
+    )  # fmt: skip
+    plan.add_argument("drug", help="the drug, e.g. baclofen")
+    kinds = plan.add_mutually_exclusive_group(required=True)
+    kinds.add_argument("--target-mg-day", type=float, help="titration: " + TARGET_HELP)
+    kinds.add_argument("--mg-day", type=float, help="maintenance: the daily dose in mg")
+    kinds.add_argument("--from-mg-day", type=float, help="taper: the current daily dose in mg")
+    kinds.add_argument("--step", action="append", help="clinician-entered: " + STEP_HELP)
+    plan.add_argument("--days", type=int, default=DEFAULT_MAINTENANCE_DAYS, help="maintenance: " + DAYS_HELP)
+    plan.add_argument("--min-days", type=int, help="taper: " + MIN_DAYS_HELP)
+    _add_schedule(plan)
+    _add_patient_options(plan)
+    today = actions.add_parser("today", help="the doses of the day, what is due now and what to do")
     today.add_argument("--date", help="another day, YYYY-MM-DD")
     _add_json(today)
     for name, verb in (("take", "taken"), ("skip", "skipped")):
@@ -137,23 +193,67 @@ def _add_diary_commands(commands: Any) -> None:
         )
         action.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
         if name == "take":
-            action.add_argument("--at", help="when it was taken, HH:MM today (default: now)")
+            action.add_argument(
+                "--at", help="when it was taken: HH:MM today or YYYY-MM-DDTHH:MM (default: now)"
+            )
     symptoms = actions.add_parser("symptoms", help="record spasms, spasticity and side effects")
-    symptoms.add_argument("--penn-frequency", type=int, required=True, help="Penn spasm frequency 0-4")
-    symptoms.add_argument("--penn-severity", type=int, help="Penn spasm severity 1-3 (when frequency > 0)")
-    symptoms.add_argument("--spasticity", type=int, required=True, help="spasticity rating 0-10")
+    symptoms.add_argument("--penn-frequency", type=int, required=True, help=PENN_FREQUENCY_HELP)
+    symptoms.add_argument("--penn-severity", type=int, help=PENN_SEVERITY_HELP)
     symptoms.add_argument(
-        "--side-effect", action="append", default=[], help="KEY:SEVERITY, e.g. drowsiness:2"
+        "--spasticity", type=int, required=True, help="spasticity rating 0 (none) to 10 (worst)"
     )
+    symptoms.add_argument(
+        "--side-effect", action="append", default=[],
+        help="NAME:SEVERITY (1 mild, 2 moderate, 3 severe), e.g. drowsiness:2 (repeatable)",
+    )  # fmt: skip
     symptoms.add_argument("--note", default="", help="a note for the prescriber")
+    note = actions.add_parser("note", help="write a note for the prescriber")
+    note.add_argument("text", help="the note")
+    medicines = actions.add_parser("medicines", help="your other medicines, checked for interactions")
+    medicines.add_argument("--add", action="append", default=[], help="a medicine you take (repeatable)")
+    medicines.add_argument(
+        "--stop", type=int, action="append", default=[], help="the number of one you stopped"
+    )
+    _add_json(medicines)
+    feel = actions.add_parser("triage", help="how do I feel? triage with your diary's context")
+    feel.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations "very sleepy"')
+    _add_json(feel)
+    _add_diary_io_commands(actions)
     diary.set_defaults(run=_run_diary)
+
+
+def _add_diary_io_commands(actions: Any) -> None:
+    """diary adherence | report | export | import | backup | restore."""
+    adherence = actions.add_parser("adherence", help="doses taken on time, late, skipped and missed")
+    _add_range(adherence)
+    adherence.add_argument("--by", choices=("day", "step"), default="step", help="rows per day or per step")
+    _add_json(adherence)
+    report = actions.add_parser("report", help="the report for the prescriber (HTML or PDF, with charts)")
+    report.add_argument("output", help="the file to write: .html or .pdf")
+    _add_range(report)
+    export = actions.add_parser("export", help="export the diary: CSV tables or a FHIR R4 Bundle")
+    export.add_argument("output", help="a new folder (CSV) or a .json file (FHIR)")
+    export.add_argument("--format", choices=("csv", "fhir"), required=True)
+    imports = actions.add_parser("import", help="replace the diary with a Dosewise CSV export")
+    imports.add_argument("folder", help="the folder written by `dosewise diary export --format csv`")
+    imports.add_argument("--yes", action="store_true", help="replace a diary that has entries")
+    backup = actions.add_parser("backup", help="copy the diary to a backup file (safe while it is in use)")
+    backup.add_argument("file", help="a new file to write")
+    restore = actions.add_parser("restore", help="replace the diary with a backup file")
+    restore.add_argument("file", help="a file written by `dosewise diary backup`")
+    restore.add_argument("--yes", action="store_true", help="replace a diary that has entries")
+
+
+def _add_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="first_day", help="first day, YYYY-MM-DD (default: 28 days ago)")
+    parser.add_argument("--to", dest="last_day", help="last day, YYYY-MM-DD (default: today)")
 
 
 def _run_diary(args: argparse.Namespace) -> None:
     from dosewise.cli.diary import run_diary
 
     if args.diary_command is None:
-        raise InputError("say what to do: dosewise diary init|plan|today|take|skip|symptoms")
+        raise InputError("say what to do, e.g. dosewise diary today (see: dosewise diary --help)")
     run_diary(args)
 
 
@@ -231,8 +331,9 @@ def _add_creatinine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scr-umol-l", type=float, help="serum creatinine in µmol/L")
 
 
-def _add_schedule(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--doses-per-day", type=int, default=3, help="doses a day: 3 or 4 (default 3)")
+def _add_schedule(parser: argparse.ArgumentParser, *, doses_per_day: bool = True) -> None:
+    if doses_per_day:
+        parser.add_argument("--doses-per-day", type=int, default=3, help="doses a day: 3 or 4 (default 3)")
     parser.add_argument("--start", help="first day, YYYY-MM-DD (default: today in --tz)")
     parser.add_argument("--times", help="clock times HH:MM,... (default 08:00,14:00,20:00 for 3 doses)")
     parser.add_argument("--tz", help="IANA time zone, e.g. Europe/London (default: $TZ or UTC)")
@@ -270,51 +371,87 @@ def _run_plan(args: argparse.Namespace) -> None:
     _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
+def plan_kind_of(args: argparse.Namespace) -> str:
+    """The kind of plan the options ask for (commands set it; `diary plan` says it by option)."""
+    kind: str | None = getattr(args, "plan_kind", None)
+    if kind is not None:
+        return kind
+    for option, name in (
+        ("target_mg_day", "titration"),
+        ("mg_day", "maintenance"),
+        ("from_mg_day", "taper"),
+        ("step", "clinician"),
+    ):
+        if getattr(args, option, None) is not None:
+            return name
+    raise InputError("say which plan: --target-mg-day, --mg-day, --from-mg-day or --step")
+
+
 def build_plan_from_args(args: argparse.Namespace) -> tuple[Plan, Monograph, tuple[time, ...], str, ZoneInfo]:
-    """The titration of `plan`'s options (also used by `diary plan`)."""
+    """The plan that a plan command's options describe (also used by `diary plan`)."""
     from dosewise.domain.plan import check_doses_per_day
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
-    from dosewise.domain.titration import build_titration
 
     monograph = load_monograph(args.drug)
+    kind = plan_kind_of(args)
+    steps = None
+    if kind == "clinician":
+        from dosewise.domain.regimen import parse_step_spec
+
+        steps = [parse_step_spec(text) for text in args.step]
+        args.doses_per_day = len(steps[0].doses_mg)
     check_doses_per_day(monograph.titration, args.doses_per_day)
     zone_name, zone = time_zone_from(args.tz)
     clock_times = parse_clock_times(args.times, args.doses_per_day)
-    kidney_function = _kidney_from_options(monograph, args)
-    result = build_titration(
-        monograph,
-        target_daily_mg=args.target_mg_day,
-        products=parse_product_specs(args.product, monograph),
-        start=_start_date(args.start, zone),
-        doses_per_day=args.doses_per_day,
-        kidney=kidney_function,
-        age_years=args.age,
-        weight_kg=args.weight_kg,
-        clinician_override=args.clinician_override,
-    )
+    products = parse_product_specs(args.product, monograph)
+    start = _start_date(args.start, zone)
+    if kind == "taper":
+        from dosewise.domain.taper import build_taper
+
+        result = build_taper(
+            monograph,
+            from_daily_mg=args.from_mg_day,
+            products=products,
+            start=start,
+            doses_per_day=args.doses_per_day,
+            min_days=args.min_days,
+        )
+        return result, monograph, clock_times, zone_name, zone
+    patient: dict[str, Any] = {
+        "kidney": _kidney_from_options(monograph, args),
+        "age_years": args.age,
+        "weight_kg": args.weight_kg,
+        "clinician_override": args.clinician_override,
+    }
+    if kind == "maintenance":
+        from dosewise.domain.regimen import build_maintenance
+
+        result = build_maintenance(
+            monograph,
+            daily_mg=args.mg_day,
+            products=products,
+            start=start,
+            days=args.days,
+            doses_per_day=args.doses_per_day,
+            **patient,
+        )
+    elif steps is not None:
+        from dosewise.domain.regimen import build_clinician_schedule
+
+        result = build_clinician_schedule(monograph, steps=steps, products=products, start=start, **patient)
+    else:
+        from dosewise.domain.titration import build_titration
+
+        result = build_titration(
+            monograph,
+            target_daily_mg=args.target_mg_day,
+            products=products,
+            start=start,
+            doses_per_day=args.doses_per_day,
+            **patient,
+        )
     return result, monograph, clock_times, zone_name, zone
-
-
-def _run_taper(args: argparse.Namespace) -> None:
-    from dosewise.domain.plan import check_doses_per_day
-    from dosewise.domain.products import parse_product_specs
-    from dosewise.domain.schedule import parse_clock_times
-    from dosewise.domain.taper import build_taper
-
-    monograph = load_monograph(args.drug)
-    check_doses_per_day(monograph.titration, args.doses_per_day)
-    zone_name, zone = time_zone_from(args.tz)
-    clock_times = parse_clock_times(args.times, args.doses_per_day)
-    result = build_taper(
-        monograph,
-        from_daily_mg=args.from_mg_day,
-        products=parse_product_specs(args.product, monograph),
-        start=_start_date(args.start, zone),
-        doses_per_day=args.doses_per_day,
-        min_days=args.min_days,
-    )
-    _emit(result, monograph, clock_times, zone_name, zone, as_json=args.as_json, ics=args.ics)
 
 
 def _run_simulate(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from typing import Literal
 
 ProductForm = Literal["tablet", "solution", "suspension", "granules"]
 LIQUID_FORMS: frozenset[str] = frozenset({"solution", "suspension"})
-PlanKind = Literal["titration", "taper"]
+PlanKind = Literal["titration", "taper", "maintenance", "clinician"]
 Severity = Literal["warning", "caution", "info"]
 
 _FRACTION = re.compile(r"^\s*(\d+)\s*(?:/\s*(\d+))?\s*$")

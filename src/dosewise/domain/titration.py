@@ -41,7 +41,7 @@ def build_titration(
     """A titration plan, or :class:`SafetyRefusal` where the reference requires a clinician."""
     rules = monograph.titration
     _check_inputs(monograph, target_daily_mg, doses_per_day, age_years, weight_kg)
-    refusals = _refusals(monograph, target_daily_mg, kidney, age_years)
+    refusals = refusal_reasons(monograph, target_daily_mg, kidney, age_years)
     if refusals and not clinician_override:
         raise SafetyRefusal(
             f"No automatic plan: {'; '.join(refusals)}. {OVERRIDE_HINT.capitalize()}.",
@@ -108,7 +108,7 @@ def build_titration(
             rules.source,
             rules.max_daily_source,
             *(kidney.sources if kidney else ()),
-            *_product_sources(monograph, products),
+            *product_sources(monograph, products),
             findings=(*warnings, *cautions),
         ),
         disclaimer=monograph.disclaimer,
@@ -175,7 +175,7 @@ def _check_inputs(
         )
 
 
-def _refusals(
+def refusal_reasons(
     monograph: Monograph,
     target_daily_mg: float,
     kidney: KidneyAssessment | None,
@@ -366,7 +366,7 @@ def _kidney_caps(
     return factor, max_ug, start_cap_ug
 
 
-def _product_sources(monograph: Monograph, products: Sequence[Product]) -> list[str]:
+def product_sources(monograph: Monograph, products: Sequence[Product]) -> list[str]:
     sources = []
     for product in products:
         definition = monograph.product_definition(product.form, ug_to_mg(product.strength_ug))

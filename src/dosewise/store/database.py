@@ -64,6 +64,25 @@ def downgrade_database(engine: Engine, revision: str = "base") -> None:
     command.downgrade(_alembic_config(engine), revision)
 
 
+def known_revisions() -> list[str]:
+    """The schema revisions this Dosewise knows, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(MIGRATIONS)
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def schema_revision(engine: Engine) -> str:
+    """The schema revision of a database (raises if it has none)."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is None:
+        raise ValueError("the database has no Dosewise schema")
+    return revision
+
+
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: committed if the block ends normally, rolled back otherwise."""

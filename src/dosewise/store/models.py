@@ -20,6 +20,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class UserRow(Base):
+    """Someone who signs in (the web app, issue 6). The local CLI diary needs none."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('patient', 'caregiver', 'clinician')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
 class PatientRow(Base):
     __tablename__ = "patients"
 
@@ -27,6 +41,43 @@ class PatientRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+
+class ProductRow(Base):
+    """A product the patient has, in the CLI spelling (``tablet:10mg:halves``)."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("patient_id", "spec", name="uq_products_patient_spec"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    spec: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+
+
+class MedicineRow(Base):
+    """Another medicine the patient takes, as they typed it (checked for interactions)."""
+
+    __tablename__ = "patient_medicines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class NoteRow(Base):
+    __tablename__ = "notes"
+    __table_args__ = (CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    recorded_at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
 
 
 class PlanRow(Base):
@@ -42,6 +93,7 @@ class PlanRow(Base):
     times: Mapped[str] = mapped_column(String(64))  # "08:00,14:00,20:00"
     plan_json: Mapped[str] = mapped_column(Text)  # the plan as shown to the user, with its sources
     created_at: Mapped[datetime]
+    superseded_at: Mapped[datetime | None]  # a later plan took over from this moment
 
 
 class DoseSlotRow(Base):
@@ -65,7 +117,7 @@ class DoseEventRow(Base):
     """What happened to a slot: recorded at most once (the unique slot is the guarantee)."""
 
     __tablename__ = "dose_events"
-    __table_args__ = (CheckConstraint("status IN ('taken', 'skipped')", name="status"),)
+    __table_args__ = (CheckConstraint("status IN ('taken', 'late', 'skipped')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("dose_slots.id", ondelete="CASCADE"), unique=True)
@@ -101,6 +153,7 @@ class AuditRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
+    patient_id: Mapped[int | None] = mapped_column(index=True)  # no foreign key: the trail outlives rows
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,201 @@
+"""A FHIR R4 Bundle of the diary, built and validated with the ``fhir.resources`` R4B models.
+
+- MedicationRequest per plan, ``intent = plan`` (Dosewise proposes; the prescriber decides), one
+  Dosage per plan step: ``sequence`` = the step, ``timing.repeat`` with ``boundsPeriod``, the
+  dose times (``timeOfDay``) and ``frequency`` per day, ``doseAndRate.doseQuantity`` in mg (UCUM).
+  A step with different doses at different times has one Dosage per dose amount, all with the
+  step's ``sequence`` (FHIR: the same sequence means "at the same time").
+- MedicationAdministration per recorded dose: ``completed`` when taken (at the time taken),
+  ``not-done`` when skipped.
+- Observation per symptom score (Penn spasm frequency and severity [PSFS], spasticity 0-10) and
+  per side effect (its severity 1-3 as a component), category ``survey``.
+
+Identifiers are UUID 5 from the database ids, so exporting twice gives the same references.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dosewise.domain.adherence import Slot
+from dosewise.exporters.report import ReportPlan, ReportSymptoms
+
+NAMESPACE = uuid.UUID("5d2b3a3e-6c0f-4c7e-9d0b-8f1d6f1e2a10")  # Dosewise's namespace for UUID 5
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+BACLOFEN_RXNORM = "1292"  # RxNorm ingredient concept for baclofen
+UCUM = "http://unitsofmeasure.org"
+DIARY_CODES = "urn:dosewise:codesystem:diary"  # Dosewise's own codes for diary scores
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+SCORES = {
+    "penn-spasm-frequency": "Penn Spasm Frequency Scale, frequency 0-4 [PSFS]",
+    "penn-spasm-severity": "Penn Spasm Frequency Scale, severity 1-3 [PSFS]",
+    "spasticity-nrs": "Spasticity numeric rating scale 0-10",
+    "side-effect": "Side effect",
+    "side-effect-severity": "Side-effect severity 1-3",
+}
+
+
+def _urn(kind: str, number: int | str) -> str:
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{kind}/{number}')}"
+
+
+def _baclofen() -> dict[str, Any]:
+    return {
+        "coding": [{"system": RXNORM, "code": BACLOFEN_RXNORM, "display": "baclofen"}],
+        "text": "baclofen",
+    }
+
+
+def _mg(value_mg: float) -> dict[str, Any]:
+    return {"value": round(value_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"}
+
+
+def build_bundle(
+    *,
+    patient_id: int,
+    patient_name: str,
+    plans: Sequence[ReportPlan],
+    slots: Sequence[Slot],
+    symptoms: Sequence[ReportSymptoms],
+    generated_at: datetime,
+) -> str:
+    """The Bundle as FHIR JSON (validated by the R4B models before it is returned)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    patient_ref = _urn("patient", patient_id)
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": patient_ref,
+            "resource": {
+                "resourceType": "Patient",
+                "identifier": [{"system": "urn:dosewise:patient", "value": str(patient_id)}],
+                "name": [{"text": patient_name}],
+            },
+        }
+    ]
+    for plan in plans:
+        entries.append({"fullUrl": _urn("plan", plan.plan_id), "resource": _request(plan, patient_ref)})
+    for slot in slots:
+        if slot.recorded is not None:
+            entries.append(
+                {"fullUrl": _urn("dose", slot.slot_id), "resource": _administration(slot, patient_ref)}
+            )
+    for entry in symptoms:
+        for code, resource in _observations(entry, patient_ref):
+            entries.append({"fullUrl": _urn(f"symptoms/{code}", entry.entry_id), "resource": resource})
+    bundle = Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": generated_at.isoformat(),
+            "entry": entries,
+        }
+    )
+    return bundle.model_dump_json(exclude_none=True, indent=2)
+
+
+def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
+    data = plan.data
+    times: list[str] = data.get("times") or []
+    dosages: list[dict[str, Any]] = []
+    for number, step in enumerate(data["steps"], start=1):
+        first = date.fromisoformat(step["start"])
+        last = first + timedelta(days=int(step["days"]) - 1)
+        by_amount: dict[float, list[str]] = {}
+        for index, dose in enumerate(step["doses_mg"]):
+            if dose:
+                by_amount.setdefault(float(dose), []).append(times[index] if index < len(times) else "")
+        for amount, at in by_amount.items():
+            clock = [f"{t}:00" for t in at if t]
+            dosages.append(
+                {
+                    "sequence": number,
+                    "text": (
+                        f"Step {number}: {amount:g} mg at {', '.join(at)} daily, "
+                        f"{first.isoformat()} to {last.isoformat()} ({step['daily_mg']:g} mg/day)"
+                    ),
+                    "timing": {
+                        "repeat": {
+                            "boundsPeriod": {"start": first.isoformat(), "end": last.isoformat()},
+                            "frequency": len(at),
+                            "period": 1,
+                            "periodUnit": "d",
+                            **({"timeOfDay": clock} if clock else {}),
+                        }
+                    },
+                    "route": {"text": "by mouth"},
+                    "doseAndRate": [{"doseQuantity": _mg(amount)}],
+                }
+            )
+    sources = ", ".join(item["key"] for item in data.get("sources", []))
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "stopped" if plan.superseded_at is not None else "active",
+        "intent": "plan",
+        "medicationCodeableConcept": _baclofen(),
+        "subject": {"reference": patient_ref},
+        "authoredOn": plan.created_at.isoformat(),
+        "note": [
+            {"text": f"Dosewise {plan.kind} plan. {data.get('disclaimer', '')} Sources: {sources}.".strip()}
+        ],
+        "dosageInstruction": dosages,
+    }
+
+
+def _administration(slot: Slot, patient_ref: str) -> dict[str, Any]:
+    taken = slot.recorded in ("taken", "late")
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationAdministration",
+        "status": "completed" if taken else "not-done",
+        "medicationCodeableConcept": _baclofen(),
+        "subject": {"reference": patient_ref},
+        "request": {"reference": _urn("plan", slot.plan_id)},
+        "effectiveDateTime": (slot.taken_at if taken and slot.taken_at else slot.due_at).isoformat(),
+        "dosage": {"text": slot.how, "dose": _mg(slot.dose_ug / 1000)},
+        "note": [{"text": f"Due {slot.due_at.isoformat()}; recorded as {slot.recorded}."}],
+    }
+    if not taken:
+        resource["statusReason"] = [{"text": "skipped by the patient"}]
+    return resource
+
+
+def _observations(entry: ReportSymptoms, patient_ref: str) -> list[tuple[str, dict[str, Any]]]:
+    def observation(code: str, value: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+            "code": {
+                "coding": [{"system": DIARY_CODES, "code": code, "display": SCORES[code]}],
+                "text": SCORES[code],
+            },
+            "subject": {"reference": patient_ref},
+            "effectiveDateTime": entry.at.isoformat(),
+            **value,
+            **(extra or {}),
+        }
+
+    found = [
+        ("penn-spasm-frequency", observation("penn-spasm-frequency", {"valueInteger": entry.penn_frequency})),
+        ("spasticity-nrs", observation("spasticity-nrs", {"valueInteger": entry.spasticity})),
+    ]
+    if entry.penn_severity is not None:
+        found.append(
+            ("penn-spasm-severity", observation("penn-spasm-severity", {"valueInteger": entry.penn_severity}))
+        )
+    for label, severity in entry.side_effects:
+        severity_code = {"coding": [{"system": DIARY_CODES, "code": "side-effect-severity"}]}
+        found.append(
+            (
+                f"side-effect/{label}",
+                observation(
+                    "side-effect",
+                    {"valueCodeableConcept": {"text": label}},
+                    {"component": [{"code": severity_code, "valueInteger": severity}]},
+                ),
+            )
+        )
+    return found

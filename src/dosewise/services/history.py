@@ -1,0 +1,266 @@
+"""The diary's use cases that read: the doses of a day, what is due now and next, adherence,
+and the missed-dose and triage advice applied to what was actually recorded.
+
+A dose with nothing recorded is *due* while the missed-dose advice would still say "take it
+now" [NHS]; once that advice turns to "skip it" (a later dose time has come, or the next one is
+due within the window) it counts as *missed*. So the diary and the advice never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from dosewise.domain.adherence import Adherence, Slot, slot_state, summarize_adherence
+from dosewise.domain.missed_dose import MissedDoseAdvice, advise_missed_dose
+from dosewise.domain.monograph import Monograph
+from dosewise.domain.schedule import localize
+from dosewise.domain.triage import TriageResult, triage
+from dosewise.errors import InputError, NotFound
+from dosewise.monographs import load_monograph
+from dosewise.services.diary import ON_TIME_WINDOW, dose_status, to_utc
+from dosewise.store.database import unit_of_work
+from dosewise.store.models import DoseEventRow, DoseSlotRow, MedicineRow, PatientRow, PlanRow
+
+MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a typo (setting)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DueNow:
+    """What to do now: overdue doses with their advice, and the next dose."""
+
+    now: datetime
+    overdue: tuple[tuple[Slot, MissedDoseAdvice], ...]
+    next_dose: Slot | None
+    missed_recently: tuple[Slot, ...] = field(default=())
+
+
+def load_slots(
+    session: Session, patient_id: int, start_utc: datetime, end_utc: datetime, zone: tzinfo, now: datetime
+) -> list[Slot]:
+    """Every slot due in [start, end) with its state at ``now``."""
+    rows = session.execute(
+        select(DoseSlotRow, DoseEventRow.status, DoseEventRow.taken_at, PlanRow.times)
+        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+        .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .where(
+            PlanRow.patient_id == patient_id, DoseSlotRow.due_at >= start_utc, DoseSlotRow.due_at < end_utc
+        )
+        .order_by(DoseSlotRow.due_at, DoseSlotRow.id)
+    ).all()
+    # the next due time after each slot decides when an unrecorded dose becomes "missed"
+    later = session.execute(
+        select(DoseSlotRow.due_at)
+        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+        .where(PlanRow.patient_id == patient_id, DoseSlotRow.due_at >= end_utc)
+        .order_by(DoseSlotRow.due_at)
+        .limit(1)
+    ).scalar()
+    dues = [slot.due_at for slot, *_ in rows]
+    window = timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
+    now_utc = to_utc(now)
+    slots = []
+    for index, (slot, status, taken_at, times) in enumerate(rows):
+        following = next((due for due in dues[index + 1 :] if due > slot.due_at), later)
+        if following is None:  # the plan's last dose: the usual gap between doses
+            following = slot.due_at + timedelta(hours=24 / max(1, len(times.split(","))))
+        recorded = dose_status(status) if status is not None else None
+        slots.append(
+            Slot(
+                slot_id=slot.id,
+                plan_id=slot.plan_id,
+                step_number=slot.step_number,
+                due_at=_aware(slot.due_at, zone),
+                dose_ug=slot.dose_ug,
+                how=slot.how,
+                recorded=recorded,
+                taken_at=_aware(taken_at, zone) if taken_at is not None else None,
+                state=slot_state(recorded, slot.due_at, following, now_utc, window),
+            )
+        )
+    return slots
+
+
+def _aware(naive_utc: datetime, zone: tzinfo) -> datetime:
+    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
+
+
+def patient_zone(session: Session, patient_id: int) -> ZoneInfo:
+    patient = session.get(PatientRow, patient_id)
+    if patient is None:
+        raise NotFound(f"no patient {patient_id}")
+    return ZoneInfo(patient.time_zone)
+
+
+def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC bounds of a calendar day in the patient's zone (23 or 25 hours across DST)."""
+    return to_utc(localize(day, time(0), zone)), to_utc(localize(day + timedelta(days=1), time(0), zone))
+
+
+def list_day(engine: Engine, *, patient_id: int, day: date, now: datetime) -> list[Slot]:
+    """The doses of a calendar day in the patient's zone, oldest first."""
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        start, end = day_bounds(day, zone)
+        return load_slots(session, patient_id, start, end, zone, now)
+
+
+def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
+    """Overdue doses with the missed-dose advice for each (from the real history: the last
+    dose taken decides the long-gap advice), and the next dose to come."""
+    monograph = load_monograph("baclofen")
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        local_now = now.astimezone(zone)
+        start = to_utc(local_now - timedelta(days=1))
+        end = to_utc(local_now + timedelta(days=2))
+        slots = load_slots(session, patient_id, start, end, zone, now)
+        last_taken = session.scalar(
+            select(DoseEventRow.taken_at)
+            .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
+            .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+            .where(PlanRow.patient_id == patient_id, DoseEventRow.taken_at.is_not(None))
+            .order_by(DoseEventRow.taken_at.desc())
+            .limit(1)
+        )
+        times = _current_times(session, patient_id)
+    overdue = []
+    for slot in slots:
+        if slot.state != "due":
+            continue
+        advice = _advice_for(monograph, slot, times, local_now, last_taken, zone)
+        overdue.append((slot, advice))
+    upcoming = [slot for slot in slots if slot.state == "upcoming"]
+    recent = tuple(s for s in slots if s.state == "missed" and s.due_at >= local_now - timedelta(hours=24))
+    return DueNow(
+        now=local_now,
+        overdue=tuple(overdue),
+        next_dose=upcoming[0] if upcoming else None,
+        missed_recently=recent,
+    )
+
+
+def _advice_for(
+    monograph: Monograph,
+    slot: Slot,
+    times: tuple[time, ...],
+    now: datetime,
+    last_taken: datetime | None,
+    zone: tzinfo,
+) -> MissedDoseAdvice:
+    clock = slot.due_at.time().replace(tzinfo=None)
+    plan_times = times if clock in times else tuple(sorted({*times, clock}))
+    return advise_missed_dose(
+        monograph.missed_dose,
+        times=plan_times,
+        missed=clock,
+        now=now,
+        last_taken=_aware(last_taken, zone) if last_taken is not None else None,
+    )
+
+
+def _current_times(session: Session, patient_id: int) -> tuple[time, ...]:
+    plan = session.scalars(
+        select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
+    ).first()
+    if plan is None:
+        return ()
+    return tuple(time.fromisoformat(text) for text in plan.times.split(","))
+
+
+def adherence(
+    engine: Engine, *, patient_id: int, first_day: date, last_day: date, now: datetime
+) -> Adherence:
+    """Taken on time / late / skipped / missed, per day and per plan step."""
+    check_range(first_day, last_day)
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        start, _ = day_bounds(first_day, zone)
+        _, end = day_bounds(last_day, zone)
+        slots = load_slots(session, patient_id, start, end, zone, now)
+    return summarize_adherence(
+        slots, first_day, last_day, on_time_window_h=ON_TIME_WINDOW.total_seconds() / 3600
+    )
+
+
+def check_range(first_day: date, last_day: date) -> None:
+    if last_day < first_day:
+        raise InputError(f"the range ends ({last_day}) before it starts ({first_day})")
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:
+        raise InputError(f"a range is at most {MAX_RANGE_DAYS} days")
+
+
+def triage_with_history(
+    engine: Engine, *, patient_id: int, symptoms: Iterable[str], now: datetime
+) -> TriageResult:
+    """Triage with its context read from the diary: doses missed or skipped in the last 24
+    hours, a taper that ended, the kidney function of the current plan, sedating medicines."""
+    from dosewise.domain.interactions import MedicineIndex, check_interactions
+    from dosewise.monographs import load_medicines
+
+    monograph = load_monograph("baclofen")
+    context = history_context(engine, patient_id=patient_id, now=now)
+    sedating: list[str] = []
+    if context.medicines:
+        report = check_interactions(monograph, MedicineIndex(load_medicines()), context.medicines)
+        classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
+        sedating = [finding.matched for finding in report.findings if finding.drug_class in classes]
+    return triage(
+        monograph,
+        list(symptoms),
+        stopped_hours_ago=context.stopped_hours_ago,
+        missed_doses_24h=min(context.missed_doses_24h, 24) or None,
+        crcl_ml_min=context.crcl_ml_min,
+        sedating_medicines=sedating,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryContext:
+    missed_doses_24h: int
+    stopped_hours_ago: float | None
+    crcl_ml_min: float | None
+    medicines: tuple[str, ...]
+
+
+def history_context(engine: Engine, *, patient_id: int, now: datetime) -> HistoryContext:
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        now_utc = to_utc(now)
+        slots = load_slots(session, patient_id, now_utc - timedelta(hours=24), now_utc, zone, now)
+        plan = session.scalars(
+            select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
+        ).first()
+        last_due = None
+        if plan is not None:
+            last_due = session.scalar(
+                select(DoseSlotRow.due_at)
+                .where(DoseSlotRow.plan_id == plan.id)
+                .order_by(DoseSlotRow.due_at.desc())
+            )
+        medicines = tuple(
+            session.scalars(
+                select(MedicineRow.name).where(
+                    MedicineRow.patient_id == patient_id, MedicineRow.stopped_at.is_(None)
+                )
+            )
+        )
+    missed = sum(1 for slot in slots if slot.state in ("missed", "skipped"))
+    stopped = None
+    if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_utc:
+        stopped = (now_utc - last_due).total_seconds() / 3600
+    crcl = None
+    if plan is not None:
+        kidney: dict[str, Any] | None = json.loads(plan.plan_json).get("kidney")
+        if kidney and kidney.get("crcl_ml_min") is not None:
+            crcl = float(kidney["crcl_ml_min"])
+    return HistoryContext(
+        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=crcl, medicines=medicines
+    )

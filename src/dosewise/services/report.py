@@ -1,0 +1,263 @@
+"""Gather what the prescriber's report shows, for one patient and a date range."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, or_, select
+
+from dosewise.domain.adherence import Slot, summarize_adherence
+from dosewise.domain.monograph import cite_sources
+from dosewise.domain.triage import TriageResult, triage
+from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
+from dosewise.monographs import load_monograph
+from dosewise.services.diary import ON_TIME_WINDOW, to_utc
+from dosewise.services.history import check_range, day_bounds, load_slots, patient_zone
+from dosewise.store.database import unit_of_work
+from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
+
+MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
+
+
+def gather_report(
+    engine: Engine,
+    *,
+    patient_id: int,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    levels: bool = True,
+    whole_diary: bool = False,
+) -> ReportData:
+    """Everything the report shows for ``first_day``-``last_day`` (``whole_diary``: no range limit)."""
+    if not whole_diary:
+        check_range(first_day, last_day)
+    monograph = load_monograph("baclofen")
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        patient = session.get(PatientRow, patient_id)
+        assert patient is not None
+        start, _ = day_bounds(first_day, zone)
+        _, end = day_bounds(last_day, zone)
+        slots = load_slots(session, patient_id, start, end, zone, now)
+        plan_rows = session.scalars(
+            select(PlanRow)
+            .where(
+                PlanRow.patient_id == patient_id,
+                PlanRow.created_at < end,
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at >= start),
+            )
+            .order_by(PlanRow.id)
+        ).all()
+        entries = session.scalars(
+            select(SymptomEntryRow)
+            .where(
+                SymptomEntryRow.patient_id == patient_id,
+                SymptomEntryRow.recorded_at >= start,
+                SymptomEntryRow.recorded_at < end,
+            )
+            .order_by(SymptomEntryRow.recorded_at, SymptomEntryRow.id)
+        ).all()
+        note_rows = session.scalars(
+            select(NoteRow)
+            .where(NoteRow.patient_id == patient_id, NoteRow.recorded_at >= start, NoteRow.recorded_at < end)
+            .order_by(NoteRow.recorded_at, NoteRow.id)
+        ).all()
+        medicines = tuple(
+            session.scalars(
+                select(MedicineRow.name)
+                .where(MedicineRow.patient_id == patient_id, MedicineRow.stopped_at.is_(None))
+                .order_by(MedicineRow.id)
+            )
+        )
+        patient_name, time_zone = patient.name, patient.time_zone
+
+    def local(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=UTC).astimezone(zone)
+
+    plans = tuple(
+        ReportPlan(
+            plan_id=row.id,
+            kind=row.kind,
+            created_at=local(row.created_at),
+            superseded_at=local(row.superseded_at) if row.superseded_at else None,
+            data=json.loads(row.plan_json),
+        )
+        for row in plan_rows
+    )
+    crcl = _latest_crcl(plans)
+    symptoms = tuple(
+        ReportSymptoms(
+            entry_id=entry.id,
+            at=local(entry.recorded_at),
+            penn_frequency=entry.penn_frequency,
+            penn_severity=entry.penn_severity,
+            spasticity=entry.spasticity_nrs,
+            side_effects=_side_effects(entry.side_effects),
+            note=entry.note,
+            triage=_triage_entry(entry, slots, crcl),
+        )
+        for entry in entries
+    )
+    interactions = None
+    if medicines:
+        from dosewise.domain.interactions import MedicineIndex, check_interactions
+        from dosewise.domain.kidney import assess_creatinine_clearance
+        from dosewise.monographs import load_medicines
+
+        kidney = assess_creatinine_clearance(monograph.kidney, crcl) if crcl is not None else None
+        interactions = check_interactions(
+            monograph, MedicineIndex(load_medicines()), medicines, kidney=kidney
+        )
+    level_series = _levels(slots, crcl, start) if levels else None
+    keys = _source_keys(plans, symptoms, interactions, level_series)
+    return ReportData(
+        patient_name=patient_name,
+        time_zone=time_zone,
+        first_day=first_day,
+        last_day=last_day,
+        generated_at=now.astimezone(zone),
+        plans=plans,
+        slots=tuple(slots),
+        adherence=summarize_adherence(
+            slots, first_day, last_day, on_time_window_h=ON_TIME_WINDOW.total_seconds() / 3600
+        ),
+        symptoms=symptoms,
+        notes=tuple(ReportNote(at=local(n.recorded_at), author=n.author, text=n.text) for n in note_rows),
+        medicines=medicines,
+        interactions=interactions,
+        levels=level_series,
+        sources=tuple((key, monograph.sources[key]) for key in keys if key in monograph.sources),
+        disclaimer=monograph.disclaimer,
+        settings=(
+            f"a dose taken more than {ON_TIME_WINDOW.total_seconds() / 3600:g} h after its time is 'late'",
+            f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",
+        ),
+    )
+
+
+def _side_effects(stored: str) -> tuple[tuple[str, int], ...]:
+    monograph = load_monograph("baclofen")
+    labels = {symptom.key: symptom.label for symptom in monograph.symptoms}
+    return tuple((labels.get(item["key"], item["key"]), int(item["severity"])) for item in json.loads(stored))
+
+
+def _triage_entry(entry: SymptomEntryRow, slots: list[Slot], crcl: float | None) -> TriageResult | None:
+    """The entry's side effects triaged with the context of that moment: doses missed or
+    skipped in the 24 hours before it, and the kidney function of the plan."""
+    keys = [item["key"] for item in json.loads(entry.side_effects)]
+    if not keys:
+        return None
+    at = entry.recorded_at.replace(tzinfo=UTC)
+    missed = sum(
+        1
+        for slot in slots
+        if slot.state in ("missed", "skipped") and at - timedelta(hours=24) <= slot.due_at <= at
+    )
+    return triage(
+        load_monograph("baclofen"), keys, missed_doses_24h=min(missed, 24) or None, crcl_ml_min=crcl
+    )
+
+
+def _latest_crcl(plans: tuple[ReportPlan, ...]) -> float | None:
+    for plan in reversed(plans):
+        kidney = plan.data.get("kidney")
+        if kidney and kidney.get("crcl_ml_min") is not None:
+            return float(kidney["crcl_ml_min"])
+    return None
+
+
+def _levels(slots: list[Slot], crcl: float | None, start_utc: datetime) -> LevelSeries | None:
+    """A typical patient's levels from the doses recorded as taken, at the times recorded."""
+    taken = [slot for slot in slots if slot.state in ("on_time", "late") and slot.taken_at is not None]
+    if not taken:
+        return None
+    from dosewise.domain.pk.analytic import build_pk_parameters
+    from dosewise.domain.pk.simulate import DoseHistory, build_time_grid, population_of_one, simulate_levels
+
+    rules = load_monograph("baclofen").pk
+    origin = start_utc.replace(tzinfo=UTC)
+    last = max(slot.due_at for slot in slots)
+    end_h = (last - origin).total_seconds() / 3600 + 12
+    history = DoseHistory(
+        times_h=tuple(
+            max(0.0, (slot.taken_at - origin).total_seconds() / 3600) for slot in taken if slot.taken_at
+        ),
+        doses_mg=tuple(slot.dose_ug / 1000 for slot in taken),
+    )
+    step_h = max(0.25, end_h / MAX_LEVEL_POINTS)
+    grid = build_time_grid(end_h, step_h)
+    levels = simulate_levels(population_of_one(build_pk_parameters(rules, crcl)), history, grid)[:, 0]
+    zone = slots[0].due_at.tzinfo
+    return LevelSeries(
+        times=tuple((origin + timedelta(hours=float(h))).astimezone(zone) for h in grid),
+        mg_l=tuple(float(v) for v in levels),
+        crcl_ml_min=crcl,
+        sources=cite_sources(rules.model_source, rules.cl_source, rules.v_source, rules.ka_source),
+    )
+
+
+def _source_keys(
+    plans: tuple[ReportPlan, ...],
+    symptoms: tuple[ReportSymptoms, ...],
+    interactions: object,
+    levels: LevelSeries | None,
+) -> list[str]:
+    texts: list[str] = ["PSFS", "NHS", "DOSEWISE", "CG76", "EPI21", "VLAV14"]
+    for plan in plans:
+        texts += [item["key"] for item in plan.data.get("sources", [])]
+    for entry in symptoms:
+        if entry.triage is not None:
+            texts += entry.triage.sources
+    texts += getattr(interactions, "sources", ())
+    if levels is not None:
+        texts += levels.sources
+    return list(cite_sources(*texts))
+
+
+def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date, date]:
+    """The first and last day with anything in the diary (today if it is empty)."""
+    from sqlalchemy import func
+
+    from dosewise.store.models import DoseSlotRow
+
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        moments = [
+            session.scalar(select(func.min(PlanRow.created_at)).where(PlanRow.patient_id == patient_id)),
+            session.scalar(
+                select(func.min(DoseSlotRow.due_at))
+                .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+                .where(PlanRow.patient_id == patient_id)
+            ),
+            session.scalar(
+                select(func.max(DoseSlotRow.due_at))
+                .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+                .where(PlanRow.patient_id == patient_id)
+            ),
+            session.scalar(
+                select(func.min(SymptomEntryRow.recorded_at)).where(SymptomEntryRow.patient_id == patient_id)
+            ),
+            to_utc(now),
+        ]
+    days = [moment.replace(tzinfo=UTC).astimezone(zone).date() for moment in moments if moment is not None]
+    return min(days), max(days)
+
+
+def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
+    """The whole diary of a patient as a FHIR R4 Bundle (JSON)."""
+    from dosewise.exporters.fhir import build_bundle
+
+    first, last = diary_span(engine, patient_id=patient_id, now=now)
+    data = gather_report(
+        engine, patient_id=patient_id, first_day=first, last_day=last, now=now, levels=False, whole_diary=True
+    )
+    return build_bundle(
+        patient_id=patient_id,
+        patient_name=data.patient_name,
+        plans=data.plans,
+        slots=data.slots,
+        symptoms=data.symptoms,
+        generated_at=data.generated_at,
+    )
