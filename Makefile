@@ -4,9 +4,12 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests use: khal (a real calendar client that imports our .ics files) and
-# postgresql (the store tests start a private server on 127.0.0.1; see tests/postgres.py).
-APT_PACKAGES := khal postgresql
+# Debian packages: pango, harfbuzz and DejaVu fonts for WeasyPrint (the PDF report; `make run`
+# needs them too); khal (a real calendar client that imports our .ics files); postgresql (the store
+# tests start a private server on 127.0.0.1; see tests/postgres.py); poppler-utils (the tests turn
+# report pages into PNG and text).
+RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+APT_PACKAGES := $(RUN_APT_PACKAGES) khal postgresql poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test check lint typecheck imports pytest bench system-deps clean
@@ -36,6 +39,7 @@ system-deps:
 	fi
 
 run: $(VENV)/.run-installed
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(RUN_APT_PACKAGES)"
 	@echo "Dosewise demo: a titration plan to 60 mg/day (the web app arrives with issue 6)."
 	$(BIN)/dosewise plan baclofen --target-mg-day 60 --start 2026-12-01 --tz Europe/London
 

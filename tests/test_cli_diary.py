@@ -66,7 +66,7 @@ def test_adherence_per_step_and_per_day(capsys):
     assert result["total"]["taken_share"] == 1.0
     assert result["on_time_window_is_default"] is True
     whole = run_json(capsys, "diary", "adherence", "--from", first.isoformat())
-    assert [row["date"] for row in whole["by_day"]][0] == first.isoformat()
+    assert whole["by_day"][0]["date"] == first.isoformat()
     assert whole["by_step"][0]["on_time"] == 3
     assert whole["total"]["missed"] >= 3 * (DAYS_BACK - 1)  # the days since, unrecorded
 

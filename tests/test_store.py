@@ -127,3 +127,9 @@ def test_symptoms_are_stored(engine, diary):
         side_effects={"drowsiness": 2}, actor="test",
     )  # fmt: skip
     assert count(engine, SymptomEntryRow) == 1
+
+
+def test_the_schema_head_constant_is_the_newest_migration():
+    from dosewise.store.database import SCHEMA_HEAD, known_revisions
+
+    assert known_revisions()[-1] == SCHEMA_HEAD

@@ -17,7 +17,7 @@ from dosewise.domain.units import format_mg
 from dosewise.errors import InputError, NotFound
 from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.services import diary, history
-from dosewise.store.database import build_engine, upgrade_database
+from dosewise.store.database import build_engine, ensure_schema
 
 DEFAULT_RANGE_DAYS = 28
 STATE_MARKS = {
@@ -56,7 +56,7 @@ def run_diary(args: argparse.Namespace) -> None:
         ) from None
     try:
         try:
-            upgrade_database(engine)  # idempotent: an existing diary is brought up to date
+            ensure_schema(engine)  # an existing diary is brought up to date
         except OperationalError as error:
             reason = str(error.orig).splitlines()[0] if error.orig else "unreachable"
             raise InputError(

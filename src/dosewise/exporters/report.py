@@ -177,9 +177,9 @@ def _date_axis(axes: Any, _first: object, zone: Any) -> None:
     """Dates on the x axis in the patient's zone (matplotlib would show UTC)."""
     from matplotlib import dates
 
-    locator = dates.AutoDateLocator(tz=zone, maxticks=10)
+    locator = dates.AutoDateLocator(tz=zone, maxticks=10)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz=zone))
+    axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz=zone))  # type: ignore[no-untyped-call]
 
 
 def levels_chart_svg(levels: LevelSeries, title: str) -> str:
@@ -210,9 +210,19 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["mg"] = lambda ug: format_mg(int(ug))
+    environment.filters["css_string"] = _css_string
     environment.filters["num"] = lambda value: f"{value:g}"
     environment.filters["pct"] = lambda share: "-" if share is None else f"{share * 100:.0f}%"
     return environment
+
+
+def _css_string(text: str) -> Any:
+    """A CSS string literal: every character that is not a plain letter, digit or space is a hex
+    escape, so nothing in it can end the string or the ``<style>`` element."""
+    from markupsafe import Markup
+
+    body = "".join(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} " for ch in text)
+    return Markup(f'"{body}"')  # noqa: S704 (escaped above)
 
 
 def render_report_html(data: ReportData) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SCHEMA_HEAD = "0002"  # the newest migration (a test checks it against store/migrations)
 
 
 def build_engine(url: str) -> Engine:
@@ -50,6 +51,22 @@ def _alembic_config(engine: Engine) -> Any:
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["engine"] = engine
     return config
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the database to the newest schema; a quick check (no Alembic import) when it is."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as connection:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError as error:  # no table yet (a new database), or unreachable: Alembic says which
+        if error.connection_invalidated:
+            raise
+        current = None
+    if current != SCHEMA_HEAD:
+        upgrade_database(engine)
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:

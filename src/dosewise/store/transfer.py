@@ -179,7 +179,7 @@ def inspect_backup(path: str) -> dict[str, int]:
                 for name in (table.name for table in TABLES)
                 if name in tables
             }
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:  # damaged text decodes badly too
         raise InputError(f"{path} is damaged ({error}): it cannot be restored") from None
 
 

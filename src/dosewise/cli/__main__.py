@@ -1,0 +1,5 @@
+"""`python -m dosewise.cli`."""
+
+from dosewise.cli.app import main
+
+main()
