@@ -87,6 +87,12 @@ def test_symptoms_notes_medicines_and_triage(capsys):
     assert "withdrawal" in " ".join(result["reasons"])
 
 
+def test_medicines_are_checked_with_the_plans_kidney_function(capsys):
+    start(capsys, "--crcl", "40")
+    meds = run_json(capsys, "diary", "medicines", "--add", "ibuprofen")
+    assert meds["interactions"]["findings"][0]["severity"] == "major"  # NSAID below CrCl 50 [BACLON]
+
+
 def test_maintenance_taper_and_clinician_plans_replace_each_other(capsys):
     first = start(capsys)
     later = (first + timedelta(days=DAYS_BACK + 1)).isoformat()

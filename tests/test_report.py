@@ -79,7 +79,8 @@ def test_the_report_shows_what_the_prescriber_needs(week):
     assert html.index("Triage events") < html.index("The plan and its changes")
     assert "possible baclofen withdrawal" in html
     assert html.count("<svg") == 2
-    assert "60" in html and "mild" in html  # CrCl and band
+    kidney_row = html[html.index("plan 1, 2026-12-07</td>") :].split("</tr>")[0]
+    assert ">60</td>" in kidney_row and ">mild</td>" in kidney_row and ">2/3</td>" in kidney_row
 
 
 def test_the_pdf_reads_on_paper(week, tmp_path):

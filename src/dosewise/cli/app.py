@@ -527,8 +527,7 @@ def _run_triage(args: argparse.Namespace) -> None:
     sedating: list[str] = []
     if args.medicine:
         report = check_interactions(monograph, MedicineIndex(load_medicines()), args.medicine)
-        sedating_classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
-        sedating = [f.matched for f in report.findings if f.drug_class in sedating_classes]
+        sedating = report.sedating(monograph)
         unknown = [miss.text for miss in report.unrecognised]
         if unknown:
             sys.stderr.write(f"dosewise: note: medicine not recognised, not counted: {', '.join(unknown)}\n")

@@ -247,39 +247,31 @@ def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime)
 
 
 def _medicines(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+    from dosewise.monographs import load_monograph
+
     for name in args.add:
         diary.add_medicine(engine, patient_id=patient, name=name, now=now, actor=ACTOR)
     for number in args.stop:
         diary.stop_medicine(engine, patient_id=patient, medicine_id=number, now=now, actor=ACTOR)
-    current = diary.list_medicines(engine, patient_id=patient)
-    names = [name for _, name in current]
-    report = None
-    if names:
-        from dosewise.domain.interactions import MedicineIndex, check_interactions
-        from dosewise.monographs import load_medicines, load_monograph
-
-        monograph = load_monograph("baclofen")
-        report = check_interactions(monograph, MedicineIndex(load_medicines()), names)
+    current, report = history.medicine_interactions(engine, patient_id=patient, now=now)
+    monograph = load_monograph("baclofen")
     if args.as_json:
         from dosewise.exporters.safety_json import interactions_to_dict
-        from dosewise.monographs import load_monograph
 
         print_json(
             {
                 "medicines": [{"number": number, "name": name} for number, name in current],
-                "interactions": interactions_to_dict(report, load_monograph("baclofen")) if report else None,
+                "interactions": interactions_to_dict(report, monograph) if report else None,
             }
         )
         return
-    if not current:
+    if report is None:
         print("No other medicines recorded. Add one with --add NAME.")
         return
     print("Your other medicines: " + ", ".join(f"#{number} {name}" for number, name in current))
-    if report is not None:
-        from dosewise.cli.render import render_interactions
-        from dosewise.monographs import load_monograph
+    from dosewise.cli.render import render_interactions
 
-        render_interactions(report, load_monograph("baclofen"))
+    render_interactions(report, monograph)
 
 
 def _triage(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:

@@ -191,6 +191,11 @@ class InteractionReport:
     combined: tuple[Finding, ...]  # several sedating medicines together
     sources: tuple[str, ...]
 
+    def sedating(self, monograph: Monograph) -> list[str]:
+        """The medicines (as matched) that add to the drug's sedation: triage's context."""
+        classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
+        return [finding.matched for finding in self.findings if finding.drug_class in classes]
+
 
 def check_interactions(
     monograph: Monograph,

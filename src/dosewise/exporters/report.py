@@ -166,14 +166,14 @@ def symptom_chart_svg(points: Sequence[DailyPoint], title: str) -> str | None:
         scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=2, framealpha=0.9)
         scores.set_title(title, fontsize=10)
         scores.grid(alpha=0.3)
-        _date_axis(scores, points[0].day, None)
+        _date_axis(scores, None)
         figure.tight_layout()
         return _svg(figure)
     finally:
         pyplot.close(figure)
 
 
-def _date_axis(axes: Any, _first: object, zone: Any) -> None:
+def _date_axis(axes: Any, zone: Any) -> None:
     """Dates on the x axis in the patient's zone (matplotlib would show UTC)."""
     from matplotlib import dates
 
@@ -191,7 +191,7 @@ def levels_chart_svg(levels: LevelSeries, title: str) -> str:
         axes.set_ylim(bottom=0)
         axes.set_title(title, fontsize=10)
         axes.grid(alpha=0.3)
-        _date_axis(axes, levels.times[0], levels.times[0].tzinfo)
+        _date_axis(axes, levels.times[0].tzinfo)
         figure.tight_layout()
         return _svg(figure)
     finally:
@@ -244,7 +244,7 @@ def render_report_html(data: ReportData) -> str:
     triage_events = [
         entry for entry in data.symptoms if entry.triage is not None and entry.triage.level != "routine"
     ]
-    scored = [entry for entry in data.symptoms]
+    scored = data.symptoms
     return (
         _environment()
         .get_template("report.html.j2")

@@ -9,7 +9,7 @@ due within the window) it counts as *missed*. So the diary and the advice never 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -19,13 +19,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dosewise.domain.adherence import Adherence, Slot, slot_state, summarize_adherence
+from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.missed_dose import MissedDoseAdvice, advise_missed_dose
 from dosewise.domain.monograph import Monograph
 from dosewise.domain.schedule import localize
 from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
-from dosewise.services.diary import ON_TIME_WINDOW, dose_status, to_utc
+from dosewise.services.diary import ON_TIME_WINDOW, dose_status, list_medicines, to_utc
 from dosewise.store.database import unit_of_work
 from dosewise.store.models import DoseEventRow, DoseSlotRow, MedicineRow, PatientRow, PlanRow
 
@@ -63,12 +64,18 @@ def load_slots(
         .order_by(DoseSlotRow.due_at)
         .limit(1)
     ).scalar()
-    dues = [slot.due_at for slot, *_ in rows]
+    # rows are in due order: walking back, remember the first due time later than each one
+    nexts: list[datetime | None] = [None] * len(rows)
+    upcoming = later
+    for index in range(len(rows) - 1, -1, -1):
+        nexts[index] = upcoming
+        if index and rows[index - 1][0].due_at < rows[index][0].due_at:
+            upcoming = rows[index][0].due_at
     window = timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
     now_utc = to_utc(now)
     slots = []
     for index, (slot, status, taken_at, times) in enumerate(rows):
-        following = next((due for due in dues[index + 1 :] if due > slot.due_at), later)
+        following = nexts[index]
         if following is None:  # the plan's last dose: the usual gap between doses
             following = slot.due_at + timedelta(hours=24 / max(1, len(times.split(","))))
         recorded = dose_status(status) if status is not None else None
@@ -197,21 +204,38 @@ def check_range(first_day: date, last_day: date) -> None:
         raise InputError(f"a range is at most {MAX_RANGE_DAYS} days")
 
 
+def check_medicines(names: Sequence[str], crcl_ml_min: float | None) -> InteractionReport | None:
+    """Interactions of the patient's medicines, with their kidney function (NSAIDs are major
+    below CrCl 50 [BACLON]); None when they take no other medicine."""
+    if not names:
+        return None
+    from dosewise.domain.interactions import MedicineIndex, check_interactions
+    from dosewise.domain.kidney import assess_creatinine_clearance
+    from dosewise.monographs import load_medicines
+
+    monograph = load_monograph("baclofen")
+    kidney = assess_creatinine_clearance(monograph.kidney, crcl_ml_min) if crcl_ml_min is not None else None
+    return check_interactions(monograph, MedicineIndex(load_medicines()), names, kidney=kidney)
+
+
+def medicine_interactions(
+    engine: Engine, *, patient_id: int, now: datetime
+) -> tuple[list[tuple[int, str]], InteractionReport | None]:
+    """The medicines the patient takes now, (number, name), and their interactions."""
+    current = list_medicines(engine, patient_id=patient_id)
+    crcl = history_context(engine, patient_id=patient_id, now=now).crcl_ml_min
+    return current, check_medicines([name for _, name in current], crcl)
+
+
 def triage_with_history(
     engine: Engine, *, patient_id: int, symptoms: Iterable[str], now: datetime
 ) -> TriageResult:
     """Triage with its context read from the diary: doses missed or skipped in the last 24
     hours, a taper that ended, the kidney function of the current plan, sedating medicines."""
-    from dosewise.domain.interactions import MedicineIndex, check_interactions
-    from dosewise.monographs import load_medicines
-
     monograph = load_monograph("baclofen")
     context = history_context(engine, patient_id=patient_id, now=now)
-    sedating: list[str] = []
-    if context.medicines:
-        report = check_interactions(monograph, MedicineIndex(load_medicines()), context.medicines)
-        classes = {key for rule in monograph.interactions if rule.sedating for key in rule.classes}
-        sedating = [finding.matched for finding in report.findings if finding.drug_class in classes]
+    report = check_medicines(context.medicines, context.crcl_ml_min)
+    sedating = report.sedating(monograph) if report is not None else []
     return triage(
         monograph,
         list(symptoms),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, or_, select
 
 from dosewise.domain.adherence import Slot, summarize_adherence
+from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.monograph import cite_sources
 from dosewise.domain.triage import TriageResult, triage
 from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
 from dosewise.monographs import load_monograph
 from dosewise.services.diary import ON_TIME_WINDOW, to_utc
-from dosewise.services.history import check_range, day_bounds, load_slots, patient_zone
+from dosewise.services.history import check_medicines, check_range, day_bounds, load_slots, patient_zone
 from dosewise.store.database import unit_of_work
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
@@ -87,6 +89,7 @@ def gather_report(
         for row in plan_rows
     )
     crcl = _latest_crcl(plans)
+    missed_dues = [slot.due_at for slot in slots if slot.state in ("missed", "skipped")]  # in due order
     symptoms = tuple(
         ReportSymptoms(
             entry_id=entry.id,
@@ -96,20 +99,11 @@ def gather_report(
             spasticity=entry.spasticity_nrs,
             side_effects=_side_effects(entry.side_effects),
             note=entry.note,
-            triage=_triage_entry(entry, slots, crcl),
+            triage=_triage_entry(entry, missed_dues, crcl),
         )
         for entry in entries
     )
-    interactions = None
-    if medicines:
-        from dosewise.domain.interactions import MedicineIndex, check_interactions
-        from dosewise.domain.kidney import assess_creatinine_clearance
-        from dosewise.monographs import load_medicines
-
-        kidney = assess_creatinine_clearance(monograph.kidney, crcl) if crcl is not None else None
-        interactions = check_interactions(
-            monograph, MedicineIndex(load_medicines()), medicines, kidney=kidney
-        )
+    interactions = check_medicines(medicines, crcl)
     level_series = _levels(slots, crcl, start) if levels else None
     keys = _source_keys(plans, symptoms, interactions, level_series)
     return ReportData(
@@ -143,18 +137,17 @@ def _side_effects(stored: str) -> tuple[tuple[str, int], ...]:
     return tuple((labels.get(item["key"], item["key"]), int(item["severity"])) for item in json.loads(stored))
 
 
-def _triage_entry(entry: SymptomEntryRow, slots: list[Slot], crcl: float | None) -> TriageResult | None:
+def _triage_entry(
+    entry: SymptomEntryRow, missed_dues: list[datetime], crcl: float | None
+) -> TriageResult | None:
     """The entry's side effects triaged with the context of that moment: doses missed or
-    skipped in the 24 hours before it, and the kidney function of the plan."""
+    skipped in the 24 hours before it (``missed_dues``: their due times, sorted), and the
+    kidney function of the plan."""
     keys = [item["key"] for item in json.loads(entry.side_effects)]
     if not keys:
         return None
     at = entry.recorded_at.replace(tzinfo=UTC)
-    missed = sum(
-        1
-        for slot in slots
-        if slot.state in ("missed", "skipped") and at - timedelta(hours=24) <= slot.due_at <= at
-    )
+    missed = bisect_right(missed_dues, at) - bisect_left(missed_dues, at - timedelta(hours=24))
     return triage(
         load_monograph("baclofen"), keys, missed_doses_24h=min(missed, 24) or None, crcl_ml_min=crcl
     )
@@ -201,7 +194,7 @@ def _levels(slots: list[Slot], crcl: float | None, start_utc: datetime) -> Level
 def _source_keys(
     plans: tuple[ReportPlan, ...],
     symptoms: tuple[ReportSymptoms, ...],
-    interactions: object,
+    interactions: InteractionReport | None,
     levels: LevelSeries | None,
 ) -> list[str]:
     texts: list[str] = ["PSFS", "NHS", "DOSEWISE", "CG76", "EPI21", "VLAV14"]
@@ -210,7 +203,8 @@ def _source_keys(
     for entry in symptoms:
         if entry.triage is not None:
             texts += entry.triage.sources
-    texts += getattr(interactions, "sources", ())
+    if interactions is not None:
+        texts += interactions.sources
     if levels is not None:
         texts += levels.sources
     return list(cite_sources(*texts))

@@ -61,9 +61,7 @@ def ensure_schema(engine: Engine) -> None:
     try:
         with engine.connect() as connection:
             current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError as error:  # no table yet (a new database), or unreachable: Alembic says which
-        if error.connection_invalidated:
-            raise
+    except DBAPIError:  # no table yet (a new database), or unreachable: the upgrade says which
         current = None
     if current != SCHEMA_HEAD:
         upgrade_database(engine)

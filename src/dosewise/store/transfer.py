@@ -317,9 +317,11 @@ def _typed_row(table: Table, names: list[str], values: list[str], path: str, lin
 
 def _parse(kind: Any, value: str, *, nullable: bool) -> Any:
     if value == "":
-        if nullable or isinstance(kind, Integer | DateTime | Boolean):
-            return None if nullable else _required()
-        return ""
+        if nullable:
+            return None
+        if isinstance(kind, Integer | DateTime | Boolean):
+            raise ValueError("a value is required")
+        return ""  # text that cannot be NULL: empty text
     if isinstance(kind, Boolean):
         return value == "1"
     if isinstance(kind, Integer):
@@ -328,7 +330,3 @@ def _parse(kind: Any, value: str, *, nullable: bool) -> Any:
         moment = datetime.fromisoformat(value)
         return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
     return value
-
-
-def _required() -> None:
-    raise ValueError("a value is required")
