@@ -189,7 +189,7 @@ BAD_INPUT = [
     (["plan", "baclofen", "--target-mg-day", "60", "--crcl", "45", "--dialysis"], "one way"),
     (
         ["plan", "baclofen", "--target-mg-day", "60", "--scr-mg-dl", "1.2"],
-        "also needs --age, --sex, --weight-kg",
+        "also needs age, sex, weight",
     ),
     (["plan", "baclofen"], "the following arguments are required: --target-mg-day"),
     (

@@ -22,22 +22,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 from dosewise.monographs import load_monograph
+from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
 
 if TYPE_CHECKING:
-    from dosewise.domain.kidney import KidneyAssessment, Sex
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
 
 EXIT_INPUT = 2
 EXIT_SAFETY = 3
-FIRST_START_YEAR, LAST_START_YEAR = 2000, 2200  # a plan date outside is a typo
 SEXES = ("female", "male")
 TARGET_HELP = (
     "the prescriber's target daily dose in mg at normal kidney function "
     "(Dosewise scales the whole plan by the kidney dose factor)"
 )
 STEP_HELP = "a step DAYS:DOSE,DOSE,... in mg, one dose per dose time (repeatable), e.g. --step 3:5,5,5"
-DEFAULT_MAINTENANCE_DAYS = 28  # how far ahead a maintenance plan is laid out (setting, not clinical)
 MIN_DAYS_HELP = "make the taper last at least this many days (14+)"
 PENN_FREQUENCY_HELP = (
     "Penn spasm frequency [PSFS]: 0 none, 1 only when stimulated, 2 less than once an hour, "
@@ -389,69 +387,35 @@ def plan_kind_of(args: argparse.Namespace) -> str:
 
 def build_plan_from_args(args: argparse.Namespace) -> tuple[Plan, Monograph, tuple[time, ...], str, ZoneInfo]:
     """The plan that a plan command's options describe (also used by `diary plan`)."""
-    from dosewise.domain.plan import check_doses_per_day
-    from dosewise.domain.products import parse_product_specs
-    from dosewise.domain.schedule import parse_clock_times
+    from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
 
-    monograph = load_monograph(args.drug)
-    kind = plan_kind_of(args)
-    steps = None
-    if kind == "clinician":
-        from dosewise.domain.regimen import parse_step_spec
-
-        steps = [parse_step_spec(text) for text in args.step]
-        args.doses_per_day = len(steps[0].doses_mg)
-    check_doses_per_day(monograph.titration, args.doses_per_day)
     zone_name, zone = time_zone_from(args.tz)
-    clock_times = parse_clock_times(args.times, args.doses_per_day)
-    products = parse_product_specs(args.product, monograph)
-    start = _start_date(args.start, zone)
-    if kind == "taper":
-        from dosewise.domain.taper import build_taper
-
-        result = build_taper(
-            monograph,
-            from_daily_mg=args.from_mg_day,
-            products=products,
-            start=start,
-            doses_per_day=args.doses_per_day,
-            min_days=args.min_days,
-        )
-        return result, monograph, clock_times, zone_name, zone
-    patient: dict[str, Any] = {
-        "kidney": _kidney_from_options(monograph, args),
-        "age_years": args.age,
-        "weight_kg": args.weight_kg,
-        "clinician_override": args.clinician_override,
-    }
-    if kind == "maintenance":
-        from dosewise.domain.regimen import build_maintenance
-
-        result = build_maintenance(
-            monograph,
-            daily_mg=args.mg_day,
-            products=products,
-            start=start,
-            days=args.days,
-            doses_per_day=args.doses_per_day,
-            **patient,
-        )
-    elif steps is not None:
-        from dosewise.domain.regimen import build_clinician_schedule
-
-        result = build_clinician_schedule(monograph, steps=steps, products=products, start=start, **patient)
-    else:
-        from dosewise.domain.titration import build_titration
-
-        result = build_titration(
-            monograph,
-            target_daily_mg=args.target_mg_day,
-            products=products,
-            start=start,
-            doses_per_day=args.doses_per_day,
-            **patient,
-        )
-    return result, monograph, clock_times, zone_name, zone
+    request = PlanRequest(
+        kind=plan_kind_of(args),
+        drug=args.drug,
+        target_mg_day=getattr(args, "target_mg_day", None),
+        mg_day=getattr(args, "mg_day", None),
+        from_mg_day=getattr(args, "from_mg_day", None),
+        steps=tuple(getattr(args, "step", None) or ()),
+        days=getattr(args, "days", DEFAULT_MAINTENANCE_DAYS),
+        min_days=getattr(args, "min_days", None),
+        doses_per_day=getattr(args, "doses_per_day", 3),
+        times=args.times,
+        start=_start_date(args.start, zone),
+        products=tuple(args.product),
+        kidney=KidneyInput(
+            crcl_ml_min=getattr(args, "crcl", None),
+            dialysis=getattr(args, "dialysis", False),
+            scr_mg_dl=getattr(args, "scr_mg_dl", None),
+            scr_umol_l=getattr(args, "scr_umol_l", None),
+        ),
+        age_years=getattr(args, "age", None),
+        sex=getattr(args, "sex", None),
+        weight_kg=getattr(args, "weight_kg", None),
+        clinician_override=getattr(args, "clinician_override", False),
+    )
+    built = build_plan(request)
+    return built.plan, built.monograph, built.times, zone_name, zone
 
 
 def _run_simulate(args: argparse.Namespace) -> None:
@@ -580,39 +544,6 @@ def _emit(
         render_plan(result, monograph, clock_times, zone_name, ics)
 
 
-def _kidney_from_options(monograph: Monograph, args: argparse.Namespace) -> KidneyAssessment | None:
-    from dosewise.domain.kidney import (
-        assess_creatinine_clearance,
-        assess_dialysis,
-        assess_kidney_function,
-    )
-
-    labs = args.scr_mg_dl is not None or args.scr_umol_l is not None
-    ways = (("--crcl", args.crcl is not None), ("--dialysis", args.dialysis), ("--scr-*", labs))
-    given = [name for name, on in ways if on]
-    if len(given) > 1:
-        raise InputError(f"give kidney function one way, not {' and '.join(given)}")
-    if args.crcl is not None:
-        return assess_creatinine_clearance(monograph.kidney, args.crcl)
-    if args.dialysis:
-        return assess_dialysis(monograph.kidney)
-    if not labs:
-        return None
-    needed = (("--age", args.age), ("--sex", args.sex), ("--weight-kg", args.weight_kg))
-    missing = [name for name, value in needed if value is None]
-    if missing:
-        raise InputError(f"serum creatinine also needs {', '.join(missing)} for Cockcroft-Gault")
-    sex: Sex = args.sex
-    return assess_kidney_function(
-        monograph.kidney,
-        age_years=args.age,
-        sex=sex,
-        weight_kg=args.weight_kg,
-        scr_mg_dl=args.scr_mg_dl,
-        scr_umol_l=args.scr_umol_l,
-    )
-
-
 def time_zone_from(name: str | None) -> tuple[str, ZoneInfo]:
     chosen = os.environ.get("TZ", "").lstrip(":") or "UTC" if name is None else name.strip()
     try:
@@ -630,13 +561,9 @@ def _start_date(text: str | None, zone: ZoneInfo) -> date:
 
 
 def _parse_date(text: str, what: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{what} {text!r} must be YYYY-MM-DD, e.g. 2026-12-01") from None
-    if not FIRST_START_YEAR <= day.year <= LAST_START_YEAR:
-        raise InputError(f"{what} {text} must be between {FIRST_START_YEAR} and {LAST_START_YEAR}")
-    return day
+    from dosewise.services.plans import parse_date
+
+    return parse_date(text, what)
 
 
 def print_json(data: dict[str, Any]) -> None:
