@@ -15,7 +15,7 @@ from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError
 from dosewise.services import diary, history
-from dosewise.store.database import build_engine, upgrade_database
+from dosewise.store.database import SCHEMA_HEAD, build_engine, upgrade_database
 from dosewise.store.transfer import (
     backup_database,
     count_rows,
@@ -157,7 +157,7 @@ def test_csv_export_of_one_patient(engine, filled, tmp_path):
         (lambda f: (f / "notes.csv").write_text("id,text\n1,x\n"), "the columns must be"),
         (lambda f: _replace(f / "dose_slots.csv", ",5000,", ",lots,"), "is not valid"),
         (lambda f: _replace(f / "dose_events.csv", ",taken,", ",eaten,"), "could not be imported"),
-        (lambda f: _replace(f / "manifest.json", '"0002"', '"0009"'), "newer Dosewise"),
+        (lambda f: _replace(f / "manifest.json", f'"{SCHEMA_HEAD}"', '"0999"'), "newer Dosewise"),
     ],
 )
 def test_a_bad_csv_import_leaves_the_diary_unchanged(engine, filled, tmp_path, damage, message):

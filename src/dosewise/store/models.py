@@ -158,3 +158,64 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None]
+
+
+class AccessGrantRow(Base):
+    """A caregiver or clinician the patient let in; revoking sets ``revoked_at`` (checked per request)."""
+
+    __tablename__ = "access_grants"
+    __table_args__ = (
+        CheckConstraint("role IN ('caregiver', 'clinician')", name="role"),
+        UniqueConstraint("patient_id", "user_id", name="uq_access_grants_patient_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class InvitationRow(Base):
+    """A one-time code a patient gives a caregiver or clinician; only its SHA-256 is kept."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint("role IN ('caregiver', 'clinician')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored here,
+    so any worker can serve the user and a copy of the database signs nobody in."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginAttemptRow(Base):
+    """Failed sign-ins, for rate limiting across workers (cleared on success)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -38,8 +38,11 @@ MANIFEST = "manifest.json"
 FORMAT = "dosewise-csv"
 BATCH = 5000
 
-# Tables in dependency order (parents first); the audit log has no foreign keys.
-TABLES: tuple[Table, ...] = tuple(Base.metadata.sorted_tables)
+# Tables in dependency order (parents first); the audit log has no foreign keys. Sign-in
+# sessions and failed sign-ins are not data: they stay out of backups and exports.
+TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.info.get("transfer", True))
+# Blanked when one patient exports their data: secrets that are no use outside this server.
+SECRET_COLUMNS = {"users": "password_hash", "invitations": "code_hash"}
 
 
 def _rows(engine: Engine, table: Table, patient_id: int | None) -> Iterator[dict[str, Any]]:
@@ -228,7 +231,10 @@ def export_csv(
                 writer = csv.writer(file)
                 writer.writerow([column.name for column in table.columns])
                 count = 0
+                secret = SECRET_COLUMNS.get(table.name) if patient_id is not None else None
                 for row in _rows(engine, table, patient_id):
+                    if secret is not None:
+                        row[secret] = None
                     writer.writerow([_cell(row[column.name]) for column in table.columns])
                     count += 1
                 counts[table.name] = count
