@@ -20,6 +20,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dosewise.domain.scales import PENN_FREQUENCY, PENN_SEVERITY
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 from dosewise.monographs import load_monograph
 from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
@@ -37,11 +38,10 @@ TARGET_HELP = (
 )
 STEP_HELP = "a step DAYS:DOSE,DOSE,... in mg, one dose per dose time (repeatable), e.g. --step 3:5,5,5"
 MIN_DAYS_HELP = "make the taper last at least this many days (14+)"
-PENN_FREQUENCY_HELP = (
-    "Penn spasm frequency [PSFS]: 0 none, 1 only when stimulated, 2 less than once an hour, "
-    "3 more than once an hour, 4 more than ten times an hour"
+PENN_FREQUENCY_HELP = "Penn spasm frequency [PSFS]: " + ", ".join(f"{n} {w}" for n, w in PENN_FREQUENCY)
+PENN_SEVERITY_HELP = "Penn spasm severity when frequency > 0 [PSFS]: " + ", ".join(
+    f"{n} {w}" for n, w in PENN_SEVERITY
 )
-PENN_SEVERITY_HELP = "Penn spasm severity when frequency > 0 [PSFS]: 1 mild, 2 moderate, 3 severe"
 DAYS_HELP = f"days to lay out (default {DEFAULT_MAINTENANCE_DAYS})"
 PRODUCT_HELP = (
     "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "

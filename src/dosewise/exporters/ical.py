@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
@@ -23,14 +24,35 @@ _UID_NAMESPACE = uuid.UUID("6f1f4f8e-4a3b-5c1e-9d2a-0d05e3a1b7c4")
 DOSE_EVENT_MINUTES = 10  # how long the calendar entry lasts (not clinical)
 
 
-def build_dose_uid(drug: str, event: DoseEvent, time_zone: str) -> str:
-    local = event.at.strftime("%Y-%m-%dT%H:%M")
-    return f"{uuid.uuid5(_UID_NAMESPACE, f'{drug}|{local}|{time_zone}|{event.slot}')}@dosewise"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reminder:
+    """One dose to remind of: a planned DoseEvent, or a dose slot stored in the diary."""
+
+    at: datetime  # aware, local
+    dose_ug: int
+    how: str
+    step_number: int  # 1-based
+    slot: int  # 0-based position among the day's clock times
 
 
-def build_dose_summary(monograph: Monograph, event: DoseEvent) -> str:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanLabel:
+    """What the reminders say about their plan."""
+
+    drug: str
+    kind: str
+    disclaimer: str
+    sources: tuple[str, ...]
+
+
+def build_dose_uid(drug: str, reminder: Reminder, time_zone: str) -> str:
+    local = reminder.at.strftime("%Y-%m-%dT%H:%M")
+    return f"{uuid.uuid5(_UID_NAMESPACE, f'{drug}|{local}|{time_zone}|{reminder.slot}')}@dosewise"
+
+
+def build_dose_summary(monograph: Monograph, reminder: Reminder) -> str:
     """``"Baclofen 15 mg: 1 x 10 mg tablet + 1/2 x 10 mg tablet"``."""
-    return f"{monograph.display_name} {format_mg(event.dose_ug)} mg: {event.recipe.describe()}"
+    return f"{monograph.display_name} {format_mg(reminder.dose_ug)} mg: {reminder.how}"
 
 
 def build_calendar(
@@ -42,6 +64,22 @@ def build_calendar(
     created: datetime,
 ) -> bytes:
     """The .ics bytes for ``events`` of ``plan`` (``created`` is the DTSTAMP, aware)."""
+    reminders = [
+        Reminder(at=e.at, dose_ug=e.dose_ug, how=e.recipe.describe(), step_number=e.step_number, slot=e.slot)
+        for e in events
+    ]
+    label = PlanLabel(drug=plan.drug, kind=plan.kind, disclaimer=plan.disclaimer, sources=plan.sources)
+    return build_reminder_calendar(label, reminders, monograph, time_zone=time_zone, created=created)
+
+
+def build_reminder_calendar(
+    plan: PlanLabel,
+    reminders: Sequence[Reminder],
+    monograph: Monograph,
+    *,
+    time_zone: str,
+    created: datetime,
+) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//Dosewise//Dosewise dose reminders//EN")
     calendar.add("version", "2.0")
@@ -49,7 +87,7 @@ def build_calendar(
     calendar.add("x-wr-calname", f"{monograph.display_name} {plan.kind}")
     calendar.add("x-wr-timezone", time_zone)
     sources = ", ".join(plan.sources)
-    for event in events:
+    for event in reminders:
         summary = build_dose_summary(monograph, event)
         entry = Event()
         entry.add("uid", build_dose_uid(plan.drug, event, time_zone))

@@ -307,13 +307,17 @@ def _check_note(text: str, *, required: bool) -> None:
         raise InputError(f"a note is at most {MAX_NOTE_CHARS} characters, this one has {len(text)}")
 
 
-def add_note(engine: Engine, *, patient_id: int, text: str, now: datetime, actor: str) -> int:
-    """A free-text note for the prescriber."""
+def add_note(
+    engine: Engine, *, patient_id: int, text: str, now: datetime, actor: str, author: str | None = None
+) -> int:
+    """A free-text note for the prescriber (``author``: the name shown; default the actor)."""
     _check_note(text, required=True)
     with unit_of_work(engine) as session:
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient {patient_id}")
-        note = NoteRow(patient_id=patient_id, recorded_at=to_utc(now), author=actor, text=text.strip())
+        note = NoteRow(
+            patient_id=patient_id, recorded_at=to_utc(now), author=(author or actor)[:200], text=text.strip()
+        )
         session.add(note)
         session.flush()
         _audit(session, now, actor, patient_id, "note", "note", note.id)

@@ -129,14 +129,7 @@ def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
         start = to_utc(local_now - timedelta(days=1))
         end = to_utc(local_now + timedelta(days=2))
         slots = load_slots(session, patient_id, start, end, zone, now)
-        last_taken = session.scalar(
-            select(DoseEventRow.taken_at)
-            .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
-            .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-            .where(PlanRow.patient_id == patient_id, DoseEventRow.taken_at.is_not(None))
-            .order_by(DoseEventRow.taken_at.desc())
-            .limit(1)
-        )
+        last_taken = _last_taken(session, patient_id)
         times = _current_times(session, patient_id)
     overdue = []
     for slot in slots:
@@ -151,6 +144,37 @@ def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
         overdue=tuple(overdue),
         next_dose=upcoming[0] if upcoming else None,
         missed_recently=recent,
+    )
+
+
+def missed_dose_advice(engine: Engine, *, patient_id: int, missed: time, now: datetime) -> MissedDoseAdvice:
+    """What to do about the dose of ``missed`` o'clock today (the patient's zone), with the
+    current plan's dose times and the last dose taken from the diary."""
+    monograph = load_monograph("baclofen")
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        times = _current_times(session, patient_id)
+        last_taken = _last_taken(session, patient_id)
+    if not times:
+        raise InputError("there is no plan yet: make a plan first, then Dosewise knows the dose times")
+    plan_times = times if missed in times else tuple(sorted({*times, missed}))
+    return advise_missed_dose(
+        monograph.missed_dose,
+        times=plan_times,
+        missed=missed,
+        now=now.astimezone(zone),
+        last_taken=_aware(last_taken, zone) if last_taken is not None else None,
+    )
+
+
+def _last_taken(session: Session, patient_id: int) -> datetime | None:
+    return session.scalar(
+        select(DoseEventRow.taken_at)
+        .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+        .where(PlanRow.patient_id == patient_id, DoseEventRow.taken_at.is_not(None))
+        .order_by(DoseEventRow.taken_at.desc())
+        .limit(1)
     )
 
 
@@ -280,11 +304,52 @@ def history_context(engine: Engine, *, patient_id: int, now: datetime) -> Histor
     stopped = None
     if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_utc:
         stopped = (now_utc - last_due).total_seconds() / 3600
-    crcl = None
-    if plan is not None:
-        kidney: dict[str, Any] | None = json.loads(plan.plan_json).get("kidney")
-        if kidney and kidney.get("crcl_ml_min") is not None:
-            crcl = float(kidney["crcl_ml_min"])
     return HistoryContext(
-        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=crcl, medicines=medicines
+        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=plan_crcl(plan), medicines=medicines
     )
+
+
+def plan_crcl(plan: PlanRow | None) -> float | None:
+    """The creatinine clearance a stored plan was made for, if it was given."""
+    if plan is None:
+        return None
+    kidney: dict[str, Any] | None = json.loads(plan.plan_json).get("kidney")
+    if kidney and kidney.get("crcl_ml_min") is not None:
+        return float(kidney["crcl_ml_min"])
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredPlan:
+    plan_id: int
+    kind: str
+    data: dict[str, Any]  # the plan as it was shown when it was saved (plan_json)
+    created_at: datetime  # UTC
+
+
+def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
+    """The plan in force (the newest one not superseded), as it was saved."""
+    with unit_of_work(engine) as session:
+        row = session.scalars(
+            select(PlanRow)
+            .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return StoredPlan(
+            plan_id=row.id, kind=row.kind, data=json.loads(row.plan_json), created_at=row.created_at
+        )
+
+
+def patient_products(engine: Engine, *, patient_id: int) -> list[str]:
+    """The products the patient has used in plans (CLI spelling), oldest first."""
+    from dosewise.store.models import ProductRow
+
+    with unit_of_work(engine) as session:
+        return list(
+            session.scalars(
+                select(ProductRow.spec).where(ProductRow.patient_id == patient_id).order_by(ProductRow.id)
+            )
+        )

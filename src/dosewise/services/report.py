@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, or_, select
 
 from dosewise.domain.adherence import Slot, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.monograph import cite_sources
+from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult, triage
+from dosewise.errors import InputError
 from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
 from dosewise.monographs import load_monograph
 from dosewise.services.diary import ON_TIME_WINDOW, to_utc
@@ -99,7 +103,7 @@ def gather_report(
             spasticity=entry.spasticity_nrs,
             side_effects=_side_effects(entry.side_effects),
             note=entry.note,
-            triage=_triage_entry(entry, missed_dues, crcl),
+            triage=triage_entry(entry, missed_dues, crcl),
         )
         for entry in entries
     )
@@ -137,7 +141,7 @@ def _side_effects(stored: str) -> tuple[tuple[str, int], ...]:
     return tuple((labels.get(item["key"], item["key"]), int(item["severity"])) for item in json.loads(stored))
 
 
-def _triage_entry(
+def triage_entry(
     entry: SymptomEntryRow, missed_dues: list[datetime], crcl: float | None
 ) -> TriageResult | None:
     """The entry's side effects triaged with the context of that moment: doses missed or
@@ -163,26 +167,47 @@ def _latest_crcl(plans: tuple[ReportPlan, ...]) -> float | None:
 
 def _levels(slots: list[Slot], crcl: float | None, start_utc: datetime) -> LevelSeries | None:
     """A typical patient's levels from the doses recorded as taken, at the times recorded."""
-    taken = [slot for slot in slots if slot.state in ("on_time", "late") and slot.taken_at is not None]
+    taken = [
+        (slot.taken_at, slot.dose_ug) for slot in slots if slot.state in ("on_time", "late") and slot.taken_at
+    ]
     if not taken:
         return None
+    last = max(slot.due_at for slot in slots)
+    return level_series(taken, crcl, start_utc.replace(tzinfo=UTC), last, slots[0].due_at.tzinfo)
+
+
+def planned_levels(plan: Plan, times: tuple[time, ...], zone: ZoneInfo) -> LevelSeries:
+    """A typical patient's levels if every dose of the plan is taken on time (the plan's kidney
+    function; dialysis has no clearance in the model, so it is drawn without that adjustment)."""
+    from dosewise.domain.schedule import build_dose_events
+
+    events = build_dose_events(plan, times, zone)
+    doses = [(event.at, event.dose_ug) for event in events]
+    crcl = None if plan.kidney is None else plan.kidney.crcl_ml_min
+    start = events[0].at.replace(hour=0, minute=0)
+    return level_series(doses, crcl, start, events[-1].at, zone)
+
+
+def level_series(
+    doses: Sequence[tuple[datetime, int]],
+    crcl: float | None,
+    origin: datetime,
+    last: datetime,
+    zone: tzinfo | None,
+) -> LevelSeries:
+    """Levels of a typical patient for doses (aware time, µg) from ``origin`` to 12 h after ``last``."""
     from dosewise.domain.pk.analytic import build_pk_parameters
     from dosewise.domain.pk.simulate import DoseHistory, build_time_grid, population_of_one, simulate_levels
 
     rules = load_monograph("baclofen").pk
-    origin = start_utc.replace(tzinfo=UTC)
-    last = max(slot.due_at for slot in slots)
     end_h = (last - origin).total_seconds() / 3600 + 12
     history = DoseHistory(
-        times_h=tuple(
-            max(0.0, (slot.taken_at - origin).total_seconds() / 3600) for slot in taken if slot.taken_at
-        ),
-        doses_mg=tuple(slot.dose_ug / 1000 for slot in taken),
+        times_h=tuple(max(0.0, (at - origin).total_seconds() / 3600) for at, _ in doses),
+        doses_mg=tuple(dose_ug / 1000 for _, dose_ug in doses),
     )
     step_h = max(0.25, end_h / MAX_LEVEL_POINTS)
     grid = build_time_grid(end_h, step_h)
     levels = simulate_levels(population_of_one(build_pk_parameters(rules, crcl)), history, grid)[:, 0]
-    zone = slots[0].due_at.tzinfo
     return LevelSeries(
         times=tuple((origin + timedelta(hours=float(h))).astimezone(zone) for h in grid),
         mg_l=tuple(float(v) for v in levels),
@@ -255,3 +280,40 @@ def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
         symptoms=data.symptoms,
         generated_at=data.generated_at,
     )
+
+
+def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
+    """Reminders (.ics) for the doses of the current plan from today on, as stored in the diary."""
+    from dosewise.exporters.ical import PlanLabel, Reminder, build_reminder_calendar
+    from dosewise.services.history import current_plan
+
+    plan = current_plan(engine, patient_id=patient_id)
+    if plan is None:
+        raise InputError("there is no plan yet, so there are no doses to remind of")
+    data = plan.data
+    times = list(data.get("times", []))
+    with unit_of_work(engine) as session:
+        zone = patient_zone(session, patient_id)
+        start, _ = day_bounds(now.astimezone(zone).date(), zone)
+        slots = load_slots(
+            session, patient_id, start, start + timedelta(days=2 * 366), zone, now
+        )  # a plan is <= 366 days
+    reminders = [
+        Reminder(
+            at=slot.due_at,
+            dose_ug=slot.dose_ug,
+            how=slot.how,
+            step_number=slot.step_number,
+            slot=times.index(slot.due_at.strftime("%H:%M")) if slot.due_at.strftime("%H:%M") in times else 0,
+        )
+        for slot in slots
+        if slot.plan_id == plan.plan_id
+    ]
+    label = PlanLabel(
+        drug=str(data.get("drug", "baclofen")),
+        kind=plan.kind,
+        disclaimer=str(data.get("disclaimer", "")),
+        sources=tuple(str(source["key"]) for source in data.get("sources", [])),
+    )
+    monograph = load_monograph("baclofen")
+    return build_reminder_calendar(label, reminders, monograph, time_zone=str(zone), created=now)

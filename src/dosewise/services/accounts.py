@@ -1,0 +1,549 @@
+"""Accounts, sign-in sessions, invitations and who may see which patient.
+
+- Passwords are hashed with argon2 (the hasher is passed in: the app sets its cost).
+- A session is a random token in a signed cookie; the database keeps only its SHA-256, so any
+  worker serves any user and a stolen backup signs nobody in.
+- Failed sign-ins are counted in the database (per email and per client address), so the
+  limit holds across workers.
+- Access is checked on every request from the grants table: revoking takes effect at once.
+  A patient someone may not see is "not found", never "forbidden": ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import Engine, delete, func, select
+
+from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
+from dosewise.services.diary import to_utc
+from dosewise.store.database import unit_of_work
+from dosewise.store.models import (
+    AccessGrantRow,
+    AuditRow,
+    InvitationRow,
+    LoginAttemptRow,
+    PatientRow,
+    UserRow,
+    WebSessionRow,
+)
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from sqlalchemy.orm import Session
+
+Role = Literal["patient", "caregiver", "clinician"]
+Relation = Literal["owner", "caregiver", "clinician"]
+Capability = Literal["view", "record", "plan", "note", "manage"]
+ROLES: tuple[Role, ...] = ("patient", "caregiver", "clinician")
+# What each relation to a patient may do. Caregivers act for the patient (doses, diary, plans);
+# clinicians see everything and change plans; only the patient manages access and the account.
+CAPABILITIES: dict[Relation, frozenset[Capability]] = {
+    "owner": frozenset({"view", "record", "plan", "note", "manage"}),
+    "caregiver": frozenset({"view", "record", "plan", "note"}),
+    "clinician": frozenset({"view", "plan", "note"}),
+}
+MIN_PASSWORD_CHARS = 10  # settings, not clinical numbers
+MAX_PASSWORD_CHARS = 256
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by hand
+CODE_LENGTH = 12
+TOUCH_EVERY = timedelta(minutes=5)  # a session's last-seen time is written at most this often
+
+
+class TooManyAttempts(DosewiseError):
+    """Sign-in refused for a while after too many failures."""
+
+
+class NotAllowed(DosewiseError):
+    """The user may see this patient but not do this."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignInLimits:
+    max_failures_per_email: int = 5
+    max_failures_per_client: int = 20
+    window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPolicy:
+    lifetime: timedelta = timedelta(days=14)  # idle time after which a session ends
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurrentUser:
+    user_id: int
+    email: str
+    display_name: str
+    role: Role
+    session_id: int
+    csrf_token: str
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatientAccess:
+    patient_id: int
+    name: str
+    time_zone: str
+    relation: Relation
+
+    def can(self, capability: Capability) -> bool:
+        return capability in CAPABILITIES[self.relation]
+
+    def require(self, capability: Capability) -> None:
+        if not self.can(capability):
+            raise NotAllowed(f"a {self.relation} cannot do this for {self.name}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessEntry:
+    grant_id: int
+    user_name: str
+    email: str
+    role: str
+    since: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingInvitation:
+    invitation_id: int
+    role: str
+    expires_at: datetime  # UTC
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    if len(cleaned) > 254 or not EMAIL.match(cleaned):
+        raise InputError("enter an email address such as name@example.org")
+    return cleaned
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InputError(f"choose a password of at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InputError(f"a password is at most {MAX_PASSWORD_CHARS} characters")
+
+
+def sign_up(
+    engine: Engine,
+    hasher: PasswordHasher,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: str,
+    time_zone: str,
+    now: datetime,
+) -> int:
+    """Create an account (and, for a patient, their diary); returns the user id."""
+    address = normalize_email(email)
+    name = " ".join(display_name.split())
+    if not name or len(name) > 200:
+        raise InputError("enter your name (at most 200 characters)")
+    if role not in ROLES:
+        raise InputError("choose patient, caregiver or clinician")
+    check_password(password)
+    password_hash = hasher.hash(password)
+    with unit_of_work(engine) as session:
+        if session.scalar(select(UserRow.id).where(UserRow.email == address)) is not None:
+            raise Conflict("an account with this email exists: sign in instead")
+        user = UserRow(
+            email=address, display_name=name, password_hash=password_hash, role=role, created_at=to_utc(now)
+        )
+        session.add(user)
+        session.flush()
+        if role == "patient":
+            patient = PatientRow(name=name, time_zone=time_zone, created_at=to_utc(now), user_id=user.id)
+            session.add(patient)
+            session.flush()
+            _audit(session, now, user.id, patient.id, "create", "patient", patient.id)
+        _audit(session, now, user.id, None, "sign_up", "user", user.id)
+        return user.id
+
+
+def sign_in(
+    engine: Engine,
+    hasher: PasswordHasher,
+    *,
+    email: str,
+    password: str,
+    client: str,
+    now: datetime,
+    limits: SignInLimits,
+    policy: SessionPolicy,
+) -> NewSession:
+    """A new session for the right password; failures count towards the rate limit."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    address = email.strip().lower()[:254]
+    now_utc = to_utc(now)
+    since = now_utc - limits.window
+    with unit_of_work(engine) as session:
+        by_email = session.scalar(
+            select(func.count()).where(LoginAttemptRow.email == address, LoginAttemptRow.at >= since)
+        )
+        by_client = session.scalar(
+            select(func.count()).where(LoginAttemptRow.client == client, LoginAttemptRow.at >= since)
+        )
+        if (by_email or 0) >= limits.max_failures_per_email or (
+            by_client or 0
+        ) >= limits.max_failures_per_client:
+            minutes = int(limits.window.total_seconds() // 60)
+            raise TooManyAttempts(f"too many failed sign-ins: wait {minutes} minutes, then try again")
+        user = session.scalar(select(UserRow).where(UserRow.email == address))
+        stored = user.password_hash if user is not None else None
+        try:
+            # an unknown email costs the same time as a wrong password
+            hasher.verify(stored or _dummy_hash(hasher), password)
+            ok = user is not None and stored is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None:
+            session.add(LoginAttemptRow(email=address, client=client[:64], at=now_utc))
+            failed = True
+        else:
+            failed = False
+            session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.email == address))
+            if stored is not None and hasher.check_needs_rehash(stored):
+                user.password_hash = hasher.hash(password)
+            new = _new_session(session, user.id, now_utc, policy)
+            _audit(session, now, user.id, None, "sign_in", "user", user.id)
+    if failed:  # the failure is committed above, then reported
+        raise InputError("wrong email or password")
+    return new
+
+
+_DUMMY: dict[int, str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = id(hasher)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash(secrets.token_hex(16))
+    return _DUMMY[key]
+
+
+def _new_session(session: Session, user_id: int, now_utc: datetime, policy: SessionPolicy) -> NewSession:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        WebSessionRow(
+            token_hash=_digest(token),
+            user_id=user_id,
+            csrf_token=csrf,
+            created_at=now_utc,
+            last_seen_at=now_utc,
+            expires_at=now_utc + policy.lifetime,
+        )
+    )
+    return NewSession(token=token, csrf_token=csrf, user_id=user_id)
+
+
+def session_user(engine: Engine, *, token: str, now: datetime, policy: SessionPolicy) -> CurrentUser | None:
+    """The signed-in user of a session token, or None (unknown or expired)."""
+    now_utc = to_utc(now)
+    with unit_of_work(engine) as session:
+        found = session.execute(
+            select(WebSessionRow, UserRow)
+            .join(UserRow, UserRow.id == WebSessionRow.user_id)
+            .where(WebSessionRow.token_hash == _digest(token))
+        ).first()
+        if found is None:
+            return None
+        row, user = found
+        if row.expires_at <= now_utc:
+            session.delete(row)
+            return None
+        if now_utc - row.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
+            row.last_seen_at = now_utc
+            row.expires_at = now_utc + policy.lifetime
+        role: Role = user.role  # type: ignore[assignment]  # the CHECK constraint keeps it one of ROLES
+        return CurrentUser(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            role=role,
+            session_id=row.id,
+            csrf_token=row.csrf_token,
+        )
+
+
+def sign_out(engine: Engine, *, token: str) -> None:
+    with unit_of_work(engine) as session:
+        session.execute(delete(WebSessionRow).where(WebSessionRow.token_hash == _digest(token)))
+
+
+def change_password(
+    engine: Engine,
+    hasher: PasswordHasher,
+    *,
+    user: CurrentUser,
+    current: str,
+    new: str,
+    now: datetime,
+    policy: SessionPolicy,
+) -> NewSession:
+    """Change the password and end every other session (a new one replaces this one)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    check_password(new)
+    with unit_of_work(engine) as session:
+        row = session.get(UserRow, user.user_id)
+        if row is None or row.password_hash is None:
+            raise NotFound("no such account")
+        try:
+            hasher.verify(row.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            raise InputError("the current password is not right") from None
+        row.password_hash = hasher.hash(new)
+        session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.user_id))
+        _audit(session, now, user.user_id, None, "change_password", "user", user.user_id)
+        return _new_session(session, user.user_id, to_utc(now), policy)
+
+
+def delete_account(engine: Engine, hasher: PasswordHasher, *, user: CurrentUser, password: str) -> None:
+    """Delete the account; a patient's diary goes with it (plans, doses, entries, grants, and
+    the audit trail about them). Caregivers and clinicians lose their grants."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    with unit_of_work(engine) as session:
+        row = session.get(UserRow, user.user_id)
+        if row is None or row.password_hash is None:
+            raise NotFound("no such account")
+        try:
+            hasher.verify(row.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            raise InputError("the password is not right: the account was not deleted") from None
+        patients = list(session.scalars(select(PatientRow.id).where(PatientRow.user_id == user.user_id)))
+        if patients:
+            session.execute(delete(AuditRow).where(AuditRow.patient_id.in_(patients)))
+            session.execute(delete(PatientRow).where(PatientRow.id.in_(patients)))
+        session.execute(delete(UserRow).where(UserRow.id == user.user_id))
+
+
+def own_patient(engine: Engine, *, user: CurrentUser) -> int | None:
+    with unit_of_work(engine) as session:
+        return session.scalar(select(PatientRow.id).where(PatientRow.user_id == user.user_id))
+
+
+def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> PatientAccess:
+    """How this user relates to the patient; NotFound when they have no access at all."""
+    with unit_of_work(engine) as session:
+        patient = session.get(PatientRow, patient_id)
+        if patient is None:
+            raise NotFound("no such patient")
+        relation: Relation | None = None
+        if patient.user_id == user.user_id:
+            relation = "owner"
+        else:
+            role = session.scalar(
+                select(AccessGrantRow.role).where(
+                    AccessGrantRow.patient_id == patient_id,
+                    AccessGrantRow.user_id == user.user_id,
+                    AccessGrantRow.revoked_at.is_(None),
+                )
+            )
+            if role == "caregiver":
+                relation = "caregiver"
+            elif role == "clinician":
+                relation = "clinician"
+        if relation is None:
+            raise NotFound("no such patient")
+        return _access(patient, relation)
+
+
+def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:
+    """Every patient the user may see: their own, then those who let them in, by name."""
+    with unit_of_work(engine) as session:
+        own = session.scalars(select(PatientRow).where(PatientRow.user_id == user.user_id)).all()
+        granted = session.execute(
+            select(PatientRow, AccessGrantRow.role)
+            .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
+            .where(AccessGrantRow.user_id == user.user_id, AccessGrantRow.revoked_at.is_(None))
+            .order_by(PatientRow.name, PatientRow.id)
+        ).all()
+    found = [_access(p, "owner") for p in own]
+    found.extend(
+        _access(patient, "clinician" if role == "clinician" else "caregiver") for patient, role in granted
+    )
+    return found
+
+
+def _access(patient: PatientRow, relation: Relation) -> PatientAccess:
+    return PatientAccess(
+        patient_id=patient.id, name=patient.name, time_zone=patient.time_zone, relation=relation
+    )
+
+
+def create_invitation(
+    engine: Engine, *, patient_id: int, role: str, now: datetime, lifetime: timedelta, actor: CurrentUser
+) -> tuple[str, datetime]:
+    """A one-time code for a caregiver or clinician; returns the code (shown once) and expiry (UTC)."""
+    if role not in ("caregiver", "clinician"):
+        raise InputError("invite a caregiver or a clinician")
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+    expires = to_utc(now) + lifetime
+    with unit_of_work(engine) as session:
+        row = InvitationRow(
+            patient_id=patient_id,
+            role=role,
+            code_hash=_digest(raw),
+            created_at=to_utc(now),
+            expires_at=expires,
+            used_at=None,
+            revoked_at=None,
+        )
+        session.add(row)
+        session.flush()
+        _audit(session, now, actor.user_id, patient_id, "invite", "invitation", row.id)
+    return code, expires
+
+
+def accept_invitation(engine: Engine, *, user: CurrentUser, code: str, now: datetime) -> PatientAccess:
+    """Use a code: the user gets the access it was made for (once; codes expire)."""
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    now_utc = to_utc(now)
+    with unit_of_work(engine) as session:
+        invitation = session.scalar(select(InvitationRow).where(InvitationRow.code_hash == _digest(raw)))
+        if (
+            invitation is None
+            or invitation.used_at is not None
+            or invitation.revoked_at is not None
+            or invitation.expires_at <= now_utc
+        ):
+            raise InputError("this code is not valid: it may be mistyped, used or expired; ask for a new one")
+        if invitation.role != user.role:
+            raise InputError(
+                f"this code is for a {invitation.role}: sign in with a {invitation.role} account to use it"
+            )
+        patient = session.get(PatientRow, invitation.patient_id)
+        if patient is None or patient.user_id == user.user_id:
+            raise InputError("this code is for your own diary")
+        invitation.used_at = now_utc
+        grant = session.scalar(
+            select(AccessGrantRow).where(
+                AccessGrantRow.patient_id == patient.id, AccessGrantRow.user_id == user.user_id
+            )
+        )
+        if grant is None:
+            grant = AccessGrantRow(
+                patient_id=patient.id, user_id=user.user_id, role=invitation.role, created_at=now_utc
+            )
+            session.add(grant)
+        else:  # invited again after a revocation
+            grant.role, grant.created_at, grant.revoked_at = invitation.role, now_utc, None
+        session.flush()
+        _audit(session, now, user.user_id, patient.id, "accept_invitation", "access_grant", grant.id)
+        return _access(patient, "clinician" if invitation.role == "clinician" else "caregiver")
+
+
+def list_access(
+    engine: Engine, *, patient_id: int, now: datetime
+) -> tuple[list[AccessEntry], list[PendingInvitation]]:
+    """Who can see the patient, and the invitations not used yet."""
+    with unit_of_work(engine) as session:
+        grants = session.execute(
+            select(AccessGrantRow, UserRow)
+            .join(UserRow, UserRow.id == AccessGrantRow.user_id)
+            .where(AccessGrantRow.patient_id == patient_id, AccessGrantRow.revoked_at.is_(None))
+            .order_by(AccessGrantRow.created_at)
+        ).all()
+        pending = session.scalars(
+            select(InvitationRow)
+            .where(
+                InvitationRow.patient_id == patient_id,
+                InvitationRow.used_at.is_(None),
+                InvitationRow.revoked_at.is_(None),
+                InvitationRow.expires_at > to_utc(now),
+            )
+            .order_by(InvitationRow.created_at)
+        ).all()
+        return (
+            [
+                AccessEntry(
+                    grant_id=g.id, user_name=u.display_name, email=u.email, role=g.role, since=g.created_at
+                )
+                for g, u in grants
+            ],
+            [PendingInvitation(invitation_id=i.id, role=i.role, expires_at=i.expires_at) for i in pending],
+        )
+
+
+def revoke_access(
+    engine: Engine, *, patient_id: int, grant_id: int, now: datetime, actor: CurrentUser
+) -> None:
+    """End a caregiver's or clinician's access; their next request is refused."""
+    with unit_of_work(engine) as session:
+        grant = session.scalar(
+            select(AccessGrantRow).where(
+                AccessGrantRow.id == grant_id,
+                AccessGrantRow.patient_id == patient_id,
+                AccessGrantRow.revoked_at.is_(None),
+            )
+        )
+        if grant is None:
+            raise NotFound("no such access")
+        grant.revoked_at = to_utc(now)
+        _audit(session, now, actor.user_id, patient_id, "revoke", "access_grant", grant_id)
+
+
+def revoke_invitation(
+    engine: Engine, *, patient_id: int, invitation_id: int, now: datetime, actor: CurrentUser
+) -> None:
+    with unit_of_work(engine) as session:
+        invitation = session.scalar(
+            select(InvitationRow).where(
+                InvitationRow.id == invitation_id,
+                InvitationRow.patient_id == patient_id,
+                InvitationRow.used_at.is_(None),
+                InvitationRow.revoked_at.is_(None),
+            )
+        )
+        if invitation is None:
+            raise NotFound("no such invitation")
+        invitation.revoked_at = to_utc(now)
+        _audit(session, now, actor.user_id, patient_id, "revoke", "invitation", invitation_id)
+
+
+def _audit(
+    session: Session,
+    now: datetime,
+    user_id: int,
+    patient_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+) -> None:
+    session.add(
+        AuditRow(
+            at=to_utc(now),
+            patient_id=patient_id,
+            actor=f"user:{user_id}",
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+        )
+    )

@@ -1,0 +1,196 @@
+"""What every route needs: the app context, the signed-in user, the patient, CSRF, rendering.
+
+Routes get these as ``Annotated`` dependencies (``Ctx``, ``User``, ``Patient``...). A route that
+takes a patient id goes through :func:`patient_for`, which answers 404 for a patient the user
+may not see, checked against the database on every request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import Engine
+
+from dosewise.errors import DosewiseError
+from dosewise.services import accounts
+from dosewise.services.accounts import CurrentUser, PatientAccess
+from dosewise.web.settings import Settings
+
+SESSION_COOKIE = "dosewise_session"
+ANON_CSRF_COOKIE = "dosewise_csrf"  # for the forms before sign-in (sign in, sign up)
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SignInRequired(DosewiseError):
+    """Anonymous request to a page or API that needs an account."""
+
+
+class CsrfFailed(DosewiseError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    settings: Settings
+    engine: Engine
+    templates: Jinja2Templates
+    signer: Signer
+    hasher: Any  # argon2.PasswordHasher
+
+    def now(self) -> datetime:
+        return datetime.now(tz=UTC)
+
+
+def build_context(settings: Settings, engine: Engine, templates_dir: Path) -> AppContext:
+    from argon2 import PasswordHasher
+
+    templates = Jinja2Templates(directory=str(templates_dir))
+    templates.env.globals["csrf_field"] = CSRF_FIELD
+    hasher = PasswordHasher(
+        time_cost=settings.argon2.time_cost,
+        memory_cost=settings.argon2.memory_kib,
+        parallelism=settings.argon2.parallelism,
+    )
+    signer = Signer(settings.secret_key, salt="dosewise-session")
+    return AppContext(settings=settings, engine=engine, templates=templates, signer=signer, hasher=hasher)
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+
+
+def _session_token(context: AppContext, request: Request) -> str | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return context.signer.unsign(cookie).decode()
+    except BadSignature:
+        return None
+
+
+def optional_user(request: Request, context: Ctx) -> CurrentUser | None:
+    cached: CurrentUser | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    token = _session_token(context, request)
+    if token is None:
+        return None
+    user = accounts.session_user(
+        context.engine, token=token, now=context.now(), policy=context.settings.session_policy
+    )
+    request.state.user = user
+    return user
+
+
+MaybeUser = Annotated[CurrentUser | None, Depends(optional_user)]
+
+
+async def required_user(request: Request, user: MaybeUser) -> CurrentUser:
+    if user is None:
+        raise SignInRequired("sign in first")
+    if request.method in UNSAFE:
+        await _check_csrf(request, user.csrf_token)
+    return user
+
+
+User = Annotated[CurrentUser, Depends(required_user)]
+
+
+async def _check_csrf(request: Request, expected: str) -> None:
+    """Forms carry the token in a hidden field; the JSON API in the X-CSRF-Token header."""
+    if request.url.path.startswith("/api/"):
+        given = request.headers.get(CSRF_HEADER, "")
+    else:
+        form = await request.form()
+        value = form.get(CSRF_FIELD, "")
+        given = value if isinstance(value, str) else ""
+    if not given or not hmac.compare_digest(given, expected):
+        raise CsrfFailed(
+            "this form has expired or did not come from Dosewise: go back, reload the page and try again"
+        )
+
+
+async def anonymous_csrf(request: Request) -> None:
+    """Double-submit check for the sign-in and sign-up forms (no session yet)."""
+    if request.method in UNSAFE:
+        await _check_csrf(request, request.cookies.get(ANON_CSRF_COOKIE, "") or secrets.token_hex(8))
+
+
+def patient_for(patient_id: int, user: User, context: Ctx) -> PatientAccess:
+    """The patient in the path, if this user may see them (else 404, same as a missing id)."""
+    return accounts.patient_access(context.engine, user=user, patient_id=patient_id)
+
+
+Patient = Annotated[PatientAccess, Depends(patient_for)]
+
+
+def set_session_cookie(context: AppContext, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        context.signer.sign(token).decode(),
+        max_age=int(context.settings.session_policy.lifetime.total_seconds()),
+        httponly=True,
+        secure=context.settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    response.delete_cookie(ANON_CSRF_COOKIE, path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def render(
+    context: AppContext,
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    patient: PatientAccess | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """A page, with the user, the patient in view and the CSRF token for its forms."""
+    user: CurrentUser | None = getattr(request.state, "user", None)
+    token = user.csrf_token if user is not None else None
+    new_anon_token = None
+    if token is None:
+        token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(32)
+        if request.cookies.get(ANON_CSRF_COOKIE) != token:
+            new_anon_token = token
+    response = context.templates.TemplateResponse(
+        request,
+        template,
+        {"user": user, "patient": patient, "csrf_token": token, **values},
+        status_code=status,
+    )
+    if new_anon_token is not None:
+        response.set_cookie(
+            ANON_CSRF_COOKIE,
+            new_anon_token,
+            httponly=True,
+            secure=context.settings.secure_cookies,
+            samesite="strict",
+            path="/",
+        )
+    return response
+
+
+def render_error(context: AppContext, request: Request, status: int, message: str) -> HTMLResponse:
+    return render(context, request, "error.html.j2", status=status, status_code=status, message=message)

@@ -1,0 +1,426 @@
+"""The JSON API under /api/: the same use cases as the pages, signed in the same way.
+
+Sign in with ``POST /api/session`` (it sets the session cookie and returns the CSRF token);
+send that token in the ``X-CSRF-Token`` header with every POST and DELETE. Plans, advice and
+checks come back in the same JSON as the CLI's ``--json``, with their sources and disclaimer.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dosewise.domain.adherence import Slot
+from dosewise.errors import InputError
+from dosewise.exporters.plan_json import plan_to_dict
+from dosewise.exporters.safety_json import interactions_to_dict, missed_dose_to_dict, triage_to_dict
+from dosewise.monographs import load_monograph
+from dosewise.services import accounts, diary, history
+from dosewise.services.accounts import CurrentUser, PatientAccess
+from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
+from dosewise.services.report import export_fhir
+from dosewise.web.context import (
+    SESSION_COOKIE,
+    AppContext,
+    Ctx,
+    Patient,
+    User,
+    clear_session_cookie,
+    set_session_cookie,
+)
+
+
+class Problem(BaseModel):
+    detail: str | list[Any]
+    overridable: bool | None = None
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses={
+        400: {"description": "The input cannot be used: the detail says what to fix", "model": Problem},
+        401: {"description": "Sign in first", "model": Problem},
+        403: {"description": "Not allowed (or the CSRF token is missing)", "model": Problem},
+        404: {"description": "Not found, or not yours to see", "model": Problem},
+        422: {"description": "Invalid request, or refused for safety", "model": Problem},
+    },
+)
+Mg = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignIn(Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class Me(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    role: Literal["patient", "caregiver", "clinician"]
+
+
+class SignedIn(BaseModel):
+    user: Me
+    csrf_token: str
+
+
+class PatientOut(BaseModel):
+    id: int
+    name: str
+    time_zone: str
+    relation: Literal["owner", "caregiver", "clinician"]
+
+
+class DoseOut(BaseModel):
+    slot_id: int
+    due_at: datetime
+    dose_mg: float
+    how: str
+    state: Literal["on_time", "late", "skipped", "missed", "due", "upcoming"]
+    taken_at: datetime | None
+
+
+class Overdue(BaseModel):
+    dose: DoseOut
+    advice: dict[str, Any]
+
+
+class TodayOut(BaseModel):
+    now: datetime
+    doses: list[DoseOut]
+    overdue: list[Overdue]
+    next_dose: DoseOut | None
+
+
+class DoseIn(Strict):
+    status: Literal["taken", "skipped"]
+    taken_at: datetime | None = Field(default=None, description="when it was taken, with a UTC offset")
+
+
+class DoseRecorded(BaseModel):
+    slot_id: int
+    status: Literal["taken", "late", "skipped"]
+    taken_at: datetime | None
+    created: bool
+
+
+class SymptomsIn(Strict):
+    penn_frequency: int = Field(ge=0, le=4, description="Penn Spasm Frequency Scale 0-4 [PSFS]")
+    penn_severity: int | None = Field(default=None, ge=1, le=3, description="1-3 when frequency > 0")
+    spasticity: int = Field(ge=0, le=10, description="stiffness 0 (none) to 10 (worst imaginable)")
+    side_effects: dict[str, Annotated[int, Field(ge=1, le=3)]] = Field(default_factory=dict, max_length=50)
+    note: str = Field(default="", max_length=4000)
+
+
+class Created(BaseModel):
+    id: int
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class MedicineIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MedicineOut(BaseModel):
+    id: int
+    name: str
+
+
+class MedicinesOut(BaseModel):
+    medicines: list[MedicineOut]
+    interactions: dict[str, Any] | None
+
+
+class TriageIn(Strict):
+    symptoms: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=50)
+
+
+class MissedIn(Strict):
+    missed: time = Field(description="the clock time the missed dose was due, HH:MM")
+
+
+class PlanIn(Strict):
+    kind: Literal["titration", "taper", "maintenance", "clinician"]
+    target_mg_day: Mg | None = None
+    mg_day: Mg | None = None
+    from_mg_day: Mg | None = None
+    steps: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
+    days: int = Field(default=28, ge=1, le=366)
+    min_days: int | None = Field(default=None, ge=1, le=366)
+    doses_per_day: int = Field(default=3, ge=1, le=6)
+    times: str | None = Field(default=None, max_length=100, description="HH:MM,HH:MM,...")
+    start: date
+    products: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=10)
+    crcl_ml_min: float | None = Field(default=None, gt=0, le=500, allow_inf_nan=False)
+    dialysis: bool = False
+    clinician_override: bool = Field(default=False, description="clinicians only")
+
+    def request(self) -> PlanRequest:
+        return PlanRequest(
+            kind=self.kind,
+            target_mg_day=self.target_mg_day,
+            mg_day=self.mg_day,
+            from_mg_day=self.from_mg_day,
+            steps=tuple(self.steps),
+            days=self.days,
+            min_days=self.min_days,
+            doses_per_day=self.doses_per_day,
+            times=self.times,
+            start=self.start,
+            products=tuple(self.products),
+            kidney=KidneyInput(crcl_ml_min=self.crcl_ml_min, dialysis=self.dialysis),
+            clinician_override=self.clinician_override,
+        )
+
+
+class PlanSaved(BaseModel):
+    plan_id: int
+    plan: dict[str, Any]
+
+
+def _me(user: CurrentUser) -> Me:
+    return Me(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role)
+
+
+@router.post("/session", response_model=SignedIn)
+def sign_in(body: SignIn, request: Request, context: Ctx) -> JSONResponse:
+    session = accounts.sign_in(
+        context.engine,
+        context.hasher,
+        email=body.email,
+        password=body.password,
+        client=request.client.host if request.client else "unknown",
+        now=context.now(),
+        limits=context.settings.sign_in_limits,
+        policy=context.settings.session_policy,
+    )
+    user = accounts.session_user(
+        context.engine, token=session.token, now=context.now(), policy=context.settings.session_policy
+    )
+    if user is None:  # the session was just made
+        raise InputError("sign-in failed: try again")
+    response = JSONResponse(SignedIn(user=_me(user), csrf_token=session.csrf_token).model_dump(mode="json"))
+    set_session_cookie(context, response, session.token)
+    return response
+
+
+@router.delete("/session", status_code=204)
+def sign_out(request: Request, context: Ctx, user: User) -> Response:
+    token = context.signer.unsign(request.cookies.get(SESSION_COOKIE, "")).decode()
+    accounts.sign_out(context.engine, token=token)
+    response = Response(status_code=204)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/me")
+def me(user: User) -> Me:
+    return _me(user)
+
+
+@router.get("/patients")
+def patients(context: Ctx, user: User) -> list[PatientOut]:
+    return [
+        PatientOut(id=p.patient_id, name=p.name, time_zone=p.time_zone, relation=p.relation)
+        for p in accounts.patients_of(context.engine, user=user)
+    ]
+
+
+def _dose(slot: Slot) -> DoseOut:
+    return DoseOut(
+        slot_id=slot.slot_id,
+        due_at=slot.due_at,
+        dose_mg=slot.dose_ug / 1000,
+        how=slot.how,
+        state=slot.state,
+        taken_at=slot.taken_at,
+    )
+
+
+@router.get("/patients/{patient_id}/today")
+def today(context: Ctx, patient: Patient) -> TodayOut:
+    now = context.now()
+    due = history.due_now(context.engine, patient_id=patient.patient_id, now=now)
+    slots = history.list_day(context.engine, patient_id=patient.patient_id, day=due.now.date(), now=now)
+    monograph = load_monograph("baclofen")
+    return TodayOut(
+        now=due.now,
+        doses=[_dose(slot) for slot in slots],
+        overdue=[Overdue(dose=_dose(s), advice=missed_dose_to_dict(a, monograph)) for s, a in due.overdue],
+        next_dose=_dose(due.next_dose) if due.next_dose else None,
+    )
+
+
+@router.post("/patients/{patient_id}/doses/{slot_id}")
+def record_dose(body: DoseIn, slot_id: int, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
+    patient.require("record")
+    result = diary.record_dose(
+        context.engine,
+        patient_id=patient.patient_id,
+        slot_id=slot_id,
+        status=body.status,
+        now=context.now(),
+        taken_at=_aware(body.taken_at),
+        actor=user.actor,
+    )
+    return DoseRecorded(
+        slot_id=result.slot_id, status=result.status, taken_at=result.taken_at, created=result.created
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise InputError("taken_at needs a UTC offset, e.g. 2026-12-01T08:05:00+00:00")
+    return moment
+
+
+@router.post("/patients/{patient_id}/symptoms", status_code=201)
+def record_symptoms(body: SymptomsIn, context: Ctx, user: User, patient: Patient) -> Created:
+    patient.require("record")
+    entry = diary.record_symptoms(
+        context.engine,
+        patient_id=patient.patient_id,
+        now=context.now(),
+        penn_frequency=body.penn_frequency,
+        penn_severity=body.penn_severity,
+        spasticity_nrs=body.spasticity,
+        side_effects=body.side_effects,
+        note=body.note,
+        actor=user.actor,
+    )
+    return Created(id=entry)
+
+
+@router.post("/patients/{patient_id}/notes", status_code=201)
+def add_note(body: NoteIn, context: Ctx, user: User, patient: Patient) -> Created:
+    patient.require("note")
+    note = diary.add_note(
+        context.engine,
+        patient_id=patient.patient_id,
+        text=body.text,
+        now=context.now(),
+        actor=user.actor,
+        author=f"{user.display_name} ({'patient' if patient.relation == 'owner' else patient.relation})",
+    )
+    return Created(id=note)
+
+
+def _medicines(context: AppContext, patient: PatientAccess) -> MedicinesOut:
+    current, report = history.medicine_interactions(
+        context.engine, patient_id=patient.patient_id, now=context.now()
+    )
+    return MedicinesOut(
+        medicines=[MedicineOut(id=i, name=n) for i, n in current],
+        interactions=interactions_to_dict(report, load_monograph("baclofen")) if report is not None else None,
+    )
+
+
+@router.get("/patients/{patient_id}/medicines")
+def medicines(context: Ctx, patient: Patient) -> MedicinesOut:
+    return _medicines(context, patient)
+
+
+@router.post("/patients/{patient_id}/medicines")
+def add_medicine(body: MedicineIn, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
+    patient.require("record")
+    diary.add_medicine(
+        context.engine, patient_id=patient.patient_id, name=body.name, now=context.now(), actor=user.actor
+    )
+    return _medicines(context, patient)
+
+
+@router.delete("/patients/{patient_id}/medicines/{medicine_id}")
+def stop_medicine(medicine_id: int, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
+    patient.require("record")
+    diary.stop_medicine(
+        context.engine,
+        patient_id=patient.patient_id,
+        medicine_id=medicine_id,
+        now=context.now(),
+        actor=user.actor,
+    )
+    return _medicines(context, patient)
+
+
+@router.post("/patients/{patient_id}/triage")
+def triage(body: TriageIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+    result = history.triage_with_history(
+        context.engine, patient_id=patient.patient_id, symptoms=body.symptoms, now=context.now()
+    )
+    return triage_to_dict(result, load_monograph("baclofen"))
+
+
+@router.post("/patients/{patient_id}/missed")
+def missed(body: MissedIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+    advice = history.missed_dose_advice(
+        context.engine,
+        patient_id=patient.patient_id,
+        missed=body.missed.replace(tzinfo=None),
+        now=context.now(),
+    )
+    return missed_dose_to_dict(advice, load_monograph("baclofen"))
+
+
+def _build(body: PlanIn, user: CurrentUser, patient: PatientAccess) -> tuple[Any, dict[str, Any]]:
+    patient.require("plan")
+    if body.clinician_override and not (user.role == "clinician" and patient.relation == "clinician"):
+        raise InputError("only the patient's clinician can override a limit")
+    built = build_plan(body.request())
+    return built, plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=patient.time_zone)
+
+
+@router.post("/patients/{patient_id}/plans/preview")
+def preview_plan(body: PlanIn, user: User, patient: Patient) -> dict[str, Any]:
+    return _build(body, user, patient)[1]
+
+
+@router.post("/patients/{patient_id}/plans", status_code=201)
+def save_plan(body: PlanIn, context: Ctx, user: User, patient: Patient) -> PlanSaved:
+    from zoneinfo import ZoneInfo
+
+    built, data = _build(body, user, patient)
+    plan_id = diary.start_plan(
+        context.engine,
+        patient_id=patient.patient_id,
+        plan=built.plan,
+        plan_json=data,
+        times=built.times,
+        zone=ZoneInfo(patient.time_zone),
+        now=context.now(),
+        actor=user.actor,
+    )
+    return PlanSaved(plan_id=plan_id, plan=data)
+
+
+@router.get("/patients/{patient_id}/plan")
+def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
+    from dosewise.errors import NotFound
+
+    plan = history.current_plan(context.engine, patient_id=patient.patient_id)
+    if plan is None:
+        raise NotFound("no plan yet")
+    return PlanSaved(plan_id=plan.plan_id, plan=plan.data)
+
+
+@router.get("/patients/{patient_id}/fhir")
+def fhir(context: Ctx, patient: Patient) -> dict[str, Any]:
+    """The diary as a FHIR R4 Bundle."""
+    import json
+
+    bundle: dict[str, Any] = json.loads(
+        export_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
+    )
+    return bundle

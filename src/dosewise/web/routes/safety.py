@@ -1,0 +1,152 @@
+"""Safety tools: "How do I feel?" triage (emergencies first and plainly) and the medicine list
+with its interactions, checked every time the list changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dosewise.errors import InputError
+from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
+from dosewise.monographs import load_monograph
+from dosewise.services import diary, history
+from dosewise.services.accounts import PatientAccess
+from dosewise.web.context import AppContext, Ctx, Patient, User, render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+KIND_ORDER = ("emergency", "withdrawal", "alarming", "urgent", "rebound", "common")
+
+
+def _symptom_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    monograph = load_monograph("baclofen")
+    titles = {
+        "emergency": "Danger signs",
+        "withdrawal": "After missing or stopping doses",
+        "alarming": "Worrying changes",
+        "urgent": "Other problems",
+        "rebound": "Spasms coming back",
+        "common": "Common side effects",
+    }
+    groups = []
+    for kind in KIND_ORDER:
+        items = [(s.key, s.label) for s in monograph.symptoms if s.kind == kind]
+        if items:
+            groups.append((titles[kind], items))
+    return groups
+
+
+@router.get("/patients/{patient_id}/triage")
+def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
+    return render(
+        context,
+        request,
+        "triage.html.j2",
+        patient=patient,
+        groups=_symptom_groups(),
+        result=None,
+        chosen=[],
+        other="",
+    )
+
+
+@router.post("/patients/{patient_id}/triage")
+def triage(
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    symptoms: Annotated[list[str] | None, Form()] = None,
+    other: Annotated[str, Form()] = "",
+) -> Response:
+    chosen = [s for s in symptoms or [] if s]
+    texts = chosen + [part.strip() for part in other.split(",") if part.strip()]
+    if not texts:
+        return render(
+            context,
+            request,
+            "triage.html.j2",
+            status=400,
+            patient=patient,
+            groups=_symptom_groups(),
+            result=None,
+            chosen=[],
+            other="",
+            error="tick what you feel, or describe it in your own words",
+        )
+    result = history.triage_with_history(
+        context.engine, patient_id=patient.patient_id, symptoms=texts, now=context.now()
+    )
+    data = triage_to_dict(result, load_monograph("baclofen"))
+    return render(
+        context,
+        request,
+        "triage.html.j2",
+        patient=patient,
+        groups=_symptom_groups(),
+        result=data,
+        chosen=chosen,
+        other=other,
+    )
+
+
+def medicines_page(
+    context: AppContext,
+    request: Request,
+    patient: PatientAccess,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> Response:
+    current, report = history.medicine_interactions(
+        context.engine, patient_id=patient.patient_id, now=context.now()
+    )
+    data = interactions_to_dict(report, load_monograph("baclofen")) if report is not None else None
+    notice = {"added": "Added and checked.", "stopped": "Taken off the list."}.get(
+        request.query_params.get("done", "")
+    )
+    return render(
+        context,
+        request,
+        "medicines.html.j2",
+        status=status,
+        patient=patient,
+        medicines=current,
+        interactions=data,
+        can_record=patient.can("record"),
+        notice=notice,
+        error=error,
+    )
+
+
+@router.get("/patients/{patient_id}/medicines")
+def medicines(request: Request, context: Ctx, patient: Patient) -> Response:
+    return medicines_page(context, request, patient)
+
+
+@router.post("/patients/{patient_id}/medicines")
+def add_medicine(
+    request: Request, context: Ctx, user: User, patient: Patient, name: Annotated[str, Form()] = ""
+) -> Response:
+    patient.require("record")
+    try:
+        diary.add_medicine(
+            context.engine, patient_id=patient.patient_id, name=name, now=context.now(), actor=user.actor
+        )
+    except InputError as error:
+        return medicines_page(context, request, patient, status=400, error=str(error))
+    return RedirectResponse(f"/patients/{patient.patient_id}/medicines?done=added", status_code=303)
+
+
+@router.post("/patients/{patient_id}/medicines/{medicine_id}/stop")
+def stop_medicine(request: Request, context: Ctx, user: User, patient: Patient, medicine_id: int) -> Response:
+    patient.require("record")
+    diary.stop_medicine(
+        context.engine,
+        patient_id=patient.patient_id,
+        medicine_id=medicine_id,
+        now=context.now(),
+        actor=user.actor,
+    )
+    return RedirectResponse(f"/patients/{patient.patient_id}/medicines?done=stopped", status_code=303)

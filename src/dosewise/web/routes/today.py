@@ -1,0 +1,146 @@
+"""Today: the doses due, one tap to mark them, late doses with the missed-dose advice in place;
+and "I missed a dose" for any dose time."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dosewise.errors import InputError
+from dosewise.exporters.safety_json import missed_dose_to_dict
+from dosewise.monographs import load_monograph
+from dosewise.services import diary, history
+from dosewise.services.accounts import PatientAccess
+from dosewise.web.context import AppContext, Ctx, Patient, User, render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+NOTICES = {
+    "taken": "Dose recorded as taken.",
+    "late": "Dose recorded as taken late.",
+    "skipped": "Dose recorded as skipped.",
+    "already": "That dose was already recorded; nothing changed.",
+    "plan": "The new plan is saved. Its doses are below from its first day.",
+    "joined": "You can now see this diary.",
+}
+
+
+def today_page(
+    context: AppContext,
+    request: Request,
+    patient: PatientAccess,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> Response:
+    now = context.now()
+    zone = ZoneInfo(patient.time_zone)
+    local = now.astimezone(zone)
+    due = history.due_now(context.engine, patient_id=patient.patient_id, now=now)
+    slots = history.list_day(context.engine, patient_id=patient.patient_id, day=local.date(), now=now)
+    monograph = load_monograph("baclofen")
+    overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
+    done = request.query_params.get("done", "")
+    return render(
+        context,
+        request,
+        "today.html.j2",
+        status=status,
+        patient=patient,
+        now=local,
+        slots=slots,
+        overdue=overdue,
+        next_dose=due.next_dose,
+        missed_recently=due.missed_recently,
+        can_record=patient.can("record"),
+        notice=NOTICES.get(done),
+        error=error,
+    )
+
+
+@router.get("/patients/{patient_id}/today")
+def today(request: Request, context: Ctx, patient: Patient) -> Response:
+    return today_page(context, request, patient)
+
+
+@router.post("/patients/{patient_id}/doses/{slot_id}")
+def record(
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    slot_id: int,
+    status: Annotated[Literal["taken", "skipped"], Form()],
+    taken_at: Annotated[str, Form()] = "",
+) -> Response:
+    patient.require("record")
+    now = context.now()
+    try:
+        at = _clock_today(taken_at, now, patient.time_zone) if taken_at.strip() else None
+        result = diary.record_dose(
+            context.engine,
+            patient_id=patient.patient_id,
+            slot_id=slot_id,
+            status=status,
+            now=now,
+            taken_at=at,
+            actor=user.actor,
+        )
+    except InputError as error:
+        return today_page(context, request, patient, status=400, error=str(error))
+    done = result.status if result.created else "already"
+    return RedirectResponse(f"/patients/{patient.patient_id}/today?done={done}", status_code=303)
+
+
+def _clock_today(text: str, now: datetime, zone_name: str) -> datetime:
+    """HH:MM today in the patient's zone."""
+    try:
+        clock = time.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"the time {text!r} must be HH:MM, e.g. 14:30") from None
+    zone = ZoneInfo(zone_name)
+    return datetime.combine(now.astimezone(zone).date(), clock, tzinfo=zone)
+
+
+@router.get("/patients/{patient_id}/missed")
+def missed_form(request: Request, context: Ctx, patient: Patient) -> Response:
+    return render(context, request, "missed.html.j2", patient=patient, advice=None, missed="")
+
+
+@router.post("/patients/{patient_id}/missed")
+def missed(
+    request: Request, context: Ctx, user: User, patient: Patient, missed: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        clock = time.fromisoformat(missed.strip()) if missed.strip() else None
+        if clock is None:
+            raise InputError("say which dose you missed, as the time it was due (HH:MM)")
+        advice = history.missed_dose_advice(
+            context.engine, patient_id=patient.patient_id, missed=clock, now=context.now()
+        )
+    except ValueError:
+        return _missed_error(
+            context, request, patient, missed, f"the time {missed!r} must be HH:MM, e.g. 14:00"
+        )
+    except InputError as error:
+        return _missed_error(context, request, patient, missed, str(error))
+    data = missed_dose_to_dict(advice, load_monograph("baclofen"))
+    return render(context, request, "missed.html.j2", patient=patient, advice=data, missed=missed)
+
+
+def _missed_error(
+    context: AppContext, request: Request, patient: PatientAccess, missed: str, message: str
+) -> Response:
+    return render(
+        context,
+        request,
+        "missed.html.j2",
+        status=400,
+        patient=patient,
+        advice=None,
+        missed=missed,
+        error=message,
+    )

@@ -1,0 +1,76 @@
+"""The web app's settings: plain values, read from the environment only in the composition root."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from dosewise.errors import InputError
+from dosewise.services.accounts import SessionPolicy, SignInLimits
+
+Environment = Literal["development", "test", "production"]
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+MIN_SECRET_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Argon2Cost:
+    """argon2id parameters; the defaults are argon2-cffi's (RFC 9106 low-memory profile)."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    environment: Environment = "production"
+    secure_cookies: bool = True  # cookies only over HTTPS; off for http://127.0.0.1 in development
+    argon2: Argon2Cost = field(default_factory=Argon2Cost)
+    sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
+    session_policy: SessionPolicy = field(default_factory=SessionPolicy)
+    invitation_lifetime: timedelta = timedelta(days=7)
+
+    def __post_init__(self) -> None:
+        if self.environment not in ("development", "test", "production"):
+            raise InputError("DOSEWISE_ENV is development, test or production")
+        weak = (
+            self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < MIN_SECRET_CHARS
+        )
+        if weak and self.environment != "development":
+            raise InputError(
+                f"set DOSEWISE_SECRET_KEY to a random value of at least {MIN_SECRET_CHARS} characters "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))"); '
+                "a placeholder is accepted only with DOSEWISE_ENV=development"
+            )
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        """DOSEWISE_DATABASE_URL, DOSEWISE_SECRET_KEY, DOSEWISE_ENV, DOSEWISE_SECURE_COOKIES."""
+        env = dict(os.environ if environ is None else environ)
+        environment = env.get("DOSEWISE_ENV", "production").strip().lower()
+        secret = env.get("DOSEWISE_SECRET_KEY", "")
+        if environment == "development" and not secret:
+            secret = secrets.token_urlsafe(48)  # sessions end when the development server restarts
+        url = env.get("DOSEWISE_DATABASE_URL") or default_database_url()
+        secure = env.get("DOSEWISE_SECURE_COOKIES", "0" if environment == "development" else "1")
+        return cls(
+            database_url=url,
+            secret_key=secret,
+            environment=environment,  # type: ignore[arg-type]  # checked in __post_init__
+            secure_cookies=secure.strip().lower() in ("1", "true", "yes"),
+        )
+
+
+def default_database_url() -> str:
+    """SQLite in the user's data folder (beside the CLI's personal diary, not the same file)."""
+    from platformdirs import user_data_dir
+
+    folder = user_data_dir("dosewise", appauthor=False)
+    os.makedirs(folder, exist_ok=True)
+    return f"sqlite:///{os.path.join(folder, 'web.sqlite3')}"
