@@ -1,5 +1,5 @@
 # Two commands do all the setup on a fresh Debian machine with Python 3.11:
-#   make run   virtual environment + install, then the demo (the web app comes in a later issue)
+#   make run   virtual environment + install, then the web app at http://127.0.0.1:8000 (SQLite)
 #   make test  the above + test tools + Debian packages the tests drive, then every check
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -7,9 +7,10 @@ BIN    := $(VENV)/bin
 # Debian packages: pango, harfbuzz and DejaVu fonts for WeasyPrint (the PDF report; `make run`
 # needs them too); khal (a real calendar client that imports our .ics files); postgresql (the store
 # tests start a private server on 127.0.0.1; see tests/postgres.py); poppler-utils (the tests turn
-# report pages into PNG and text).
+# report pages into PNG and text); chromium (the end-to-end tests drive Debian's browser with
+# Playwright: never `playwright install`, which downloads a browser).
 RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-APT_PACKAGES := $(RUN_APT_PACKAGES) khal postgresql poppler-utils
+APT_PACKAGES := $(RUN_APT_PACKAGES) khal postgresql poppler-utils chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test check lint typecheck imports pytest bench system-deps clean
@@ -40,8 +41,9 @@ system-deps:
 
 run: $(VENV)/.run-installed
 	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(RUN_APT_PACKAGES)"
-	@echo "Dosewise demo: a titration plan to 60 mg/day (the web app arrives with issue 6)."
-	$(BIN)/dosewise plan baclofen --target-mg-day 60 --start 2026-12-01 --tz Europe/London
+	@echo "Dosewise at http://127.0.0.1:8000 (SQLite; DOSEWISE_DATABASE_URL to change). Ctrl-C stops it."
+	DOSEWISE_ENV=$${DOSEWISE_ENV:-development} $(BIN)/uvicorn --factory dosewise.web.app:app_from_environment \
+	  --host 127.0.0.1 --port 8000
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
