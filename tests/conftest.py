@@ -75,3 +75,68 @@ def engine(database_url: str) -> Any:
     upgrade_database(engine)
     yield engine
     engine.dispose()
+
+
+# --- the web app (issue 6) -------------------------------------------------------------------
+
+
+def web_settings(database_url: str) -> Any:
+    """Test settings: a real secret, cheap argon2 (the hash is still argon2id)."""
+    from dosewise.web.settings import Argon2Cost, Settings
+
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-" + "k" * 40,
+        environment="test",
+        secure_cookies=False,
+        argon2=Argon2Cost(time_cost=1, memory_kib=8, parallelism=1),
+    )
+
+
+@pytest.fixture
+def web_app(tmp_path: Path) -> Any:
+    from dosewise.web.app import create_app
+
+    return create_app(web_settings(f"sqlite:///{tmp_path / 'web.sqlite3'}"))
+
+
+@pytest.fixture
+def web(web_app: Any) -> Any:
+    """A browser-like client of the app (cookies kept), started and stopped with it."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app, follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(page_html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page_html)
+    assert found, "the page has no form with a CSRF token"
+    return found[1]
+
+
+def sign_up(
+    client: Any, email: str, role: str = "patient", *, name: str = "", zone: str = "Europe/London"
+) -> int:
+    """Sign up through the form (as a browser would); returns the user id. Stays signed in."""
+    page = client.get("/sign-up")
+    response = client.post(
+        "/sign-up",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "email": email,
+            "password": "correct horse battery",
+            "display_name": name or email.split("@")[0].title(),
+            "role": role,
+            "time_zone": zone,
+        },
+    )
+    assert response.status_code == 303, response.text
+    return int(client.get("/api/me").json()["id"])
+
+
+def page_token(client: Any, path: str = "/account") -> str:
+    """The signed-in user's CSRF token, read from a page as a browser would."""
+    return csrf_of(client.get(path).text)

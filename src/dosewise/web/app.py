@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -89,10 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_error_handlers(app)
 
-    from dosewise.web.routes import access, account, api, auth, diary, patients, plans, report, safety, today
-
-    for module in (auth, account, patients, today, plans, diary, safety, report, access, api):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -100,6 +99,18 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def routers() -> list[APIRouter]:
+    """One router per resource, in the order they are tried."""
+    from dosewise.web.routes import access, account, api, auth, diary, patients, plans, report, safety, today
+
+    return [m.router for m in (auth, account, patients, today, plans, diary, safety, report, access, api)]
+
+
+def route_table() -> list[APIRoute]:
+    """Every page and API route (the authorization tests walk this list)."""
+    return [route for router in routers() for route in router.routes if isinstance(route, APIRoute)]
 
 
 def app_from_environment() -> FastAPI:
