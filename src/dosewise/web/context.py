@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, Signer
@@ -30,6 +31,10 @@ ANON_CSRF_COOKIE = "dosewise_csrf"  # for the forms before sign-in (sign in, sig
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+# A row id in a path: larger numbers cannot be ids (and would overflow the database's integers).
+Id = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 
 
 class SignInRequired(DosewiseError):
@@ -132,7 +137,7 @@ async def anonymous_csrf(request: Request) -> None:
         await _check_csrf(request, request.cookies.get(ANON_CSRF_COOKIE, "") or secrets.token_hex(8))
 
 
-def patient_for(patient_id: int, user: User, context: Ctx) -> PatientAccess:
+def patient_for(patient_id: Id, user: User, context: Ctx) -> PatientAccess:
     """The patient in the path, if this user may see them (else 404, same as a missing id)."""
     return accounts.patient_access(context.engine, user=user, patient_id=patient_id)
 

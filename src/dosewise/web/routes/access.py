@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.errors import InputError
 from dosewise.services import accounts
 from dosewise.services.accounts import PatientAccess
-from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -69,7 +69,7 @@ def invite(
 
 
 @router.post("/patients/{patient_id}/access/{grant_id}/revoke")
-def revoke(request: Request, context: Ctx, user: User, patient: Patient, grant_id: int) -> Response:
+def revoke(request: Request, context: Ctx, user: User, patient: Patient, grant_id: Id) -> Response:
     patient.require("manage")
     accounts.revoke_access(
         context.engine, patient_id=patient.patient_id, grant_id=grant_id, now=context.now(), actor=user
@@ -79,7 +79,7 @@ def revoke(request: Request, context: Ctx, user: User, patient: Patient, grant_i
 
 @router.post("/patients/{patient_id}/invitations/{invitation_id}/revoke")
 def revoke_invitation(
-    request: Request, context: Ctx, user: User, patient: Patient, invitation_id: int
+    request: Request, context: Ctx, user: User, patient: Patient, invitation_id: Id
 ) -> Response:
     patient.require("manage")
     accounts.revoke_invitation(

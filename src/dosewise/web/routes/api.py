@@ -7,7 +7,7 @@ checks come back in the same JSON as the CLI's ``--json``, with their sources an
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -27,6 +27,7 @@ from dosewise.web.context import (
     SESSION_COOKIE,
     AppContext,
     Ctx,
+    Id,
     Patient,
     User,
     clear_session_cookie,
@@ -47,7 +48,9 @@ router = APIRouter(
         401: {"description": "Sign in first", "model": Problem},
         403: {"description": "Not allowed (or the CSRF token is missing)", "model": Problem},
         404: {"description": "Not found, or not yours to see", "model": Problem},
+        409: {"description": "Contradicts what is stored", "model": Problem},
         422: {"description": "Invalid request, or refused for safety", "model": Problem},
+        429: {"description": "Too many failed sign-ins: wait, then try again", "model": Problem},
     },
 )
 Mg = Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
@@ -82,7 +85,7 @@ class PatientOut(BaseModel):
 
 
 class DoseOut(BaseModel):
-    slot_id: int
+    slot_id: Id
     due_at: datetime
     dose_mg: float
     how: str
@@ -108,7 +111,7 @@ class DoseIn(Strict):
 
 
 class DoseRecorded(BaseModel):
-    slot_id: int
+    slot_id: Id
     status: Literal["taken", "late", "skipped"]
     taken_at: datetime | None
     created: bool
@@ -265,7 +268,7 @@ def today(context: Ctx, patient: Patient) -> TodayOut:
 
 
 @router.post("/patients/{patient_id}/doses/{slot_id}")
-def record_dose(body: DoseIn, slot_id: int, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
+def record_dose(body: DoseIn, slot_id: Id, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
     patient.require("record")
     result = diary.record_dose(
         context.engine,
@@ -276,9 +279,8 @@ def record_dose(body: DoseIn, slot_id: int, context: Ctx, user: User, patient: P
         taken_at=_aware(body.taken_at),
         actor=user.actor,
     )
-    return DoseRecorded(
-        slot_id=result.slot_id, status=result.status, taken_at=result.taken_at, created=result.created
-    )
+    taken_at = result.taken_at.replace(tzinfo=UTC) if result.taken_at is not None else None  # stored naive UTC
+    return DoseRecorded(slot_id=result.slot_id, status=result.status, taken_at=taken_at, created=result.created)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -343,7 +345,7 @@ def add_medicine(body: MedicineIn, context: Ctx, user: User, patient: Patient) -
 
 
 @router.delete("/patients/{patient_id}/medicines/{medicine_id}")
-def stop_medicine(medicine_id: int, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
+def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
     patient.require("record")
     diary.stop_medicine(
         context.engine,

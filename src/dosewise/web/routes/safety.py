@@ -13,7 +13,7 @@ from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
 from dosewise.monographs import load_monograph
 from dosewise.services import diary, history
 from dosewise.services.accounts import PatientAccess
-from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 KIND_ORDER = ("emergency", "withdrawal", "alarming", "urgent", "rebound", "common")
@@ -140,7 +140,7 @@ def add_medicine(
 
 
 @router.post("/patients/{patient_id}/medicines/{medicine_id}/stop")
-def stop_medicine(request: Request, context: Ctx, user: User, patient: Patient, medicine_id: int) -> Response:
+def stop_medicine(request: Request, context: Ctx, user: User, patient: Patient, medicine_id: Id) -> Response:
     patient.require("record")
     diary.stop_medicine(
         context.engine,

@@ -15,7 +15,7 @@ from dosewise.exporters.safety_json import missed_dose_to_dict
 from dosewise.monographs import load_monograph
 from dosewise.services import diary, history
 from dosewise.services.accounts import PatientAccess
-from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 NOTICES = {
@@ -72,7 +72,7 @@ def record(
     context: Ctx,
     user: User,
     patient: Patient,
-    slot_id: int,
+    slot_id: Id,
     status: Annotated[Literal["taken", "skipped"], Form()],
     taken_at: Annotated[str, Form()] = "",
 ) -> Response:
