@@ -128,7 +128,7 @@ def sign_up(
             "csrf_token": csrf_of(page.text),
             "email": email,
             "password": "correct horse battery",
-            "display_name": name or email.split("@")[0].title(),
+            "display_name": name or email.split("@", maxsplit=1)[0].title(),
             "role": role,
             "time_zone": zone,
         },

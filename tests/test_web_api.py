@@ -144,8 +144,12 @@ def test_the_openapi_document_describes_the_api(web: TestClient) -> None:
     document = web.get("/api/openapi.json").json()
     paths = document["paths"]
     assert all(path.startswith("/api/") for path in paths)  # pages are not part of the API
-    assert {"/api/session", "/api/patients/{patient_id}/today", "/api/patients/{patient_id}/doses/{slot_id}",
-            "/api/patients/{patient_id}/plans"} <= set(paths)  # fmt: skip
+    assert {
+        "/api/session",
+        "/api/patients/{patient_id}/today",
+        "/api/patients/{patient_id}/doses/{slot_id}",
+        "/api/patients/{patient_id}/plans",
+    } <= set(paths)
 
 
 # --- schemathesis -----------------------------------------------------------------------------
@@ -161,8 +165,14 @@ def signed_in_schema(tmp_path: Any) -> Any:
     signed = client.post("/api/session", json={"email": "fuzz@example.org", "password": PASSWORD}).json()
     start = (datetime.now(tz=ZoneInfo("Europe/London")) - timedelta(days=1)).date().isoformat()
     headers = {"x-csrf-token": signed["csrf_token"]}
-    assert client.post("/api/patients/1/plans", json={"kind": "maintenance", "mg_day": 15, "start": start},
-                       headers=headers).status_code == 201  # fmt: skip
+    assert (
+        client.post(
+            "/api/patients/1/plans",
+            json={"kind": "maintenance", "mg_day": 15, "start": start},
+            headers=headers,
+        ).status_code
+        == 201
+    )
     cookie = client.cookies.get("dosewise_session")
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     yield {"schema": schema, "headers": {**headers, "cookie": f"dosewise_session={cookie}"}}
@@ -198,7 +208,7 @@ def test_the_api_never_fails_and_keeps_to_its_schema(signed_in_schema: Any) -> N
                 failures.append(f"{label}: {str(error)[:600]}")
 
         settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)(
-            given(case=strategy)(lambda case: run(case))
+            given(case=strategy)(lambda case: run(case))  # noqa: PLW0108  (run has a default)
         )()
         tested += 1
     assert tested >= 14

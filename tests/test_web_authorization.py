@@ -9,14 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import csrf_of, page_token, sign_up
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from conftest import csrf_of, page_token, sign_up
 from dosewise.services import diary
-from dosewise.web.app import route_table
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.models import AccessGrantRow, DoseSlotRow, InvitationRow, MedicineRow, PatientRow, PlanRow
+from dosewise.web.app import route_table
 
 ZONE = "Europe/London"
 PUBLIC = {"/", "/sign-in", "/sign-up", "/health", "/api/openapi.json", "/api/session"}
@@ -117,9 +117,17 @@ def _call(client: TestClient, method: str, template: str, ids: dict[str, int]) -
     path = template.format(**ids)
     if path.startswith("/api/"):
         body = {
-            "status": "taken", "penn_frequency": 0, "spasticity": 2, "text": "a note", "name": "ibuprofen",
-            "symptoms": ["drowsy"], "missed": "08:00", "kind": "maintenance", "mg_day": 15, "start": "2026-12-01",
-        }  # fmt: skip
+            "status": "taken",
+            "penn_frequency": 0,
+            "spasticity": 2,
+            "text": "a note",
+            "name": "ibuprofen",
+            "symptoms": ["drowsy"],
+            "missed": "08:00",
+            "kind": "maintenance",
+            "mg_day": 15,
+            "start": "2026-12-01",
+        }
         fields = _body_fields(method, template)
         return client.request(
             method, path, json={k: v for k, v in body.items() if k in fields}, headers={"x-csrf-token": token}
@@ -235,9 +243,13 @@ def test_sign_in_never_redirects_off_site(web: TestClient, target: str) -> None:
     form = web.get("/sign-in")
     response = web.post(
         "/sign-in",
-        data={"csrf_token": csrf_of(form.text), "email": "erin@example.org",
-              "password": "correct horse battery", "next": target},
-    )  # fmt: skip
+        data={
+            "csrf_token": csrf_of(form.text),
+            "email": "erin@example.org",
+            "password": "correct horse battery",
+            "next": target,
+        },
+    )
     assert response.headers["location"] == "/"
 
 
@@ -260,9 +272,16 @@ def test_a_clinician_sees_a_linked_patient_and_cannot_override_for_an_unlinked_o
         again = doc.post("/join", data={"csrf_token": page_token(doc, "/join"), "code": code})
         assert again.status_code == 400 and "not valid" in again.text
         # the patient cannot use the override; the linked clinician can
-        form = {"csrf_token": page_token(pat), "action": "preview", "kind": "titration", "target_mg_day": "30",
-                "start": "2026-12-01", "kidney_way": "dialysis", "clinician_override": "yes",
-                "products": "solution:1mg/ml"}  # fmt: skip
+        form = {
+            "csrf_token": page_token(pat),
+            "action": "preview",
+            "kind": "titration",
+            "target_mg_day": "30",
+            "start": "2026-12-01",
+            "kidney_way": "dialysis",
+            "clinician_override": "yes",
+            "products": "solution:1mg/ml",
+        }
         refused = pat.post(f"/patients/{patient}/plans", data=form)
         assert refused.status_code == 400 and "only a clinician can override" in refused.text
         allowed = doc.post(f"/patients/{patient}/plans", data={**form, "csrf_token": page_token(doc)})

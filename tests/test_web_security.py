@@ -11,10 +11,10 @@ import zipfile
 from typing import Any
 
 import pytest
-from conftest import csrf_of, page_token, sign_up, web_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from conftest import csrf_of, page_token, sign_up, web_settings
 from dosewise.errors import InputError
 from dosewise.store.models import AuditRow, LoginAttemptRow, PatientRow, UserRow, WebSessionRow
 from dosewise.web.app import create_app, route_table
@@ -53,9 +53,15 @@ def test_the_session_cookie_is_signed_http_only_and_same_site(web_app: Any) -> N
         form = client.get("/sign-up")
         response = client.post(
             "/sign-up",
-            data={"csrf_token": csrf_of(form.text), "email": "bo@example.org", "password": PASSWORD,
-                  "display_name": "Bo", "role": "patient", "time_zone": "UTC"},
-        )  # fmt: skip
+            data={
+                "csrf_token": csrf_of(form.text),
+                "email": "bo@example.org",
+                "password": PASSWORD,
+                "display_name": "Bo",
+                "role": "patient",
+                "time_zone": "UTC",
+            },
+        )
         header = next(
             v for k, v in response.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v
         )
@@ -110,8 +116,10 @@ def test_every_page_form_carries_the_token(web: TestClient) -> None:
     """Every <form method="post"> the pages render has the hidden CSRF field."""
     sign_up(web, "fa@example.org")
     patient = web.get("/").headers["location"].split("/")[2]
-    pages = [f"/patients/{patient}/{p}" for p in ("today", "plans", "diary", "triage", "medicines", "missed",
-                                                    "access")] + ["/account", "/join"]  # fmt: skip
+    pages = [
+        f"/patients/{patient}/{p}"
+        for p in ("today", "plans", "diary", "triage", "medicines", "missed", "access")
+    ] + ["/account", "/join"]
     forms = 0
     for page in pages:
         html = web.get(page).text
@@ -189,8 +197,15 @@ def test_sign_up_says_what_to_fix_and_stores_nothing(
     web: TestClient, fields: dict[str, str], message: str
 ) -> None:
     form = web.get("/sign-up")
-    data = {"csrf_token": csrf_of(form.text), "email": "ka@example.org", "password": PASSWORD,
-            "display_name": "Ka", "role": "patient", "time_zone": "UTC", **fields}  # fmt: skip
+    data = {
+        "csrf_token": csrf_of(form.text),
+        "email": "ka@example.org",
+        "password": PASSWORD,
+        "display_name": "Ka",
+        "role": "patient",
+        "time_zone": "UTC",
+        **fields,
+    }
     response = web.post("/sign-up", data=data)
     assert response.status_code == 400 and message in response.text
     assert 'value="Ka"' in response.text or fields.get("display_name")  # the form comes back filled in
@@ -206,9 +221,15 @@ def test_the_same_email_cannot_sign_up_twice(web_app: Any) -> None:
         form = again.get("/sign-up")
         response = again.post(
             "/sign-up",
-            data={"csrf_token": csrf_of(form.text), "email": "LA@example.org ", "password": PASSWORD,
-                  "display_name": "La", "role": "patient", "time_zone": "UTC"},
-        )  # fmt: skip
+            data={
+                "csrf_token": csrf_of(form.text),
+                "email": "LA@example.org ",
+                "password": PASSWORD,
+                "display_name": "La",
+                "role": "patient",
+                "time_zone": "UTC",
+            },
+        )
         assert response.status_code == 400 and "sign in instead" in response.text
 
 
@@ -302,9 +323,16 @@ def test_every_page_route_is_a_real_page(web: TestClient) -> None:
     patient = web.get("/").headers["location"].split("/")[2]
     saved = web.post(
         f"/patients/{patient}/plans",
-        data={"csrf_token": page_token(web), "action": "save", "kind": "titration", "target_mg_day": "30",
-              "start": "2026-11-01", "kidney_way": "crcl", "crcl": "45"},
-    )  # fmt: skip
+        data={
+            "csrf_token": page_token(web),
+            "action": "save",
+            "kind": "titration",
+            "target_mg_day": "30",
+            "start": "2026-11-01",
+            "kidney_way": "crcl",
+            "crcl": "45",
+        },
+    )
     assert saved.status_code == 303
     walked = 0
     for route in route_table():

@@ -279,8 +279,12 @@ def record_dose(body: DoseIn, slot_id: Id, context: Ctx, user: User, patient: Pa
         taken_at=_aware(body.taken_at),
         actor=user.actor,
     )
-    taken_at = result.taken_at.replace(tzinfo=UTC) if result.taken_at is not None else None  # stored naive UTC
-    return DoseRecorded(slot_id=result.slot_id, status=result.status, taken_at=taken_at, created=result.created)
+    taken_at = (
+        result.taken_at.replace(tzinfo=UTC) if result.taken_at is not None else None
+    )  # stored naive UTC
+    return DoseRecorded(
+        slot_id=result.slot_id, status=result.status, taken_at=taken_at, created=result.created
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
