@@ -133,3 +133,19 @@ def test_the_schema_head_constant_is_the_newest_migration():
     from dosewise.store.database import SCHEMA_HEAD, known_revisions
 
     assert known_revisions()[-1] == SCHEMA_HEAD
+
+
+def test_workers_starting_together_migrate_a_new_database_once(database_url):
+    """Web workers start at the same moment on an empty database: every one comes up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dosewise.store.database import SCHEMA_HEAD, ensure_schema, schema_revision
+
+    engines = [build_engine(database_url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(ensure_schema, engines))
+        assert schema_revision(engines[0]) == SCHEMA_HEAD
+    finally:
+        for engine in engines:
+            engine.dispose()

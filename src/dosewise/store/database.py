@@ -53,18 +53,60 @@ def _alembic_config(engine: Engine) -> Any:
     return config
 
 
+MIGRATION_LOCK = 0x0D05E415E  # PostgreSQL advisory lock: one worker migrates, the others wait
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Bring the database to the newest schema; a quick check (no Alembic import) when it is."""
+    """Bring the database to the newest schema; a quick check (no Alembic import) when it is.
+
+    Several web workers may start at once on one PostgreSQL database: the first takes an
+    advisory lock and migrates; the others wait for it, see the new schema and go on.
+    """
+    from sqlalchemy import text
+
+    if _current_revision(engine) == SCHEMA_HEAD:
+        return
+    if engine.dialect.name == "sqlite":
+        _upgrade_sqlite_once(engine)
+        return
+    if engine.dialect.name != "postgresql":
+        upgrade_database(engine)
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            if _current_revision(engine) != SCHEMA_HEAD:
+                upgrade_database(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
+
+
+def _upgrade_sqlite_once(engine: Engine) -> None:
+    """SQLite refuses a second writer's DDL at once (no waiting): a file lock beside the
+    database makes the other processes wait for the first one's migration instead."""
+    import fcntl
+
+    path = engine.url.database
+    if not path or path == ":memory:":
+        upgrade_database(engine)
+        return
+    with open(f"{path}.migrate-lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        if _current_revision(engine) != SCHEMA_HEAD:
+            upgrade_database(engine)
+
+
+def _current_revision(engine: Engine) -> str | None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
     try:
         with engine.connect() as connection:
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            current: str | None = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return current
     except DBAPIError:  # no table yet (a new database), or unreachable: the upgrade says which
-        current = None
-    if current != SCHEMA_HEAD:
-        upgrade_database(engine)
+        return None
 
 
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
