@@ -91,7 +91,12 @@ def _upgrade_sqlite_once(engine: Engine) -> None:
     if not path or path == ":memory:":
         upgrade_database(engine)
         return
-    with open(f"{path}.migrate-lock", "w") as lock_file:
+    try:
+        lock_file = open(f"{path}.migrate-lock", "w")  # noqa: SIM115  (held for the whole upgrade)
+    except OSError:  # no such folder, read-only: the upgrade itself reports it
+        upgrade_database(engine)
+        return
+    with lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         if _current_revision(engine) != SCHEMA_HEAD:
             upgrade_database(engine)
