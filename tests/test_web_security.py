@@ -268,10 +268,14 @@ def test_a_placeholder_secret_is_refused_outside_development(secret: str) -> Non
     )
 
 
-def test_settings_from_the_environment(tmp_path: Any) -> None:
+def test_settings_from_the_environment(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     env = {"DOSEWISE_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "DOSEWISE_ENV": "development"}
     dev = Settings.from_environment(env)
     assert len(dev.secret_key) >= 32 and dev.secure_cookies is False
+    assert Settings.from_environment(env).secret_key == dev.secret_key  # kept across restarts
+    kept = next((tmp_path / "data").rglob("development-secret-key"))
+    assert kept.stat().st_mode & 0o777 == 0o600
     with pytest.raises(InputError, match="DOSEWISE_SECRET_KEY"):
         Settings.from_environment({**env, "DOSEWISE_ENV": "production"})
     prod = Settings.from_environment({**env, "DOSEWISE_ENV": "production", "DOSEWISE_SECRET_KEY": "s" * 48})

@@ -56,7 +56,7 @@ class Settings:
         environment = env.get("DOSEWISE_ENV", "production").strip().lower()
         secret = env.get("DOSEWISE_SECRET_KEY", "")
         if environment == "development" and not secret:
-            secret = secrets.token_urlsafe(48)  # sessions end when the development server restarts
+            secret = development_secret()
         url = env.get("DOSEWISE_DATABASE_URL") or default_database_url()
         secure = env.get("DOSEWISE_SECURE_COOKIES", "0" if environment == "development" else "1")
         return cls(
@@ -67,10 +67,31 @@ class Settings:
         )
 
 
-def default_database_url() -> str:
-    """SQLite in the user's data folder (beside the CLI's personal diary, not the same file)."""
+def _data_folder() -> str:
     from platformdirs import user_data_dir
 
     folder = user_data_dir("dosewise", appauthor=False)
     os.makedirs(folder, exist_ok=True)
-    return f"sqlite:///{os.path.join(folder, 'web.sqlite3')}"
+    return folder
+
+
+def development_secret() -> str:
+    """A random key kept in the data folder (mode 0600), so a restart keeps people signed in."""
+    path = os.path.join(_data_folder(), "development-secret-key")
+    try:
+        with open(path, encoding="utf-8") as file:
+            kept = file.read().strip()
+        if len(kept) >= MIN_SECRET_CHARS:
+            return kept
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(key)
+    return key
+
+
+def default_database_url() -> str:
+    """SQLite in the user's data folder (beside the CLI's personal diary, not the same file)."""
+    return f"sqlite:///{os.path.join(_data_folder(), 'web.sqlite3')}"
