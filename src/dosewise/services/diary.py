@@ -171,12 +171,19 @@ def record_dose(
                 return _record(existing, created=False)
             if due_at - EARLY_LIMIT > max(now_utc, taken_utc or now_utc):
                 hours = EARLY_LIMIT.total_seconds() / 3600
+                due, opens = (
+                    _local(session, patient_id, due_at),
+                    _local(session, patient_id, due_at - EARLY_LIMIT),
+                )
                 raise InputError(
-                    f"dose #{slot_id} is due {due_at:%Y-%m-%d %H:%M} UTC: a dose can be recorded at most "
-                    f"{hours:g} hours before it is due"
+                    f"the {_when(due, now)} dose can be ticked off from {_when(opens, now)} "
+                    f"(at most {hours:g} hours before it is due)"
                 )
             if taken_utc is not None and taken_utc < due_at - EARLY_LIMIT:
-                raise InputError(f"dose #{slot_id} cannot have been taken long before it was due")
+                due = _local(session, patient_id, due_at)
+                raise InputError(
+                    f"the {_when(due, now)} dose cannot have been taken that long before it was due"
+                )
             stored: DoseStatus = status
             if taken_utc is not None and taken_utc > due_at + ON_TIME_WINDOW:
                 stored = "late"
@@ -191,6 +198,22 @@ def record_dose(
             if existing is None:
                 raise
             return _record(existing, created=False)
+
+
+def _local(session: Session, patient_id: int, naive_utc: datetime) -> datetime:
+    """A stored (naive UTC) time on the patient's clock."""
+    from zoneinfo import ZoneInfo
+
+    patient = session.get(PatientRow, patient_id)
+    zone = ZoneInfo(patient.time_zone) if patient is not None else UTC
+    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """ "20:00" today, else "Wed 25 Nov 20:00", on the patient's clock."""
+    if moment.date() == now.astimezone(moment.tzinfo).date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%a %d %b %H:%M")
 
 
 def _slot_due(session: Session, patient_id: int, slot_id: int) -> datetime:

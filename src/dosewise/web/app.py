@@ -58,7 +58,8 @@ class SecurityHeaders:
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", CSP.encode()))
                 if b"cache-control" not in names:  # personal health data: never in shared caches
-                    headers.append((b"cache-control", b"no-store"))
+                    static = scope["path"].startswith("/static/")
+                    headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
                 message["headers"] = headers
             await send(message)

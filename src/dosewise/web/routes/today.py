@@ -56,6 +56,8 @@ def today_page(
         next_dose=due.next_dose,
         missed_recently=due.missed_recently,
         can_record=patient.can("record"),
+        recordable_until=local + diary.EARLY_LIMIT,
+        early_limit=diary.EARLY_LIMIT,
         notice=NOTICES.get(done),
         error=error,
     )
