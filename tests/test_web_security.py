@@ -355,3 +355,24 @@ def test_every_page_route_is_a_real_page(web: TestClient) -> None:
         if response.headers["content-type"].startswith("text/html"):
             assert "agree" in response.text.lower(), path
     assert walked >= 12
+
+
+def test_pages_that_only_read_do_not_wait_for_a_writer(tmp_path: Any) -> None:
+    """SQLite: while another process holds the write lock (a long import, a burst of sign-ins),
+    Today still answers; before, every request queued behind it and failed after the busy
+    timeout with "database is locked"."""
+    import sqlite3
+
+    path = tmp_path / "busy.sqlite3"
+    with TestClient(create_app(web_settings(f"sqlite:///{path}")), follow_redirects=False) as client:
+        sign_up(client, "ra@example.org")
+        patient = client.get("/").headers["location"].split("/")[2]
+        writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # held for the whole request below
+            for page in ("today", "diary", "report"):
+                assert client.get(f"/patients/{patient}/{page}").status_code == 200, page
+            assert client.get(f"/api/patients/{patient}/today").status_code == 200
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
 from dosewise.services.diary import to_utc
-from dosewise.store.database import unit_of_work
+from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
     AccessGrantRow,
     AuditRow,
@@ -195,44 +195,50 @@ def sign_in(
     policy: SessionPolicy,
 ) -> NewSession:
     """A new session for the right password; failures count towards the rate limit."""
-    from argon2.exceptions import InvalidHashError, VerificationError
 
     address = email.strip().lower()[:254]
     now_utc = to_utc(now)
     since = now_utc - limits.window
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:  # short: argon2 runs outside any transaction
         by_email = session.scalar(
             select(func.count()).where(LoginAttemptRow.email == address, LoginAttemptRow.at >= since)
         )
         by_client = session.scalar(
             select(func.count()).where(LoginAttemptRow.client == client, LoginAttemptRow.at >= since)
         )
-        if (by_email or 0) >= limits.max_failures_per_email or (
-            by_client or 0
-        ) >= limits.max_failures_per_client:
-            minutes = int(limits.window.total_seconds() // 60)
-            raise TooManyAttempts(f"too many failed sign-ins: wait {minutes} minutes, then try again")
-        user = session.scalar(select(UserRow).where(UserRow.email == address))
-        stored = user.password_hash if user is not None else None
-        try:
-            # an unknown email costs the same time as a wrong password
-            hasher.verify(stored or _dummy_hash(hasher), password)
-            ok = user is not None and stored is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or user is None:
+        found = session.execute(
+            select(UserRow.id, UserRow.password_hash).where(UserRow.email == address)
+        ).first()
+    blocked = (by_email or 0) >= limits.max_failures_per_email
+    if blocked or (by_client or 0) >= limits.max_failures_per_client:
+        minutes = int(limits.window.total_seconds() // 60)
+        raise TooManyAttempts(f"too many failed sign-ins: wait {minutes} minutes, then try again")
+    stored = found.password_hash if found is not None else None
+    # an unknown email costs the same time as a wrong password
+    ok = _verify(hasher, stored or _dummy_hash(hasher), password) and stored is not None
+    with unit_of_work(engine) as session:
+        if not ok or found is None:
             session.add(LoginAttemptRow(email=address, client=client[:64], at=now_utc))
-            failed = True
         else:
-            failed = False
             session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.email == address))
             if stored is not None and hasher.check_needs_rehash(stored):
-                user.password_hash = hasher.hash(password)
-            new = _new_session(session, user.id, now_utc, policy)
-            _audit(session, now, user.id, None, "sign_in", "user", user.id)
-    if failed:  # the failure is committed above, then reported
+                user = session.get(UserRow, found.id)
+                if user is not None:
+                    user.password_hash = hasher.hash(password)
+            new = _new_session(session, found.id, now_utc, policy)
+            _audit(session, now, found.id, None, "sign_in", "user", found.id)
+    if not ok or found is None:  # the failure is committed above, then reported
         raise InputError("wrong email or password")
     return new
+
+
+def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 _DUMMY: dict[int, str] = {}
@@ -264,30 +270,36 @@ def _new_session(session: Session, user_id: int, now_utc: datetime, policy: Sess
 def session_user(engine: Engine, *, token: str, now: datetime, policy: SessionPolicy) -> CurrentUser | None:
     """The signed-in user of a session token, or None (unknown or expired)."""
     now_utc = to_utc(now)
-    with unit_of_work(engine) as session:
+    digest = _digest(token)
+    with read_only(engine) as session:
         found = session.execute(
             select(WebSessionRow, UserRow)
             .join(UserRow, UserRow.id == WebSessionRow.user_id)
-            .where(WebSessionRow.token_hash == _digest(token))
+            .where(WebSessionRow.token_hash == digest)
         ).first()
-        if found is None:
-            return None
-        row, user = found
-        if row.expires_at <= now_utc:
-            session.delete(row)
-            return None
-        if now_utc - row.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
-            row.last_seen_at = now_utc
-            row.expires_at = now_utc + policy.lifetime
-        role: Role = user.role  # type: ignore[assignment]  # the CHECK constraint keeps it one of ROLES
-        return CurrentUser(
-            user_id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            role=role,
-            session_id=row.id,
-            csrf_token=row.csrf_token,
-        )
+    if found is None:
+        return None
+    row, user = found
+    if row.expires_at <= now_utc:
+        with unit_of_work(engine) as session:
+            session.execute(delete(WebSessionRow).where(WebSessionRow.id == row.id))
+        return None
+    if now_utc - row.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
+        with unit_of_work(engine) as session:
+            session.execute(
+                update(WebSessionRow)
+                .where(WebSessionRow.id == row.id)
+                .values(last_seen_at=now_utc, expires_at=now_utc + policy.lifetime)
+            )
+    role: Role = user.role  # type: ignore[assignment]  # the CHECK constraint keeps it one of ROLES
+    return CurrentUser(
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=role,
+        session_id=row.id,
+        csrf_token=row.csrf_token,
+    )
 
 
 def sign_out(engine: Engine, *, token: str) -> None:
@@ -306,18 +318,16 @@ def change_password(
     policy: SessionPolicy,
 ) -> NewSession:
     """Change the password and end every other session (a new one replaces this one)."""
-    from argon2.exceptions import InvalidHashError, VerificationError
-
     check_password(new)
+    stored = _stored_hash(engine, user.user_id)
+    if not _verify(hasher, stored, current):
+        raise InputError("the current password is not right")
+    new_hash = hasher.hash(new)
     with unit_of_work(engine) as session:
         row = session.get(UserRow, user.user_id)
-        if row is None or row.password_hash is None:
+        if row is None:
             raise NotFound("no such account")
-        try:
-            hasher.verify(row.password_hash, current)
-        except (VerificationError, InvalidHashError):
-            raise InputError("the current password is not right") from None
-        row.password_hash = hasher.hash(new)
+        row.password_hash = new_hash
         session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.user_id))
         _audit(session, now, user.user_id, None, "change_password", "user", user.user_id)
         return _new_session(session, user.user_id, to_utc(now), policy)
@@ -326,16 +336,9 @@ def change_password(
 def delete_account(engine: Engine, hasher: PasswordHasher, *, user: CurrentUser, password: str) -> None:
     """Delete the account; a patient's diary goes with it (plans, doses, entries, grants, and
     the audit trail about them). Caregivers and clinicians lose their grants."""
-    from argon2.exceptions import InvalidHashError, VerificationError
-
+    if not _verify(hasher, _stored_hash(engine, user.user_id), password):
+        raise InputError("the password is not right: the account was not deleted")
     with unit_of_work(engine) as session:
-        row = session.get(UserRow, user.user_id)
-        if row is None or row.password_hash is None:
-            raise NotFound("no such account")
-        try:
-            hasher.verify(row.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            raise InputError("the password is not right: the account was not deleted") from None
         patients = list(session.scalars(select(PatientRow.id).where(PatientRow.user_id == user.user_id)))
         if patients:
             session.execute(delete(AuditRow).where(AuditRow.patient_id.in_(patients)))
@@ -343,14 +346,22 @@ def delete_account(engine: Engine, hasher: PasswordHasher, *, user: CurrentUser,
         session.execute(delete(UserRow).where(UserRow.id == user.user_id))
 
 
+def _stored_hash(engine: Engine, user_id: int) -> str:
+    with read_only(engine) as session:
+        stored = session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
+    if stored is None:
+        raise NotFound("no such account")
+    return stored
+
+
 def own_patient(engine: Engine, *, user: CurrentUser) -> int | None:
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         return session.scalar(select(PatientRow.id).where(PatientRow.user_id == user.user_id))
 
 
 def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> PatientAccess:
     """How this user relates to the patient; NotFound when they have no access at all."""
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         patient = session.get(PatientRow, patient_id)
         if patient is None:
             raise NotFound("no such patient")
@@ -376,7 +387,7 @@ def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> Pat
 
 def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:
     """Every patient the user may see: their own, then those who let them in, by name."""
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         own = session.scalars(select(PatientRow).where(PatientRow.user_id == user.user_id)).all()
         granted = session.execute(
             select(PatientRow, AccessGrantRow.role)
@@ -464,7 +475,7 @@ def list_access(
     engine: Engine, *, patient_id: int, now: datetime
 ) -> tuple[list[AccessEntry], list[PendingInvitation]]:
     """Who can see the patient, and the invitations not used yet."""
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         grants = session.execute(
             select(AccessGrantRow, UserRow)
             .join(UserRow, UserRow.id == AccessGrantRow.user_id)

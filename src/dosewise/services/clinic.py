@@ -19,7 +19,7 @@ from dosewise.services.accounts import CurrentUser, patients_of
 from dosewise.services.diary import to_utc
 from dosewise.services.history import load_slots, patient_zone, plan_crcl
 from dosewise.services.report import triage_entry
-from dosewise.store.database import unit_of_work
+from dosewise.store.database import read_only
 from dosewise.store.models import PlanRow, SymptomEntryRow
 
 LOOK_BACK = timedelta(days=7)  # setting: the recent period the flags look at
@@ -73,7 +73,7 @@ def patient_list(engine: Engine, *, user: CurrentUser, now: datetime) -> list[At
 def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now: datetime) -> Attention:
     now_utc = to_utc(now)
     start = now_utc - LOOK_BACK
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         slots = load_slots(session, patient_id, start - timedelta(days=1), now_utc, zone, now)
         entries = session.scalars(

@@ -27,7 +27,7 @@ from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
 from dosewise.services.diary import ON_TIME_WINDOW, dose_status, list_medicines, to_utc
-from dosewise.store.database import unit_of_work
+from dosewise.store.database import read_only
 from dosewise.store.models import DoseEventRow, DoseSlotRow, MedicineRow, PatientRow, PlanRow
 
 MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a typo (setting)
@@ -113,7 +113,7 @@ def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
 
 def list_day(engine: Engine, *, patient_id: int, day: date, now: datetime) -> list[Slot]:
     """The doses of a calendar day in the patient's zone, oldest first."""
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, end = day_bounds(day, zone)
         return load_slots(session, patient_id, start, end, zone, now)
@@ -123,7 +123,7 @@ def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
     """Overdue doses with the missed-dose advice for each (from the real history: the last
     dose taken decides the long-gap advice), and the next dose to come."""
     monograph = load_monograph("baclofen")
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         local_now = now.astimezone(zone)
         start = to_utc(local_now - timedelta(days=1))
@@ -151,7 +151,7 @@ def missed_dose_advice(engine: Engine, *, patient_id: int, missed: time, now: da
     """What to do about the dose of ``missed`` o'clock today (the patient's zone), with the
     current plan's dose times and the last dose taken from the diary."""
     monograph = load_monograph("baclofen")
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         times = _current_times(session, patient_id)
         last_taken = _last_taken(session, patient_id)
@@ -211,7 +211,7 @@ def adherence(
 ) -> Adherence:
     """Taken on time / late / skipped / missed, per day and per plan step."""
     check_range(first_day, last_day)
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, _ = day_bounds(first_day, zone)
         _, end = day_bounds(last_day, zone)
@@ -279,7 +279,7 @@ class HistoryContext:
 
 
 def history_context(engine: Engine, *, patient_id: int, now: datetime) -> HistoryContext:
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         now_utc = to_utc(now)
         slots = load_slots(session, patient_id, now_utc - timedelta(hours=24), now_utc, zone, now)
@@ -329,7 +329,7 @@ class StoredPlan:
 
 def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
     """The plan in force (the newest one not superseded), as it was saved."""
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         row = session.scalars(
             select(PlanRow)
             .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
@@ -347,7 +347,7 @@ def patient_products(engine: Engine, *, patient_id: int) -> list[str]:
     """The products the patient has used in plans (CLI spelling), oldest first."""
     from dosewise.store.models import ProductRow
 
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         return list(
             session.scalars(
                 select(ProductRow.spec).where(ProductRow.patient_id == patient_id).order_by(ProductRow.id)

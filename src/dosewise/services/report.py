@@ -20,7 +20,7 @@ from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, Repor
 from dosewise.monographs import load_monograph
 from dosewise.services.diary import ON_TIME_WINDOW, to_utc
 from dosewise.services.history import check_medicines, check_range, day_bounds, load_slots, patient_zone
-from dosewise.store.database import unit_of_work
+from dosewise.store.database import read_only
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
 MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
@@ -40,7 +40,7 @@ def gather_report(
     if not whole_diary:
         check_range(first_day, last_day)
     monograph = load_monograph("baclofen")
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         patient = session.get(PatientRow, patient_id)
         assert patient is not None
@@ -241,7 +241,7 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
 
     from dosewise.store.models import DoseSlotRow
 
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         moments = [
             session.scalar(select(func.min(PlanRow.created_at)).where(PlanRow.patient_id == patient_id)),
@@ -292,7 +292,7 @@ def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
         raise InputError("there is no plan yet, so there are no doses to remind of")
     data = plan.data
     times = list(data.get("times", []))
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, _ = day_bounds(now.astimezone(zone).date(), zone)
         slots = load_slots(

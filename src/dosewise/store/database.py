@@ -27,8 +27,18 @@ def build_engine(url: str) -> Engine:
         # Take the write lock when a transaction begins: a deferred transaction that reads and
         # then writes can fail at once with "database is locked" when another process wrote
         # in between; BEGIN IMMEDIATE waits (busy timeout) instead.
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+        # Reads (read_only below) begin deferred: in WAL mode they neither wait for nor block
+        # a writer, so pages that only read never queue behind a write.
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+READ_ONLY = "dosewise_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    deferred = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -149,4 +159,12 @@ def schema_revision(engine: Engine) -> str:
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: committed if the block ends normally, rolled back otherwise."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads (one consistent snapshot; on SQLite it takes no write lock)."""
+    reader = engine.execution_options(**{READ_ONLY: True})
+    with Session(reader, expire_on_commit=False) as session, session.begin():
         yield session
