@@ -20,8 +20,13 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SCHEMA_HEAD = "0003"  # the newest migration (a test checks it against store/migrations)
 
 
+# A web worker serves up to 40 requests at once (the thread pool): keep that many PostgreSQL
+# connections open instead of opening and closing one per request beyond SQLAlchemy's default 5.
+POSTGRES_POOL = {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True}
+
+
 def build_engine(url: str) -> Engine:
-    engine = create_engine(url)
+    engine = create_engine(url, **(POSTGRES_POOL if url.startswith("postgresql") else {}))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction begins: a deferred transaction that reads and
