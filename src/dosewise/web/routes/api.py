@@ -33,6 +33,7 @@ from dosewise.web.context import (
     clear_session_cookie,
     set_session_cookie,
 )
+from dosewise.web.routes.auth import start_session
 
 
 class Problem(BaseModel):
@@ -200,16 +201,7 @@ def _me(user: CurrentUser) -> Me:
 
 @router.post("/session", response_model=SignedIn)
 def sign_in(body: SignIn, request: Request, context: Ctx) -> JSONResponse:
-    session = accounts.sign_in(
-        context.engine,
-        context.hasher,
-        email=body.email,
-        password=body.password,
-        client=request.client.host if request.client else "unknown",
-        now=context.now(),
-        limits=context.settings.sign_in_limits,
-        policy=context.settings.session_policy,
-    )
+    session = start_session(context, request, body.email, body.password)
     user = accounts.session_user(
         context.engine, token=session.token, now=context.now(), policy=context.settings.session_policy
     )

@@ -9,10 +9,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import Conflict, InputError
 from dosewise.services import accounts
-from dosewise.services.accounts import TooManyAttempts
+from dosewise.services.accounts import NewSession, TooManyAttempts
 from dosewise.services.plans import zone_named
 from dosewise.web.context import (
     SESSION_COOKIE,
+    AppContext,
     Ctx,
     MaybeUser,
     User,
@@ -75,16 +76,7 @@ def sign_up(
             time_zone=time_zone.strip(),
             now=context.now(),
         )
-        session = accounts.sign_in(
-            context.engine,
-            context.hasher,
-            email=email,
-            password=password,
-            client=_client(request),
-            now=context.now(),
-            limits=context.settings.sign_in_limits,
-            policy=context.settings.session_policy,
-        )
+        session = start_session(context, request, email, password)
     except (InputError, Conflict) as error:
         return render(
             context, request, "sign_up.html.j2", status=400, zones=COMMON_ZONES, form=form, error=str(error)
@@ -110,16 +102,7 @@ def sign_in(
     next: Text = "/",
 ) -> Response:
     try:
-        session = accounts.sign_in(
-            context.engine,
-            context.hasher,
-            email=email,
-            password=password,
-            client=_client(request),
-            now=context.now(),
-            limits=context.settings.sign_in_limits,
-            policy=context.settings.session_policy,
-        )
+        session = start_session(context, request, email, password)
     except (InputError, TooManyAttempts) as error:
         status = 429 if isinstance(error, TooManyAttempts) else 400
         return render(
@@ -144,6 +127,20 @@ def sign_out(request: Request, context: Ctx, user: User) -> Response:
     response = RedirectResponse("/sign-in", status_code=303)
     clear_session_cookie(response)
     return response
+
+
+def start_session(context: AppContext, request: Request, email: str, password: str) -> NewSession:
+    """Sign in (rate-limited per email and per client address): the new session."""
+    return accounts.sign_in(
+        context.engine,
+        context.hasher,
+        email=email,
+        password=password,
+        client=_client(request),
+        now=context.now(),
+        limits=context.settings.sign_in_limits,
+        policy=context.settings.session_policy,
+    )
 
 
 def _client(request: Request) -> str:
