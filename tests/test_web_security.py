@@ -376,3 +376,20 @@ def test_pages_that_only_read_do_not_wait_for_a_writer(tmp_path: Any) -> None:
         finally:
             writer.execute("ROLLBACK")
             writer.close()
+
+
+def test_what_people_type_is_shown_as_text_never_as_markup(web: TestClient) -> None:
+    """A name, a note or a medicine with HTML in it comes back escaped on every page."""
+    sign_up(web, "sa@example.org", name="<b>Sam</b>")
+    patient = web.get("/").headers["location"].split("/")[2]
+    token = page_token(web)
+    web.post(
+        f"/patients/{patient}/diary/notes", data={"csrf_token": token, "text": "<img src=x onerror=alert(1)>"}
+    )
+    web.post(f"/patients/{patient}/medicines", data={"csrf_token": token, "name": "<i>tramadol</i>"})
+    for page in ("today", "diary", "medicines", "report"):
+        html = web.get(f"/patients/{patient}/{page}").text
+        assert "<b>Sam</b>" not in html and "&lt;b&gt;Sam&lt;/b&gt;" in html, page
+        assert "<img src=x" not in html and "<i>tramadol" not in html, page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in web.get(f"/patients/{patient}/diary").text
+    assert "&lt;i&gt;tramadol&lt;/i&gt;" in web.get(f"/patients/{patient}/medicines").text

@@ -61,6 +61,8 @@ def build_context(settings: Settings, engine: Engine, templates_dir: Path) -> Ap
     from argon2 import PasswordHasher
 
     templates = Jinja2Templates(directory=str(templates_dir))
+    # select_autoescape() only knows .html: our .html.j2 templates must be escaped too
+    templates.env.autoescape = True
     templates.env.globals["csrf_field"] = CSRF_FIELD
     hasher = PasswordHasher(
         time_cost=settings.argon2.time_cost,
