@@ -286,3 +286,30 @@ def test_a_clinician_sees_a_linked_patient_and_cannot_override_for_an_unlinked_o
         assert refused.status_code == 400 and "only a clinician can override" in refused.text
         allowed = doc.post(f"/patients/{patient}/plans", data={**form, "csrf_token": page_token(doc)})
         assert allowed.status_code == 200 and "Preview" in allowed.text
+
+
+def test_a_late_dose_typed_after_midnight_is_last_night() -> None:
+    from dosewise.web.routes.today import _clock_today
+
+    now = datetime(2026, 12, 2, 0, 30, tzinfo=ZoneInfo(ZONE))
+    assert _clock_today("22:40", now, ZONE) == datetime(2026, 12, 1, 22, 40, tzinfo=ZoneInfo(ZONE))
+    assert _clock_today("00:20", now, ZONE) == datetime(2026, 12, 2, 0, 20, tzinfo=ZoneInfo(ZONE))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("days", "2.5"), ("doses_per_day", "three"), ("min_days", "-1")]
+)
+def test_the_plan_form_never_changes_a_number_quietly(web: TestClient, field: str, value: str) -> None:
+    sign_up(web, "ua@example.org")
+    patient = web.get("/").headers["location"].split("/")[2]
+    form = {
+        "csrf_token": page_token(web),
+        "action": "preview",
+        "kind": "maintenance",
+        "mg_day": "15",
+        "start": "2026-12-01",
+        field: value,
+    }
+    response = web.post(f"/patients/{patient}/plans", data=form)
+    assert response.status_code == 400 and "must be a whole number" in response.text
+    assert f'value="{value}"' in response.text  # the form comes back as typed

@@ -131,7 +131,7 @@ def test_every_page_form_carries_the_token(web: TestClient) -> None:
 
 def test_sign_in_is_rate_limited_across_workers(tmp_path: Any) -> None:
     settings = web_settings(f"sqlite:///{tmp_path / 'limit.sqlite3'}")
-    limit = settings.sign_in_limits.max_failures_per_email
+    limit = settings.sign_in_limits.max_failures_per_email_and_client
     with TestClient(create_app(settings), follow_redirects=False) as one:
         sign_up(one, "gi@example.org")
     with (
@@ -145,6 +145,23 @@ def test_sign_in_is_rate_limited_across_workers(tmp_path: Any) -> None:
         assert blocked.status_code == 429 and "too many failed sign-ins" in blocked.text
         engine = one.app.state.context.engine
         assert _count(engine, LoginAttemptRow) == limit
+
+
+def test_a_stranger_cannot_lock_a_person_out(tmp_path: Any) -> None:
+    """Five wrong passwords from one address block that address for that account, not the
+    account's owner signing in from elsewhere."""
+    settings = web_settings(f"sqlite:///{tmp_path / 'lockout.sqlite3'}")
+    app = create_app(settings)
+    with (
+        TestClient(app, follow_redirects=False, client=("203.0.113.9", 4000)) as stranger,
+        TestClient(app, follow_redirects=False, client=("198.51.100.7", 5000)) as owner,
+    ):
+        sign_up(owner, "victim@example.org")
+        owner.post("/sign-out", data={"csrf_token": page_token(owner)})
+        for _ in range(settings.sign_in_limits.max_failures_per_email_and_client):
+            assert _sign_in(stranger, "victim@example.org", "guess guess guess").status_code == 400
+        assert _sign_in(stranger, "victim@example.org").status_code == 429
+        assert _sign_in(owner, "victim@example.org").status_code == 303
 
 
 def test_a_good_sign_in_clears_the_failures(web: TestClient) -> None:
@@ -393,3 +410,28 @@ def test_what_people_type_is_shown_as_text_never_as_markup(web: TestClient) -> N
         assert "<img src=x" not in html and "<i>tramadol" not in html, page
     assert "&lt;img src=x onerror=alert(1)&gt;" in web.get(f"/patients/{patient}/diary").text
     assert "&lt;i&gt;tramadol&lt;/i&gt;" in web.get(f"/patients/{patient}/medicines").text
+
+
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_sign_in(web: TestClient) -> None:
+    sign_up(web, "ta@example.org")
+    patient = web.get("/").headers["location"].split("/")[2]
+    web.cookies.clear()
+    response = web.post(
+        f"/patients/{patient}/doses/1",
+        data={"status": "taken"},
+        headers={"referer": f"http://testserver/patients/{patient}/today"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/sign-in?next=%2Fpatients%2F{patient}%2Ftoday"
+    elsewhere = web.post(f"/patients/{patient}/doses/1", headers={"referer": "https://evil.example/x"})
+    assert elsewhere.headers["location"] == "/sign-in?next=%2F"
+
+
+def test_https_deployments_send_strict_transport_security(tmp_path: Any) -> None:
+    from dataclasses import replace
+
+    settings = replace(web_settings(f"sqlite:///{tmp_path / 'tls.sqlite3'}"), secure_cookies=True)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/sign-in").headers["strict-transport-security"] == "max-age=31536000"
+    with TestClient(create_app(web_settings(f"sqlite:///{tmp_path / 'plain.sqlite3'}"))) as client:
+        assert "strict-transport-security" not in client.get("/sign-in").headers

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
 from dosewise.services.diary import to_utc
@@ -66,7 +67,12 @@ class NotAllowed(DosewiseError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignInLimits:
-    max_failures_per_email: int = 5
+    """Failed sign-ins allowed in ``window``: from one address for one account (the usual
+    guessing), for one account from anywhere (spread-out guessing; higher, so a stranger
+    cannot lock a person out with five wrong tries), and from one address for any account."""
+
+    max_failures_per_email_and_client: int = 5
+    max_failures_per_email: int = 50
     max_failures_per_client: int = 20
     window: timedelta = timedelta(minutes=15)
 
@@ -173,7 +179,10 @@ def sign_up(
             email=address, display_name=name, password_hash=password_hash, role=role, created_at=to_utc(now)
         )
         session.add(user)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same email signed up at the same moment
+            raise Conflict("an account with this email exists: sign in instead") from None
         if role == "patient":
             patient = PatientRow(name=name, time_zone=time_zone, created_at=to_utc(now), user_id=user.id)
             session.add(patient)
@@ -199,36 +208,56 @@ def sign_in(
     address = email.strip().lower()[:254]
     now_utc = to_utc(now)
     since = now_utc - limits.window
-    with read_only(engine) as session:  # short: argon2 runs outside any transaction
-        by_email = session.scalar(
-            select(func.count()).where(LoginAttemptRow.email == address, LoginAttemptRow.at >= since)
-        )
-        by_client = session.scalar(
-            select(func.count()).where(LoginAttemptRow.client == client, LoginAttemptRow.at >= since)
-        )
+    client = client[:64]
+    # The attempt is written first (and removed on success), so parallel guesses count too.
+    with unit_of_work(engine) as session:  # short: argon2 runs outside any transaction
+        attempts = session.execute(
+            select(LoginAttemptRow.email, LoginAttemptRow.client).where(
+                or_(LoginAttemptRow.email == address, LoginAttemptRow.client == client),
+                LoginAttemptRow.at >= since,
+            )
+        ).all()
+        both = sum(1 for e, c in attempts if e == address and c == client)
+        by_email = sum(1 for e, _ in attempts if e == address)
+        by_client = sum(1 for _, c in attempts if c == client)
+        if (
+            both >= limits.max_failures_per_email_and_client
+            or by_email >= limits.max_failures_per_email
+            or by_client >= limits.max_failures_per_client
+        ):
+            blocked = True
+        else:
+            blocked = False
+            attempt = LoginAttemptRow(email=address, client=client, at=now_utc)
+            session.add(attempt)
+            session.flush()
+            attempt_id = attempt.id
         found = session.execute(
             select(UserRow.id, UserRow.password_hash).where(UserRow.email == address)
         ).first()
-    blocked = (by_email or 0) >= limits.max_failures_per_email
-    if blocked or (by_client or 0) >= limits.max_failures_per_client:
+    if blocked:
         minutes = int(limits.window.total_seconds() // 60)
         raise TooManyAttempts(f"too many failed sign-ins: wait {minutes} minutes, then try again")
     stored = found.password_hash if found is not None else None
     # an unknown email costs the same time as a wrong password
     ok = _verify(hasher, stored or _dummy_hash(hasher), password) and stored is not None
-    with unit_of_work(engine) as session:
-        if not ok or found is None:
-            session.add(LoginAttemptRow(email=address, client=client[:64], at=now_utc))
-        else:
-            session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.email == address))
-            if stored is not None and hasher.check_needs_rehash(stored):
-                user = session.get(UserRow, found.id)
-                if user is not None:
-                    user.password_hash = hasher.hash(password)
-            new = _new_session(session, found.id, now_utc, policy)
-            _audit(session, now, found.id, None, "sign_in", "user", found.id)
-    if not ok or found is None:  # the failure is committed above, then reported
+    if not ok or found is None:  # the attempt stays counted
         raise InputError("wrong email or password")
+    with unit_of_work(engine) as session:
+        session.execute(
+            delete(LoginAttemptRow).where(
+                or_(
+                    LoginAttemptRow.id == attempt_id,
+                    (LoginAttemptRow.email == address) & (LoginAttemptRow.client == client),
+                )
+            )
+        )
+        if stored is not None and hasher.check_needs_rehash(stored):
+            user = session.get(UserRow, found.id)
+            if user is not None:
+                user.password_hash = hasher.hash(password)
+        new = _new_session(session, found.id, now_utc, policy)
+        _audit(session, now, found.id, None, "sign_in", "user", found.id)
     return new
 
 

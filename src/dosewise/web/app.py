@@ -43,8 +43,9 @@ SECURITY_HEADERS = [
 class SecurityHeaders:
     """Adds the security headers to every response (a route may set a narrower CSP)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.extra = [(b"strict-transport-security", b"max-age=31536000")] if https else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +61,7 @@ class SecurityHeaders:
                 if b"cache-control" not in names:  # personal health data: never in shared caches
                     static = scope["path"].startswith("/static/")
                     headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                headers.extend(h for h in (*SECURITY_HEADERS, *self.extra) if h[0] not in names)
                 message["headers"] = headers
             await send(message)
 
@@ -87,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_error_handlers(app)
 
@@ -142,6 +143,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": "sign in first"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # a form sent after the session ended: back to its page
+            from urllib.parse import urlsplit
+
+            referer = urlsplit(request.headers.get("referer", ""))
+            same_site = referer.netloc in ("", request.url.netloc)
+            target = referer.path if same_site and referer.path.startswith("/") else "/"
         from urllib.parse import quote
 
         return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)

@@ -30,6 +30,7 @@ SESSION_COOKIE = "dosewise_session"
 ANON_CSRF_COOKIE = "dosewise_csrf"  # for the forms before sign-in (sign in, sign up)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+COOKIE_MAX_AGE = 90 * 24 * 3600  # setting: an active user signs in again after 90 days
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -151,7 +152,9 @@ def set_session_cookie(context: AppContext, response: Response, token: str) -> N
     response.set_cookie(
         SESSION_COOKIE,
         context.signer.sign(token).decode(),
-        max_age=int(context.settings.session_policy.lifetime.total_seconds()),
+        # the server ends idle sessions (sliding); the cookie itself lasts longer so that an
+        # active session is not cut off on the day the cookie was first set
+        max_age=COOKIE_MAX_AGE,
         httponly=True,
         secure=context.settings.secure_cookies,
         samesite="lax",

@@ -77,6 +77,8 @@ def sign_up(
             now=context.now(),
         )
         session = start_session(context, request, email, password)
+    except TooManyAttempts:  # the account exists; this address must wait to sign in
+        return RedirectResponse("/sign-in", status_code=303)
     except (InputError, Conflict) as error:
         return render(
             context, request, "sign_up.html.j2", status=400, zones=COMMON_ZONES, form=form, error=str(error)

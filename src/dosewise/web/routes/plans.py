@@ -71,9 +71,9 @@ class PlanForm:
             steps=tuple(line.strip() for line in self.steps.splitlines() if line.strip())
             if self.kind == "clinician"
             else (),
-            days=int(_number(self.days, "the number of days") or 28),
-            min_days=int(m) if (m := _number(self.min_days, "the shortest taper")) is not None else None,
-            doses_per_day=int(_number(self.doses_per_day, "doses a day") or 3),
+            days=_whole(self.days, "the number of days", 28),
+            min_days=_whole(self.min_days, "the shortest taper", None),
+            doses_per_day=_whole(self.doses_per_day, "doses a day", 3),
             times=self.times.strip() or None,
             start=parse_date(self.start, "the start date"),
             products=self.products,
@@ -88,6 +88,16 @@ class PlanForm:
             weight_kg=_number(self.weight_kg, "the weight"),
             clinician_override=self.clinician_override,
         )
+
+
+def _whole(text: str, what: str, default: int | None) -> Any:
+    """A whole number as typed ("" -> the default); "2.5" or "two" says what to fix."""
+    cleaned = text.strip()
+    if not cleaned:
+        return default
+    if not cleaned.isdigit():
+        raise InputError(f"{what} must be a whole number, not {text!r}")
+    return int(cleaned)
 
 
 def _number(text: str, what: str) -> float | None:

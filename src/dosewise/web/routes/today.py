@@ -3,7 +3,7 @@ and "I missed a dose" for any dose time."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -98,13 +98,17 @@ def record(
 
 
 def _clock_today(text: str, now: datetime, zone_name: str) -> datetime:
-    """HH:MM today in the patient's zone."""
+    """HH:MM in the patient's zone: today, or last night when that time has not come yet."""
     try:
         clock = time.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"the time {text!r} must be HH:MM, e.g. 14:30") from None
     zone = ZoneInfo(zone_name)
-    return datetime.combine(now.astimezone(zone).date(), clock, tzinfo=zone)
+    local_now = now.astimezone(zone)
+    moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
+    if moment > local_now + diary.FUTURE_TOLERANCE:  # 22:40 typed at 00:30: last night
+        moment = datetime.combine(local_now.date() - timedelta(days=1), clock, tzinfo=zone)
+    return moment
 
 
 @router.get("/patients/{patient_id}/missed")
