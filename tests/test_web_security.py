@@ -435,3 +435,9 @@ def test_https_deployments_send_strict_transport_security(tmp_path: Any) -> None
         assert client.get("/sign-in").headers["strict-transport-security"] == "max-age=31536000"
     with TestClient(create_app(web_settings(f"sqlite:///{tmp_path / 'plain.sqlite3'}"))) as client:
         assert "strict-transport-security" not in client.get("/sign-in").headers
+
+
+def test_the_not_found_page_keeps_the_signed_in_header(web: TestClient) -> None:
+    sign_up(web, "va@example.org")
+    page = web.get("/no/such/page")
+    assert page.status_code == 404 and "Not found" in page.text and "Sign out" in page.text

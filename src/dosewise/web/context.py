@@ -203,4 +203,6 @@ def render(
 
 
 def render_error(context: AppContext, request: Request, status: int, message: str) -> HTMLResponse:
+    if not hasattr(request.state, "user"):  # a path no route matched: still show who is signed in
+        optional_user(request, context)
     return render(context, request, "error.html.j2", status=status, status_code=status, message=message)
