@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
-from dosewise.services.diary import to_utc
+from dosewise.services.diary import audit, to_utc
 from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
     AccessGrantRow,
@@ -187,8 +187,8 @@ def sign_up(
             patient = PatientRow(name=name, time_zone=time_zone, created_at=to_utc(now), user_id=user.id)
             session.add(patient)
             session.flush()
-            _audit(session, now, user.id, patient.id, "create", "patient", patient.id)
-        _audit(session, now, user.id, None, "sign_up", "user", user.id)
+            audit(session, now, f"user:{user.id}", patient.id, "create", "patient", patient.id)
+        audit(session, now, f"user:{user.id}", None, "sign_up", "user", user.id)
         return user.id
 
 
@@ -257,7 +257,7 @@ def sign_in(
             if user is not None:
                 user.password_hash = hasher.hash(password)
         new = _new_session(session, found.id, now_utc, policy)
-        _audit(session, now, found.id, None, "sign_in", "user", found.id)
+        audit(session, now, f"user:{found.id}", None, "sign_in", "user", found.id)
     return new
 
 
@@ -358,7 +358,7 @@ def change_password(
             raise NotFound("no such account")
         row.password_hash = new_hash
         session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.user_id))
-        _audit(session, now, user.user_id, None, "change_password", "user", user.user_id)
+        audit(session, now, user.actor, None, "change_password", "user", user.user_id)
         return _new_session(session, user.user_id, to_utc(now), policy)
 
 
@@ -458,7 +458,7 @@ def create_invitation(
         )
         session.add(row)
         session.flush()
-        _audit(session, now, actor.user_id, patient_id, "invite", "invitation", row.id)
+        audit(session, now, actor.actor, patient_id, "invite", "invitation", row.id)
     return code, expires
 
 
@@ -496,7 +496,7 @@ def accept_invitation(engine: Engine, *, user: CurrentUser, code: str, now: date
         else:  # invited again after a revocation
             grant.role, grant.created_at, grant.revoked_at = invitation.role, now_utc, None
         session.flush()
-        _audit(session, now, user.user_id, patient.id, "accept_invitation", "access_grant", grant.id)
+        audit(session, now, user.actor, patient.id, "accept_invitation", "access_grant", grant.id)
         return _access(patient, "clinician" if invitation.role == "clinician" else "caregiver")
 
 
@@ -547,7 +547,7 @@ def revoke_access(
         if grant is None:
             raise NotFound("no such access")
         grant.revoked_at = to_utc(now)
-        _audit(session, now, actor.user_id, patient_id, "revoke", "access_grant", grant_id)
+        audit(session, now, actor.actor, patient_id, "revoke", "access_grant", grant_id)
 
 
 def revoke_invitation(
@@ -565,25 +565,4 @@ def revoke_invitation(
         if invitation is None:
             raise NotFound("no such invitation")
         invitation.revoked_at = to_utc(now)
-        _audit(session, now, actor.user_id, patient_id, "revoke", "invitation", invitation_id)
-
-
-def _audit(
-    session: Session,
-    now: datetime,
-    user_id: int,
-    patient_id: int | None,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-) -> None:
-    session.add(
-        AuditRow(
-            at=to_utc(now),
-            patient_id=patient_id,
-            actor=f"user:{user_id}",
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-        )
-    )
+        audit(session, now, actor.actor, patient_id, "revoke", "invitation", invitation_id)

@@ -68,7 +68,7 @@ def create_patient(engine: Engine, *, name: str, time_zone: str, now: datetime, 
         patient = PatientRow(name=name.strip(), time_zone=time_zone, created_at=to_utc(now))
         session.add(patient)
         session.flush()
-        _audit(session, now, actor, patient.id, "create", "patient", patient.id)
+        audit(session, now, actor, patient.id, "create", "patient", patient.id)
         return patient.id
 
 
@@ -137,7 +137,7 @@ def start_plan(
             for product in dict.fromkeys(plan.products)
             if product.spec not in known
         )
-        _audit(session, now, actor, patient_id, "start_plan", "plan", row.id)
+        audit(session, now, actor, patient_id, "start_plan", "plan", row.id)
         return row.id
 
 
@@ -190,7 +190,7 @@ def record_dose(
             event = DoseEventRow(slot_id=slot_id, status=stored, taken_at=taken_utc, recorded_at=now_utc)
             session.add(event)
             session.flush()
-            _audit(session, now, actor, patient_id, stored, "dose_slot", slot_id)
+            audit(session, now, actor, patient_id, stored, "dose_slot", slot_id)
             return _record(event, created=True)
     except IntegrityError:  # another process recorded this slot first: return theirs
         with unit_of_work(engine) as session:
@@ -229,9 +229,16 @@ def _slot_due(session: Session, patient_id: int, slot_id: int) -> datetime:
     return due_at
 
 
-def _audit(
-    session: Session, now: datetime, actor: str, patient_id: int, action: str, entity: str, entity_id: int
+def audit(
+    session: Session,
+    now: datetime,
+    actor: str,
+    patient_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
 ) -> None:
+    """One row of the audit trail: who (``user:ID`` or ``cli``) did what to which patient's data."""
     session.add(
         AuditRow(
             at=to_utc(now),
@@ -300,7 +307,7 @@ def record_symptoms(
         )
         session.add(entry)
         session.flush()
-        _audit(session, now, actor, patient_id, "symptoms", "symptom_entry", entry.id)
+        audit(session, now, actor, patient_id, "symptoms", "symptom_entry", entry.id)
         return entry.id
 
 
@@ -343,7 +350,7 @@ def add_note(
         )
         session.add(note)
         session.flush()
-        _audit(session, now, actor, patient_id, "note", "note", note.id)
+        audit(session, now, actor, patient_id, "note", "note", note.id)
         return note.id
 
 
@@ -367,7 +374,7 @@ def add_medicine(engine: Engine, *, patient_id: int, name: str, now: datetime, a
         row = MedicineRow(patient_id=patient_id, name=cleaned, added_at=to_utc(now), stopped_at=None)
         session.add(row)
         session.flush()
-        _audit(session, now, actor, patient_id, "add_medicine", "patient_medicine", row.id)
+        audit(session, now, actor, patient_id, "add_medicine", "patient_medicine", row.id)
         return row.id
 
 
@@ -378,7 +385,7 @@ def stop_medicine(engine: Engine, *, patient_id: int, medicine_id: int, now: dat
             raise NotFound(f"no medicine #{medicine_id} for this patient")
         if row.stopped_at is None:
             row.stopped_at = to_utc(now)
-            _audit(session, now, actor, patient_id, "stop_medicine", "patient_medicine", row.id)
+            audit(session, now, actor, patient_id, "stop_medicine", "patient_medicine", row.id)
 
 
 def list_medicines(engine: Engine, *, patient_id: int) -> list[tuple[int, str]]:

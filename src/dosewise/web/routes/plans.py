@@ -8,6 +8,7 @@ import base64
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,15 @@ from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
 from dosewise.monographs import load_monograph
 from dosewise.services import diary, history
 from dosewise.services.accounts import PatientAccess
-from dosewise.services.plans import BuiltPlan, KidneyInput, PlanRequest, assess_kidney, build_plan, parse_date
+from dosewise.services.plans import (
+    DEFAULT_MAINTENANCE_DAYS,
+    BuiltPlan,
+    KidneyInput,
+    PlanRequest,
+    assess_kidney,
+    build_plan,
+    parse_date,
+)
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -41,7 +50,7 @@ class PlanForm:
     mg_day: str = ""
     from_mg_day: str = ""
     steps: str = ""
-    days: str = "28"
+    days: str = str(DEFAULT_MAINTENANCE_DAYS)
     min_days: str = ""
     doses_per_day: str = "3"
     times: str = ""
@@ -71,9 +80,9 @@ class PlanForm:
             steps=tuple(line.strip() for line in self.steps.splitlines() if line.strip())
             if self.kind == "clinician"
             else (),
-            days=_whole(self.days, "the number of days", 28),
-            min_days=_whole(self.min_days, "the shortest taper", None),
-            doses_per_day=_whole(self.doses_per_day, "doses a day", 3),
+            days=_or(_whole(self.days, "the number of days"), DEFAULT_MAINTENANCE_DAYS),
+            min_days=_whole(self.min_days, "the shortest taper"),
+            doses_per_day=_or(_whole(self.doses_per_day, "doses a day"), 3),
             times=self.times.strip() or None,
             start=parse_date(self.start, "the start date"),
             products=self.products,
@@ -90,11 +99,15 @@ class PlanForm:
         )
 
 
-def _whole(text: str, what: str, default: int | None) -> Any:
-    """A whole number as typed ("" -> the default); "2.5" or "two" says what to fix."""
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _whole(text: str, what: str) -> int | None:
+    """A whole number as typed ("" -> None); "2.5" or "two" says what to fix."""
     cleaned = text.strip()
     if not cleaned:
-        return default
+        return None
     if not cleaned.isdigit():
         raise InputError(f"{what} must be a whole number, not {text!r}")
     return int(cleaned)
@@ -113,7 +126,8 @@ def _number(text: str, what: str) -> float | None:
     return value
 
 
-def product_choices() -> list[tuple[str, str]]:
+@cache
+def product_choices() -> tuple[tuple[str, str], ...]:
     """(spec, label) for every product of the monograph, in the CLI's spelling."""
     from dosewise.domain.products import parse_product_spec
 
@@ -127,7 +141,7 @@ def product_choices() -> list[tuple[str, str]]:
             split = {2: ":halves", 4: ":quarters"}.get(definition.default_split, "")
             spec = f"{definition.form}:{strength}{split}"
         choices.append((spec, parse_product_spec(spec, monograph).describe()))
-    return choices
+    return tuple(choices)
 
 
 def _form_from_current(patient: PatientAccess, context: AppContext) -> PlanForm:
@@ -203,7 +217,7 @@ def build(
     mg_day: Annotated[str, Form()] = "",
     from_mg_day: Annotated[str, Form()] = "",
     steps: Annotated[str, Form()] = "",
-    days: Annotated[str, Form()] = "28",
+    days: Annotated[str, Form()] = str(DEFAULT_MAINTENANCE_DAYS),
     min_days: Annotated[str, Form()] = "",
     doses_per_day: Annotated[str, Form()] = "3",
     times: Annotated[str, Form()] = "",
