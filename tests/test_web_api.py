@@ -106,6 +106,7 @@ def test_refusals_and_bad_input_are_clear_json(api: dict[str, Any]) -> None:
     assert refused.json()["overridable"] is True
     override = _plan(api, crcl_ml_min=None, dialysis=True, clinician_override=True)
     assert override.status_code == 400 and "only the patient's clinician" in override.json()["detail"]
+    assert override.json()["field"] == "/clinician_override"
     too_much = _plan(api, target_mg_day=200, crcl_ml_min=None)
     assert too_much.status_code == 400 and "never plans" in too_much.json()["detail"]
     bad = client.post(

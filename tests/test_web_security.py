@@ -351,7 +351,7 @@ def test_every_page_route_is_a_real_page(web: TestClient) -> None:
             "target_mg_day": "30",
             "start": "2026-11-01",
             "kidney_way": "crcl",
-            "crcl": "45",
+            "crcl_ml_min": "45",
         },
     )
     assert saved.status_code == 303

@@ -13,7 +13,17 @@ class DosewiseError(Exception):
 
 
 class InputError(DosewiseError):
-    """The input cannot be used; the message says what to fix."""
+    """The input cannot be used; the message says what to fix.
+
+    ``field`` names the input it is about, by the service's field name (``weight_kg``,
+    ``min_days``); the message never names a CLI flag or a form label. Each interface words the
+    field its own way: ``--weight-kg`` in the CLI, the form label on a page, ``/weight_kg`` in
+    the API.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SafetyRefusal(DosewiseError):

@@ -66,10 +66,12 @@ def find_kidney_band(rules: KidneyRules, crcl_ml_min: float) -> KidneyBand:
     return rules.bands[-1]
 
 
-def _check(name: str, value: float, limits: tuple[float, float], unit: str, hint: str) -> None:
+def _check(
+    name: str, value: float, limits: tuple[float, float], unit: str, hint: str, field: str | None = None
+) -> None:
     low, high = limits
     if not math.isfinite(value) or not low <= value <= high:
-        raise InputError(f"{name} {value:g} {unit} is outside {low:g}-{high:g} {unit}: {hint}")
+        raise InputError(f"{name} {value:g} {unit} is outside {low:g}-{high:g} {unit}: {hint}", field=field)
 
 
 def assess_kidney_function(
@@ -83,17 +85,17 @@ def assess_kidney_function(
 ) -> KidneyAssessment:
     """CrCl, eGFR and dose band from age, sex, weight and serum creatinine (one unit)."""
     if (scr_mg_dl is None) == (scr_umol_l is None):
-        raise InputError("give serum creatinine once: --scr-mg-dl or --scr-umol-l")
+        raise InputError("give serum creatinine once, in mg/dL or in µmol/L", field="scr_mg_dl")
     _check("age", age_years, rules.age_years, "years",
-           "Cockcroft-Gault is for adults; check the age")  # fmt: skip
-    _check("weight", weight_kg, rules.weight_kg, "kg", "check the weight and its unit (kg)")
+           "Cockcroft-Gault is for adults; check the age", "age_years")  # fmt: skip
+    _check("weight", weight_kg, rules.weight_kg, "kg", "check the weight and its unit (kg)", "weight_kg")
     if scr_umol_l is not None:
         _check("serum creatinine", scr_umol_l, rules.scr_umol_l, "µmol/L",
-               "check the value and its unit")  # fmt: skip
+               "check the value and its unit", "scr_umol_l")  # fmt: skip
         scr_mg_dl = scr_umol_l / rules.umol_per_mg_dl
     assert scr_mg_dl is not None  # one of the two was given (checked above)
     _check("serum creatinine", scr_mg_dl, rules.scr_mg_dl, "mg/dL",
-           "check the value and its unit (µmol/L values go in --scr-umol-l)")  # fmt: skip
+           "check the value and its unit (is it in µmol/L?)", "scr_mg_dl")  # fmt: skip
     crcl = calculate_creatinine_clearance(
         age_years=age_years, sex=sex, weight_kg=weight_kg, scr_mg_dl=scr_mg_dl
     )

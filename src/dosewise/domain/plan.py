@@ -82,7 +82,8 @@ def check_doses_per_day(rules: TitrationRules, doses_per_day: int) -> None:
     if doses_per_day not in rules.doses_per_day:
         allowed = " or ".join(str(n) for n in rules.doses_per_day)
         raise InputError(
-            f"doses per day must be {allowed} [{rules.doses_per_day_source}], got {doses_per_day}"
+            f"doses per day must be {allowed} [{rules.doses_per_day_source}], got {doses_per_day}",
+            field="doses_per_day",
         )
 
 

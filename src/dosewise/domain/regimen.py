@@ -61,9 +61,9 @@ def parse_step_spec(text: str) -> ClinicianStep:
         days = int(days_text)
         doses = tuple(float(dose) for dose in doses_text.split(","))
     except ValueError:
-        raise InputError(hint) from None
+        raise InputError(hint, field="steps") from None
     if not colon:
-        raise InputError(hint)
+        raise InputError(hint, field="steps")
     return ClinicianStep(days=days, doses_mg=doses)
 
 
@@ -84,7 +84,7 @@ def build_maintenance(
     check_doses_per_day(monograph.titration, doses_per_day)
     _check_days(days, "the maintenance plan")
     if not math.isfinite(daily_mg) or daily_mg <= 0:
-        raise InputError(f"the daily dose must be above 0 mg, got {daily_mg:g}")
+        raise InputError(f"the daily dose must be above 0 mg, got {daily_mg:g}", field="mg_day")
     needs = _needs_clinician(monograph, kidney, age_years, daily_mg)
     if needs and not clinician_override:
         raise SafetyRefusal(
@@ -133,22 +133,26 @@ def build_clinician_schedule(
 ) -> Plan:
     """The prescriber's own steps, unchanged, or a refusal naming the limit a step breaks."""
     if not steps:
-        raise InputError("a clinician-entered schedule needs at least one step (DAYS:DOSE,DOSE,...)")
+        raise InputError(
+            "a clinician-entered schedule needs at least one step (DAYS:DOSE,DOSE,...)", field="steps"
+        )
     doses_per_day = len(steps[0].doses_mg)
     check_doses_per_day(monograph.titration, doses_per_day)
     if any(len(step.doses_mg) != doses_per_day for step in steps):
-        raise InputError(f"every step needs {doses_per_day} doses, one per dose time (0 for none)")
+        raise InputError(
+            f"every step needs {doses_per_day} doses, one per dose time (0 for none)", field="steps"
+        )
     for number, step in enumerate(steps, start=1):
         if step.days < 1:
-            raise InputError(f"step {number}: a step lasts at least 1 day, got {step.days}")
+            raise InputError(f"step {number}: a step lasts at least 1 day, got {step.days}", field="steps")
         if any(not math.isfinite(dose) or dose < 0 for dose in step.doses_mg):
-            raise InputError(f"step {number}: doses are mg of 0 or more")
+            raise InputError(f"step {number}: doses are mg of 0 or more", field="steps")
         if sum(step.doses_mg) == 0:
             raise SafetyRefusal(
                 f"step {number} has no dose: stopping baclofen suddenly can cause seizures and "
                 "hallucinations; stopping is a taper (dosewise taper)"
             )
-    _check_days(sum(step.days for step in steps), "the schedule")
+    _check_days(sum(step.days for step in steps), "the schedule", "steps")
     needs = _needs_clinician(monograph, kidney, age_years=None, daily_mg=0)  # children: checked below
     if needs and not clinician_override:
         raise SafetyRefusal(
@@ -192,9 +196,9 @@ def build_clinician_schedule(
     )
 
 
-def _check_days(days: int, what: str) -> None:
+def _check_days(days: int, what: str, field: str = "days") -> None:
     if not 1 <= days <= MAX_PLAN_DAYS:
-        raise InputError(f"{what} lasts 1-{MAX_PLAN_DAYS} days, got {days}")
+        raise InputError(f"{what} lasts 1-{MAX_PLAN_DAYS} days, got {days}", field=field)
 
 
 def _needs_clinician(
@@ -275,7 +279,7 @@ def _limits(
     children = rules.children
     if age_years is not None and age_years < children.min_age_automatic_years:
         if weight_kg is None:
-            raise InputError("give the child's weight in kg (--weight-kg): the limits are weight-based")
+            raise InputError("give the child's weight in kg: the limits are weight-based", field="weight_kg")
         under_8 = age_years < 8
         age_cap = children.max_daily_mg_under_8 if under_8 else children.max_daily_mg_from_8
         per_kg = math.floor(children.max_mg_per_kg_day * weight_kg * 1000)
@@ -318,7 +322,7 @@ def _not_deliverable(menu: DoseMenu, number: int, dose_ug: int) -> str:
     nearest = f" (the nearest below is {format_mg(max(below))} mg)" if below else ""
     return (
         f"step {number}: a dose of {format_mg(dose_ug)} mg cannot be made from these products{nearest}: "
-        "change the dose or add a product (e.g. --product solution:1mg/ml)"
+        "change the dose or add a product (e.g. a 1 mg/mL oral solution)"
     )
 
 

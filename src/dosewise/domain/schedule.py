@@ -39,7 +39,7 @@ def parse_clock_times(text: str | None, doses_per_day: int) -> tuple[time, ...]:
     """``"08:00,14:00,20:00"`` -> times; the product default for ``None``."""
     if text is None:
         if doses_per_day not in DEFAULT_CLOCK_TIMES:
-            raise InputError(f"give --times for {doses_per_day} doses a day")
+            raise InputError(f"give the dose times for {doses_per_day} doses a day", field="times")
         return DEFAULT_CLOCK_TIMES[doses_per_day]
     parsed: list[time] = []
     for part in text.split(","):

@@ -50,7 +50,10 @@ def build_taper(
             "reaction, under a clinician's direct care"
         )
     if total_days > rules.max_total_days:
-        raise InputError(f"--min-days {total_days} is more than {rules.max_total_days} days: check it")
+        raise InputError(
+            f"a taper of {total_days} days is more than {rules.max_total_days} days: check it",
+            field="min_days",
+        )
     from_ug = mg_to_ug(from_daily_mg)
     step_limit_ug = mg_to_ug(
         rules.low_start_step_decrease_mg
@@ -148,7 +151,7 @@ def _descend(
                 f"these products cannot make a taper step between {reach} and "
                 f"{format_mg(current)} mg/day"
                 + (f" (the nearest below is {format_mg(smallest_below)} mg/day)" if smallest_below else "")
-                + ": add a product with smaller doses, e.g. --product solution:1mg/ml"
+                + ": add a product with smaller doses, e.g. a 1 mg/mL oral solution"
             )
         current = lower[0]
         totals.append(current)

@@ -132,7 +132,7 @@ def _climb(
             raise InputError(
                 f"these products cannot make the first step ({format_mg(goal)} mg/day in up to "
                 f"{doses_per_day} doses): their smallest dose is {format_mg(menu.smallest_ug)} mg. "
-                "Add a product with smaller doses (an oral solution, e.g. --product solution:1mg/ml, "
+                "Add a product with smaller doses (an oral solution, e.g. a 1 mg/mL oral solution, "
                 "or a finer measuring step)"
             )
         if requests and daily <= previous and asked < goal:
@@ -161,17 +161,24 @@ def _check_inputs(
     max_age, max_weight = monograph.kidney.age_years[1], monograph.kidney.weight_kg[1]
     check_doses_per_day(rules, doses_per_day)
     if not math.isfinite(target_daily_mg) or target_daily_mg <= 0:
-        raise InputError(f"target must be a daily dose in mg above 0, got {target_daily_mg:g}")
+        raise InputError(
+            f"target must be a daily dose in mg above 0, got {target_daily_mg:g}", field="target_mg_day"
+        )
     if target_daily_mg > rules.override_max_daily_mg:
         raise InputError(
             f"target {target_daily_mg:.10g} mg/day is above {rules.override_max_daily_mg:g} mg/day, "
-            f"which Dosewise never plans [{rules.override_max_daily_source}]: check the target"
+            f"which Dosewise never plans [{rules.override_max_daily_source}]: check the target",
+            field="target_mg_day",
         )
     if age_years is not None and not (math.isfinite(age_years) and 0 <= age_years <= max_age):
-        raise InputError(f"age {age_years:g} years is not plausible: give the age in years (0-{max_age:g})")
+        raise InputError(
+            f"age {age_years:g} years is not plausible: give the age in years (0-{max_age:g})",
+            field="age_years",
+        )
     if weight_kg is not None and not (math.isfinite(weight_kg) and 0 < weight_kg <= max_weight):
         raise InputError(
-            f"weight {weight_kg:g} kg is not plausible: give the weight in kg (up to {max_weight:g})"
+            f"weight {weight_kg:g} kg is not plausible: give the weight in kg (up to {max_weight:g})",
+            field="weight_kg",
         )
 
 
@@ -288,7 +295,7 @@ def _child_ladder(
     capped at 2 mg/kg/day and the age limit [UK]."""
     children = monograph.titration.children
     if weight_kg is None:
-        raise InputError("give the child's weight in kg (--weight-kg): the doses are weight-based")
+        raise InputError("give the child's weight in kg: the doses are weight-based", field="weight_kg")
     start_mg = children.start_mg_per_kg_day * weight_kg
     age_cap = children.max_daily_mg_under_8 if age_years < 8 else children.max_daily_mg_from_8
     cap = min(max_mg, age_cap, children.max_mg_per_kg_day * weight_kg, target_daily_mg)

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
-from dosewise.services.diary import audit, to_utc
+from dosewise.services.clock import to_utc
+from dosewise.services.diary import audit
 from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
     AccessGrantRow,
@@ -109,6 +110,12 @@ class PatientAccess:
     name: str
     time_zone: str
     relation: Relation
+    user_role: Role | None = None  # the role of the user who has this access
+
+    @property
+    def may_override(self) -> bool:
+        """Only the patient's own clinician, signed up as a clinician, may lift a limit."""
+        return self.relation == "clinician" and self.user_role == "clinician"
 
     def can(self, capability: Capability) -> bool:
         return capability in CAPABILITIES[self.relation]
@@ -411,7 +418,7 @@ def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> Pat
                 relation = "clinician"
         if relation is None:
             raise NotFound("no such patient")
-        return _access(patient, relation)
+        return _access(patient, relation, user.role)
 
 
 def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:
@@ -424,16 +431,21 @@ def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:
             .where(AccessGrantRow.user_id == user.user_id, AccessGrantRow.revoked_at.is_(None))
             .order_by(PatientRow.name, PatientRow.id)
         ).all()
-    found = [_access(p, "owner") for p in own]
+    found = [_access(p, "owner", user.role) for p in own]
     found.extend(
-        _access(patient, "clinician" if role == "clinician" else "caregiver") for patient, role in granted
+        _access(patient, "clinician" if role == "clinician" else "caregiver", user.role)
+        for patient, role in granted
     )
     return found
 
 
-def _access(patient: PatientRow, relation: Relation) -> PatientAccess:
+def _access(patient: PatientRow, relation: Relation, user_role: Role | None = None) -> PatientAccess:
     return PatientAccess(
-        patient_id=patient.id, name=patient.name, time_zone=patient.time_zone, relation=relation
+        patient_id=patient.id,
+        name=patient.name,
+        time_zone=patient.time_zone,
+        relation=relation,
+        user_role=user_role,
     )
 
 

@@ -22,7 +22,8 @@ from dosewise.domain.plan import Plan
 from dosewise.domain.schedule import build_dose_events
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
-from dosewise.store.database import unit_of_work
+from dosewise.services.clock import FUTURE_TOLERANCE, to_utc
+from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
     AuditRow,
     DoseEventRow,
@@ -35,18 +36,11 @@ from dosewise.store.models import (
     SymptomEntryRow,
 )
 
-FUTURE_TOLERANCE = timedelta(minutes=10)  # a clock a little ahead is not an error (setting)
 EARLY_LIMIT = timedelta(hours=2)  # a dose is recorded at most this long before it is due (setting)
 # Taken within this long after the due time counts as on time, later as "late". A Dosewise
 # default (the clinical reference has no such number); reports say so.
 ON_TIME_WINDOW = timedelta(hours=1)
 MAX_NOTE_CHARS = 4000
-
-
-def to_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise InputError("times need a time zone")
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,15 +142,24 @@ def record_dose(
     slot_id: int,
     status: Literal["taken", "skipped"],
     now: datetime,
-    taken_at: datetime | None = None,
+    taken_at: datetime | str | None = None,
     actor: str,
 ) -> DoseRecord:
     """Record a slot as taken (at ``taken_at``, default now) or skipped; idempotent.
 
+    ``taken_at`` may be typed text, read on the patient's clock by
+    :func:`dosewise.services.clock.moment_from_text` ("22:40" typed at 00:30 is last night).
+
     A dose taken more than :data:`ON_TIME_WINDOW` after it was due is stored as "late".
     """
     if status not in ("taken", "skipped"):
-        raise InputError("a dose is 'taken' or 'skipped'")
+        raise InputError("a dose is 'taken' or 'skipped'", field="status")
+    if isinstance(taken_at, str):
+        from dosewise.services.clock import moment_from_text
+
+        with read_only(engine) as session:
+            zone = _zone(session, patient_id)
+        taken_at = moment_from_text(taken_at, now=now, zone=zone, field="taken_at")
     now_utc = to_utc(now)
     taken_utc = None
     if status == "taken":
@@ -200,13 +203,18 @@ def record_dose(
             return _record(existing, created=False)
 
 
-def _local(session: Session, patient_id: int, naive_utc: datetime) -> datetime:
-    """A stored (naive UTC) time on the patient's clock."""
+def _zone(session: Session, patient_id: int) -> tzinfo:
     from zoneinfo import ZoneInfo
 
     patient = session.get(PatientRow, patient_id)
-    zone = ZoneInfo(patient.time_zone) if patient is not None else UTC
-    return naive_utc.replace(tzinfo=UTC).astimezone(zone)
+    if patient is None:
+        raise NotFound(f"no patient {patient_id}")
+    return ZoneInfo(patient.time_zone)
+
+
+def _local(session: Session, patient_id: int, naive_utc: datetime) -> datetime:
+    """A stored (naive UTC) time on the patient's clock."""
+    return naive_utc.replace(tzinfo=UTC).astimezone(_zone(session, patient_id))
 
 
 def _when(moment: datetime, now: datetime) -> str:

@@ -1,34 +1,53 @@
-"""Build a plan from what a person asked for: the one place the CLI and the web app share.
+"""Plans: build one from what a person asked for, check who may ask for what, save it.
 
-A :class:`PlanRequest` holds the answers of a plan form (or a plan command's options) as plain
-values; :func:`build_plan` checks them and calls the domain builders, which enforce every limit
-of the clinical reference. Imports stay light: the CLI's `plan` path goes through here.
+A :class:`PlanRequest` holds the answers of a plan form, an API body or a plan command's options
+as plain values (the web and the API fill it from :class:`dosewise.services.inputs.PlanInput`,
+the CLI from its options); :func:`build_plan` checks them and calls the domain builders, which
+enforce every limit of the clinical reference. Who may lift a limit (the clinician override) is
+checked here too, against the caller's relation to the patient. Imports stay light: the CLI's
+``plan`` path goes through here and must start fast.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, time
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dosewise.errors import InputError
 from dosewise.monographs import load_monograph
+from dosewise.services.clock import check_date
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from dosewise.domain.kidney import KidneyAssessment, Sex
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
 
-FIRST_START_YEAR, LAST_START_YEAR = 2000, 2200  # a plan date outside is a typo
 DEFAULT_MAINTENANCE_DAYS = 28  # how far ahead a maintenance plan is laid out (setting, not clinical)
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
+KidneyWay = Literal["none", "crcl", "creatinine", "dialysis"]
+
+
+class Caller(Protocol):
+    """Who asks for a plan, as far as plans care (``PatientAccess`` on the web)."""
+
+    @property
+    def may_override(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KidneyInput:
-    """Kidney function, given at most one way: a measured CrCl, dialysis, or serum creatinine."""
+    """Kidney function, given at most one way: a measured CrCl, dialysis, or serum creatinine.
 
+    ``way`` is what the person chose (a form's radio button); when it is given, the values must
+    match it, so a ticked choice with its field left empty is an error, never a full-dose plan.
+    """
+
+    way: KidneyWay | None = None
     crcl_ml_min: float | None = None
     dialysis: bool = False
     scr_mg_dl: float | None = None
@@ -63,15 +82,34 @@ class BuiltPlan:
     times: tuple[time, ...]
 
 
-def build_plan(request: PlanRequest) -> BuiltPlan:
+@contextmanager
+def about(field: str) -> Iterator[None]:
+    """Errors raised inside are about ``field`` unless they already name one."""
+    try:
+        yield
+    except InputError as error:
+        if error.field is None:
+            error.field = field
+        raise
+
+
+def check_override(request: PlanRequest, caller: Caller | None) -> None:
+    """Only the patient's own clinician may lift a limit. ``caller`` None is the local CLI,
+    where the person at the keyboard answers for ``--clinician-override`` themselves."""
+    if request.clinician_override and caller is not None and not caller.may_override:
+        raise InputError("only the patient's clinician can override a limit", field="clinician_override")
+
+
+def build_plan(request: PlanRequest, *, caller: Caller | None = None) -> BuiltPlan:
     """The plan the request describes, or InputError / SafetyRefusal saying what to change."""
     from dosewise.domain.plan import check_doses_per_day
     from dosewise.domain.products import parse_product_specs
     from dosewise.domain.schedule import parse_clock_times
 
     if request.kind not in PLAN_KINDS:
-        raise InputError(f"a plan is one of {', '.join(PLAN_KINDS)}")
-    check_start(request.start)
+        raise InputError(f"a plan is one of {', '.join(PLAN_KINDS)}", field="kind")
+    check_override(request, caller)
+    check_date(request.start)
     monograph = load_monograph(request.drug)
     doses_per_day = request.doses_per_day
     steps = None
@@ -79,24 +117,31 @@ def build_plan(request: PlanRequest) -> BuiltPlan:
         from dosewise.domain.regimen import parse_step_spec
 
         if not request.steps:
-            raise InputError("a clinician-entered plan needs at least one step, DAYS:DOSE,DOSE,DOSE")
+            raise InputError(
+                "a clinician-entered plan needs at least one step, DAYS:DOSE,DOSE,DOSE", field="steps"
+            )
         steps = [parse_step_spec(text) for text in request.steps]
         doses_per_day = len(steps[0].doses_mg)
     check_doses_per_day(monograph.titration, doses_per_day)
-    clock_times = parse_clock_times(request.times, doses_per_day)
-    products = parse_product_specs(list(request.products), monograph)
+    with about("times"):
+        clock_times = parse_clock_times(request.times, doses_per_day)
+    with about("products"):
+        products = parse_product_specs(list(request.products), monograph)
     start = request.start
     if request.kind == "taper":
         from dosewise.domain.taper import build_taper
 
-        taper = build_taper(
-            monograph,
-            from_daily_mg=_required(request.from_mg_day, "the current daily dose (mg) to taper from"),
-            products=products,
-            start=start,
-            doses_per_day=doses_per_day,
-            min_days=request.min_days,
-        )
+        with about("from_mg_day"):
+            taper = build_taper(
+                monograph,
+                from_daily_mg=_required(
+                    request.from_mg_day, "the current daily dose (mg) to taper from", "from_mg_day"
+                ),
+                products=products,
+                start=start,
+                doses_per_day=doses_per_day,
+                min_days=request.min_days,
+            )
         return BuiltPlan(plan=taper, monograph=monograph, times=clock_times)
     patient: dict[str, Any] = {
         "kidney": assess_kidney(monograph, request),
@@ -109,7 +154,7 @@ def build_plan(request: PlanRequest) -> BuiltPlan:
 
         plan = build_maintenance(
             monograph,
-            daily_mg=_required(request.mg_day, "the daily dose (mg)"),
+            daily_mg=_required(request.mg_day, "the daily dose (mg)", "mg_day"),
             products=products,
             start=start,
             days=request.days,
@@ -119,13 +164,14 @@ def build_plan(request: PlanRequest) -> BuiltPlan:
     elif steps is not None:
         from dosewise.domain.regimen import build_clinician_schedule
 
-        plan = build_clinician_schedule(monograph, steps=steps, products=products, start=start, **patient)
+        with about("steps"):
+            plan = build_clinician_schedule(monograph, steps=steps, products=products, start=start, **patient)
     else:
         from dosewise.domain.titration import build_titration
 
         plan = build_titration(
             monograph,
-            target_daily_mg=_required(request.target_mg_day, "the target daily dose (mg)"),
+            target_daily_mg=_required(request.target_mg_day, "the target daily dose (mg)", "target_mg_day"),
             products=products,
             start=start,
             doses_per_day=doses_per_day,
@@ -138,27 +184,20 @@ def assess_kidney(monograph: Monograph, request: PlanRequest) -> KidneyAssessmen
     """The kidney band from the one way kidney function was given, or None if it was not."""
     from dosewise.domain.kidney import assess_creatinine_clearance, assess_dialysis, assess_kidney_function
 
-    kidney = request.kidney
-    labs = kidney.scr_mg_dl is not None or kidney.scr_umol_l is not None
-    ways = (
-        ("CrCl", kidney.crcl_ml_min is not None),
-        ("dialysis", kidney.dialysis),
-        ("serum creatinine", labs),
-    )
-    given = [name for name, on in ways if on]
-    if len(given) > 1:
-        raise InputError(f"give kidney function one way, not {' and '.join(given)}")
+    kidney = _chosen_kidney(request.kidney)
     if kidney.crcl_ml_min is not None:
-        return assess_creatinine_clearance(monograph.kidney, kidney.crcl_ml_min)
+        with about("crcl_ml_min"):
+            return assess_creatinine_clearance(monograph.kidney, kidney.crcl_ml_min)
     if kidney.dialysis:
         return assess_dialysis(monograph.kidney)
-    if not labs:
+    if kidney.scr_mg_dl is None and kidney.scr_umol_l is None:
         return None
     age, sex, weight = request.age_years, request.sex, request.weight_kg
+    needed = (("age", age, "age_years"), ("sex", sex, "sex"), ("weight", weight, "weight_kg"))
+    missing = [(name, field) for name, value, field in needed if value is None]
     if age is None or sex is None or weight is None:
-        needed = (("age", age), ("sex", sex), ("weight", weight))
-        missing = ", ".join(name for name, value in needed if value is None)
-        raise InputError(f"serum creatinine also needs {missing} for Cockcroft-Gault")
+        names = ", ".join(name for name, _ in missing)
+        raise InputError(f"serum creatinine also needs {names} for Cockcroft-Gault", field=missing[0][1])
     return assess_kidney_function(
         monograph.kidney,
         age_years=age,
@@ -169,29 +208,67 @@ def assess_kidney(monograph: Monograph, request: PlanRequest) -> KidneyAssessmen
     )
 
 
-def zone_named(name: str) -> ZoneInfo:
-    """The IANA time zone of that name, or InputError saying what to type."""
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
-        raise InputError(f"unknown time zone {name!r}: use an IANA name such as Europe/London") from None
+def _chosen_kidney(kidney: KidneyInput) -> KidneyInput:
+    """The kidney input, checked against the way chosen (or the one way it was given)."""
+    labs = kidney.scr_mg_dl is not None or kidney.scr_umol_l is not None
+    if kidney.way is None:
+        ways = (
+            ("CrCl", kidney.crcl_ml_min is not None),
+            ("dialysis", kidney.dialysis),
+            ("serum creatinine", labs),
+        )
+        given = [name for name, on in ways if on]
+        if len(given) > 1:
+            raise InputError(f"give kidney function one way, not {' and '.join(given)}", field="kidney_way")
+        return kidney
+    if kidney.way == "crcl" and kidney.crcl_ml_min is None:
+        raise InputError(
+            "give the creatinine clearance in mL/min, or choose another way", field="crcl_ml_min"
+        )
+    if kidney.way == "creatinine" and not labs:
+        raise InputError("give the serum creatinine, or choose another way", field="scr_umol_l")
+    if kidney.way == "none" and (kidney.crcl_ml_min is not None or labs or kidney.dialysis):
+        raise InputError(
+            "kidney function is filled in but “normal or not known” is chosen: choose how it is given, "
+            "or clear the values",
+            field="kidney_way",
+        )
+    return KidneyInput(
+        crcl_ml_min=kidney.crcl_ml_min if kidney.way == "crcl" else None,
+        dialysis=kidney.way == "dialysis",
+        scr_mg_dl=kidney.scr_mg_dl if kidney.way == "creatinine" else None,
+        scr_umol_l=kidney.scr_umol_l if kidney.way == "creatinine" else None,
+    )
 
 
-def parse_date(text: str, what: str) -> date:
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{what} {text!r} must be YYYY-MM-DD, e.g. 2026-12-01") from None
-    check_start(day, what)
-    return day
-
-
-def check_start(day: date, what: str = "start date") -> None:
-    if not FIRST_START_YEAR <= day.year <= LAST_START_YEAR:
-        raise InputError(f"{what} {day.isoformat()} must be between {FIRST_START_YEAR} and {LAST_START_YEAR}")
-
-
-def _required(value: float | None, what: str) -> float:
+def _required(value: float | None, what: str, field: str) -> float:
     if value is None:
-        raise InputError(f"say {what}")
+        raise InputError(f"say {what}", field=field)
     return value
+
+
+def plan_view(built: BuiltPlan, *, time_zone: str) -> dict[str, Any]:
+    """The plan as the pages, the API and ``--json`` show it (free to change: a view)."""
+    from dosewise.exporters.plan_json import plan_to_dict
+
+    return plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=time_zone)
+
+
+def save_plan(
+    engine: Engine, *, patient_id: int, built: BuiltPlan, time_zone: str, now: datetime, actor: str
+) -> int:
+    """Store the plan as the patient's plan from its first dose; returns its id."""
+    from zoneinfo import ZoneInfo
+
+    from dosewise.services.diary import start_plan
+
+    return start_plan(
+        engine,
+        patient_id=patient_id,
+        plan=built.plan,
+        plan_json=plan_view(built, time_zone=time_zone),
+        times=built.times,
+        zone=ZoneInfo(time_zone),
+        now=now,
+        actor=actor,
+    )

@@ -18,7 +18,8 @@ from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError
 from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
 from dosewise.monographs import load_monograph
-from dosewise.services.diary import ON_TIME_WINDOW, to_utc
+from dosewise.services.clock import to_utc
+from dosewise.services.diary import ON_TIME_WINDOW
 from dosewise.services.history import check_medicines, check_range, day_bounds, load_slots, patient_zone
 from dosewise.store.database import read_only
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow

@@ -5,8 +5,9 @@ Run it with ``uvicorn --factory dosewise.web.app:app_from_environment`` (``make 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The app; ``clock`` (aware "now") lets tests and walk-throughs control the time."""
     engine = build_engine(settings.database_url)
-    context = build_context(settings, engine, HERE / "templates")
+    context = build_context(settings, engine, HERE / "templates", clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -161,6 +163,9 @@ def _add_error_handlers(app: FastAPI) -> None:
             body: dict[str, Any] = {"detail": message}
             if isinstance(error, SafetyRefusal):
                 body["overridable"] = error.overridable
+            if isinstance(error, InputError) and error.field is not None:
+                body["field"] = f"/{error.field}"  # a JSON pointer into the request body
+                body["detail"] = f"{error.field}: {message}"
             return JSONResponse(body, status_code=status)
         return render_error(context, request, status, message)
 

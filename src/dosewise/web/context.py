@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,12 +54,16 @@ class AppContext:
     templates: Jinja2Templates
     signer: Signer
     hasher: Any  # argon2.PasswordHasher
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(tz=UTC))
 
     def now(self) -> datetime:
-        return datetime.now(tz=UTC)
+        """The time now (aware); tests and walk-throughs may give the app another clock."""
+        return self.clock()
 
 
-def build_context(settings: Settings, engine: Engine, templates_dir: Path) -> AppContext:
+def build_context(
+    settings: Settings, engine: Engine, templates_dir: Path, clock: Callable[[], datetime] | None = None
+) -> AppContext:
     from argon2 import PasswordHasher
 
     templates = Jinja2Templates(directory=str(templates_dir))
@@ -71,7 +76,8 @@ def build_context(settings: Settings, engine: Engine, templates_dir: Path) -> Ap
         parallelism=settings.argon2.parallelism,
     )
     signer = Signer(settings.secret_key, salt="dosewise-session")
-    return AppContext(settings=settings, engine=engine, templates=templates, signer=signer, hasher=hasher)
+    context = AppContext(settings=settings, engine=engine, templates=templates, signer=signer, hasher=hasher)
+    return context if clock is None else replace(context, clock=clock)
 
 
 def get_context(request: Request) -> AppContext:

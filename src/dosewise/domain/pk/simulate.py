@@ -52,9 +52,9 @@ class DoseHistory:
 def build_regular_history(dose_mg: float, every_h: float, days: float) -> DoseHistory:
     """``dose_mg`` every ``every_h`` hours for ``days`` days, the first at time 0."""
     if not (np.isfinite(every_h) and 0.5 <= every_h <= 48):
-        raise InputError("--every-h must be between 0.5 and 48 hours")
+        raise InputError("the hours between doses must be between 0.5 and 48", field="every_h")
     if not (np.isfinite(days) and 0 < days <= 366):
-        raise InputError("--days must be between 0 and 366")
+        raise InputError("the days of dosing must be between 0 and 366", field="days")
     count = int(np.floor(days * 24 / every_h - 1e-9)) + 1
     return DoseHistory(times_h=tuple(i * every_h for i in range(count)), doses_mg=(dose_mg,) * count)
 

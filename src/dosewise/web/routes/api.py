@@ -7,7 +7,7 @@ checks come back in the same JSON as the CLI's ``--json``, with their sources an
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
-from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.exporters.safety_json import interactions_to_dict, missed_dose_to_dict, triage_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import accounts, diary, history
+from dosewise.services import accounts, diary, history, plans
 from dosewise.services.accounts import CurrentUser, PatientAccess
-from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
+from dosewise.services.inputs import DoseInput, PlanInput
+from dosewise.services.plans import BuiltPlan
 from dosewise.services.report import export_fhir
 from dosewise.web.context import (
     SESSION_COOKIE,
@@ -38,6 +38,7 @@ from dosewise.web.routes.auth import start_session
 
 class Problem(BaseModel):
     detail: str | list[Any]
+    field: str | None = Field(default=None, description="a JSON pointer to the input to fix, e.g. /weight_kg")
     overridable: bool | None = None
 
 
@@ -106,11 +107,6 @@ class TodayOut(BaseModel):
     next_dose: DoseOut | None
 
 
-class DoseIn(Strict):
-    status: Literal["taken", "skipped"]
-    taken_at: datetime | None = Field(default=None, description="when it was taken, with a UTC offset")
-
-
 class DoseRecorded(BaseModel):
     slot_id: Id
     status: Literal["taken", "late", "skipped"]
@@ -154,40 +150,6 @@ class TriageIn(Strict):
 
 class MissedIn(Strict):
     missed: time = Field(description="the clock time the missed dose was due, HH:MM")
-
-
-class PlanIn(Strict):
-    kind: Literal["titration", "taper", "maintenance", "clinician"]
-    target_mg_day: Mg | None = None
-    mg_day: Mg | None = None
-    from_mg_day: Mg | None = None
-    steps: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
-    days: int = Field(default=28, ge=1, le=366)
-    min_days: int | None = Field(default=None, ge=1, le=366)
-    doses_per_day: int = Field(default=3, ge=1, le=6)
-    times: str | None = Field(default=None, max_length=100, description="HH:MM,HH:MM,...")
-    start: date
-    products: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=10)
-    crcl_ml_min: float | None = Field(default=None, gt=0, le=500, allow_inf_nan=False)
-    dialysis: bool = False
-    clinician_override: bool = Field(default=False, description="clinicians only")
-
-    def request(self) -> PlanRequest:
-        return PlanRequest(
-            kind=self.kind,
-            target_mg_day=self.target_mg_day,
-            mg_day=self.mg_day,
-            from_mg_day=self.from_mg_day,
-            steps=tuple(self.steps),
-            days=self.days,
-            min_days=self.min_days,
-            doses_per_day=self.doses_per_day,
-            times=self.times,
-            start=self.start,
-            products=tuple(self.products),
-            kidney=KidneyInput(crcl_ml_min=self.crcl_ml_min, dialysis=self.dialysis),
-            clinician_override=self.clinician_override,
-        )
 
 
 class PlanSaved(BaseModel):
@@ -260,7 +222,7 @@ def today(context: Ctx, patient: Patient) -> TodayOut:
 
 
 @router.post("/patients/{patient_id}/doses/{slot_id}")
-def record_dose(body: DoseIn, slot_id: Id, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
+def record_dose(body: DoseInput, slot_id: Id, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
     patient.require("record")
     result = diary.record_dose(
         context.engine,
@@ -268,7 +230,7 @@ def record_dose(body: DoseIn, slot_id: Id, context: Ctx, user: User, patient: Pa
         slot_id=slot_id,
         status=body.status,
         now=context.now(),
-        taken_at=_aware(body.taken_at),
+        taken_at=body.taken_at,
         actor=user.actor,
     )
     taken_at = (
@@ -277,12 +239,6 @@ def record_dose(body: DoseIn, slot_id: Id, context: Ctx, user: User, patient: Pa
     return DoseRecorded(
         slot_id=result.slot_id, status=result.status, taken_at=taken_at, created=result.created
     )
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise InputError("taken_at needs a UTC offset, e.g. 2026-12-01T08:05:00+00:00")
-    return moment
 
 
 @router.post("/patients/{patient_id}/symptoms", status_code=201)
@@ -372,35 +328,28 @@ def missed(body: MissedIn, context: Ctx, user: User, patient: Patient) -> dict[s
     return missed_dose_to_dict(advice, load_monograph("baclofen"))
 
 
-def _build(body: PlanIn, user: CurrentUser, patient: PatientAccess) -> tuple[Any, dict[str, Any]]:
+def _build(body: PlanInput, patient: PatientAccess) -> BuiltPlan:
     patient.require("plan")
-    if body.clinician_override and not (user.role == "clinician" and patient.relation == "clinician"):
-        raise InputError("only the patient's clinician can override a limit")
-    built = build_plan(body.request())
-    return built, plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=patient.time_zone)
+    return plans.build_plan(body.to_request(), caller=patient)
 
 
 @router.post("/patients/{patient_id}/plans/preview")
-def preview_plan(body: PlanIn, user: User, patient: Patient) -> dict[str, Any]:
-    return _build(body, user, patient)[1]
+def preview_plan(body: PlanInput, patient: Patient) -> dict[str, Any]:
+    return plans.plan_view(_build(body, patient), time_zone=patient.time_zone)
 
 
 @router.post("/patients/{patient_id}/plans", status_code=201)
-def save_plan(body: PlanIn, context: Ctx, user: User, patient: Patient) -> PlanSaved:
-    from zoneinfo import ZoneInfo
-
-    built, data = _build(body, user, patient)
-    plan_id = diary.start_plan(
+def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> PlanSaved:
+    built = _build(body, patient)
+    plan_id = plans.save_plan(
         context.engine,
         patient_id=patient.patient_id,
-        plan=built.plan,
-        plan_json=data,
-        times=built.times,
-        zone=ZoneInfo(patient.time_zone),
+        built=built,
+        time_zone=patient.time_zone,
         now=context.now(),
         actor=user.actor,
     )
-    return PlanSaved(plan_id=plan_id, plan=data)
+    return PlanSaved(plan_id=plan_id, plan=plans.plan_view(built, time_zone=patient.time_zone))
 
 
 @router.get("/patients/{patient_id}/plan")

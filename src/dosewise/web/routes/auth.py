@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.errors import Conflict, InputError
 from dosewise.services import accounts
 from dosewise.services.accounts import NewSession, TooManyAttempts
-from dosewise.services.plans import zone_named
+from dosewise.services.clock import zone_named
 from dosewise.web.context import (
     SESSION_COOKIE,
     AppContext,

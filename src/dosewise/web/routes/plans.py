@@ -5,31 +5,23 @@ refusals explained. Every rule is in the services and the domain, none here."""
 from __future__ import annotations
 
 import base64
-import math
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError, SafetyRefusal
-from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
+from dosewise.exporters.plan_json import kidney_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import diary, history
+from dosewise.services import history, plans
 from dosewise.services.accounts import PatientAccess
-from dosewise.services.plans import (
-    DEFAULT_MAINTENANCE_DAYS,
-    BuiltPlan,
-    KidneyInput,
-    PlanRequest,
-    assess_kidney,
-    build_plan,
-    parse_date,
-)
+from dosewise.services.inputs import PlanInput
+from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS, BuiltPlan
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 SCHEDULE_DAYS = 14  # the day-by-day table shows this many days (the plan table shows them all)
@@ -39,91 +31,48 @@ KINDS = (
     ("maintenance", "Keep the current dose (maintenance)"),
     ("clinician", "A clinician's own steps"),
 )
+# The builder's inputs by service field: (the input's id, its label as the page shows it).
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "kind": ("kind", "What kind of plan?"),
+    "target_mg_day": ("target_mg_day", "Titration: target mg a day"),
+    "from_mg_day": ("from_mg_day", "Taper: the dose taken now, mg a day"),
+    "min_days": ("min_days", "Taper: at least this many days"),
+    "mg_day": ("mg_day", "Maintenance: mg a day"),
+    "days": ("days", "Maintenance: days to lay out"),
+    "steps": ("steps", "Clinician's steps"),
+    "start": ("start", "First day"),
+    "doses_per_day": ("doses_per_day", "Doses a day"),
+    "times": ("times", "Dose times"),
+    "products": ("products", "The products you have"),
+    "kidney_way": ("kidney_way", "Kidney function"),
+    "crcl_ml_min": ("crcl_ml_min", "CrCl, mL/min"),
+    "scr": ("scr", "Serum creatinine"),
+    "scr_umol_l": ("scr", "Serum creatinine"),
+    "scr_mg_dl": ("scr", "Serum creatinine"),
+    "scr_unit": ("scr_unit", "Unit"),
+    "age_years": ("age_years", "Age, years"),
+    "sex": ("sex", "Sex"),
+    "weight_kg": ("weight_kg", "Weight, kg"),
+    "clinician_override": ("clinician_override", "Clinician override"),
+}
+FORM_DEFAULTS: dict[str, Any] = {
+    "kind": "titration",
+    "days": str(DEFAULT_MAINTENANCE_DAYS),
+    "doses_per_day": "3",
+    "kidney_way": "none",
+    "scr_unit": "umol_l",
+    "products": [],
+    "steps": [],
+}
 
 
-@dataclass(frozen=True, slots=True)
-class PlanForm:
-    """The builder's fields as typed (strings), so a form with a mistake comes back as it was."""
-
-    kind: str = "titration"
-    target_mg_day: str = ""
-    mg_day: str = ""
-    from_mg_day: str = ""
-    steps: str = ""
-    days: str = str(DEFAULT_MAINTENANCE_DAYS)
-    min_days: str = ""
-    doses_per_day: str = "3"
-    times: str = ""
-    start: str = ""
-    products: tuple[str, ...] = ()
-    kidney_way: str = "none"
-    crcl: str = ""
-    scr: str = ""
-    scr_unit: str = "umol_l"
-    age: str = ""
-    sex: str = ""
-    weight_kg: str = ""
-    clinician_override: bool = False
-
-    def request(self, clinician: bool) -> PlanRequest:
-        if self.clinician_override and not clinician:
-            raise InputError("only a clinician can override a limit")
-        way = self.kidney_way
-        scr = _number(self.scr, "serum creatinine") if way == "creatinine" else None
-        return PlanRequest(
-            kind=self.kind,
-            target_mg_day=_number(self.target_mg_day, "the target dose")
-            if self.kind == "titration"
-            else None,
-            mg_day=_number(self.mg_day, "the daily dose") if self.kind == "maintenance" else None,
-            from_mg_day=_number(self.from_mg_day, "the current dose") if self.kind == "taper" else None,
-            steps=tuple(line.strip() for line in self.steps.splitlines() if line.strip())
-            if self.kind == "clinician"
-            else (),
-            days=_or(_whole(self.days, "the number of days"), DEFAULT_MAINTENANCE_DAYS),
-            min_days=_whole(self.min_days, "the shortest taper"),
-            doses_per_day=_or(_whole(self.doses_per_day, "doses a day"), 3),
-            times=self.times.strip() or None,
-            start=parse_date(self.start, "the start date"),
-            products=self.products,
-            kidney=KidneyInput(
-                crcl_ml_min=_number(self.crcl, "the creatinine clearance") if way == "crcl" else None,
-                dialysis=way == "dialysis",
-                scr_mg_dl=scr if self.scr_unit == "mg_dl" else None,
-                scr_umol_l=scr if self.scr_unit != "mg_dl" else None,
-            ),
-            age_years=_number(self.age, "the age"),
-            sex="female" if self.sex == "female" else "male" if self.sex == "male" else None,
-            weight_kg=_number(self.weight_kg, "the weight"),
-            clinician_override=self.clinician_override,
-        )
-
-
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
-
-
-def _whole(text: str, what: str) -> int | None:
-    """A whole number as typed ("" -> None); "2.5" or "two" says what to fix."""
-    cleaned = text.strip()
-    if not cleaned:
-        return None
-    if not cleaned.isdigit():
-        raise InputError(f"{what} must be a whole number, not {text!r}")
-    return int(cleaned)
-
-
-def _number(text: str, what: str) -> float | None:
-    cleaned = text.strip().replace(",", ".")
-    if not cleaned:
-        return None
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise InputError(f"{what} must be a number, not {text!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be a number, not {text!r}")
-    return value
+def worded(error: InputError) -> tuple[str, str | None]:
+    """The message as the page says it (the field's label first) and the input to mark."""
+    found = FIELD_LABELS.get(error.field or "")
+    if found is None:
+        return str(error), None
+    element, label = found
+    return f"{label}: {error}", element
 
 
 @cache
@@ -144,43 +93,45 @@ def product_choices() -> tuple[tuple[str, str], ...]:
     return tuple(choices)
 
 
-def _form_from_current(patient: PatientAccess, context: AppContext) -> PlanForm:
+def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str, Any]:
     current = history.current_plan(context.engine, patient_id=patient.patient_id)
-    today = datetime.now(tz=ZoneInfo(patient.time_zone)).date()
-    products = tuple(history.patient_products(context.engine, patient_id=patient.patient_id))
+    today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
+    products = history.patient_products(context.engine, patient_id=patient.patient_id)
+    form = {**FORM_DEFAULTS, "start": today.isoformat(), "products": products}
     if current is None:
-        return PlanForm(start=today.isoformat(), products=products)
+        return form
     data = current.data
     kidney = data.get("kidney") or {}
     crcl = kidney.get("crcl_ml_min")
     way = "dialysis" if kidney.get("band") == "dialysis" else "crcl" if crcl is not None else "none"
-    return PlanForm(
-        kind="maintenance" if current.kind == "titration" else current.kind,
-        mg_day=f"{data['steps'][-1]['daily_mg']:g}" if data.get("steps") else "",
-        from_mg_day=f"{data['steps'][-1]['daily_mg']:g}" if data.get("steps") else "",
-        doses_per_day=str(data.get("doses_per_day", 3)),
-        times=",".join(data.get("times", [])),
-        start=today.isoformat(),
-        products=products or tuple(data.get("products", [])),
-        kidney_way=way,
-        crcl=f"{crcl:g}" if crcl is not None else "",
-    )
+    last_daily = f"{data['steps'][-1]['daily_mg']:g}" if data.get("steps") else ""
+    return {
+        **form,
+        "kind": "maintenance" if current.kind == "titration" else current.kind,
+        "mg_day": last_daily,
+        "from_mg_day": last_daily,
+        "doses_per_day": str(data.get("doses_per_day", 3)),
+        "times": ",".join(data.get("times") or []),
+        "products": products or list(data.get("products", [])),
+        "kidney_way": way,
+        "crcl_ml_min": f"{crcl:g}" if crcl is not None else "",
+    }
 
 
 def plan_page(
     context: AppContext,
     request: Request,
     patient: PatientAccess,
-    user_role: str,
-    form: PlanForm,
+    form: dict[str, Any],
     *,
     status: int = 200,
     preview: dict[str, Any] | None = None,
     kidney: dict[str, Any] | None = None,
-    error: str | None = None,
+    error: InputError | None = None,
     refusal: dict[str, Any] | None = None,
 ) -> Response:
     current = history.current_plan(context.engine, patient_id=patient.patient_id)
+    message, error_field = worded(error) if error is not None else (None, None)
     return render(
         context,
         request,
@@ -193,16 +144,21 @@ def plan_page(
         current=current,
         preview=preview,
         kidney=kidney,
-        error=error,
+        error=message,
+        error_field=error_field,
         refusal=refusal,
-        is_clinician=user_role == "clinician" and patient.relation == "clinician",
+        is_clinician=patient.may_override,
         can_plan=patient.can("plan"),
     )
 
 
 @router.get("/patients/{patient_id}/plans")
-def plans(request: Request, context: Ctx, user: User, patient: Patient) -> Response:
-    return plan_page(context, request, patient, user.role, _form_from_current(patient, context))
+def plans_page(request: Request, context: Ctx, user: User, patient: Patient) -> Response:
+    return plan_page(context, request, patient, _form_from_current(patient, context))
+
+
+async def _plan_form(request: Request) -> Submitted[PlanInput]:
+    return await read_form(request, PlanInput, FORM_DEFAULTS)
 
 
 @router.post("/patients/{patient_id}/plans")
@@ -211,83 +167,54 @@ def build(
     context: Ctx,
     user: User,
     patient: Patient,
+    submitted: Annotated[Submitted[PlanInput], Depends(_plan_form)],
     action: Annotated[str, Form()] = "preview",
-    kind: Annotated[str, Form()] = "titration",
-    target_mg_day: Annotated[str, Form()] = "",
-    mg_day: Annotated[str, Form()] = "",
-    from_mg_day: Annotated[str, Form()] = "",
-    steps: Annotated[str, Form()] = "",
-    days: Annotated[str, Form()] = str(DEFAULT_MAINTENANCE_DAYS),
-    min_days: Annotated[str, Form()] = "",
-    doses_per_day: Annotated[str, Form()] = "3",
-    times: Annotated[str, Form()] = "",
-    start: Annotated[str, Form()] = "",
-    products: Annotated[list[str] | None, Form()] = None,
-    kidney_way: Annotated[str, Form()] = "none",
-    crcl: Annotated[str, Form()] = "",
-    scr: Annotated[str, Form()] = "",
-    scr_unit: Annotated[str, Form()] = "umol_l",
-    age: Annotated[str, Form()] = "",
-    sex: Annotated[str, Form()] = "",
-    weight_kg: Annotated[str, Form()] = "",
-    clinician_override: Annotated[str, Form()] = "",
 ) -> Response:
     patient.require("plan")
-    form = PlanForm(
-        kind=kind,
-        target_mg_day=target_mg_day,
-        mg_day=mg_day,
-        from_mg_day=from_mg_day,
-        steps=steps,
-        days=days,
-        min_days=min_days,
-        doses_per_day=doses_per_day,
-        times=times,
-        start=start,
-        products=tuple(p for p in (products or []) if p.strip()),
-        kidney_way=kidney_way,
-        crcl=crcl,
-        scr=scr,
-        scr_unit=scr_unit,
-        age=age,
-        sex=sex,
-        weight_kg=weight_kg,
-        clinician_override=clinician_override == "yes",
-    )
-    clinician = user.role == "clinician" and patient.relation == "clinician"
-    monograph = load_monograph("baclofen")
+    form = submitted.values
+    if submitted.model is None:
+        return plan_page(context, request, patient, form, status=400, error=submitted.error)
     try:
-        plan_request = form.request(clinician)
-        kidney = assess_kidney(monograph, plan_request)
-        kidney_data = kidney_to_dict(kidney, monograph) if kidney is not None else None
+        model = submitted.model
+        if action == "kidney" and model.kidney_way in (None, "none") and model.scr is not None:
+            model = model.model_copy(update={"kidney_way": "creatinine"})  # the calculator's own button
+        plan_request = model.to_request()
+        plans.check_override(plan_request, patient)
         if action == "kidney":
-            return plan_page(context, request, patient, user.role, form, kidney=kidney_data)
-        built = build_plan(plan_request)
+            monograph = load_monograph(plan_request.drug)
+            kidney = plans.assess_kidney(monograph, plan_request)
+            kidney_data = kidney_to_dict(kidney, monograph) if kidney is not None else None
+            return plan_page(context, request, patient, form, kidney=kidney_data)
+        built = plans.build_plan(plan_request, caller=patient)
     except SafetyRefusal as refusal:
         explained = {
             "message": str(refusal),
             "overridable": refusal.overridable,
-            "clinician": clinician,
+            "clinician": patient.may_override,
         }
-        return plan_page(context, request, patient, user.role, form, status=422, refusal=explained)
+        return plan_page(context, request, patient, form, status=422, refusal=explained)
     except InputError as error:
-        return plan_page(context, request, patient, user.role, form, status=400, error=str(error))
+        return plan_page(context, request, patient, form, status=400, error=error)
     zone = ZoneInfo(patient.time_zone)
-    data = plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=patient.time_zone)
     if action == "save":
-        diary.start_plan(
+        plans.save_plan(
             context.engine,
             patient_id=patient.patient_id,
-            plan=built.plan,
-            plan_json=data,
-            times=built.times,
-            zone=zone,
+            built=built,
+            time_zone=patient.time_zone,
             now=context.now(),
             actor=user.actor,
         )
         return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
-    preview = {"plan": data, "schedule": day_by_day(built, zone), "chart": levels_chart(built, zone)}
-    return plan_page(context, request, patient, user.role, form, preview=preview, kidney=kidney_data)
+    kidney_data = (
+        kidney_to_dict(built.plan.kidney, built.monograph) if built.plan.kidney is not None else None
+    )
+    preview = {
+        "plan": plans.plan_view(built, time_zone=patient.time_zone),
+        "schedule": day_by_day(built, zone),
+        "chart": levels_chart(built, zone),
+    }
+    return plan_page(context, request, patient, form, preview=preview, kidney=kidney_data)
 
 
 def day_by_day(built: BuiltPlan, zone: ZoneInfo) -> list[tuple[date, list[tuple[str, float, str]]]]:

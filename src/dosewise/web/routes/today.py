@@ -3,7 +3,7 @@ and "I missed a dose" for any dose time."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -39,8 +39,7 @@ def today_page(
     now = context.now()
     zone = ZoneInfo(patient.time_zone)
     local = now.astimezone(zone)
-    due = history.due_now(context.engine, patient_id=patient.patient_id, now=now)
-    slots = history.list_day(context.engine, patient_id=patient.patient_id, day=local.date(), now=now)
+    due, slots = history.today(context.engine, patient_id=patient.patient_id, now=now)
     monograph = load_monograph("baclofen")
     overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
     done = request.query_params.get("done", "")
@@ -81,34 +80,19 @@ def record(
     patient.require("record")
     now = context.now()
     try:
-        at = _clock_today(taken_at, now, patient.time_zone) if taken_at.strip() else None
         result = diary.record_dose(
             context.engine,
             patient_id=patient.patient_id,
             slot_id=slot_id,
             status=status,
             now=now,
-            taken_at=at,
+            taken_at=taken_at.strip() or None,
             actor=user.actor,
         )
     except InputError as error:
         return today_page(context, request, patient, status=400, error=str(error))
     done = result.status if result.created else "already"
     return RedirectResponse(f"/patients/{patient.patient_id}/today?done={done}", status_code=303)
-
-
-def _clock_today(text: str, now: datetime, zone_name: str) -> datetime:
-    """HH:MM in the patient's zone: today, or last night when that time has not come yet."""
-    try:
-        clock = time.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"the time {text!r} must be HH:MM, e.g. 14:30") from None
-    zone = ZoneInfo(zone_name)
-    local_now = now.astimezone(zone)
-    moment = datetime.combine(local_now.date(), clock, tzinfo=zone)
-    if moment > local_now + diary.FUTURE_TOLERANCE:  # 22:40 typed at 00:30: last night
-        moment = datetime.combine(local_now.date() - timedelta(days=1), clock, tzinfo=zone)
-    return moment
 
 
 @router.get("/patients/{patient_id}/missed")

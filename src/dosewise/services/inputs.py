@@ -1,0 +1,202 @@
+"""The input models the pages and the JSON API share: one per use case, one conversion each.
+
+A page form and an API body carry the same fields under the same names, are checked by the same
+model and turned into the same service request, so the two cannot drift apart. Forms send text:
+an empty field means "not given", a decimal comma is a decimal point, and whole numbers must be
+typed whole ("2.5 days" is an error, never 2). The CLI builds the service requests itself (its
+start-up budget cannot carry pydantic).
+
+:func:`parse_input` turns a validation failure into an :class:`InputError` that names the field,
+so each interface words it (the page by the field's label, the API by a JSON pointer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from dosewise.domain.scales import (
+    PENN_FREQUENCY_RANGE,
+    PENN_SEVERITY_RANGE,
+    SIDE_EFFECT_SEVERITY_RANGE,
+    SPASTICITY_NRS_RANGE,
+)
+from dosewise.errors import InputError
+from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS, KidneyInput, PlanRequest
+
+M = TypeVar("M", bound=BaseModel)
+MAX_TEXT = 4000
+
+
+def _decimal_comma(value: Any) -> Any:
+    return value.replace(",", ".") if isinstance(value, str) else value
+
+
+def _lines(value: Any) -> Any:
+    """A textarea's lines (the form) or a list (the API)."""
+    texts = [value] if isinstance(value, str) else value
+    if isinstance(texts, list) and all(isinstance(text, str) for text in texts):
+        return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_decimal_comma), Field(allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=1)]  # days, doses: the domain checks the clinical bounds
+
+
+class InputModel(BaseModel):
+    """Unknown fields are refused; empty text is "not given"; text is stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_not_given(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {
+                key: value
+                for key, value in data.items()
+                if not (isinstance(value, str) and not value.strip()) and value != []
+            }
+        return data
+
+
+class PlanInput(InputModel):
+    """A plan to preview or save: the plan form and ``POST /api/patients/{id}/plans``."""
+
+    kind: Literal["titration", "taper", "maintenance", "clinician"] = Field(
+        default="titration", title="the kind of plan"
+    )
+    target_mg_day: Number | None = Field(
+        default=None, title="the target dose", description="titration, mg/day"
+    )
+    mg_day: Number | None = Field(default=None, title="the daily dose", description="maintenance, mg/day")
+    from_mg_day: Number | None = Field(default=None, title="the current dose", description="taper, mg/day")
+    steps: Annotated[list[Annotated[str, Field(max_length=200)]], BeforeValidator(_lines)] = Field(
+        default_factory=list, max_length=100, title="the steps", description="DAYS:MG,MG,MG each"
+    )
+    days: Count = Field(default=DEFAULT_MAINTENANCE_DAYS, title="the number of days", description="maintenance")
+    min_days: Count | None = Field(default=None, title="the shortest taper", description="taper, days")
+    doses_per_day: Count = Field(default=3, title="the doses a day")
+    times: str | None = Field(default=None, max_length=100, title="the dose times", description="HH:MM,HH:MM")
+    start: date = Field(title="the first day")
+    products: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=10, title="the products", description="e.g. tablet:10mg:halves"
+    )
+    kidney_way: Literal["none", "crcl", "creatinine", "dialysis"] | None = Field(
+        default=None,
+        title="how kidney function is given",
+        description="inferred from the values when left out",
+    )
+    crcl_ml_min: Number | None = Field(default=None, title="the creatinine clearance", description="mL/min")
+    dialysis: bool = Field(default=False, title="dialysis")
+    scr: Number | None = Field(default=None, title="the serum creatinine", description="in scr_unit")
+    scr_unit: Literal["umol_l", "mg_dl"] = Field(default="umol_l", title="the creatinine unit")
+    age_years: Number | None = Field(default=None, title="the age")
+    sex: Literal["female", "male"] | None = Field(default=None, title="the sex")
+    weight_kg: Number | None = Field(default=None, title="the weight")
+    clinician_override: bool = Field(
+        default=False, title="the clinician override", description="clinicians only"
+    )
+
+    def to_request(self) -> PlanRequest:
+        kind = self.kind
+        return PlanRequest(
+            kind=kind,
+            target_mg_day=self.target_mg_day if kind == "titration" else None,
+            mg_day=self.mg_day if kind == "maintenance" else None,
+            from_mg_day=self.from_mg_day if kind == "taper" else None,
+            steps=tuple(self.steps) if kind == "clinician" else (),
+            days=self.days,
+            min_days=self.min_days if kind == "taper" else None,
+            doses_per_day=self.doses_per_day,
+            times=self.times,
+            start=self.start,
+            products=tuple(self.products),
+            kidney=KidneyInput(
+                way=self.kidney_way,
+                crcl_ml_min=self.crcl_ml_min,
+                dialysis=self.dialysis,
+                scr_mg_dl=self.scr if self.scr_unit == "mg_dl" else None,
+                scr_umol_l=self.scr if self.scr_unit == "umol_l" else None,
+            ),
+            age_years=self.age_years,
+            sex=self.sex,
+            weight_kg=self.weight_kg,
+            clinician_override=self.clinician_override,
+        )
+
+
+PennFrequency = Annotated[int, Field(ge=PENN_FREQUENCY_RANGE[0], le=PENN_FREQUENCY_RANGE[1])]
+PennSeverity = Annotated[int, Field(ge=PENN_SEVERITY_RANGE[0], le=PENN_SEVERITY_RANGE[1])]
+Spasticity = Annotated[int, Field(ge=SPASTICITY_NRS_RANGE[0], le=SPASTICITY_NRS_RANGE[1])]
+SideEffectSeverity = Annotated[int, Field(ge=SIDE_EFFECT_SEVERITY_RANGE[0], le=SIDE_EFFECT_SEVERITY_RANGE[1])]
+
+
+class SymptomsInput(InputModel):
+    """A diary entry of spasms, stiffness and side effects [PSFS]."""
+
+    penn_frequency: PennFrequency = Field(
+        title="how often spasms came", description="Penn Spasm Frequency 0-4"
+    )
+    penn_severity: PennSeverity | None = Field(
+        default=None, title="how bad the spasms were", description="1-3 when frequency > 0"
+    )
+    spasticity: Spasticity = Field(
+        title="how stiff you were", description="0 (none) to 10 (worst imaginable)"
+    )
+    side_effects: dict[str, SideEffectSeverity] = Field(
+        default_factory=dict, max_length=50, title="the side effects", description="key: severity 1-3"
+    )
+    note: str = Field(default="", max_length=MAX_TEXT, title="the note")
+
+
+class DoseInput(InputModel):
+    """A dose taken or skipped; ``taken_at`` as typed (HH:MM is today, or last night)."""
+
+    status: Literal["taken", "skipped"] = Field(title="taken or skipped")
+    taken_at: str | None = Field(
+        default=None,
+        max_length=40,
+        title="when it was taken",
+        description="HH:MM on the patient's clock (the latest such time not in the future), "
+        "YYYY-MM-DDTHH:MM on the patient's clock, or ISO 8601 with a UTC offset",
+    )
+
+
+def describe_error(model: type[BaseModel], error: ValidationError) -> InputError:
+    """The first problem of a validation failure, worded for a person, naming its field."""
+    problem = error.errors()[0]
+    location = [str(part) for part in problem["loc"]]
+    field = location[0] if location else None
+    info = model.model_fields.get(field) if field is not None else None
+    what = info.title if info is not None and info.title else (field or "the input").replace("_", " ")
+    typed = problem.get("input")
+    shown = f", not {typed!r}" if isinstance(typed, str | int | float) and not isinstance(typed, bool) else ""
+    kind = problem["type"]
+    if kind == "missing":
+        message = f"give {what}"
+    elif kind in ("int_parsing", "int_from_float", "int_type"):
+        message = f"{what} must be a whole number{shown}"
+    elif kind in ("float_parsing", "float_type", "finite_number"):
+        message = f"{what} must be a number{shown}"
+    elif kind in ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"):
+        message = f"{what} must be a date, YYYY-MM-DD{shown}"
+    elif kind == "greater_than_equal" and isinstance(problem.get("ctx", {}).get("ge"), int):
+        message = f"{what} must be a whole number of {problem['ctx']['ge']} or more{shown}"
+    elif kind == "extra_forbidden":
+        message = f"{field} is not a field of this request"
+    else:
+        message = f"{what}: {problem['msg'][0].lower()}{problem['msg'][1:]}{shown}"
+    return InputError(message, field=field)
+
+
+def parse_input(model: type[M], data: Mapping[str, Any]) -> M:
+    """``model`` from a form's or a body's values, or InputError naming the field."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as error:
+        raise describe_error(model, error) from None
