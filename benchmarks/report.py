@@ -28,7 +28,6 @@ from sqlalchemy import insert, select
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
-from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.exporters.report import render_report_html, render_report_pdf
 from dosewise.monographs import load_monograph
 from dosewise.services import diary
@@ -57,8 +56,7 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
         days=days,
         doses_per_day=4,
     )
-    plan_json = plan_to_dict(plan, monograph, times=times, time_zone="Europe/London")
-    diary.start_plan(engine, patient_id=patient, plan=plan, plan_json=plan_json, times=times, zone=ZONE,
+    diary.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
                      now=now, actor="bench")  # fmt: skip
     with unit_of_work(engine) as session:
         slots = session.execute(select(DoseSlotRow.id, DoseSlotRow.due_at).order_by(DoseSlotRow.id)).all()

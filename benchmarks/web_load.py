@@ -50,7 +50,6 @@ import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 
-from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.services import accounts, diary
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
@@ -211,8 +210,7 @@ def seed(url: str, clients: int, doses_each: int) -> list[Account]:
             built = build_plan(
                 PlanRequest(kind="maintenance", mg_day=MG_DAY, doses_per_day=DOSES_PER_DAY, start=start)
             )
-            plan_json = plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=zone_name)
-            diary.start_plan(engine, patient_id=patient_id, plan=built.plan, plan_json=plan_json,
+            diary.start_plan(engine, patient_id=patient_id, plan=built.plan,
                              times=built.times, zone=zone, now=now, actor=f"user:{user_id}")  # fmt: skip
             with unit_of_work(engine) as session:
                 slots = tuple(

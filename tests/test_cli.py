@@ -297,3 +297,49 @@ def test_help_lists_the_commands():
     )
     assert result.returncode == 0
     assert all(name in result.stdout for name in ("kidney", "plan", "taper"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["plan", "baclofen", "--target-mg-day", "30", "--age", "5", "--clinician-override"],
+            "dosewise: error: --weight-kg: give the child's weight in kg",
+        ),
+        (
+            ["kidney", "--age", "150", "--sex", "female", "--weight-kg", "60", "--scr-mg-dl", "1.4"],
+            "dosewise: error: --age: age 150",
+        ),
+        (["plan", "baclofen", "--target-mg-day", "30", "--crcl", "900"], "dosewise: error: --crcl: CrCl 900"),
+        (["schedule", "baclofen", "--step", "3:x"], "dosewise: error: --step: step '3:x'"),
+        (
+            ["plan", "baclofen", "--target-mg-day", "30", "--product", "tablet:7mg"],
+            "dosewise: error: --product: ",
+        ),
+        (["taper", "baclofen", "--from-mg-day", "30", "--tz", "Mars/Olympus"], "dosewise: error: --tz: "),
+        (["maintain", "baclofen", "--mg-day", "30", "--start", "1/12/2026"], "dosewise: error: --start: "),
+        (["triage", "dizzy", "--medicine", " "], "dosewise: error: --medicine: name at least one"),
+        # the same error where no flag says it: the message alone
+        (["interactions", "baclofen", " "], "dosewise: error: name at least one"),
+    ],
+)
+def test_an_error_names_the_flag_to_fix(capsys, argv, line):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(line)
+    assert err.count("\n") == 1
+
+
+def test_a_bad_test_clock_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("DOSEWISE_NOW", "half past midnight")
+    code, out, err = run(capsys, "plan", "baclofen", "--target-mg-day", "30")
+    assert (code, out) == (2, "")
+    assert err.startswith("dosewise: error: DOSEWISE_NOW") and err.count("\n") == 1
+
+
+def test_plan_starts_today_in_the_patients_zone(capsys, monkeypatch):
+    """00:30 in London is still the day before in New York: the plan starts on that day."""
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T00:30+00:00")
+    london = run_json(capsys, "plan", "baclofen", "--target-mg-day", "30", "--tz", "Europe/London")
+    new_york = run_json(capsys, "plan", "baclofen", "--target-mg-day", "30", "--tz", "America/New_York")
+    assert (london["steps"][0]["start"], new_york["steps"][0]["start"]) == ("2026-12-02", "2026-12-01")

@@ -194,3 +194,34 @@ def test_unusable_database_is_one_line(capsys, monkeypatch, url, message):
     assert code == 2
     assert message in err and err.count("\n") == 1
     assert "secret" not in err  # passwords are never echoed
+
+
+def test_a_time_typed_after_midnight_is_last_night(capsys, monkeypatch):
+    """`diary take N --at 22:40` typed at 00:30 records last night's 22:40, not tonight's."""
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T00:30+00:00")  # 00:30 in London (winter)
+    assert run(capsys, "diary", "init", "--tz", "Europe/London")[0] == 0
+    assert run(capsys, "diary", "plan", "baclofen", "--target-mg-day", "30", "--start", "2026-12-01")[0] == 0
+    evening = run_json(capsys, "diary", "today", "--date", "2026-12-01")["doses"][-1]
+    code, out, _ = run(capsys, "diary", "take", str(evening["slot"]), "--at", "22:40")
+    assert code == 0 and "recorded" in out
+    (taken,) = [
+        d for d in run_json(capsys, "diary", "today", "--date", "2026-12-01")["doses"] if d["taken_at"]
+    ]
+    assert taken["taken_at"] == "2026-12-01T22:40:00+00:00"
+
+
+def test_a_bad_time_names_the_flag(capsys):
+    start(capsys)
+    code, out, err = run(capsys, "diary", "take", "1", "--at", "25:00")
+    assert (code, out) == (2, "")
+    assert err.startswith("dosewise: error: --at: ") and err.count("\n") == 1
+
+
+def test_diary_triage_reports_medicines_it_did_not_recognise(capsys):
+    start(capsys)
+    run_json(capsys, "diary", "medicines", "--add", "Zzzqx")
+    result = run_json(capsys, "diary", "triage", "dizzy")
+    assert result["unrecognised_medicines"] == ["Zzzqx"]
+    code, _, err = run(capsys, "diary", "triage", "dizzy")
+    assert code == 0
+    assert "not recognised" in err and "Zzzqx" in err

@@ -102,3 +102,41 @@ def test_bad_input_exits_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and message in err
+
+
+def test_triage_reports_medicines_it_did_not_recognise(capsys):
+    data = run_json(capsys, "triage", "dizzy", "--medicine", "zzqx", "--medicine", "oxycodone")
+    assert data["unrecognised_medicines"] == ["zzqx"]
+    code, _, err = run(capsys, "triage", "dizzy", "--medicine", "zzqx")
+    assert code == 0
+    assert err == "dosewise: note: medicine not recognised, not counted: zzqx\n"
+
+
+def test_missed_uses_the_clock_in_the_zone_given(capsys, monkeypatch):
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T10:00+00:00")  # 05:00 in New York
+    data = run_json(capsys, "missed", "--times", "08:00,14:00,20:00", "--missed", "20:00",
+                    "--tz", "America/New_York")  # fmt: skip
+    assert data["action"] == "take_now"
+    assert data["missed_dose"] == "2026-12-01T20:00:00-05:00"
+
+
+def test_missed_last_taken_as_a_clock_time_is_the_latest_one(capsys):
+    data = run_json(capsys, "missed", "--times", "08:00,20:00", "--missed", "08:00", "--now", "09:00",
+                    "--date", "2026-12-03", "--last-taken", "20:00")  # fmt: skip
+    assert data["action"] == "take_now"  # last night's 20:00: 13 hours ago, not a long gap
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--missed", "2pm"], "dosewise: error: --missed: "),
+        (["--missed", "14:00", "--now", "3pm"], "dosewise: error: --now: "),
+        (["--missed", "14:00", "--date", "tomorrow"], "dosewise: error: --date: "),
+        (["--missed", "14:00", "--last-taken", "yesterday"], "dosewise: error: --last-taken: "),
+        (["--missed", "14:00", "--tz", "Nowhere/City"], "dosewise: error: --tz: "),
+    ],
+)
+def test_missed_errors_name_the_flag(capsys, argv, line):
+    code, out, err = run(capsys, "missed", "--times", "08:00,14:00", *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(line) and err.count("\n") == 1

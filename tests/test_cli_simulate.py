@@ -89,22 +89,34 @@ def test_plan_from_plan_json(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--dose-mg", "20"], "give --dose-mg, --every-h and --days"),
-        (["--dose-mg", "500", "--every-h", "8", "--days", "1"], "at most 120"),
-        (["--dose-mg", "20", "--every-h", "0.1", "--days", "1"], "--every-h must be between"),
-        (["--dose-mg", "20", "--every-h", "8", "--days", "1", "--crcl", "-5"], "must be above 0"),
+        (["--dose-mg", "20"], "error: --every-h: give the dose in mg, the hours between doses"),
+        (
+            ["--dose-mg", "500", "--every-h", "8", "--days", "1"],
+            "error: --dose-mg: the dose must be above 0 and at most 120",
+        ),
+        (
+            ["--dose-mg", "20", "--every-h", "0.1", "--days", "1"],
+            "error: --every-h: the hours between doses must be between",
+        ),
+        (
+            ["--dose-mg", "20", "--every-h", "8", "--days", "1", "--crcl", "-5"],
+            "error: --crcl: CrCl -5 mL/min must be above 0",
+        ),
         (
             ["--dose-mg", "20", "--every-h", "8", "--days", "1", "--population", "0"],
-            "between 1 and 1,000,000",
+            "error: --population: the population must be between 1 and 1,000,000",
         ),
         (["--dose-mg", "20", "--every-h", "8", "--days", "1", "--plot", "x.gif"], ".png or .svg"),
         (["--plan", "/nonexistent.json"], "cannot read"),
-        (["--plan", "/etc/hostname"], "is not a plan"),
+        (["--plan", "/etc/hostname"], "error: --plan: /etc/hostname is not a plan"),
         (
             ["--dose-mg", "20", "--every-h", "8", "--days", "1", "--threshold-mg-l", "0.4"],
-            "needs --population",
+            "error: --threshold-mg-l: the share above a level needs a population",
         ),
-        (["--dose-mg", "20", "--every-h", "8", "--days", "1", "--population", "5", "--seed", "-1"], "--seed"),
+        (
+            ["--dose-mg", "20", "--every-h", "8", "--days", "1", "--population", "5", "--seed", "-1"],
+            "error: --seed: ",
+        ),
         (
             ["--dose-mg", "20", "--every-h", "8", "--days", "1", "--plot", "/nonexistent/x.png"],
             "cannot write",

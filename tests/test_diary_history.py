@@ -43,7 +43,7 @@ def patient(engine):
 
 def start(engine, patient, plan, now):
     return diary.start_plan(
-        engine, patient_id=patient, plan=plan, plan_json={"kind": plan.kind, "kidney": None},
+        engine, patient_id=patient, plan=plan,
         times=TIMES, zone=LONDON, now=now, actor="test",
     )  # fmt: skip
 

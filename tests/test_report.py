@@ -14,7 +14,6 @@ from dosewise.domain.kidney import assess_creatinine_clearance
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
-from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.exporters.report import render_report_html, render_report_pdf
 from dosewise.services import diary, history
 from dosewise.services.report import export_fhir, gather_report
@@ -37,7 +36,7 @@ def week(tmp_path, monograph):
     solution = parse_product_specs(["solution:1mg/ml"], monograph)
     plan = build_titration(monograph, target_daily_mg=45, products=solution, start=DAY, kidney=kidney)
     diary.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=ZONE, now=now, actor="t",
-                     plan_json=plan_to_dict(plan, monograph, times=TIMES, time_zone=str(ZONE)))  # fmt: skip
+                     )  # fmt: skip
     for offset in range(7):
         day = DAY + timedelta(days=offset)
         for slot in history.list_day(engine, patient_id=patient, day=day, now=now):

@@ -32,7 +32,7 @@ def diary(engine, monograph):
         monograph, target_daily_mg=30, products=parse_product_specs([], monograph), start=date(2026, 12, 1)
     )
     plan_id = start_plan(
-        engine, patient_id=patient, plan=plan, plan_json={"kind": "titration"},
+        engine, patient_id=patient, plan=plan,
         times=parse_clock_times(None, 3), zone=LONDON, now=NOW, actor="test",
     )  # fmt: skip
     with unit_of_work(engine) as session:

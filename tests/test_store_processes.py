@@ -39,7 +39,7 @@ CREATE = SETUP + textwrap.dedent(
     plan = build_titration(m, target_daily_mg=80, products=parse_product_specs([], m), start=date(2027, 1, 1),
                            doses_per_day=4, age_years=70)
     patient = create_patient(engine, name="P", time_zone="UTC", now=NOW, actor="setup")
-    start_plan(engine, patient_id=patient, plan=plan, plan_json={}, times=parse_clock_times(None, 4),
+    start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 4),
                zone=ZoneInfo("UTC"), now=NOW, actor="setup")
     print(patient)
     """

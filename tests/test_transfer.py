@@ -35,7 +35,7 @@ def filled(engine, monograph):
     plan = build_titration(
         monograph, target_daily_mg=30, products=parse_product_specs([], monograph), start=date(2026, 12, 1)
     )
-    diary.start_plan(engine, patient_id=patient, plan=plan, plan_json={"kind": "titration"},
+    diary.start_plan(engine, patient_id=patient, plan=plan,
                      times=parse_clock_times(None, 3), zone=UTC, now=NOW, actor="test")  # fmt: skip
     for slot in history.list_day(engine, patient_id=patient, day=date(2026, 12, 1), now=NOW):
         diary.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken", now=NOW,

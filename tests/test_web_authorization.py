@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from conftest import csrf_of, page_token, sign_up
-from dosewise.exporters.plan_json import plan_to_dict
 from dosewise.services import diary
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.models import AccessGrantRow, DoseSlotRow, InvitationRow, MedicineRow, PatientRow, PlanRow
@@ -37,7 +36,6 @@ def give_plan(engine: Any, patient_id: int) -> None:
         engine,
         patient_id=patient_id,
         plan=built.plan,
-        plan_json=plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=ZONE),
         times=built.times,
         zone=zone,
         now=datetime.now(tz=zone),

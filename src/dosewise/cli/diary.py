@@ -1,23 +1,38 @@
-"""``dosewise diary``: the local diary of one patient. Imported only when a diary command runs,
-so SQLAlchemy stays off the `plan` and `kidney` paths."""
+"""``dosewise diary``: the local diary of one patient.
+
+Adding the subcommands costs nothing at start-up: SQLAlchemy and the services are imported
+only when a diary command runs, so the `plan` and `kidney` paths stay fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from dosewise.cli.app import build_plan_from_args, print_json, time_zone_from
-from dosewise.domain.adherence import Slot, Tally
-from dosewise.domain.schedule import localize, parse_clock_times
-from dosewise.domain.units import format_mg
+from dosewise.cli.options import (
+    DAYS_HELP,
+    MIN_DAYS_HELP,
+    STEP_HELP,
+    TARGET_HELP,
+    TZ_HELP,
+    add_command,
+    add_json,
+    add_patient_options,
+    add_schedule,
+    print_json,
+    write_file,
+)
+from dosewise.domain.scales import PENN_FREQUENCY, PENN_SEVERITY
 from dosewise.errors import InputError, NotFound
-from dosewise.exporters.plan_json import plan_to_dict
-from dosewise.services import diary, history
-from dosewise.store.database import build_engine, ensure_schema
+from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dosewise.cli.settings import Settings
+    from dosewise.domain.adherence import Slot, Tally
 
 DEFAULT_RANGE_DAYS = 28
 STATE_MARKS = {
@@ -28,15 +43,113 @@ STATE_MARKS = {
     "due": "[ ] DUE NOW",
     "upcoming": "[ ]",
 }
+PENN_FREQUENCY_HELP = "Penn spasm frequency [PSFS]: " + ", ".join(f"{n} {w}" for n, w in PENN_FREQUENCY)
+PENN_SEVERITY_HELP = "Penn spasm severity when frequency > 0 [PSFS]: " + ", ".join(
+    f"{n} {w}" for n, w in PENN_SEVERITY
+)
 
 ACTOR = "cli"
 
 
-def database_url() -> str:
-    """$DOSEWISE_DATABASE_URL, or SQLite in the user's data folder."""
-    configured = os.environ.get("DOSEWISE_DATABASE_URL")
-    if configured:
-        return configured
+def add_commands(commands: Any) -> None:
+    """diary init | plan | today | take | skip | symptoms | note | medicines | triage, and the
+    rest in _add_io_commands."""
+    diary = add_command(
+        commands, "diary", help="your dose and symptom diary (stored on this computer)",
+        description="A diary of doses and symptoms for one local patient, in SQLite in your data folder "
+        "(or the database in $DOSEWISE_DATABASE_URL).",
+    )  # fmt: skip
+    diary.set_defaults(run=run_diary, diary_command=None)
+    actions = diary.add_subparsers(dest="diary_command", metavar="ACTION")
+    init = add_command(actions, "init", help="create the diary")
+    init.add_argument("--name", default="me", help="whose diary it is")
+    init.add_argument("--tz", help=TZ_HELP)
+    plan = add_command(
+        actions, "plan", help="start a plan: titration, maintenance, taper or a clinician-entered schedule",
+        description="Start a plan (it replaces the current one from its first day). Choose the kind by "
+        "its option: --target-mg-day (titration), --mg-day (maintenance), --from-mg-day (taper) or "
+        "--step (clinician-entered); the other options are those of `dosewise plan`.",
+    )  # fmt: skip
+    plan.add_argument("drug", help="the drug, e.g. baclofen")
+    kinds = plan.add_mutually_exclusive_group(required=True)
+    kinds.add_argument("--target-mg-day", type=float, help="titration: " + TARGET_HELP)
+    kinds.add_argument("--mg-day", type=float, help="maintenance: the daily dose in mg")
+    kinds.add_argument("--from-mg-day", type=float, help="taper: the current daily dose in mg")
+    kinds.add_argument("--step", action="append", help="clinician-entered: " + STEP_HELP)
+    plan.add_argument("--days", type=int, default=DEFAULT_MAINTENANCE_DAYS, help="maintenance: " + DAYS_HELP)
+    plan.add_argument("--min-days", type=int, help="taper: " + MIN_DAYS_HELP)
+    add_schedule(plan)
+    add_patient_options(plan)
+    today = add_command(actions, "today", help="the doses of the day, what is due now and what to do")
+    today.add_argument("--date", help="another day, YYYY-MM-DD")
+    add_json(today)
+    for name, verb in (("take", "taken"), ("skip", "skipped")):
+        action = add_command(
+            actions, name, help=f"record a dose as {verb} (once per dose: repeats are ignored)"
+        )
+        action.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
+        if name == "take":
+            action.add_argument(
+                "--at",
+                help="when it was taken: HH:MM (the latest such time, so 22:40 typed after midnight is "
+                "last night) or YYYY-MM-DDTHH:MM (default: now)",
+            )
+    symptoms = add_command(actions, "symptoms", help="record spasms, spasticity and side effects")
+    symptoms.add_argument("--penn-frequency", type=int, required=True, help=PENN_FREQUENCY_HELP)
+    symptoms.add_argument("--penn-severity", type=int, help=PENN_SEVERITY_HELP)
+    symptoms.add_argument(
+        "--spasticity", type=int, required=True, help="spasticity rating 0 (none) to 10 (worst)"
+    )
+    symptoms.add_argument(
+        "--side-effect", action="append", default=[],
+        help="NAME:SEVERITY (1 mild, 2 moderate, 3 severe), e.g. drowsiness:2 (repeatable)",
+    )  # fmt: skip
+    symptoms.add_argument("--note", default="", help="a note for the prescriber")
+    note = add_command(actions, "note", help="write a note for the prescriber")
+    note.add_argument("text", help="the note")
+    medicines = add_command(actions, "medicines", help="your other medicines, checked for interactions")
+    medicines.add_argument("--add", action="append", default=[], help="a medicine you take (repeatable)")
+    medicines.add_argument(
+        "--stop", type=int, action="append", default=[], help="the number of one you stopped"
+    )
+    add_json(medicines)
+    feel = add_command(actions, "triage", help="how do I feel? triage with your diary's context")
+    feel.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations "very sleepy"')
+    add_json(feel)
+    _add_io_commands(actions)
+
+
+def _add_io_commands(actions: Any) -> None:
+    """diary adherence | report | export | import | backup | restore."""
+    adherence = add_command(actions, "adherence", help="doses taken on time, late, skipped and missed")
+    _add_range(adherence)
+    adherence.add_argument("--by", choices=("day", "step"), default="step", help="rows per day or per step")
+    add_json(adherence)
+    report = add_command(actions, "report", help="the report for the prescriber (HTML or PDF, with charts)")
+    report.add_argument("output", help="the file to write: .html or .pdf")
+    _add_range(report)
+    export = add_command(actions, "export", help="export the diary: CSV tables or a FHIR R4 Bundle")
+    export.add_argument("output", help="a new folder (CSV) or a .json file (FHIR)")
+    export.add_argument("--format", choices=("csv", "fhir"), required=True)
+    imports = add_command(actions, "import", help="replace the diary with a Dosewise CSV export")
+    imports.add_argument("folder", help="the folder written by `dosewise diary export --format csv`")
+    imports.add_argument("--yes", action="store_true", help="replace a diary that has entries")
+    backup = add_command(actions, "backup", help="copy the diary to a backup file (safe while it is in use)")
+    backup.add_argument("file", help="a new file to write")
+    restore = add_command(actions, "restore", help="replace the diary with a backup file")
+    restore.add_argument("file", help="a file written by `dosewise diary backup`")
+    restore.add_argument("--yes", action="store_true", help="replace a diary that has entries")
+
+
+def _add_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="first_day", help="first day, YYYY-MM-DD (default: 28 days ago)")
+    parser.add_argument("--to", dest="last_day", help="last day, YYYY-MM-DD (default: today)")
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database, or SQLite in the user's data folder (made on first use)."""
+    if settings.database_url:
+        return settings.database_url
     from platformdirs import user_data_dir
 
     folder = user_data_dir("dosewise", appauthor=False)
@@ -44,12 +157,16 @@ def database_url() -> str:
     return f"sqlite:///{os.path.join(folder, 'diary.sqlite3')}"
 
 
-def run_diary(args: argparse.Namespace) -> None:
+def run_diary(args: argparse.Namespace, settings: Settings) -> None:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    url = database_url()
+    from dosewise.services import diary
+    from dosewise.store.database import build_engine, ensure_schema
+
+    if args.diary_command is None:
+        raise InputError("say what to do, e.g. dosewise diary today (see: dosewise diary --help)")
     try:
-        engine = build_engine(url)
+        engine = build_engine(database_url(settings))
     except ArgumentError:
         raise InputError(
             "DOSEWISE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://...)"
@@ -64,13 +181,14 @@ def run_diary(args: argparse.Namespace) -> None:
             ) from None
         action = args.diary_command
         if action == "init":
-            _init(engine, args)
+            _init(engine, args, settings)
         elif action in ("backup", "restore", "import"):
             _transfer(engine, args)
         else:
+            from zoneinfo import ZoneInfo
+
             patient, zone_name = diary.find_local_patient(engine)
-            zone = ZoneInfo(zone_name)
-            now = datetime.now(tz=zone)
+            now = settings.now(ZoneInfo(zone_name))
             {
                 "plan": _plan,
                 "today": _today,
@@ -83,46 +201,42 @@ def run_diary(args: argparse.Namespace) -> None:
                 "adherence": _adherence,
                 "report": _report,
                 "export": _export,
-            }[action](engine, args, patient, now)
+            }[action](engine, args, patient, now, settings)
     finally:
         engine.dispose()
 
 
-def _init(engine: Engine, args: argparse.Namespace) -> None:
+def _init(engine: Engine, args: argparse.Namespace, settings: Settings) -> None:
+    from dosewise.services import diary
+
     try:
         _, zone = diary.find_local_patient(engine)
     except NotFound:
-        zone_name, zone_info = time_zone_from(args.tz)
+        zone_name, zone_info = settings.zone(args.tz)
         diary.create_patient(
-            engine,
-            name=args.name,
-            time_zone=zone_name,
-            now=datetime.now(tz=zone_info),
-            actor=ACTOR,
+            engine, name=args.name, time_zone=zone_name, now=settings.now(zone_info), actor=ACTOR
         )
         print(f"Diary created for {args.name} ({zone_name}).")
         return
     print(f"The diary already exists ({zone}); nothing changed.")
 
 
-def _plan(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
-    if args.tz is None:
-        args.tz = str(now.tzinfo)
-    result, monograph, clock_times, zone_name, zone = build_plan_from_args(args)
-    data = plan_to_dict(result, monograph, times=clock_times, time_zone=zone_name)
+def _plan(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
+    from dosewise.cli.plans import build_plan_from_args, render_built_plan
+    from dosewise.services import diary
+
+    zone_name, zone = settings.zone(str(now.tzinfo) if args.tz is None else args.tz)
+    built = build_plan_from_args(args, settings, zone)
     plan_id = diary.start_plan(
         engine,
         patient_id=patient,
-        plan=result,
-        plan_json=data,
-        times=clock_times,
+        plan=built.plan,
+        times=built.times,
         zone=zone,
         now=now,
         actor=ACTOR,
     )
-    from dosewise.cli.render import render_plan
-
-    render_plan(result, monograph, clock_times, zone_name, None)
+    render_built_plan(built, zone_name, None)
     print(f"Plan {plan_id} started: `dosewise diary today` shows the doses to tick off.")
 
 
@@ -138,8 +252,11 @@ def _slot_dict(slot: Slot) -> dict[str, object]:
     }
 
 
-def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
-    day = now.date() if args.date is None else _day(args.date, "--date")
+def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
+    from dosewise.domain.units import format_mg
+    from dosewise.services import history
+
+    day = now.date() if args.date is None else _day(args.date, "the date", "date")
     slots = history.list_day(engine, patient_id=patient, day=day, now=now)
     due = history.due_now(engine, patient_id=patient, now=now)
     if args.as_json:
@@ -180,10 +297,17 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
     print("Decision support: agree changes with your prescriber.")
 
 
-def _record(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _record(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import diary
+    from dosewise.services.clock import moment_from_text
+
+    at: str | None = getattr(args, "at", None)
     taken_at = None
-    if getattr(args, "at", None):
-        taken_at = _moment(args.at, now)
+    if at is not None:
+        zone = now.tzinfo or UTC  # `now` is on the patient's clock
+        taken_at = moment_from_text(at, now=now, zone=zone, field="taken_at")
     record = diary.record_dose(
         engine,
         patient_id=patient,
@@ -199,26 +323,19 @@ def _record(engine: Engine, args: argparse.Namespace, patient: int, now: datetim
         print(f"Dose #{record.slot_id} was already recorded as {record.status}; nothing changed.")
 
 
-def _moment(text: str, now: datetime) -> datetime:
-    """HH:MM today, or YYYY-MM-DDTHH:MM, in the patient's zone."""
-    zone = now.tzinfo
-    assert zone is not None
-    if "T" in text or "-" in text:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise InputError(f"--at {text!r} must be HH:MM or YYYY-MM-DDTHH:MM") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-    (clock,) = parse_clock_times(text, 1)
-    return localize(now.date(), clock, zone)
+def _symptoms(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import diary
+    from dosewise.services.triage import assess_symptoms_from_diary
 
-
-def _symptoms(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
     effects: dict[str, int] = {}
     for item in args.side_effect:
         key, _, severity = item.rpartition(":")
         if not key.strip() or not severity.strip().isdigit():
-            raise InputError(f"side effect {item!r} must be NAME:SEVERITY, e.g. drowsiness:2")
+            raise InputError(
+                f"side effect {item!r} must be NAME:SEVERITY, e.g. drowsiness:2", field="side_effects"
+            )
         effects[key.strip().lower()] = int(severity)
     diary.record_symptoms(
         engine,
@@ -233,27 +350,32 @@ def _symptoms(engine: Engine, args: argparse.Namespace, patient: int, now: datet
     )
     print("Symptoms recorded.")
     if effects:
-        result = history.triage_with_history(engine, patient_id=patient, symptoms=list(effects), now=now)
-        if result.level != "routine":
-            from dosewise.cli.render import render_triage
-            from dosewise.monographs import load_monograph
+        assessment = assess_symptoms_from_diary(engine, patient_id=patient, symptoms=list(effects), now=now)
+        if assessment.result.level != "routine":
+            from dosewise.cli.safety import show_triage
 
-            render_triage(result, load_monograph("baclofen"))
+            show_triage(assessment, as_json=False)
 
 
-def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
+    from dosewise.services import diary
+
     diary.add_note(engine, patient_id=patient, text=args.text, now=now, actor=ACTOR)
     print("Note recorded.")
 
 
-def _medicines(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _medicines(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
     from dosewise.monographs import load_monograph
+    from dosewise.services import diary
+    from dosewise.services.medicines import medicine_interactions
 
     for name in args.add:
         diary.add_medicine(engine, patient_id=patient, name=name, now=now, actor=ACTOR)
     for number in args.stop:
         diary.stop_medicine(engine, patient_id=patient, medicine_id=number, now=now, actor=ACTOR)
-    current, report = history.medicine_interactions(engine, patient_id=patient, now=now)
+    current, report = medicine_interactions(engine, patient_id=patient, now=now)
     monograph = load_monograph("baclofen")
     if args.as_json:
         from dosewise.exporters.safety_json import interactions_to_dict
@@ -274,37 +396,33 @@ def _medicines(engine: Engine, args: argparse.Namespace, patient: int, now: date
     render_interactions(report, monograph)
 
 
-def _triage(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
-    from dosewise.monographs import load_monograph
+def _triage(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.cli.safety import show_triage
+    from dosewise.services.triage import assess_symptoms_from_diary
 
-    result = history.triage_with_history(engine, patient_id=patient, symptoms=args.symptoms, now=now)
-    monograph = load_monograph("baclofen")
-    if args.as_json:
-        from dosewise.exporters.safety_json import triage_to_dict
-
-        print_json(triage_to_dict(result, monograph))
-    else:
-        from dosewise.cli.render import render_triage
-
-        render_triage(result, monograph)
+    assessment = assess_symptoms_from_diary(engine, patient_id=patient, symptoms=args.symptoms, now=now)
+    show_triage(assessment, as_json=args.as_json)
 
 
 def _range(args: argparse.Namespace, now: datetime) -> tuple[date, date]:
-    last = now.date() if args.last_day is None else _day(args.last_day, "--to")
+    from dosewise.services import history
+
+    last = now.date() if args.last_day is None else _day(args.last_day, "the last day", "last_day")
     first = (
         last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
         if args.first_day is None
-        else _day(args.first_day, "--from")
+        else _day(args.first_day, "the first day", "first_day")
     )
     history.check_range(first, last)
     return first, last
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{option} {text!r} must be YYYY-MM-DD") from None
+def _day(text: str, what: str, field: str) -> date:
+    from dosewise.services.clock import parse_date
+
+    return parse_date(text, what, field=field)
 
 
 def _tally_dict(tally: Tally) -> dict[str, object]:
@@ -319,7 +437,11 @@ def _tally_dict(tally: Tally) -> dict[str, object]:
     }
 
 
-def _adherence(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _adherence(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import history
+
     first, last = _range(args, now)
     result = history.adherence(engine, patient_id=patient, first_day=first, last_day=last, now=now)
     if args.as_json:
@@ -362,7 +484,9 @@ def _adherence(engine: Engine, args: argparse.Namespace, patient: int, now: date
     )
 
 
-def _report(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _report(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
     from dosewise.exporters.report import render_report_html, render_report_pdf
     from dosewise.services.report import gather_report
 
@@ -374,11 +498,13 @@ def _report(engine: Engine, args: argparse.Namespace, patient: int, now: datetim
     data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
     html = render_report_html(data)
     content = html.encode() if kind == ".html" else render_report_pdf(data, html)
-    _write(output, content)
+    write_file(output, content)
     print(f"Report {first} to {last} written to {output}.")
 
 
-def _export(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> None:
+def _export(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
     if args.format == "csv":
         from dosewise.store.transfer import export_csv
 
@@ -389,16 +515,8 @@ def _export(engine: Engine, args: argparse.Namespace, patient: int, now: datetim
 
     if not args.output.lower().endswith(".json"):
         raise InputError(f"the FHIR file must end in .json, got {args.output!r}")
-    _write(args.output, export_fhir(engine, patient_id=patient, now=now).encode())
+    write_file(args.output, export_fhir(engine, patient_id=patient, now=now).encode())
     print(f"FHIR R4 Bundle written to {args.output}.")
-
-
-def _write(path: str, content: bytes) -> None:
-    try:
-        with open(path, "wb") as file:
-            file.write(content)
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _transfer(engine: Engine, args: argparse.Namespace) -> None:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dosewise.domain.adherence import Slot
+from dosewise.domain.units import ug_to_mg
 from dosewise.exporters.report import ReportPlan, ReportSymptoms
 
 NAMESPACE = uuid.UUID("5d2b3a3e-6c0f-4c7e-9d0b-8f1d6f1e2a10")  # Dosewise's namespace for UUID 5
@@ -98,16 +99,14 @@ def build_bundle(
 
 
 def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
-    data = plan.data
-    times: list[str] = data.get("times") or []
+    times = [t.strftime("%H:%M") for t in plan.times]
     dosages: list[dict[str, Any]] = []
-    for number, step in enumerate(data["steps"], start=1):
-        first = date.fromisoformat(step["start"])
-        last = first + timedelta(days=int(step["days"]) - 1)
+    for number, step in enumerate(plan.plan.steps, start=1):
+        first, last = step.start, step.end
         by_amount: dict[float, list[str]] = {}
-        for index, dose in enumerate(step["doses_mg"]):
-            if dose:
-                by_amount.setdefault(float(dose), []).append(times[index] if index < len(times) else "")
+        for index, dose_ug in enumerate(step.doses_ug):
+            if dose_ug:
+                by_amount.setdefault(ug_to_mg(dose_ug), []).append(times[index] if index < len(times) else "")
         for amount, at in by_amount.items():
             clock = [f"{t}:00" for t in at if t]
             dosages.append(
@@ -115,7 +114,7 @@ def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
                     "sequence": number,
                     "text": (
                         f"Step {number}: {amount:g} mg at {', '.join(at)} daily, "
-                        f"{first.isoformat()} to {last.isoformat()} ({step['daily_mg']:g} mg/day)"
+                        f"{first.isoformat()} to {last.isoformat()} ({ug_to_mg(step.daily_ug):g} mg/day)"
                     ),
                     "timing": {
                         "repeat": {
@@ -130,7 +129,7 @@ def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
                     "doseAndRate": [{"doseQuantity": _mg(amount)}],
                 }
             )
-    sources = ", ".join(item["key"] for item in data.get("sources", []))
+    sources = ", ".join(plan.plan.sources)
     return {
         "resourceType": "MedicationRequest",
         "status": "stopped" if plan.superseded_at is not None else "active",
@@ -138,9 +137,7 @@ def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
         "medicationCodeableConcept": _baclofen(),
         "subject": {"reference": patient_ref},
         "authoredOn": plan.created_at.isoformat(),
-        "note": [
-            {"text": f"Dosewise {plan.kind} plan. {data.get('disclaimer', '')} Sources: {sources}.".strip()}
-        ],
+        "note": [{"text": f"Dosewise {plan.kind} plan. {plan.plan.disclaimer} Sources: {sources}.".strip()}],
         "dosageInstruction": dosages,
     }
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.adherence import Adherence, Slot
 from dosewise.domain.interactions import InteractionReport
+from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult
 from dosewise.domain.units import format_mg
 
@@ -31,7 +32,9 @@ class ReportPlan:
     kind: str
     created_at: datetime
     superseded_at: datetime | None
-    data: dict[str, Any]  # the plan as stored (plan_to_dict), with its sources
+    plan: Plan  # the typed plan as it was saved
+    times: tuple[time, ...]  # its dose times
+    data: dict[str, Any]  # its view (plan_to_dict), with its sources, for the template
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,6 +35,7 @@ from dosewise.store.models import (
     ProductRow,
     SymptomEntryRow,
 )
+from dosewise.store.plan_codec import PlanRecord, plan_columns
 
 EARLY_LIMIT = timedelta(hours=2)  # a dose is recorded at most this long before it is due (setting)
 # Taken within this long after the due time counts as on time, later as "late". A Dosewise
@@ -71,7 +72,6 @@ def start_plan(
     *,
     patient_id: int,
     plan: Plan,
-    plan_json: dict[str, object],
     times: tuple[time, ...],
     zone: tzinfo,
     now: datetime,
@@ -102,14 +102,9 @@ def start_plan(
                     ~exists().where(DoseEventRow.slot_id == DoseSlotRow.id),
                 )
             )
+        record = PlanRecord(plan=plan, times=times, time_zone=getattr(zone, "key", None) or str(zone))
         row = PlanRow(
-            patient_id=patient_id,
-            drug=plan.drug,
-            kind=plan.kind,
-            times=",".join(t.strftime("%H:%M") for t in times),
-            plan_json=json.dumps(plan_json),
-            created_at=to_utc(now),
-            superseded_at=None,
+            patient_id=patient_id, **plan_columns(record), created_at=to_utc(now), superseded_at=None
         )
         session.add(row)
         session.flush()

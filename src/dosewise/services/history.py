@@ -8,15 +8,15 @@ due within the window) it counts as *missed*. So the diary and the advice never 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Engine, ScalarSelect, Select, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from dosewise.domain.adherence import Adherence, Slot, slot_state, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
@@ -26,9 +26,11 @@ from dosewise.domain.schedule import localize
 from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
-from dosewise.services.diary import ON_TIME_WINDOW, dose_status, list_medicines, to_utc
+from dosewise.services.clock import to_utc
+from dosewise.services.diary import ON_TIME_WINDOW, dose_status, list_medicines
 from dosewise.store.database import read_only
 from dosewise.store.models import DoseEventRow, DoseSlotRow, MedicineRow, PatientRow, PlanRow
+from dosewise.store.plan_codec import PlanRecord
 
 MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a typo (setting)
 
@@ -41,58 +43,81 @@ class DueNow:
     overdue: tuple[tuple[Slot, MissedDoseAdvice], ...]
     next_dose: Slot | None
     missed_recently: tuple[Slot, ...] = field(default=())
+    slots: tuple[Slot, ...] = field(default=(), repr=False)  # every slot read: yesterday to overmorrow
 
 
 def load_slots(
     session: Session, patient_id: int, start_utc: datetime, end_utc: datetime, zone: tzinfo, now: datetime
 ) -> list[Slot]:
-    """Every slot due in [start, end) with its state at ``now``."""
+    """Every slot due in [start, end) with its state at ``now`` (one statement)."""
     rows = session.execute(
-        select(DoseSlotRow, DoseEventRow.status, DoseEventRow.taken_at, PlanRow.times)
-        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-        .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
-        .where(
-            PlanRow.patient_id == patient_id, DoseSlotRow.due_at >= start_utc, DoseSlotRow.due_at < end_utc
-        )
-        .order_by(DoseSlotRow.due_at, DoseSlotRow.id)
+        _slots_statement(), {"patient_id": patient_id, "start_utc": start_utc, "end_utc": end_utc}
     ).all()
-    # the next due time after each slot decides when an unrecorded dose becomes "missed"
-    later = session.execute(
-        select(DoseSlotRow.due_at)
-        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-        .where(PlanRow.patient_id == patient_id, DoseSlotRow.due_at >= end_utc)
-        .order_by(DoseSlotRow.due_at)
-        .limit(1)
-    ).scalar()
+    # the next due time after the range decides when the range's last unrecorded dose is "missed"
+    later = rows[-1].later if rows else None
     # rows are in due order: walking back, remember the first due time later than each one
     nexts: list[datetime | None] = [None] * len(rows)
     upcoming = later
     for index in range(len(rows) - 1, -1, -1):
         nexts[index] = upcoming
-        if index and rows[index - 1][0].due_at < rows[index][0].due_at:
-            upcoming = rows[index][0].due_at
+        if index and rows[index - 1].due_at < rows[index].due_at:
+            upcoming = rows[index].due_at
     window = timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
     now_utc = to_utc(now)
     slots = []
-    for index, (slot, status, taken_at, times) in enumerate(rows):
+    for index, row in enumerate(rows):
         following = nexts[index]
         if following is None:  # the plan's last dose: the usual gap between doses
-            following = slot.due_at + timedelta(hours=24 / max(1, len(times.split(","))))
-        recorded = dose_status(status) if status is not None else None
+            following = row.due_at + timedelta(hours=24 / max(1, len(row.times.split(","))))
+        recorded = dose_status(row.status) if row.status is not None else None
         slots.append(
             Slot(
-                slot_id=slot.id,
-                plan_id=slot.plan_id,
-                step_number=slot.step_number,
-                due_at=_aware(slot.due_at, zone),
-                dose_ug=slot.dose_ug,
-                how=slot.how,
+                slot_id=row.id,
+                plan_id=row.plan_id,
+                step_number=row.step_number,
+                due_at=_aware(row.due_at, zone),
+                dose_ug=row.dose_ug,
+                how=row.how,
                 recorded=recorded,
-                taken_at=_aware(taken_at, zone) if taken_at is not None else None,
-                state=slot_state(recorded, slot.due_at, following, now_utc, window),
+                taken_at=_aware(row.taken_at, zone) if row.taken_at is not None else None,
+                state=slot_state(recorded, row.due_at, following, now_utc, window),
             )
         )
     return slots
+
+
+@cache
+def _slots_statement() -> Select[*tuple[Any, ...]]:
+    """load_slots' statement, built once (building one costs more than SQLite running it)."""
+    later_slot, later_plan = aliased(DoseSlotRow), aliased(PlanRow)
+    later = (
+        select(func.min(later_slot.due_at))
+        .join(later_plan, later_slot.plan_id == later_plan.id)
+        .where(later_plan.patient_id == bindparam("patient_id"), later_slot.due_at >= bindparam("end_utc"))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            DoseSlotRow.id,
+            DoseSlotRow.plan_id,
+            DoseSlotRow.step_number,
+            DoseSlotRow.due_at,
+            DoseSlotRow.dose_ug,
+            DoseSlotRow.how,
+            DoseEventRow.status,
+            DoseEventRow.taken_at,
+            PlanRow.times,
+            later.label("later"),
+        )
+        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+        .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .where(
+            PlanRow.patient_id == bindparam("patient_id"),
+            DoseSlotRow.due_at >= bindparam("start_utc"),
+            DoseSlotRow.due_at < bindparam("end_utc"),
+        )
+        .order_by(DoseSlotRow.due_at, DoseSlotRow.id)
+    )
 
 
 def _aware(naive_utc: datetime, zone: tzinfo) -> datetime:
@@ -122,15 +147,32 @@ def list_day(engine: Engine, *, patient_id: int, day: date, now: datetime) -> li
 def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
     """Overdue doses with the missed-dose advice for each (from the real history: the last
     dose taken decides the long-gap advice), and the next dose to come."""
-    monograph = load_monograph("baclofen")
     with read_only(engine) as session:
-        zone = patient_zone(session, patient_id)
-        local_now = now.astimezone(zone)
-        start = to_utc(local_now - timedelta(days=1))
-        end = to_utc(local_now + timedelta(days=2))
-        slots = load_slots(session, patient_id, start, end, zone, now)
-        last_taken = _last_taken(session, patient_id)
-        times = _current_times(session, patient_id)
+        return _due_now(session, patient_id, now)
+
+
+def today(engine: Engine, *, patient_id: int, now: datetime) -> tuple[DueNow, list[Slot]]:
+    """What :func:`due_now` and :func:`list_day` for the patient's today give, in one
+    transaction (today's doses are within due_now's range: read once)."""
+    with read_only(engine) as session:
+        due = _due_now(session, patient_id, now)
+        start, end = day_bounds(due.now.date(), due.now.tzinfo or UTC)
+    start_aware, end_aware = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
+    return due, [slot for slot in due.slots if start_aware <= slot.due_at < end_aware]
+
+
+def _due_now(session: Session, patient_id: int, now: datetime) -> DueNow:
+    monograph = load_monograph("baclofen")
+    found = session.execute(_patient_now_statement(), {"patient_id": patient_id}).first()
+    if found is None:
+        raise NotFound(f"no patient {patient_id}")
+    zone = ZoneInfo(found.time_zone)
+    times = tuple(time.fromisoformat(text) for text in found.times.split(",")) if found.times else ()
+    last_taken: datetime | None = found.last_taken
+    local_now = now.astimezone(zone)
+    start = to_utc(local_now - timedelta(days=1))
+    end = to_utc(local_now + timedelta(days=2))
+    slots = load_slots(session, patient_id, start, end, zone, now)
     overdue = []
     for slot in slots:
         if slot.state != "due":
@@ -144,7 +186,24 @@ def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
         overdue=tuple(overdue),
         next_dose=upcoming[0] if upcoming else None,
         missed_recently=recent,
+        slots=tuple(slots),
     )
+
+
+@cache
+def _patient_now_statement() -> Select[*tuple[Any, ...]]:
+    """The patient's zone, the current plan's dose times and the last dose taken: one row."""
+    patient_id: BindParameter[Any] = bindparam("patient_id")
+    times = (
+        select(PlanRow.times)
+        .where(PlanRow.patient_id == patient_id)
+        .order_by(PlanRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        PatientRow.time_zone, times.label("times"), _last_taken_query(patient_id).label("last_taken")
+    ).where(PatientRow.id == patient_id)
 
 
 def missed_dose_advice(engine: Engine, *, patient_id: int, missed: time, now: datetime) -> MissedDoseAdvice:
@@ -168,13 +227,18 @@ def missed_dose_advice(engine: Engine, *, patient_id: int, missed: time, now: da
 
 
 def _last_taken(session: Session, patient_id: int) -> datetime | None:
-    return session.scalar(
-        select(DoseEventRow.taken_at)
+    return session.scalar(select(_last_taken_query(patient_id)))
+
+
+def _last_taken_query(patient_id: int | BindParameter[Any]) -> ScalarSelect[datetime | None]:
+    """The last time a dose was taken: the greatest taken_at of the patient's events (an
+    aggregate over their events, read from the (slot, status, taken) index, no sort)."""
+    return (
+        select(func.max(DoseEventRow.taken_at))
         .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
         .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-        .where(PlanRow.patient_id == patient_id, DoseEventRow.taken_at.is_not(None))
-        .order_by(DoseEventRow.taken_at.desc())
-        .limit(1)
+        .where(PlanRow.patient_id == patient_id)
+        .scalar_subquery()
     )
 
 
@@ -311,20 +375,36 @@ def history_context(engine: Engine, *, patient_id: int, now: datetime) -> Histor
 
 def plan_crcl(plan: PlanRow | None) -> float | None:
     """The creatinine clearance a stored plan was made for, if it was given."""
-    if plan is None:
-        return None
-    kidney: dict[str, Any] | None = json.loads(plan.plan_json).get("kidney")
-    if kidney and kidney.get("crcl_ml_min") is not None:
-        return float(kidney["crcl_ml_min"])
-    return None
+    return None if plan is None else plan.crcl_ml_min
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredPlan:
     plan_id: int
     kind: str
-    data: dict[str, Any]  # the plan as it was shown when it was saved (plan_json)
+    record: PlanRecord  # the typed plan as it was saved
+    data: dict[str, Any]  # its view (what the pages, the API and --json show)
     created_at: datetime  # UTC
+    superseded_at: datetime | None = None  # UTC
+
+
+def stored_plan(row: PlanRow) -> StoredPlan:
+    """A plan row read by the store's codec, with its view."""
+    from dosewise.exporters.plan_json import plan_to_dict
+    from dosewise.store.plan_codec import decode_plan
+
+    record = decode_plan(row.record)
+    view = plan_to_dict(
+        record.plan, load_monograph(record.plan.drug), times=record.times, time_zone=record.time_zone
+    )
+    return StoredPlan(
+        plan_id=row.id,
+        kind=row.kind,
+        record=record,
+        data=view,
+        created_at=row.created_at,
+        superseded_at=row.superseded_at,
+    )
 
 
 def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
@@ -336,11 +416,7 @@ def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
             .order_by(PlanRow.id.desc())
             .limit(1)
         ).first()
-        if row is None:
-            return None
-        return StoredPlan(
-            plan_id=row.id, kind=row.kind, data=json.loads(row.plan_json), created_at=row.created_at
-        )
+        return None if row is None else stored_plan(row)
 
 
 def patient_products(engine: Engine, *, patient_id: int) -> list[str]:

@@ -78,7 +78,9 @@ class PlanInput(InputModel):
     steps: Annotated[list[Annotated[str, Field(max_length=200)]], BeforeValidator(_lines)] = Field(
         default_factory=list, max_length=100, title="the steps", description="DAYS:MG,MG,MG each"
     )
-    days: Count = Field(default=DEFAULT_MAINTENANCE_DAYS, title="the number of days", description="maintenance")
+    days: Count = Field(
+        default=DEFAULT_MAINTENANCE_DAYS, title="the number of days", description="maintenance"
+    )
     min_days: Count | None = Field(default=None, title="the shortest taper", description="taper, days")
     doses_per_day: Count = Field(default=3, title="the doses a day")
     times: str | None = Field(default=None, max_length=100, title="the dose times", description="HH:MM,HH:MM")

@@ -266,7 +266,6 @@ def save_plan(
         engine,
         patient_id=patient_id,
         plan=built.plan,
-        plan_json=plan_view(built, time_zone=time_zone),
         times=built.times,
         zone=ZoneInfo(time_zone),
         now=now,

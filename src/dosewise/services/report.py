@@ -20,7 +20,14 @@ from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, Repor
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.diary import ON_TIME_WINDOW
-from dosewise.services.history import check_medicines, check_range, day_bounds, load_slots, patient_zone
+from dosewise.services.history import (
+    check_medicines,
+    check_range,
+    day_bounds,
+    load_slots,
+    patient_zone,
+    stored_plan,
+)
 from dosewise.store.database import read_only
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
@@ -83,15 +90,18 @@ def gather_report(
     def local(moment: datetime) -> datetime:
         return moment.replace(tzinfo=UTC).astimezone(zone)
 
+    stored = [stored_plan(row) for row in plan_rows]
     plans = tuple(
         ReportPlan(
-            plan_id=row.id,
-            kind=row.kind,
-            created_at=local(row.created_at),
-            superseded_at=local(row.superseded_at) if row.superseded_at else None,
-            data=json.loads(row.plan_json),
+            plan_id=item.plan_id,
+            kind=item.kind,
+            created_at=local(item.created_at),
+            superseded_at=local(item.superseded_at) if item.superseded_at else None,
+            plan=item.record.plan,
+            times=item.record.times,
+            data=item.data,
         )
-        for row in plan_rows
+        for item in stored
     )
     crcl = _latest_crcl(plans)
     missed_dues = [slot.due_at for slot in slots if slot.state in ("missed", "skipped")]  # in due order
@@ -160,9 +170,8 @@ def triage_entry(
 
 def _latest_crcl(plans: tuple[ReportPlan, ...]) -> float | None:
     for plan in reversed(plans):
-        kidney = plan.data.get("kidney")
-        if kidney and kidney.get("crcl_ml_min") is not None:
-            return float(kidney["crcl_ml_min"])
+        if plan.plan.kidney is not None and plan.plan.kidney.crcl_ml_min is not None:
+            return plan.plan.kidney.crcl_ml_min
     return None
 
 
@@ -225,7 +234,7 @@ def _source_keys(
 ) -> list[str]:
     texts: list[str] = ["PSFS", "NHS", "DOSEWISE", "CG76", "EPI21", "VLAV14"]
     for plan in plans:
-        texts += [item["key"] for item in plan.data.get("sources", [])]
+        texts += plan.plan.sources
     for entry in symptoms:
         if entry.triage is not None:
             texts += entry.triage.sources
@@ -291,8 +300,8 @@ def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
     plan = current_plan(engine, patient_id=patient_id)
     if plan is None:
         raise InputError("there is no plan yet, so there are no doses to remind of")
-    data = plan.data
-    times = list(data.get("times", []))
+    record = plan.record
+    times = [t.strftime("%H:%M") for t in record.times]
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, _ = day_bounds(now.astimezone(zone).date(), zone)
@@ -311,10 +320,10 @@ def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
         if slot.plan_id == plan.plan_id
     ]
     label = PlanLabel(
-        drug=str(data.get("drug", "baclofen")),
+        drug=record.plan.drug,
         kind=plan.kind,
-        disclaimer=str(data.get("disclaimer", "")),
-        sources=tuple(str(source["key"]) for source in data.get("sources", [])),
+        disclaimer=record.plan.disclaimer,
+        sources=record.plan.sources,
     )
-    monograph = load_monograph("baclofen")
+    monograph = load_monograph(record.plan.drug)
     return build_reminder_calendar(label, reminders, monograph, time_zone=str(zone), created=now)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -90,8 +100,12 @@ class PlanRow(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     drug: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
+    format: Mapped[int] = mapped_column(Integer, server_default="2")  # of ``record`` (store.plan_codec)
     times: Mapped[str] = mapped_column(String(64))  # "08:00,14:00,20:00"
-    plan_json: Mapped[str] = mapped_column(Text)  # the plan as shown to the user, with its sources
+    time_zone: Mapped[str] = mapped_column(String(64))  # the zone the dose times are in
+    crcl_ml_min: Mapped[float | None] = mapped_column(Float)  # the kidney function it was made for
+    kidney_band: Mapped[str | None] = mapped_column(String(16))
+    record: Mapped[str] = mapped_column(Text)  # the typed plan record, written by store.plan_codec
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None]  # a later plan took over from this moment
 
@@ -117,7 +131,11 @@ class DoseEventRow(Base):
     """What happened to a slot: recorded at most once (the unique slot is the guarantee)."""
 
     __tablename__ = "dose_events"
-    __table_args__ = (CheckConstraint("status IN ('taken', 'late', 'skipped')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('taken', 'late', 'skipped')", name="status"),
+        # what a slot's state needs (status, taken_at) read from the index alone (0004)
+        Index("ix_dose_events_slot_status_taken", "slot_id", "status", "taken_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("dose_slots.id", ondelete="CASCADE"), unique=True)
@@ -136,6 +154,8 @@ class SymptomEntryRow(Base):
             name="penn_severity",
         ),
         CheckConstraint("spasticity_nrs BETWEEN 0 AND 10", name="spasticity_nrs"),
+        # a patient's entries of a period without reading the others (0004)
+        Index("ix_symptom_entries_patient_recorded", "patient_id", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

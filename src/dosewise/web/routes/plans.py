@@ -5,7 +5,7 @@ refusals explained. Every rule is in the services and the domain, none here."""
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo

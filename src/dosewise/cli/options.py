@@ -1,0 +1,89 @@
+"""Options shared by several commands, and the output helpers every command uses.
+
+Each command module adds its own subcommands with these; none imports ``cli.app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dosewise.errors import InputError
+from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
+
+SEXES = ("female", "male")
+TARGET_HELP = (
+    "the prescriber's target daily dose in mg at normal kidney function "
+    "(Dosewise scales the whole plan by the kidney dose factor)"
+)
+STEP_HELP = "a step DAYS:DOSE,DOSE,... in mg, one dose per dose time (repeatable), e.g. --step 3:5,5,5"
+MIN_DAYS_HELP = "make the taper last at least this many days (14+)"
+DAYS_HELP = f"days to lay out (default {DEFAULT_MAINTENANCE_DAYS})"
+TZ_HELP = "IANA time zone, e.g. Europe/London (default: $TZ or UTC)"
+PRODUCT_HELP = (
+    "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
+    "solution:1mg/ml:0.5ml, suspension:5mg/ml, granules:10mg (default: US tablets 5, 10, 20 mg)"
+)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON for scripts")
+
+
+def add_creatinine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scr-mg-dl", type=float, help="serum creatinine in mg/dL")
+    parser.add_argument("--scr-umol-l", type=float, help="serum creatinine in µmol/L")
+
+
+def add_schedule(parser: argparse.ArgumentParser, *, doses_per_day: bool = True) -> None:
+    if doses_per_day:
+        parser.add_argument("--doses-per-day", type=int, default=3, help="doses a day: 3 or 4 (default 3)")
+    parser.add_argument("--start", help="first day, YYYY-MM-DD (default: today in --tz)")
+    parser.add_argument("--times", help="clock times HH:MM,... (default 08:00,14:00,20:00 for 3 doses)")
+    parser.add_argument("--tz", help=TZ_HELP)
+    parser.add_argument("--product", action="append", default=[], help=PRODUCT_HELP)
+    parser.add_argument("--ics", help="also write dose reminders to this .ics file")
+
+
+def add_patient_options(parser: argparse.ArgumentParser) -> None:
+    """Kidney function, age, weight and the clinician override: shared by every plan command."""
+    parser.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
+    parser.add_argument("--dialysis", action="store_true", help="the patient is on dialysis")
+    parser.add_argument("--age", type=float, help="age in years")
+    parser.add_argument("--sex", choices=SEXES, help="for kidney function from serum creatinine")
+    parser.add_argument(
+        "--weight-kg", type=float, help="body weight in kg (actual, unless the prescriber chooses another)"
+    )
+    add_creatinine(parser)
+    parser.add_argument(
+        "--clinician-override", action="store_true",
+        help="a clinician has reviewed the patient: plan where the reference requires a clinician "
+        "(CrCl < 30, dialysis, under 18, above 80 mg/day), within its caps",
+    )  # fmt: skip
+
+
+def add_command(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand that remembers its parser, so an error can be worded with its flags."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, **kwargs)
+    parser.set_defaults(command_parser=parser)
+    return parser
+
+
+def print_json(data: dict[str, Any]) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_file(path: str, content: bytes, *, field: str | None = None) -> None:
+    try:
+        with open(path, "wb") as file:
+            file.write(content)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}", field=field) from None
+
+
+def note(message: str) -> None:
+    """A line on stderr that is not an error (the command still succeeds)."""
+    sys.stderr.write(f"dosewise: note: {message}\n")

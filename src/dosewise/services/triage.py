@@ -1,0 +1,73 @@
+"""How urgent is this symptom: one triage for the one-off question and for the diary.
+
+:func:`assess_symptoms` is the one implementation: the sedating medicines come from
+:func:`dosewise.services.medicines.check_medicines`, and the names it does not recognise are
+returned beside the result, so every interface can say they were not counted.
+:func:`assess_symptoms_from_diary` reads the context (missed doses, a finished taper, the
+plan's kidney function, the medicines) from the diary and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dosewise.monographs import load_monograph
+from dosewise.services.medicines import check_medicines, unrecognised_names
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Engine
+
+    from dosewise.domain.triage import TriageResult
+
+MAX_MISSED_DOSES_24H = 24
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriageAssessment:
+    result: TriageResult
+    unrecognised_medicines: tuple[str, ...]  # as typed: not counted, never called safe
+
+
+def assess_symptoms(
+    symptoms: Iterable[str],
+    *,
+    stopped_hours_ago: float | None = None,
+    missed_doses_24h: int | None = None,
+    crcl_ml_min: float | None = None,
+    medicines: Sequence[str] = (),
+) -> TriageAssessment:
+    """The triage level with its reasons, from symptoms and their context."""
+    from dosewise.domain.triage import triage
+
+    monograph = load_monograph("baclofen")
+    report = check_medicines(list(medicines), crcl_ml_min)
+    result = triage(
+        monograph,
+        list(symptoms),
+        stopped_hours_ago=stopped_hours_ago,
+        missed_doses_24h=missed_doses_24h,
+        crcl_ml_min=crcl_ml_min,
+        sedating_medicines=report.sedating(monograph) if report is not None else [],
+    )
+    return TriageAssessment(result=result, unrecognised_medicines=unrecognised_names(report))
+
+
+def assess_symptoms_from_diary(
+    engine: Engine, *, patient_id: int, symptoms: Iterable[str], now: datetime
+) -> TriageAssessment:
+    """Triage with its context read from the diary: doses missed or skipped in the last 24
+    hours, a taper that ended, the kidney function of the current plan, the other medicines."""
+    from dosewise.services.history import history_context
+
+    context = history_context(engine, patient_id=patient_id, now=now)
+    return assess_symptoms(
+        symptoms,
+        stopped_hours_ago=context.stopped_hours_ago,
+        missed_doses_24h=min(context.missed_doses_24h, MAX_MISSED_DOSES_24H) or None,
+        crcl_ml_min=context.crcl_ml_min,
+        medicines=context.medicines,
+    )
