@@ -5,10 +5,10 @@ Run: .venv/bin/python benchmarks/clinic.py [--quick] [--databases sqlite,postgre
 
 One database per backend holds 1,000 patients (--quick: 100), each with a 90-day diary
 (--quick: 30) as the services write it: a maintenance plan laid out two weeks ahead (stored by
-diary.start_plan for one patient per time zone, and its plan, slot and product rows copied
+plans.start_plan for one patient per time zone, and its plan, slot and product rows copied
 for the others), dose events for the past doses (most taken, some late, some skipped, the rest
 missed: no row), and a symptom entry on most days, some with side effects (in
-diary.record_symptoms' JSON). Rows go in with one bulk insert per table, not through the
+symptoms.record_symptoms' JSON). Rows go in with one bulk insert per table, not through the
 services one by one. Three clinicians are let in by the first 10, 100 and 1,000 patients
 (--quick: 10, 30, 100), so every list reads from the same tables.
 
@@ -39,9 +39,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event, insert, select, text
 
-from dosewise.services import diary
+from dosewise.services import plans
 from dosewise.services.clock import to_utc
-from dosewise.services.diary import ON_TIME_WINDOW
+from dosewise.services.doses import ON_TIME_WINDOW
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import (
@@ -78,7 +78,7 @@ QUICK = Scale(sizes=(10, 30, 100), days=30)
 
 
 def _template_plans(engine: Engine, now: datetime, days: int, actor: str) -> dict[int, dict[str, Any]]:
-    """One real plan per zone, stored by diary.start_plan for patients 1-4 (whatever columns
+    """One real plan per zone, stored by plans.start_plan for patients 1-4 (whatever columns
     the store has): {patient: {"plan": row values, "slots": [row values], "products": [...]}}."""
     found = {}
     for number in range(1, len(ZONES) + 1):
@@ -88,7 +88,7 @@ def _template_plans(engine: Engine, now: datetime, days: int, actor: str) -> dic
         built = build_plan(
             PlanRequest(kind="maintenance", mg_day=15, doses_per_day=3, start=start, days=days + AHEAD_DAYS)
         )
-        plan_id = diary.start_plan(
+        plan_id = plans.start_plan(
             engine,
             patient_id=number,
             plan=built.plan,
@@ -121,7 +121,7 @@ def seed(
     engine: Engine, scale: Scale, now: datetime, password_hash: str, progress: Callable[[str], None]
 ) -> None:
     """The patients, their diaries and the clinicians. Patients 1-4 get their plan through
-    diary.start_plan; the others a copy of the one of their zone (rows as the service wrote
+    plans.start_plan; the others a copy of the one of their zone (rows as the service wrote
     them, ids given here), so that every table is one bulk insert."""
     chance = random.Random(11)
     now_utc = to_utc(now)
@@ -350,7 +350,7 @@ def measure(url: str, scale: Scale, runs: int) -> list[Measured]:
 def _one_by_one() -> None:
     """The list as it was before issue 11: attention() for one patient after another."""
     from dosewise.services import clinic
-    from dosewise.services.accounts import patients_of
+    from dosewise.services.access import patients_of
 
     def patient_list(engine: Engine, *, user: Any, now: datetime) -> list[clinic.Attention]:
         found = [

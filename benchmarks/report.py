@@ -30,8 +30,8 @@ from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.exporters.report import render_report_html, render_report_pdf
 from dosewise.monographs import load_monograph
-from dosewise.services import diary
-from dosewise.services.report import gather_report
+from dosewise.services import medicines, notes, patients, plans
+from dosewise.services.reports import gather_report
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import DoseEventRow, DoseSlotRow, SymptomEntryRow
 
@@ -44,7 +44,7 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
     upgrade_database(engine)
     first = date(2025, 12, 1)
     now = datetime.combine(first + timedelta(days=days), datetime.min.time(), tzinfo=ZONE)
-    patient = diary.create_patient(
+    patient = patients.create_patient(
         engine, name="Benchmark", time_zone="Europe/London", now=now, actor="bench"
     )
     times = parse_clock_times("08:00,12:00,16:00,20:00", 4)
@@ -56,7 +56,7 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
         days=days,
         doses_per_day=4,
     )
-    diary.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
                      now=now, actor="bench")  # fmt: skip
     with unit_of_work(engine) as session:
         slots = session.execute(select(DoseSlotRow.id, DoseSlotRow.due_at).order_by(DoseSlotRow.id)).all()
@@ -88,11 +88,11 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
                 )
         session.execute(insert(SymptomEntryRow), entries)
     for offset in range(0, days, 7):
-        diary.add_note(
+        notes.add_note(
             engine, patient_id=patient, text=f"week {offset // 7 + 1}: fine", now=now, actor="bench"
         )
     for name in ("gabapentin", "ibuprofen"):
-        diary.add_medicine(engine, patient_id=patient, name=name, now=now, actor="bench")
+        medicines.add_medicine(engine, patient_id=patient, name=name, now=now, actor="bench")
     engine.dispose()
     return patient, first, first + timedelta(days=days - 1), now
 

@@ -50,7 +50,7 @@ import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 
-from dosewise.services import accounts, diary
+from dosewise.services import auth, plans
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import DoseEventRow, DoseSlotRow, PatientRow, PlanRow
@@ -199,7 +199,7 @@ def seed(url: str, clients: int, doses_each: int) -> list[Account]:
             zone_name = ZONES[number % len(ZONES)]
             zone = ZoneInfo(zone_name)
             email = f"load{number}@example.org"
-            user_id = accounts.sign_up(engine, hasher, email=email, password=PASSWORD,
+            user_id = auth.sign_up(engine, hasher, email=email, password=PASSWORD,
                                        display_name=f"Load Patient {number}", role="patient",
                                        time_zone=zone_name, now=now)  # fmt: skip
             with unit_of_work(engine) as session:
@@ -210,7 +210,7 @@ def seed(url: str, clients: int, doses_each: int) -> list[Account]:
             built = build_plan(
                 PlanRequest(kind="maintenance", mg_day=MG_DAY, doses_per_day=DOSES_PER_DAY, start=start)
             )
-            diary.start_plan(engine, patient_id=patient_id, plan=built.plan,
+            plans.start_plan(engine, patient_id=patient_id, plan=built.plan,
                              times=built.times, zone=zone, now=now, actor=f"user:{user_id}")  # fmt: skip
             with unit_of_work(engine) as session:
                 slots = tuple(

@@ -14,8 +14,10 @@ from dosewise.domain.products import parse_product_specs
 from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.monographs import load_monograph
-from dosewise.services import clinic, diary, history
-from dosewise.services.accounts import CurrentUser
+from dosewise.services import clinic, doses, symptoms
+from dosewise.services.auth import CurrentUser
+from dosewise.services.patients import create_patient
+from dosewise.services.plans import start_plan
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import AccessGrantRow, UserRow
 
@@ -41,7 +43,7 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
         zone = ZoneInfo(zone_name)
         local_now = NOW.astimezone(zone)
         first_day = local_now.date() - timedelta(days=12)
-        patient = diary.create_patient(
+        patient = create_patient(
             engine,
             name=f"Patient {number:03d}",
             time_zone=zone_name,
@@ -88,7 +90,7 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
                 )
             )
         for started, plan in plans:
-            diary.start_plan(
+            start_plan(
                 engine,
                 patient_id=patient,
                 plan=plan,
@@ -99,13 +101,13 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
             )
         for day_number in range(13):
             day = first_day + timedelta(days=day_number)
-            for slot in history.list_day(engine, patient_id=patient, day=day, now=NOW):
+            for slot in doses.list_day(engine, patient_id=patient, day=day, now=NOW):
                 if slot.recorded is not None or slot.due_at > NOW - timedelta(hours=1):
                     continue
                 roll = chance.random()
                 if roll < 0.65:
                     taken = slot.due_at + timedelta(minutes=chance.choice((5, 20, 90, 200)))
-                    diary.record_dose(
+                    doses.record_dose(
                         engine,
                         patient_id=patient,
                         slot_id=slot.slot_id,
@@ -115,7 +117,7 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
                         actor="test",
                     )
                 elif roll < 0.8:
-                    diary.record_dose(
+                    doses.record_dose(
                         engine,
                         patient_id=patient,
                         slot_id=slot.slot_id,
@@ -129,7 +131,7 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
                 )
                 if moment < NOW:
                     frequency = chance.randint(0, 4)
-                    diary.record_symptoms(
+                    symptoms.record_symptoms(
                         engine,
                         patient_id=patient,
                         now=moment,
@@ -144,7 +146,7 @@ def seed_clinic(engine, patients: int, *, seed: int = 1) -> CurrentUser:
 
 
 def one_by_one(engine, user: CurrentUser, now: datetime) -> list[clinic.Attention]:
-    from dosewise.services.accounts import patients_of
+    from dosewise.services.access import patients_of
 
     found = [clinic.attention(engine, patient_id=p.patient_id, name=p.name, relation=p.relation, now=now)
              for p in patients_of(engine, user=user) if p.relation != "owner"]  # fmt: skip
@@ -202,6 +204,6 @@ def test_today_in_one_transaction_is_due_now_and_the_days_doses(engine):
     seed_clinic(engine, 6, seed=3)
     for patient in range(1, 7):
         for now in (NOW, NOW + timedelta(hours=7), NOW + timedelta(days=6, hours=2)):
-            due, slots = history.today(engine, patient_id=patient, now=now)
-            assert due == history.due_now(engine, patient_id=patient, now=now)
-            assert slots == history.list_day(engine, patient_id=patient, day=due.now.date(), now=now)
+            due, slots = doses.today(engine, patient_id=patient, now=now)
+            assert due == doses.due_now(engine, patient_id=patient, now=now)
+            assert slots == doses.list_day(engine, patient_id=patient, day=due.now.date(), now=now)

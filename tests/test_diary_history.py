@@ -15,7 +15,7 @@ from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.taper import build_taper
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError, NotFound
-from dosewise.services import diary, history
+from dosewise.services import doses, medicines, notes, patients, plans, symptoms, triage
 from dosewise.store.database import unit_of_work
 from dosewise.store.models import (
     AuditRow,
@@ -38,11 +38,11 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 @pytest.fixture
 def patient(engine):
-    return diary.create_patient(engine, name="P", time_zone="Europe/London", now=at(DAY, 7), actor="test")
+    return patients.create_patient(engine, name="P", time_zone="Europe/London", now=at(DAY, 7), actor="test")
 
 
 def start(engine, patient, plan, now):
-    return diary.start_plan(
+    return plans.start_plan(
         engine, patient_id=patient, plan=plan,
         times=TIMES, zone=LONDON, now=now, actor="test",
     )  # fmt: skip
@@ -54,13 +54,13 @@ def titration(monograph, start_day=DAY, **kwargs):
 
 
 def slots_of(engine, patient, day, now):
-    return history.list_day(engine, patient_id=patient, day=day, now=now)
+    return doses.list_day(engine, patient_id=patient, day=day, now=now)
 
 
 def test_a_new_plan_replaces_the_old_from_its_first_dose(engine, patient, monograph):
     first = start(engine, patient, titration(monograph), at(DAY, 7))
     day1 = slots_of(engine, patient, DAY, at(DAY, 9))
-    diary.record_dose(engine, patient_id=patient, slot_id=day1[0].slot_id, status="taken", now=at(DAY, 8, 5),
+    doses.record_dose(engine, patient_id=patient, slot_id=day1[0].slot_id, status="taken", now=at(DAY, 8, 5),
                       actor="test")  # fmt: skip
     maintenance = build_maintenance(
         monograph, daily_mg=15, products=parse_product_specs([], monograph), start=DAY, days=10
@@ -86,11 +86,11 @@ def test_late_early_and_states(engine, patient, monograph):
     start(engine, patient, titration(monograph), at(DAY, 7))
     morning, _noon, evening = slots_of(engine, patient, DAY, at(DAY, 7))
     now = at(DAY, 15)
-    late = diary.record_dose(engine, patient_id=patient, slot_id=morning.slot_id, status="taken", now=now,
+    late = doses.record_dose(engine, patient_id=patient, slot_id=morning.slot_id, status="taken", now=now,
                              taken_at=at(DAY, 9, 30), actor="test")  # fmt: skip
     assert late.status == "late"  # more than the 1 h default after 08:00
     with pytest.raises(InputError, match="at most 2 hours before it is due"):
-        diary.record_dose(engine, patient_id=patient, slot_id=evening.slot_id + 3, status="skipped", now=now,
+        doses.record_dose(engine, patient_id=patient, slot_id=evening.slot_id + 3, status="skipped", now=now,
                           actor="test")  # fmt: skip
     states = {s.due_at.hour: s.state for s in slots_of(engine, patient, DAY, now)}
     assert states == {8: "late", 14: "due", 20: "upcoming"}
@@ -101,15 +101,15 @@ def test_late_early_and_states(engine, patient, monograph):
 
 def test_due_now_gives_the_missed_dose_advice(engine, patient, monograph):
     start(engine, patient, titration(monograph), at(DAY, 7))
-    due = history.due_now(engine, patient_id=patient, now=at(DAY, 10))
+    due = doses.due_now(engine, patient_id=patient, now=at(DAY, 10))
     ((slot, advice),) = due.overdue
     assert (slot.due_at.hour, advice.action) == (8, "take_now")
     assert due.next_dose is not None and due.next_dose.due_at.hour == 14
     # a whole day later, nothing taken since the plan began: no simple restart
     morning = slots_of(engine, patient, DAY, at(DAY, 7))[0]
-    diary.record_dose(engine, patient_id=patient, slot_id=morning.slot_id, status="taken", now=at(DAY, 8),
+    doses.record_dose(engine, patient_id=patient, slot_id=morning.slot_id, status="taken", now=at(DAY, 8),
                       actor="test")  # fmt: skip
-    later = history.due_now(engine, patient_id=patient, now=at(DAY + timedelta(days=1), 10))
+    later = doses.due_now(engine, patient_id=patient, now=at(DAY + timedelta(days=1), 10))
     assert [advice.action for _, advice in later.overdue] == ["contact_prescriber"]
     assert later.missed_recently  # yesterday's doses
 
@@ -120,12 +120,12 @@ def test_adherence_per_day_and_step(engine, patient, monograph):
     for day_offset in range(3):
         for slot in slots_of(engine, patient, DAY + timedelta(days=day_offset), now):
             if slot.due_at.hour == 8:
-                diary.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken",
+                doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken",
                                   now=now, taken_at=slot.due_at, actor="test")  # fmt: skip
             elif slot.due_at.hour == 14 and day_offset == 0:
-                diary.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="skipped",
+                doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="skipped",
                                   now=now, actor="test")  # fmt: skip
-    result = history.adherence(
+    result = doses.adherence(
         engine, patient_id=patient, first_day=DAY, last_day=DAY + timedelta(days=3), now=now
     )
     assert [(d, t.on_time, t.skipped, t.missed, t.pending) for d, t in result.by_day] == [
@@ -140,48 +140,52 @@ def test_adherence_per_day_and_step(engine, patient, monograph):
 
 def test_triage_reads_missed_doses_kidney_and_a_finished_taper(engine, patient, monograph):
     start(engine, patient, titration(monograph), at(DAY, 7))
-    calm = history.triage_with_history(
+    calm = triage.assess_symptoms_from_diary(
         engine, patient_id=patient, symptoms=["hallucinations"], now=at(DAY, 7, 30)
     )
-    assert calm.level == "urgent"  # no dose missed yet: not a withdrawal sign
-    missed = history.triage_with_history(
+    assert calm.result.level == "urgent"  # no dose missed yet: not a withdrawal sign
+    missed = triage.assess_symptoms_from_diary(
         engine, patient_id=patient, symptoms=["hallucinations"], now=at(DAY, 21)
     )
-    assert missed.level == "emergency"
+    assert missed.result.level == "emergency"
     taper = build_taper(monograph, from_daily_mg=15, products=parse_product_specs([], monograph), start=DAY)
     start(engine, patient, taper, at(DAY, 7))
     after = DAY + timedelta(days=taper.steps[-1].days * len(taper.steps) + 20)
-    context = history.history_context(engine, patient_id=patient, now=at(after, 12))
+    context = triage.diary_context(engine, patient_id=patient, now=at(after, 12))
     assert context.stopped_hours_ago is not None and context.stopped_hours_ago > 0
 
 
 def test_side_effects_are_names_from_the_triage_list(engine, patient):
-    entry = diary.record_symptoms(
+    entry = symptoms.record_symptoms(
         engine, patient_id=patient, now=at(DAY, 9), penn_frequency=1, penn_severity=1, spasticity_nrs=3,
         side_effects={"seeing things": 2, "Drowsiness": 1}, actor="test",
     )  # fmt: skip
     assert entry > 0
     with pytest.raises(InputError, match="not on the list"):
-        diary.record_symptoms(
+        symptoms.record_symptoms(
             engine, patient_id=patient, now=at(DAY, 9), penn_frequency=0, penn_severity=None,
             spasticity_nrs=3, side_effects={"purple toes": 1}, actor="test",
         )  # fmt: skip
 
 
 def test_notes_and_medicines(engine, patient):
-    other = diary.create_patient(engine, name="Q", time_zone="UTC", now=at(DAY, 7), actor="test")
+    other = patients.create_patient(engine, name="Q", time_zone="UTC", now=at(DAY, 7), actor="test")
     with pytest.raises(InputError, match="empty"):
-        diary.add_note(engine, patient_id=patient, text="  ", now=at(DAY, 9), actor="test")
+        notes.add_note(engine, patient_id=patient, text="  ", now=at(DAY, 9), actor="test")
     with pytest.raises(InputError, match="at most 4000"):
-        diary.add_note(engine, patient_id=patient, text="x" * 4001, now=at(DAY, 9), actor="test")
-    diary.add_note(engine, patient_id=patient, text="slept badly", now=at(DAY, 9), actor="test")
-    first = diary.add_medicine(engine, patient_id=patient, name=" Oxycodone ", now=at(DAY, 9), actor="test")
-    again = diary.add_medicine(engine, patient_id=patient, name="oxycodone", now=at(DAY, 10), actor="test")
+        notes.add_note(engine, patient_id=patient, text="x" * 4001, now=at(DAY, 9), actor="test")
+    notes.add_note(engine, patient_id=patient, text="slept badly", now=at(DAY, 9), actor="test")
+    first = medicines.add_medicine(
+        engine, patient_id=patient, name=" Oxycodone ", now=at(DAY, 9), actor="test"
+    )
+    again = medicines.add_medicine(
+        engine, patient_id=patient, name="oxycodone", now=at(DAY, 10), actor="test"
+    )
     assert first == again  # the same medicine is listed once
     with pytest.raises(NotFound):
-        diary.stop_medicine(engine, patient_id=other, medicine_id=first, now=at(DAY, 11), actor="test")
-    diary.stop_medicine(engine, patient_id=patient, medicine_id=first, now=at(DAY, 11), actor="test")
-    assert diary.list_medicines(engine, patient_id=patient) == []
+        medicines.stop_medicine(engine, patient_id=other, medicine_id=first, now=at(DAY, 11), actor="test")
+    medicines.stop_medicine(engine, patient_id=patient, medicine_id=first, now=at(DAY, 11), actor="test")
+    assert medicines.list_medicines(engine, patient_id=patient) == []
     with unit_of_work(engine) as session:
         assert session.scalar(select(func.count()).select_from(NoteRow)) == 1
         assert session.scalar(select(func.count()).select_from(MedicineRow)) == 1
@@ -191,10 +195,10 @@ def test_notes_and_medicines(engine, patient):
 
 def test_a_slot_of_another_patient_is_not_found(engine, patient, monograph):
     start(engine, patient, titration(monograph), at(DAY, 7))
-    other = diary.create_patient(engine, name="Q", time_zone="UTC", now=at(DAY, 7), actor="test")
+    other = patients.create_patient(engine, name="Q", time_zone="UTC", now=at(DAY, 7), actor="test")
     slot = slots_of(engine, patient, DAY, at(DAY, 9))[0]
     with pytest.raises(NotFound):
-        diary.record_dose(engine, patient_id=other, slot_id=slot.slot_id, status="taken", now=at(DAY, 9),
+        doses.record_dose(engine, patient_id=other, slot_id=slot.slot_id, status="taken", now=at(DAY, 9),
                           actor="test")  # fmt: skip
     with unit_of_work(engine) as session:
         assert session.scalar(select(func.count()).select_from(DoseEventRow)) == 0
@@ -202,7 +206,9 @@ def test_a_slot_of_another_patient_is_not_found(engine, patient, monograph):
 
 
 def test_the_day_follows_the_patient_zone_across_dst(engine, monograph):
-    patient = diary.create_patient(engine, name="P", time_zone="Europe/London", now=at(DAY, 7), actor="test")
+    patient = patients.create_patient(
+        engine, name="P", time_zone="Europe/London", now=at(DAY, 7), actor="test"
+    )
     spring = date(2027, 3, 28)  # clocks go forward at 01:00
     start(engine, patient, titration(monograph, start_day=spring - timedelta(days=1)), at(DAY, 7))
     slots = slots_of(engine, patient, spring, datetime(2027, 3, 1, tzinfo=UTC))

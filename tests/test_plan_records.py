@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from dosewise.exporters.plan_json import plan_to_dict
-from dosewise.services.history import current_plan
-from dosewise.services.plans import BuiltPlan, KidneyInput, PlanRequest, build_plan
+from dosewise.services.plans import BuiltPlan, KidneyInput, PlanRequest, build_plan, current_plan
 from dosewise.store.database import build_engine, downgrade_database, upgrade_database
 from dosewise.store.plan_codec import PLAN_FORMAT, PlanRecord, UnreadablePlan, decode_plan, encode_plan
 

@@ -15,8 +15,8 @@ from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.exporters.report import render_report_html, render_report_pdf
-from dosewise.services import diary, history
-from dosewise.services.report import export_fhir, gather_report
+from dosewise.services import doses, medicines, notes, patients, plans, symptoms
+from dosewise.services.reports import export_fhir, gather_report
 from dosewise.store.database import build_engine, upgrade_database
 
 ZONE = ZoneInfo("America/New_York")
@@ -31,32 +31,32 @@ def week(tmp_path, monograph):
     engine = build_engine(f"sqlite:///{tmp_path / 'diary.sqlite3'}")
     upgrade_database(engine)
     now = datetime(2026, 12, 7, 21, 0, tzinfo=ZONE)
-    patient = diary.create_patient(engine, name="Ana <Test>", time_zone=str(ZONE), now=now, actor="t")
+    patient = patients.create_patient(engine, name="Ana <Test>", time_zone=str(ZONE), now=now, actor="t")
     kidney = assess_creatinine_clearance(monograph.kidney, 60)
     solution = parse_product_specs(["solution:1mg/ml"], monograph)
     plan = build_titration(monograph, target_daily_mg=45, products=solution, start=DAY, kidney=kidney)
-    diary.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=ZONE, now=now, actor="t",
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=ZONE, now=now, actor="t",
                      )  # fmt: skip
     for offset in range(7):
         day = DAY + timedelta(days=offset)
-        for slot in history.list_day(engine, patient_id=patient, day=day, now=now):
+        for slot in doses.list_day(engine, patient_id=patient, day=day, now=now):
             if slot.due_at.hour == 14 and offset == 2:
                 continue  # missed
             status = "skipped" if (slot.due_at.hour, offset) == (20, 3) else "taken"
             late = timedelta(hours=3) if (slot.due_at.hour, offset) == (8, 4) else timedelta(minutes=5)
-            diary.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status=status, now=now,
+            doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status=status, now=now,
                               taken_at=slot.due_at + late, actor="t")  # fmt: skip
-        diary.record_symptoms(
+        symptoms.record_symptoms(
             engine, patient_id=patient, now=datetime(day.year, day.month, day.day, 19, tzinfo=ZONE),
             penn_frequency=max(0, 3 - offset // 2), penn_severity=None if offset >= 6 else 2,
             spasticity_nrs=7 - offset // 2, side_effects={"drowsiness": 1} if offset == 1 else
             ({"hallucinations": 2} if offset == 2 else {}), actor="t",
         )  # fmt: skip
-    diary.add_note(
+    notes.add_note(
         engine, patient_id=patient, text="Walked further on day 5 <b>really</b>", now=now, actor="t"
     )
     for name in ("oxycodone", "Xanax"):
-        diary.add_medicine(engine, patient_id=patient, name=name, now=now, actor="t")
+        medicines.add_medicine(engine, patient_id=patient, name=name, now=now, actor="t")
     yield engine, patient, now
     engine.dispose()
 

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dosewise.errors import InputError
-from dosewise.services import diary
-from dosewise.services.history import history_context
+from dosewise.services import medicines, patients, plans
 from dosewise.services.medicines import check_medicines, medicine_interactions
 from dosewise.services.missed_doses import advise_missed, advise_missed_from_diary, parse_dose_times
 from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
 from dosewise.services.simulation import SimulationRequest, estimate_levels
-from dosewise.services.triage import assess_symptoms, assess_symptoms_from_diary
+from dosewise.services.triage import assess_symptoms, assess_symptoms_from_diary, diary_context
 from dosewise.store.database import build_engine, upgrade_database
 
 LONDON = ZoneInfo("Europe/London")
@@ -35,13 +34,13 @@ def engine(tmp_path):
 @pytest.fixture
 def patient(engine):
     """A patient on a titration made for CrCl 40 since yesterday, taking MEDICINES."""
-    patient = diary.create_patient(engine, name="Sam", time_zone="Europe/London", now=NOW, actor="test")
+    patient = patients.create_patient(engine, name="Sam", time_zone="Europe/London", now=NOW, actor="test")
     built = build_plan(
         PlanRequest(
             kind="titration", target_mg_day=30, start=date(2026, 12, 1), kidney=KidneyInput(crcl_ml_min=40)
         )
     )
-    diary.start_plan(
+    plans.start_plan(
         engine,
         patient_id=patient,
         plan=built.plan,
@@ -51,7 +50,7 @@ def patient(engine):
         actor="test",
     )
     for name in MEDICINES:
-        diary.add_medicine(engine, patient_id=patient, name=name, now=NOW, actor="test")
+        medicines.add_medicine(engine, patient_id=patient, name=name, now=NOW, actor="test")
     return patient
 
 
@@ -64,7 +63,7 @@ def test_diary_medicines_are_the_one_off_check_with_the_plans_kidneys(engine, pa
 
 
 def test_diary_triage_is_the_one_off_triage_with_the_diarys_context(engine, patient):
-    context = history_context(engine, patient_id=patient, now=NOW)
+    context = diary_context(engine, patient_id=patient, now=NOW)
     from_diary = assess_symptoms_from_diary(engine, patient_id=patient, symptoms=["very sleepy"], now=NOW)
     one_off = assess_symptoms(
         ["very sleepy"],
@@ -91,7 +90,7 @@ def test_diary_missed_dose_is_the_one_off_advice_with_the_plans_times(engine, pa
 
 
 def test_missed_dose_from_a_diary_without_a_plan_says_so(engine):
-    patient = diary.create_patient(engine, name="Kim", time_zone="Europe/London", now=NOW, actor="test")
+    patient = patients.create_patient(engine, name="Kim", time_zone="Europe/London", now=NOW, actor="test")
     with pytest.raises(InputError, match="no plan yet"):
         advise_missed_from_diary(engine, patient_id=patient, missed=time(14), now=NOW)
 

@@ -17,7 +17,10 @@ from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError, NotFound
-from dosewise.services.diary import create_patient, record_dose, record_symptoms, start_plan
+from dosewise.services.doses import record_dose
+from dosewise.services.patients import create_patient
+from dosewise.services.plans import start_plan
+from dosewise.services.symptoms import record_symptoms
 from dosewise.store.database import build_engine, downgrade_database, unit_of_work, upgrade_database
 from dosewise.store.models import Base, DoseEventRow, DoseSlotRow, SymptomEntryRow
 

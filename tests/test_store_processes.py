@@ -24,7 +24,10 @@ SETUP = textwrap.dedent(
     from dosewise.domain.schedule import parse_clock_times
     from dosewise.domain.titration import build_titration
     from dosewise.monographs import load_monograph
-    from dosewise.services.diary import create_patient, record_dose, record_symptoms, start_plan
+    from dosewise.services.patients import create_patient
+    from dosewise.services.doses import record_dose
+    from dosewise.services.symptoms import record_symptoms
+    from dosewise.services.plans import start_plan
     from dosewise.store.database import build_engine, unit_of_work, upgrade_database
     from dosewise.store.models import DoseSlotRow
 

@@ -14,7 +14,7 @@ from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError
-from dosewise.services import diary, history
+from dosewise.services import doses, medicines, notes, patients, plans, symptoms
 from dosewise.store.database import SCHEMA_HEAD, build_engine, upgrade_database
 from dosewise.store.transfer import (
     backup_database,
@@ -31,20 +31,20 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def filled(engine, monograph):
     """A diary with a plan, doses, symptoms, a note and a medicine."""
-    patient = diary.create_patient(engine, name="Zoë O'Brien", time_zone="UTC", now=NOW, actor="test")
+    patient = patients.create_patient(engine, name="Zoë O'Brien", time_zone="UTC", now=NOW, actor="test")
     plan = build_titration(
         monograph, target_daily_mg=30, products=parse_product_specs([], monograph), start=date(2026, 12, 1)
     )
-    diary.start_plan(engine, patient_id=patient, plan=plan,
+    plans.start_plan(engine, patient_id=patient, plan=plan,
                      times=parse_clock_times(None, 3), zone=UTC, now=NOW, actor="test")  # fmt: skip
-    for slot in history.list_day(engine, patient_id=patient, day=date(2026, 12, 1), now=NOW):
-        diary.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken", now=NOW,
+    for slot in doses.list_day(engine, patient_id=patient, day=date(2026, 12, 1), now=NOW):
+        doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken", now=NOW,
                           taken_at=slot.due_at, actor="test")  # fmt: skip
-    diary.record_symptoms(engine, patient_id=patient, now=NOW, penn_frequency=2, penn_severity=1,
+    symptoms.record_symptoms(engine, patient_id=patient, now=NOW, penn_frequency=2, penn_severity=1,
                           spasticity_nrs=5, side_effects={"drowsiness": 1}, note='said "ok", then, no',
                           actor="test")  # fmt: skip
-    diary.add_note(engine, patient_id=patient, text="line one\nline two, with a comma", now=NOW, actor="test")
-    diary.add_medicine(engine, patient_id=patient, name="gabapentin", now=NOW, actor="test")
+    notes.add_note(engine, patient_id=patient, text="line one\nline two, with a comma", now=NOW, actor="test")
+    medicines.add_medicine(engine, patient_id=patient, name="gabapentin", now=NOW, actor="test")
     return patient
 
 
@@ -63,7 +63,7 @@ def test_backup_and_restore_move_the_whole_diary(engine, filled, tmp_path):
     assert restore_database(target, str(backup)) == before
     assert count_rows(target) == before
     # the restored diary works: the next entry gets a new id
-    entry = diary.record_symptoms(target, patient_id=filled, now=NOW, penn_frequency=0, penn_severity=None,
+    entry = symptoms.record_symptoms(target, patient_id=filled, now=NOW, penn_frequency=0, penn_severity=None,
                                   spasticity_nrs=1, actor="test")  # fmt: skip
     assert entry == before["symptom_entries"] + 1
     with pytest.raises(InputError, match="never overwrites"):
@@ -80,7 +80,7 @@ def test_restore_into_postgresql_resets_the_id_sequences(engine, filled, tmp_pat
     try:
         upgrade_database(target)
         restore_database(target, str(backup))
-        note = diary.add_note(target, patient_id=filled, text="after the move", now=NOW, actor="test")
+        note = notes.add_note(target, patient_id=filled, text="after the move", now=NOW, actor="test")
         assert note == 2
     finally:
         target.dispose()
@@ -143,7 +143,7 @@ def test_csv_export_and_import_round_trip(engine, filled, tmp_path):
 
 
 def test_csv_export_of_one_patient(engine, filled, tmp_path):
-    diary.create_patient(engine, name="Someone else", time_zone="UTC", now=NOW, actor="test")
+    patients.create_patient(engine, name="Someone else", time_zone="UTC", now=NOW, actor="test")
     folder = tmp_path / "one"
     counts = export_csv(engine, str(folder), patient_id=filled, now=NOW)
     assert counts["patients"] == 1
@@ -165,7 +165,7 @@ def test_a_bad_csv_import_leaves_the_diary_unchanged(engine, filled, tmp_path, d
     export_csv(engine, str(folder), now=NOW)
     damage(folder)
     target = fresh(tmp_path)
-    diary.create_patient(target, name="Keep me", time_zone="UTC", now=NOW, actor="test")
+    patients.create_patient(target, name="Keep me", time_zone="UTC", now=NOW, actor="test")
     before = count_rows(target)
     with pytest.raises(InputError, match=message):
         import_csv(target, str(folder))

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from conftest import csrf_of, page_token, sign_up
-from dosewise.services import diary
+from dosewise.services import medicines, plans
 from dosewise.services.plans import PlanRequest, build_plan
 from dosewise.store.models import AccessGrantRow, DoseSlotRow, InvitationRow, MedicineRow, PatientRow, PlanRow
 from dosewise.web.app import route_table
@@ -32,7 +32,7 @@ def give_plan(engine: Any, patient_id: int) -> None:
     zone = ZoneInfo(ZONE)
     start = datetime.now(tz=zone).date() - timedelta(days=1)
     built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=start, days=4))
-    diary.start_plan(
+    plans.start_plan(
         engine,
         patient_id=patient_id,
         plan=built.plan,
@@ -62,7 +62,7 @@ def two_patients(web_app: Any) -> dict[str, Any]:
     alice_patient, bob_patient = _patient_of(engine, alice_id), _patient_of(engine, bob_id)
     for patient in (alice_patient, bob_patient):
         give_plan(engine, patient)
-        diary.add_medicine(
+        medicines.add_medicine(
             engine, patient_id=patient, name="tramadol", now=datetime.now(tz=ZoneInfo(ZONE)), actor="t"
         )
     code = _invite(alice, alice_patient, "caregiver")

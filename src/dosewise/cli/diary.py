@@ -160,7 +160,7 @@ def database_url(settings: Settings) -> str:
 def run_diary(args: argparse.Namespace, settings: Settings) -> None:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from dosewise.services import diary
+    from dosewise.services import patients
     from dosewise.store.database import build_engine, ensure_schema
 
     if args.diary_command is None:
@@ -187,7 +187,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
         else:
             from zoneinfo import ZoneInfo
 
-            patient, zone_name = diary.find_local_patient(engine)
+            patient, zone_name = patients.find_local_patient(engine)
             now = settings.now(ZoneInfo(zone_name))
             {
                 "plan": _plan,
@@ -207,13 +207,13 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _init(engine: Engine, args: argparse.Namespace, settings: Settings) -> None:
-    from dosewise.services import diary
+    from dosewise.services import patients
 
     try:
-        _, zone = diary.find_local_patient(engine)
+        _, zone = patients.find_local_patient(engine)
     except NotFound:
         zone_name, zone_info = settings.zone(args.tz)
-        diary.create_patient(
+        patients.create_patient(
             engine, name=args.name, time_zone=zone_name, now=settings.now(zone_info), actor=ACTOR
         )
         print(f"Diary created for {args.name} ({zone_name}).")
@@ -223,11 +223,11 @@ def _init(engine: Engine, args: argparse.Namespace, settings: Settings) -> None:
 
 def _plan(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
     from dosewise.cli.plans import build_plan_from_args, render_built_plan
-    from dosewise.services import diary
+    from dosewise.services import plans
 
     zone_name, zone = settings.zone(str(now.tzinfo) if args.tz is None else args.tz)
     built = build_plan_from_args(args, settings, zone)
-    plan_id = diary.start_plan(
+    plan_id = plans.start_plan(
         engine,
         patient_id=patient,
         plan=built.plan,
@@ -254,11 +254,11 @@ def _slot_dict(slot: Slot) -> dict[str, object]:
 
 def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
     from dosewise.domain.units import format_mg
-    from dosewise.services import history
+    from dosewise.services import doses
 
     day = now.date() if args.date is None else _day(args.date, "the date", "date")
-    slots = history.list_day(engine, patient_id=patient, day=day, now=now)
-    due = history.due_now(engine, patient_id=patient, now=now)
+    slots = doses.list_day(engine, patient_id=patient, day=day, now=now)
+    due = doses.due_now(engine, patient_id=patient, now=now)
     if args.as_json:
         print_json(
             {
@@ -300,7 +300,7 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
 def _record(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
-    from dosewise.services import diary
+    from dosewise.services import doses
     from dosewise.services.clock import moment_from_text
 
     at: str | None = getattr(args, "at", None)
@@ -308,7 +308,7 @@ def _record(
     if at is not None:
         zone = now.tzinfo or UTC  # `now` is on the patient's clock
         taken_at = moment_from_text(at, now=now, zone=zone, field="taken_at")
-    record = diary.record_dose(
+    record = doses.record_dose(
         engine,
         patient_id=patient,
         slot_id=args.slot,
@@ -326,7 +326,7 @@ def _record(
 def _symptoms(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
-    from dosewise.services import diary
+    from dosewise.services import symptoms
     from dosewise.services.triage import assess_symptoms_from_diary
 
     effects: dict[str, int] = {}
@@ -337,7 +337,7 @@ def _symptoms(
                 f"side effect {item!r} must be NAME:SEVERITY, e.g. drowsiness:2", field="side_effects"
             )
         effects[key.strip().lower()] = int(severity)
-    diary.record_symptoms(
+    symptoms.record_symptoms(
         engine,
         patient_id=patient,
         now=now,
@@ -358,9 +358,9 @@ def _symptoms(
 
 
 def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:
-    from dosewise.services import diary
+    from dosewise.services import notes
 
-    diary.add_note(engine, patient_id=patient, text=args.text, now=now, actor=ACTOR)
+    notes.add_note(engine, patient_id=patient, text=args.text, now=now, actor=ACTOR)
     print("Note recorded.")
 
 
@@ -368,13 +368,13 @@ def _medicines(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
     from dosewise.monographs import load_monograph
-    from dosewise.services import diary
+    from dosewise.services import medicines
     from dosewise.services.medicines import medicine_interactions
 
     for name in args.add:
-        diary.add_medicine(engine, patient_id=patient, name=name, now=now, actor=ACTOR)
+        medicines.add_medicine(engine, patient_id=patient, name=name, now=now, actor=ACTOR)
     for number in args.stop:
-        diary.stop_medicine(engine, patient_id=patient, medicine_id=number, now=now, actor=ACTOR)
+        medicines.stop_medicine(engine, patient_id=patient, medicine_id=number, now=now, actor=ACTOR)
     current, report = medicine_interactions(engine, patient_id=patient, now=now)
     monograph = load_monograph("baclofen")
     if args.as_json:
@@ -407,7 +407,7 @@ def _triage(
 
 
 def _range(args: argparse.Namespace, now: datetime) -> tuple[date, date]:
-    from dosewise.services import history
+    from dosewise.services import doses
 
     last = now.date() if args.last_day is None else _day(args.last_day, "the last day", "last_day")
     first = (
@@ -415,7 +415,7 @@ def _range(args: argparse.Namespace, now: datetime) -> tuple[date, date]:
         if args.first_day is None
         else _day(args.first_day, "the first day", "first_day")
     )
-    history.check_range(first, last)
+    doses.check_range(first, last)
     return first, last
 
 
@@ -440,10 +440,10 @@ def _tally_dict(tally: Tally) -> dict[str, object]:
 def _adherence(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
-    from dosewise.services import history
+    from dosewise.services import doses
 
     first, last = _range(args, now)
-    result = history.adherence(engine, patient_id=patient, first_day=first, last_day=last, now=now)
+    result = doses.adherence(engine, patient_id=patient, first_day=first, last_day=last, now=now)
     if args.as_json:
         print_json(
             {
@@ -488,7 +488,7 @@ def _report(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
     from dosewise.exporters.report import render_report_html, render_report_pdf
-    from dosewise.services.report import gather_report
+    from dosewise.services.reports import gather_report
 
     output: str = args.output
     kind = os.path.splitext(output)[1].lower()
@@ -511,7 +511,7 @@ def _export(
         counts = export_csv(engine, args.output, patient_id=patient, now=now)
         print(f"Exported {sum(counts.values())} rows in {len(counts)} CSV files to {args.output}.")
         return
-    from dosewise.services.report import export_fhir
+    from dosewise.services.reports import export_fhir
 
     if not args.output.lower().endswith(".json"):
         raise InputError(f"the FHIR file must end in .json, got {args.output!r}")

@@ -137,7 +137,7 @@ def show_triage(assessment: TriageAssessment, *, as_json: bool) -> None:
     if as_json:
         from dosewise.exporters.safety_json import triage_to_dict
 
-        print_json(triage_to_dict(assessment.result, monograph) | {"unrecognised_medicines": unknown})
+        print_json(triage_to_dict(assessment.result, monograph, unrecognised_medicines=unknown))
         return
     if unknown:
         note(f"medicine not recognised, not counted: {', '.join(unknown)}")

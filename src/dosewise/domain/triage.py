@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from dosewise.domain.monograph import Monograph, Symptom, cite_sources
@@ -46,32 +47,50 @@ class TriageResult:
     sources: tuple[str, ...]
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def _normalize(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
-def match_symptoms(monograph: Monograph, texts: Sequence[str]) -> tuple[list[Symptom], list[str]]:
-    """Symptoms named in ``texts`` (keys, labels, synonyms or free text containing them)."""
+@lru_cache(maxsize=16)
+def _phrase_index(symptoms: tuple[Symptom, ...]) -> tuple[tuple[str, int], ...]:
+    """Every key, label and synonym of ``symptoms`` normalized and padded with spaces, with the
+    position of its symptom, longest first ("very low blood pressure" before "low blood
+    pressure"; equal lengths in monograph order).
+
+    Built once per symptom list, not per call (docs/benchmarks.md, "Triage matching"). Keyed on
+    the symptoms, not the monograph: Monograph is unhashable (its ``sources`` is a dict) and has
+    no weakref slot, and the index depends on the symptoms alone. Symptom is a frozen, hashable
+    dataclass, so an equal list (another monograph, a reloaded one) reuses the same index; the
+    positions map back to the caller's own Symptom objects.
+    """
     phrases = sorted(
         (
-            (_normalize(phrase), symptom)
-            for symptom in monograph.symptoms
+            (_normalize(phrase), position)
+            for position, symptom in enumerate(symptoms)
             for phrase in (symptom.key, symptom.label, *symptom.synonyms)
         ),
         key=lambda item: -len(item[0]),
     )
+    return tuple((f" {phrase} ", position) for phrase, position in phrases)
+
+
+def match_symptoms(monograph: Monograph, texts: Sequence[str]) -> tuple[list[Symptom], list[str]]:
+    """Symptoms named in ``texts`` (keys, labels, synonyms or free text containing them)."""
+    symptoms = monograph.symptoms
+    index = _phrase_index(symptoms)
     found: dict[str, Symptom] = {}
     unrecognised: list[str] = []
     for text in texts:
         remaining = f" {_normalize(text)} "
         hit = False
-        for (
-            phrase,
-            symptom,
-        ) in phrases:  # longest first: "very low blood pressure" before "low blood pressure"
-            if f" {phrase} " in remaining:
+        for padded, position in index:  # longest first
+            if padded in remaining:
+                symptom = symptoms[position]
                 found.setdefault(symptom.key, symptom)
-                remaining = remaining.replace(f" {phrase} ", " ")
+                remaining = remaining.replace(padded, " ")
                 hit = True
         if not hit and text.strip():
             unrecognised.append(text)

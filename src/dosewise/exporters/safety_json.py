@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.monograph import cite_sources
@@ -69,11 +70,15 @@ def missed_dose_to_dict(advice: MissedDoseAdvice, monograph: Monograph) -> dict[
     }
 
 
-def triage_to_dict(result: TriageResult, monograph: Monograph) -> dict[str, Any]:
+def triage_to_dict(
+    result: TriageResult, monograph: Monograph, *, unrecognised_medicines: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``unrecognised_medicines``: names, as typed, that were not counted (never called safe)."""
     return {
         "level": result.level,
         "symptoms": [s.key for s in result.symptoms],
         "unrecognised": list(result.unrecognised),
+        "unrecognised_medicines": list(unrecognised_medicines),
         "reasons": list(result.reasons),
         "advice": result.advice,
         "sources": describe_sources(monograph, result.sources),

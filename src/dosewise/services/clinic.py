@@ -18,11 +18,13 @@ from sqlalchemy.orm import aliased
 from dosewise.domain.adherence import slot_state
 from dosewise.domain.triage import TriageLevel
 from dosewise.monographs import load_monograph
-from dosewise.services.accounts import CurrentUser, patients_of
+from dosewise.services.access import patients_of
+from dosewise.services.auth import CurrentUser
 from dosewise.services.clock import to_utc
-from dosewise.services.diary import dose_status
-from dosewise.services.history import load_slots, patient_zone, plan_crcl
-from dosewise.services.report import triage_entry
+from dosewise.services.doses import dose_status, load_slots
+from dosewise.services.patients import patient_zone
+from dosewise.services.plans import plan_crcl
+from dosewise.services.reports import triage_entry
 from dosewise.store.database import read_only
 from dosewise.store.models import AccessGrantRow, DoseEventRow, DoseSlotRow, PlanRow, SymptomEntryRow
 

@@ -9,9 +9,20 @@ diary's version: the medicines and kidney function come from what is recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine, func, select
+
+from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
+from dosewise.services.audit import audit
+from dosewise.services.clock import to_utc
+from dosewise.store.database import unit_of_work
+from dosewise.store.models import (
+    MedicineRow,
+    PatientRow,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -55,14 +66,59 @@ def medicine_interactions(
 ) -> tuple[list[tuple[int, str]], InteractionReport | None]:
     """The medicines the patient takes now, (number, name), and their interactions with the
     kidney function of the current plan."""
-    from dosewise.services.diary import list_medicines
-    from dosewise.services.history import history_context
+    from dosewise.services.medicines import list_medicines
+    from dosewise.services.triage import diary_context
 
     current = list_medicines(engine, patient_id=patient_id)
-    crcl = history_context(engine, patient_id=patient_id, now=now).crcl_ml_min
+    crcl = diary_context(engine, patient_id=patient_id, now=now).crcl_ml_min
     return current, check_medicines([name for _, name in current], crcl)
 
 
 def unrecognised_names(report: InteractionReport | None) -> tuple[str, ...]:
     """The names, as typed, that matched no medicine (never counted as safe)."""
     return () if report is None else tuple(miss.text for miss in report.unrecognised)
+
+
+def add_medicine(engine: Engine, *, patient_id: int, name: str, now: datetime, actor: str) -> int:
+    """Another medicine the patient takes (kept as typed; checked for interactions when read)."""
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 200:
+        raise InputError("a medicine name is 1-200 characters")
+    with unit_of_work(engine) as session:
+        if session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        same = session.scalar(
+            select(MedicineRow).where(
+                MedicineRow.patient_id == patient_id,
+                MedicineRow.stopped_at.is_(None),
+                func.lower(MedicineRow.name) == cleaned.lower(),
+            )
+        )
+        if same is not None:
+            return same.id
+        row = MedicineRow(patient_id=patient_id, name=cleaned, added_at=to_utc(now), stopped_at=None)
+        session.add(row)
+        session.flush()
+        audit(session, now, actor, patient_id, "add_medicine", "patient_medicine", row.id)
+        return row.id
+
+
+def stop_medicine(engine: Engine, *, patient_id: int, medicine_id: int, now: datetime, actor: str) -> None:
+    with unit_of_work(engine) as session:
+        row = session.get(MedicineRow, medicine_id)
+        if row is None or row.patient_id != patient_id:
+            raise NotFound(f"no medicine #{medicine_id} for this patient")
+        if row.stopped_at is None:
+            row.stopped_at = to_utc(now)
+            audit(session, now, actor, patient_id, "stop_medicine", "patient_medicine", row.id)
+
+
+def list_medicines(engine: Engine, *, patient_id: int) -> list[tuple[int, str]]:
+    """The medicines the patient takes now: (number, name), in the order added."""
+    with unit_of_work(engine) as session:
+        rows = session.execute(
+            select(MedicineRow.id, MedicineRow.name)
+            .where(MedicineRow.patient_id == patient_id, MedicineRow.stopped_at.is_(None))
+            .order_by(MedicineRow.id)
+        ).all()
+    return [(row.id, row.name) for row in rows]

@@ -58,7 +58,7 @@ def advise_missed_from_diary(
     """What to do about the dose of ``missed`` o'clock (the patient's zone), with the current
     plan's dose times and the last dose taken from the diary."""
     from dosewise.services.clock import from_utc
-    from dosewise.services.history import patient_zone
+    from dosewise.services.patients import patient_zone
     from dosewise.store.database import read_only
 
     with read_only(engine) as session:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
-from dosewise.errors import InputError
+from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import check_date
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from dosewise.domain.kidney import KidneyAssessment, Sex
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.plan import Plan
+    from dosewise.store.models import PlanRow
+    from dosewise.store.plan_codec import PlanRecord
+
+# The plan path of the CLI must start fast (docs/benchmarks.md): everything that reaches the
+# database is imported inside the functions that store or read plans.
 
 DEFAULT_MAINTENANCE_DAYS = 28  # how far ahead a maintenance plan is laid out (setting, not clinical)
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
@@ -258,9 +264,8 @@ def save_plan(
     engine: Engine, *, patient_id: int, built: BuiltPlan, time_zone: str, now: datetime, actor: str
 ) -> int:
     """Store the plan as the patient's plan from its first dose; returns its id."""
-    from zoneinfo import ZoneInfo
 
-    from dosewise.services.diary import start_plan
+    from dosewise.services.plans import start_plan
 
     return start_plan(
         engine,
@@ -271,3 +276,141 @@ def save_plan(
         now=now,
         actor=actor,
     )
+
+
+def start_plan(
+    engine: Engine,
+    *,
+    patient_id: int,
+    plan: Plan,
+    times: tuple[time, ...],
+    zone: tzinfo,
+    now: datetime,
+    actor: str,
+) -> int:
+    """Store a plan and one slot per scheduled dose; returns the plan id.
+
+    The new plan takes over from its first dose: the earlier plans are marked superseded
+    and their doses from then on that nothing was recorded for are removed (what was recorded
+    stays). The patient's products are remembered for the next plan.
+    """
+    from sqlalchemy import delete, exists, select
+
+    from dosewise.domain.schedule import build_dose_events
+    from dosewise.services.audit import audit
+    from dosewise.services.clock import to_utc
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import DoseEventRow, DoseSlotRow, PatientRow, PlanRow, ProductRow
+    from dosewise.store.plan_codec import PlanRecord, plan_columns
+
+    events = build_dose_events(plan, times, zone)
+    if not events:
+        raise InputError("the plan has no doses to schedule")
+    takes_over = to_utc(events[0].at)
+    with unit_of_work(engine) as session:
+        if session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        current = session.scalars(
+            select(PlanRow).where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
+        ).all()
+        for old in current:
+            old.superseded_at = takes_over
+            session.execute(
+                delete(DoseSlotRow).where(
+                    DoseSlotRow.plan_id == old.id,
+                    DoseSlotRow.due_at >= takes_over,
+                    ~exists().where(DoseEventRow.slot_id == DoseSlotRow.id),
+                )
+            )
+        record = PlanRecord(plan=plan, times=times, time_zone=getattr(zone, "key", None) or str(zone))
+        row = PlanRow(
+            patient_id=patient_id, **plan_columns(record), created_at=to_utc(now), superseded_at=None
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(
+            DoseSlotRow(
+                plan_id=row.id,
+                due_at=to_utc(event.at),
+                dose_ug=event.dose_ug,
+                how=event.recipe.describe(),
+                step_number=event.step_number,
+            )
+            for event in events
+        )
+        known = set(session.scalars(select(ProductRow.spec).where(ProductRow.patient_id == patient_id)))
+        session.add_all(
+            ProductRow(
+                patient_id=patient_id, spec=product.spec, description=product.describe(), added_at=to_utc(now)
+            )
+            for product in dict.fromkeys(plan.products)
+            if product.spec not in known
+        )
+        audit(session, now, actor, patient_id, "start_plan", "plan", row.id)
+        return row.id
+
+
+def plan_crcl(plan: PlanRow | None) -> float | None:
+    """The creatinine clearance a stored plan was made for, if it was given."""
+    return None if plan is None else plan.crcl_ml_min
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredPlan:
+    plan_id: int
+    kind: str
+    record: PlanRecord  # the typed plan as it was saved
+    data: dict[str, Any]  # its view (what the pages, the API and --json show)
+    created_at: datetime  # UTC
+    superseded_at: datetime | None = None  # UTC
+
+
+def stored_plan(row: PlanRow) -> StoredPlan:
+    """A plan row read by the store's codec, with its view."""
+    from dosewise.exporters.plan_json import plan_to_dict
+    from dosewise.store.plan_codec import decode_plan
+
+    record = decode_plan(row.record)
+    view = plan_to_dict(
+        record.plan, load_monograph(record.plan.drug), times=record.times, time_zone=record.time_zone
+    )
+    return StoredPlan(
+        plan_id=row.id,
+        kind=row.kind,
+        record=record,
+        data=view,
+        created_at=row.created_at,
+        superseded_at=row.superseded_at,
+    )
+
+
+def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
+    """The plan in force (the newest one not superseded), as it was saved."""
+    from sqlalchemy import select
+
+    from dosewise.store.database import read_only
+    from dosewise.store.models import PlanRow
+
+    with read_only(engine) as session:
+        row = session.scalars(
+            select(PlanRow)
+            .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else stored_plan(row)
+
+
+def patient_products(engine: Engine, *, patient_id: int) -> list[str]:
+    """The products the patient has used in plans (CLI spelling), oldest first."""
+    from sqlalchemy import select
+
+    from dosewise.store.database import read_only
+    from dosewise.store.models import ProductRow
+
+    with read_only(engine) as session:
+        return list(
+            session.scalars(
+                select(ProductRow.spec).where(ProductRow.patient_id == patient_id).order_by(ProductRow.id)
+            )
+        )

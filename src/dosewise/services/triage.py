@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine, select
+
+from dosewise.domain.triage import TriageResult, triage
 from dosewise.monographs import load_monograph
+from dosewise.services.clock import to_utc
+from dosewise.services.doses import load_slots
 from dosewise.services.medicines import check_medicines, unrecognised_names
+from dosewise.services.patients import patient_zone
+from dosewise.services.plans import plan_crcl
+from dosewise.store.database import read_only
+from dosewise.store.models import DoseSlotRow, MedicineRow, PlanRow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -41,7 +51,6 @@ def assess_symptoms(
     medicines: Sequence[str] = (),
 ) -> TriageAssessment:
     """The triage level with its reasons, from symptoms and their context."""
-    from dosewise.domain.triage import triage
 
     monograph = load_monograph("baclofen")
     report = check_medicines(list(medicines), crcl_ml_min)
@@ -61,13 +70,54 @@ def assess_symptoms_from_diary(
 ) -> TriageAssessment:
     """Triage with its context read from the diary: doses missed or skipped in the last 24
     hours, a taper that ended, the kidney function of the current plan, the other medicines."""
-    from dosewise.services.history import history_context
+    from dosewise.services.triage import diary_context
 
-    context = history_context(engine, patient_id=patient_id, now=now)
+    context = diary_context(engine, patient_id=patient_id, now=now)
     return assess_symptoms(
         symptoms,
         stopped_hours_ago=context.stopped_hours_ago,
         missed_doses_24h=min(context.missed_doses_24h, MAX_MISSED_DOSES_24H) or None,
         crcl_ml_min=context.crcl_ml_min,
         medicines=context.medicines,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiaryContext:
+    """What the diary says about the last day, for triage."""
+
+    missed_doses_24h: int
+    stopped_hours_ago: float | None
+    crcl_ml_min: float | None
+    medicines: tuple[str, ...]
+
+
+def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryContext:
+    with read_only(engine) as session:
+        zone = patient_zone(session, patient_id)
+        now_utc = to_utc(now)
+        slots = load_slots(session, patient_id, now_utc - timedelta(hours=24), now_utc, zone, now)
+        plan = session.scalars(
+            select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
+        ).first()
+        last_due = None
+        if plan is not None:
+            last_due = session.scalar(
+                select(DoseSlotRow.due_at)
+                .where(DoseSlotRow.plan_id == plan.id)
+                .order_by(DoseSlotRow.due_at.desc())
+            )
+        medicines = tuple(
+            session.scalars(
+                select(MedicineRow.name).where(
+                    MedicineRow.patient_id == patient_id, MedicineRow.stopped_at.is_(None)
+                )
+            )
+        )
+    missed = sum(1 for slot in slots if slot.state in ("missed", "skipped"))
+    stopped = None
+    if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_utc:
+        stopped = (now_utc - last_due).total_seconds() / 3600
+    return DiaryContext(
+        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=plan_crcl(plan), medicines=medicines
     )

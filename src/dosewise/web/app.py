@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound, SafetyRefusal
-from dosewise.services.accounts import NotAllowed, TooManyAttempts
+from dosewise.services.access import NotAllowed
+from dosewise.services.auth import TooManyAttempts
 from dosewise.store.database import build_engine, ensure_schema
 from dosewise.web.context import AppContext, CsrfFailed, SignInRequired, build_context, render_error
 from dosewise.web.settings import Settings

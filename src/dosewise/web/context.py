@@ -23,8 +23,9 @@ from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine
 
 from dosewise.errors import DosewiseError
-from dosewise.services import accounts
-from dosewise.services.accounts import CurrentUser, PatientAccess
+from dosewise.services import access, auth
+from dosewise.services.access import PatientAccess
+from dosewise.services.auth import CurrentUser
 from dosewise.web.settings import Settings
 
 SESSION_COOKIE = "dosewise_session"
@@ -105,7 +106,7 @@ def optional_user(request: Request, context: Ctx) -> CurrentUser | None:
     token = _session_token(context, request)
     if token is None:
         return None
-    user = accounts.session_user(
+    user = auth.session_user(
         context.engine, token=token, now=context.now(), policy=context.settings.session_policy
     )
     request.state.user = user
@@ -148,7 +149,7 @@ async def anonymous_csrf(request: Request) -> None:
 
 def patient_for(patient_id: Id, user: User, context: Ctx) -> PatientAccess:
     """The patient in the path, if this user may see them (else 404, same as a missing id)."""
-    return accounts.patient_access(context.engine, user=user, patient_id=patient_id)
+    return access.patient_access(context.engine, user=user, patient_id=patient_id)
 
 
 Patient = Annotated[PatientAccess, Depends(patient_for)]

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Literal
 
 from dosewise.errors import InputError
-from dosewise.services.accounts import SessionPolicy, SignInLimits
+from dosewise.services.auth import SessionPolicy, SignInLimits
 
 Environment = Literal["development", "test", "production"]
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
-from dosewise.services import accounts
-from dosewise.services.accounts import PatientAccess
+from dosewise.services import access
+from dosewise.services.access import PatientAccess
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -25,7 +25,7 @@ def access_page(
     error: str | None = None,
 ) -> Response:
     patient.require("manage")
-    grants, pending = accounts.list_access(context.engine, patient_id=patient.patient_id, now=context.now())
+    grants, pending = access.list_access(context.engine, patient_id=patient.patient_id, now=context.now())
     notice = {"revoked": "Access ended. They can no longer see the diary."}.get(
         request.query_params.get("done", "")
     )
@@ -45,7 +45,7 @@ def access_page(
 
 
 @router.get("/patients/{patient_id}/access")
-def access(request: Request, context: Ctx, patient: Patient) -> Response:
+def access_view(request: Request, context: Ctx, patient: Patient) -> Response:
     return access_page(context, request, patient)
 
 
@@ -55,7 +55,7 @@ def invite(
 ) -> Response:
     patient.require("manage")
     try:
-        code, _ = accounts.create_invitation(
+        code, _ = access.create_invitation(
             context.engine,
             patient_id=patient.patient_id,
             role=role,
@@ -71,7 +71,7 @@ def invite(
 @router.post("/patients/{patient_id}/access/{grant_id}/revoke")
 def revoke(request: Request, context: Ctx, user: User, patient: Patient, grant_id: Id) -> Response:
     patient.require("manage")
-    accounts.revoke_access(
+    access.revoke_access(
         context.engine, patient_id=patient.patient_id, grant_id=grant_id, now=context.now(), actor=user
     )
     return RedirectResponse(f"/patients/{patient.patient_id}/access?done=revoked", status_code=303)
@@ -82,7 +82,7 @@ def revoke_invitation(
     request: Request, context: Ctx, user: User, patient: Patient, invitation_id: Id
 ) -> Response:
     patient.require("manage")
-    accounts.revoke_invitation(
+    access.revoke_invitation(
         context.engine,
         patient_id=patient.patient_id,
         invitation_id=invitation_id,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
-from dosewise.services import accounts
+from dosewise.services import access, auth
 from dosewise.web.context import Ctx, User, clear_session_cookie, render, set_session_cookie
 from dosewise.web.routes.report import everything_zip
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 def _page(
     request: Request, context: Ctx, user: User, *, status: int = 200, error: str | None = None
 ) -> Response:
-    own = accounts.own_patient(context.engine, user=user)
+    own = access.own_patient(context.engine, user=user)
     notice = {"password": "Password changed. Other devices were signed out."}.get(
         request.query_params.get("done", "")
     )
@@ -39,7 +39,7 @@ def change_password(
     new: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        session = accounts.change_password(
+        session = auth.change_password(
             context.engine,
             context.hasher,
             user=user,
@@ -58,10 +58,10 @@ def change_password(
 @router.get("/account/export.zip")
 def export_everything(context: Ctx, user: User) -> Response:
     """The patient's whole diary: CSV per table and the FHIR Bundle, in one zip."""
-    own = accounts.own_patient(context.engine, user=user)
+    own = access.own_patient(context.engine, user=user)
     if own is None:
         raise InputError("only a patient's account has a diary to export")
-    patient = accounts.patient_access(context.engine, user=user, patient_id=own)
+    patient = access.patient_access(context.engine, user=user, patient_id=own)
     content = everything_zip(context, patient, fhir_too=True)
     return Response(
         content,
@@ -81,7 +81,7 @@ def delete_account(
     if confirm.strip().lower() != "delete":
         return _page(request, context, user, status=400, error="type DELETE to confirm that everything goes")
     try:
-        accounts.delete_account(context.engine, context.hasher, user=user, password=password)
+        auth.delete_account(context.engine, context.hasher, user=user, password=password)
     except InputError as error:
         return _page(request, context, user, status=400, error=str(error))
     response = RedirectResponse("/?deleted=1", status_code=303)

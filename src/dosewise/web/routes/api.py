@@ -18,11 +18,12 @@ from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import interactions_to_dict, missed_dose_to_dict, triage_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import accounts, diary, history, plans
-from dosewise.services.accounts import CurrentUser, PatientAccess
+from dosewise.services import access, auth, doses, medicines, missed_doses, notes, plans, symptoms, triage
+from dosewise.services.access import PatientAccess
+from dosewise.services.auth import CurrentUser
 from dosewise.services.inputs import DoseInput, PlanInput
 from dosewise.services.plans import BuiltPlan
-from dosewise.services.report import export_fhir
+from dosewise.services.reports import export_fhir
 from dosewise.web.context import (
     SESSION_COOKIE,
     AppContext,
@@ -164,7 +165,7 @@ def _me(user: CurrentUser) -> Me:
 @router.post("/session", response_model=SignedIn)
 def sign_in(body: SignIn, request: Request, context: Ctx) -> JSONResponse:
     session = start_session(context, request, body.email, body.password)
-    user = accounts.session_user(
+    user = auth.session_user(
         context.engine, token=session.token, now=context.now(), policy=context.settings.session_policy
     )
     if user is None:  # the session was just made
@@ -177,7 +178,7 @@ def sign_in(body: SignIn, request: Request, context: Ctx) -> JSONResponse:
 @router.delete("/session", status_code=204)
 def sign_out(request: Request, context: Ctx, user: User) -> Response:
     token = context.signer.unsign(request.cookies.get(SESSION_COOKIE, "")).decode()
-    accounts.sign_out(context.engine, token=token)
+    auth.sign_out(context.engine, token=token)
     response = Response(status_code=204)
     clear_session_cookie(response)
     return response
@@ -192,7 +193,7 @@ def me(user: User) -> Me:
 def patients(context: Ctx, user: User) -> list[PatientOut]:
     return [
         PatientOut(id=p.patient_id, name=p.name, time_zone=p.time_zone, relation=p.relation)
-        for p in accounts.patients_of(context.engine, user=user)
+        for p in access.patients_of(context.engine, user=user)
     ]
 
 
@@ -210,8 +211,8 @@ def _dose(slot: Slot) -> DoseOut:
 @router.get("/patients/{patient_id}/today")
 def today(context: Ctx, patient: Patient) -> TodayOut:
     now = context.now()
-    due = history.due_now(context.engine, patient_id=patient.patient_id, now=now)
-    slots = history.list_day(context.engine, patient_id=patient.patient_id, day=due.now.date(), now=now)
+    due = doses.due_now(context.engine, patient_id=patient.patient_id, now=now)
+    slots = doses.list_day(context.engine, patient_id=patient.patient_id, day=due.now.date(), now=now)
     monograph = load_monograph("baclofen")
     return TodayOut(
         now=due.now,
@@ -224,7 +225,7 @@ def today(context: Ctx, patient: Patient) -> TodayOut:
 @router.post("/patients/{patient_id}/doses/{slot_id}")
 def record_dose(body: DoseInput, slot_id: Id, context: Ctx, user: User, patient: Patient) -> DoseRecorded:
     patient.require("record")
-    result = diary.record_dose(
+    result = doses.record_dose(
         context.engine,
         patient_id=patient.patient_id,
         slot_id=slot_id,
@@ -244,7 +245,7 @@ def record_dose(body: DoseInput, slot_id: Id, context: Ctx, user: User, patient:
 @router.post("/patients/{patient_id}/symptoms", status_code=201)
 def record_symptoms(body: SymptomsIn, context: Ctx, user: User, patient: Patient) -> Created:
     patient.require("record")
-    entry = diary.record_symptoms(
+    entry = symptoms.record_symptoms(
         context.engine,
         patient_id=patient.patient_id,
         now=context.now(),
@@ -261,7 +262,7 @@ def record_symptoms(body: SymptomsIn, context: Ctx, user: User, patient: Patient
 @router.post("/patients/{patient_id}/notes", status_code=201)
 def add_note(body: NoteIn, context: Ctx, user: User, patient: Patient) -> Created:
     patient.require("note")
-    note = diary.add_note(
+    note = notes.add_note(
         context.engine,
         patient_id=patient.patient_id,
         text=body.text,
@@ -273,7 +274,7 @@ def add_note(body: NoteIn, context: Ctx, user: User, patient: Patient) -> Create
 
 
 def _medicines(context: AppContext, patient: PatientAccess) -> MedicinesOut:
-    current, report = history.medicine_interactions(
+    current, report = medicines.medicine_interactions(
         context.engine, patient_id=patient.patient_id, now=context.now()
     )
     return MedicinesOut(
@@ -283,14 +284,14 @@ def _medicines(context: AppContext, patient: PatientAccess) -> MedicinesOut:
 
 
 @router.get("/patients/{patient_id}/medicines")
-def medicines(context: Ctx, patient: Patient) -> MedicinesOut:
+def list_medicines(context: Ctx, patient: Patient) -> MedicinesOut:
     return _medicines(context, patient)
 
 
 @router.post("/patients/{patient_id}/medicines")
 def add_medicine(body: MedicineIn, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
     patient.require("record")
-    diary.add_medicine(
+    medicines.add_medicine(
         context.engine, patient_id=patient.patient_id, name=body.name, now=context.now(), actor=user.actor
     )
     return _medicines(context, patient)
@@ -299,7 +300,7 @@ def add_medicine(body: MedicineIn, context: Ctx, user: User, patient: Patient) -
 @router.delete("/patients/{patient_id}/medicines/{medicine_id}")
 def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
     patient.require("record")
-    diary.stop_medicine(
+    medicines.stop_medicine(
         context.engine,
         patient_id=patient.patient_id,
         medicine_id=medicine_id,
@@ -310,16 +311,18 @@ def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -
 
 
 @router.post("/patients/{patient_id}/triage")
-def triage(body: TriageIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
-    result = history.triage_with_history(
+def triage_symptoms(body: TriageIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+    result = triage.assess_symptoms_from_diary(
         context.engine, patient_id=patient.patient_id, symptoms=body.symptoms, now=context.now()
     )
-    return triage_to_dict(result, load_monograph("baclofen"))
+    return triage_to_dict(
+        result.result, load_monograph("baclofen"), unrecognised_medicines=result.unrecognised_medicines
+    )
 
 
 @router.post("/patients/{patient_id}/missed")
 def missed(body: MissedIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
-    advice = history.missed_dose_advice(
+    advice = missed_doses.advise_missed_from_diary(
         context.engine,
         patient_id=patient.patient_id,
         missed=body.missed.replace(tzinfo=None),
@@ -356,7 +359,7 @@ def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> Pl
 def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
     from dosewise.errors import NotFound
 
-    plan = history.current_plan(context.engine, patient_id=patient.patient_id)
+    plan = plans.current_plan(context.engine, patient_id=patient.patient_id)
     if plan is None:
         raise NotFound("no plan yet")
     return PlanSaved(plan_id=plan.plan_id, plan=plan.data)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import Conflict, InputError
-from dosewise.services import accounts
-from dosewise.services.accounts import NewSession, TooManyAttempts
+from dosewise.services import auth
+from dosewise.services.auth import NewSession, TooManyAttempts
 from dosewise.services.clock import zone_named
 from dosewise.web.context import (
     SESSION_COOKIE,
@@ -66,7 +66,7 @@ def sign_up(
     form = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
     try:
         zone_named(time_zone)
-        accounts.sign_up(
+        auth.sign_up(
             context.engine,
             context.hasher,
             email=email,
@@ -125,7 +125,7 @@ def sign_in(
 def sign_out(request: Request, context: Ctx, user: User) -> Response:
     cookie_token = request.cookies.get(SESSION_COOKIE, "")
     token = context.signer.unsign(cookie_token).decode() if cookie_token else ""
-    accounts.sign_out(context.engine, token=token)
+    auth.sign_out(context.engine, token=token)
     response = RedirectResponse("/sign-in", status_code=303)
     clear_session_cookie(response)
     return response
@@ -133,7 +133,7 @@ def sign_out(request: Request, context: Ctx, user: User) -> Response:
 
 def start_session(context: AppContext, request: Request, email: str, password: str) -> NewSession:
     """Sign in (rate-limited per email and per client address): the new session."""
-    return accounts.sign_in(
+    return auth.sign_in(
         context.engine,
         context.hasher,
         email=email,

@@ -18,9 +18,9 @@ from dosewise.domain.scales import (
 )
 from dosewise.errors import InputError
 from dosewise.monographs import load_monograph
-from dosewise.services import diary
-from dosewise.services.accounts import PatientAccess
-from dosewise.services.report import gather_report
+from dosewise.services import notes, symptoms
+from dosewise.services.access import PatientAccess
+from dosewise.services.reports import gather_report
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -103,7 +103,7 @@ def add_symptoms(
         for text in chosen_texts:
             key, _, level = text.partition(":")
             chosen[key] = _choice(level, f"how bad {key.replace('_', ' ')} was", range(1, 4))
-        diary.record_symptoms(
+        symptoms.record_symptoms(
             context.engine,
             patient_id=patient.patient_id,
             now=context.now(),
@@ -142,7 +142,7 @@ def add_note(
 ) -> Response:
     patient.require("note")
     try:
-        diary.add_note(
+        notes.add_note(
             context.engine,
             patient_id=patient.patient_id,
             text=text,

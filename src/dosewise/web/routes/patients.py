@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
-from dosewise.services import accounts, clinic
+from dosewise.services import access, clinic
 from dosewise.web.context import Ctx, MaybeUser, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -20,7 +20,7 @@ def home(request: Request, context: Ctx, user: MaybeUser) -> Response:
         return render(context, request, "welcome.html.j2")
     if user.role == "clinician":
         return RedirectResponse("/clinic", status_code=303)
-    seen = accounts.patients_of(context.engine, user=user)
+    seen = access.patients_of(context.engine, user=user)
     if len(seen) == 1:
         return RedirectResponse(f"/patients/{seen[0].patient_id}/today", status_code=303)
     return RedirectResponse("/patients", status_code=303)
@@ -28,7 +28,7 @@ def home(request: Request, context: Ctx, user: MaybeUser) -> Response:
 
 @router.get("/patients")
 def patient_list(request: Request, context: Ctx, user: User) -> Response:
-    seen = accounts.patients_of(context.engine, user=user)
+    seen = access.patients_of(context.engine, user=user)
     return render(context, request, "patients.html.j2", patients=seen)
 
 
@@ -53,7 +53,7 @@ def join_form(request: Request, context: Ctx, user: User) -> Response:
 @router.post("/join")
 def join(request: Request, context: Ctx, user: User, code: Annotated[str, Form()] = "") -> Response:
     try:
-        access = accounts.accept_invitation(context.engine, user=user, code=code, now=context.now())
+        joined = access.accept_invitation(context.engine, user=user, code=code, now=context.now())
     except InputError as error:
         return render(context, request, "join.html.j2", status=400, code=code, error=str(error))
-    return RedirectResponse(f"/patients/{access.patient_id}/today?done=joined", status_code=303)
+    return RedirectResponse(f"/patients/{joined.patient_id}/today?done=joined", status_code=303)

@@ -16,8 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.errors import InputError, SafetyRefusal
 from dosewise.exporters.plan_json import kidney_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import history, plans
-from dosewise.services.accounts import PatientAccess
+from dosewise.services import plans
+from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import PlanInput
 from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS, BuiltPlan
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
@@ -94,9 +94,9 @@ def product_choices() -> tuple[tuple[str, str], ...]:
 
 
 def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str, Any]:
-    current = history.current_plan(context.engine, patient_id=patient.patient_id)
+    current = plans.current_plan(context.engine, patient_id=patient.patient_id)
     today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
-    products = history.patient_products(context.engine, patient_id=patient.patient_id)
+    products = plans.patient_products(context.engine, patient_id=patient.patient_id)
     form = {**FORM_DEFAULTS, "start": today.isoformat(), "products": products}
     if current is None:
         return form
@@ -130,7 +130,7 @@ def plan_page(
     error: InputError | None = None,
     refusal: dict[str, Any] | None = None,
 ) -> Response:
-    current = history.current_plan(context.engine, patient_id=patient.patient_id)
+    current = plans.current_plan(context.engine, patient_id=patient.patient_id)
     message, error_field = worded(error) if error is not None else (None, None)
     return render(
         context,
@@ -235,7 +235,7 @@ def day_by_day(built: BuiltPlan, zone: ZoneInfo) -> list[tuple[date, list[tuple[
 def levels_chart(built: BuiltPlan, zone: ZoneInfo) -> dict[str, str]:
     """The simulated levels of a typical patient as an SVG data URI, with a text summary."""
     from dosewise.exporters.report import levels_chart_svg
-    from dosewise.services.report import planned_levels
+    from dosewise.services.reports import planned_levels
 
     levels = planned_levels(built.plan, built.times, zone)
     svg = levels_chart_svg(levels, "Estimated blood levels if every dose is taken on time (typical patient)")

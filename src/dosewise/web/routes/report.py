@@ -13,9 +13,9 @@ from fastapi.responses import Response
 
 from dosewise.errors import InputError
 from dosewise.exporters.report import ReportData, render_report_html, render_report_pdf
-from dosewise.services.accounts import PatientAccess
+from dosewise.services.access import PatientAccess
 from dosewise.services.clock import parse_date
-from dosewise.services.report import diary_span, export_calendar, export_fhir, gather_report
+from dosewise.services.reports import diary_span, export_calendar, export_fhir, gather_report
 from dosewise.store.transfer import export_csv
 from dosewise.web.context import AppContext, Ctx, Patient, render
 

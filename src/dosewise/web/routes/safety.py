@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import diary, history
-from dosewise.services.accounts import PatientAccess
+from dosewise.services import medicines, triage
+from dosewise.services.access import PatientAccess
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -52,7 +52,7 @@ def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
 
 
 @router.post("/patients/{patient_id}/triage")
-def triage(
+def post_triage(
     request: Request,
     context: Ctx,
     user: User,
@@ -75,10 +75,12 @@ def triage(
             other="",
             error="tick what you feel, or describe it in your own words",
         )
-    result = history.triage_with_history(
+    result = triage.assess_symptoms_from_diary(
         context.engine, patient_id=patient.patient_id, symptoms=texts, now=context.now()
     )
-    data = triage_to_dict(result, load_monograph("baclofen"))
+    data = triage_to_dict(
+        result.result, load_monograph("baclofen"), unrecognised_medicines=result.unrecognised_medicines
+    )
     return render(
         context,
         request,
@@ -99,7 +101,7 @@ def medicines_page(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    current, report = history.medicine_interactions(
+    current, report = medicines.medicine_interactions(
         context.engine, patient_id=patient.patient_id, now=context.now()
     )
     data = interactions_to_dict(report, load_monograph("baclofen")) if report is not None else None
@@ -121,7 +123,7 @@ def medicines_page(
 
 
 @router.get("/patients/{patient_id}/medicines")
-def medicines(request: Request, context: Ctx, patient: Patient) -> Response:
+def medicines_view(request: Request, context: Ctx, patient: Patient) -> Response:
     return medicines_page(context, request, patient)
 
 
@@ -131,7 +133,7 @@ def add_medicine(
 ) -> Response:
     patient.require("record")
     try:
-        diary.add_medicine(
+        medicines.add_medicine(
             context.engine, patient_id=patient.patient_id, name=name, now=context.now(), actor=user.actor
         )
     except InputError as error:
@@ -142,7 +144,7 @@ def add_medicine(
 @router.post("/patients/{patient_id}/medicines/{medicine_id}/stop")
 def stop_medicine(request: Request, context: Ctx, user: User, patient: Patient, medicine_id: Id) -> Response:
     patient.require("record")
-    diary.stop_medicine(
+    medicines.stop_medicine(
         context.engine,
         patient_id=patient.patient_id,
         medicine_id=medicine_id,

@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import missed_dose_to_dict
 from dosewise.monographs import load_monograph
-from dosewise.services import diary, history
-from dosewise.services.accounts import PatientAccess
+from dosewise.services import doses, missed_doses
+from dosewise.services.access import PatientAccess
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -39,7 +39,7 @@ def today_page(
     now = context.now()
     zone = ZoneInfo(patient.time_zone)
     local = now.astimezone(zone)
-    due, slots = history.today(context.engine, patient_id=patient.patient_id, now=now)
+    due, slots = doses.today(context.engine, patient_id=patient.patient_id, now=now)
     monograph = load_monograph("baclofen")
     overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
     done = request.query_params.get("done", "")
@@ -55,8 +55,8 @@ def today_page(
         next_dose=due.next_dose,
         missed_recently=due.missed_recently,
         can_record=patient.can("record"),
-        recordable_until=local + diary.EARLY_LIMIT,
-        early_limit=diary.EARLY_LIMIT,
+        recordable_until=local + doses.EARLY_LIMIT,
+        early_limit=doses.EARLY_LIMIT,
         notice=NOTICES.get(done),
         error=error,
     )
@@ -80,7 +80,7 @@ def record(
     patient.require("record")
     now = context.now()
     try:
-        result = diary.record_dose(
+        result = doses.record_dose(
             context.engine,
             patient_id=patient.patient_id,
             slot_id=slot_id,
@@ -108,7 +108,7 @@ def missed(
         clock = time.fromisoformat(missed.strip()) if missed.strip() else None
         if clock is None:
             raise InputError("say which dose you missed, as the time it was due (HH:MM)")
-        advice = history.missed_dose_advice(
+        advice = missed_doses.advise_missed_from_diary(
             context.engine, patient_id=patient.patient_id, missed=clock, now=context.now()
         )
     except ValueError:

@@ -1,36 +1,180 @@
-"""The diary's use cases that read: the doses of a day, what is due now and next, adherence,
-and the missed-dose and triage advice applied to what was actually recorded.
+"""Doses: the slots of a day, what is due now and next, recording a dose, adherence.
 
-A dose with nothing recorded is *due* while the missed-dose advice would still say "take it
-now" [NHS]; once that advice turns to "skip it" (a later dose time has come, or the next one is
-due within the window) it counts as *missed*. So the diary and the advice never disagree.
+A dose is recorded at most once per slot: a repeated submission returns the first record (the
+unique slot column is the guarantee, also between processes racing each other). A dose with
+nothing recorded is *due* while the missed-dose advice would still say "take it now" [NHS];
+once that advice turns to "skip it" it counts as *missed*, so the diary and the advice never
+disagree. Every change writes an audit row naming the actor and the patient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BindParameter, Engine, ScalarSelect, Select, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from dosewise.domain.adherence import Adherence, Slot, slot_state, summarize_adherence
-from dosewise.domain.interactions import InteractionReport
+from dosewise.domain.adherence import Adherence, DoseStatus, Slot, slot_state, summarize_adherence
 from dosewise.domain.missed_dose import MissedDoseAdvice, advise_missed_dose
 from dosewise.domain.monograph import Monograph
 from dosewise.domain.schedule import localize
-from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
-from dosewise.services.clock import to_utc
-from dosewise.services.diary import ON_TIME_WINDOW, dose_status, list_medicines
-from dosewise.store.database import read_only
-from dosewise.store.models import DoseEventRow, DoseSlotRow, MedicineRow, PatientRow, PlanRow
-from dosewise.store.plan_codec import PlanRecord
+from dosewise.services.audit import audit
+from dosewise.services.clock import FUTURE_TOLERANCE, to_utc
+from dosewise.services.patients import patient_zone
+from dosewise.store.database import read_only, unit_of_work
+from dosewise.store.models import (
+    DoseEventRow,
+    DoseSlotRow,
+    PatientRow,
+    PlanRow,
+)
+
+EARLY_LIMIT = timedelta(hours=2)  # a dose is recorded at most this long before it is due (setting)
+
+
+# Taken within this long after the due time counts as on time, later as "late". A Dosewise
+# default (the clinical reference has no such number); reports say so.
+ON_TIME_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoseRecord:
+    """A recorded dose, as the caller sees it (never an ORM row)."""
+
+    event_id: int
+    slot_id: int
+    status: DoseStatus
+    taken_at: datetime | None  # UTC
+    recorded_at: datetime  # UTC
+    created: bool  # False: this submission repeated an earlier one
+
+
+def record_dose(
+    engine: Engine,
+    *,
+    patient_id: int,
+    slot_id: int,
+    status: Literal["taken", "skipped"],
+    now: datetime,
+    taken_at: datetime | str | None = None,
+    actor: str,
+) -> DoseRecord:
+    """Record a slot as taken (at ``taken_at``, default now) or skipped; idempotent.
+
+    ``taken_at`` may be typed text, read on the patient's clock by
+    :func:`dosewise.services.clock.moment_from_text` ("22:40" typed at 00:30 is last night).
+
+    A dose taken more than :data:`ON_TIME_WINDOW` after it was due is stored as "late".
+    """
+    if status not in ("taken", "skipped"):
+        raise InputError("a dose is 'taken' or 'skipped'", field="status")
+    if isinstance(taken_at, str):
+        from dosewise.services.clock import moment_from_text
+
+        with read_only(engine) as session:
+            zone = _zone(session, patient_id)
+        taken_at = moment_from_text(taken_at, now=now, zone=zone, field="taken_at")
+    now_utc = to_utc(now)
+    taken_utc = None
+    if status == "taken":
+        taken_utc = to_utc(taken_at) if taken_at is not None else now_utc
+        if taken_utc > now_utc + FUTURE_TOLERANCE:
+            raise InputError("a dose cannot be recorded as taken in the future")
+    try:
+        with unit_of_work(engine) as session:
+            due_at = _slot_due(session, patient_id, slot_id)
+            existing = session.scalar(select(DoseEventRow).where(DoseEventRow.slot_id == slot_id))
+            if existing is not None:
+                return _record(existing, created=False)
+            if due_at - EARLY_LIMIT > max(now_utc, taken_utc or now_utc):
+                hours = EARLY_LIMIT.total_seconds() / 3600
+                due, opens = (
+                    _local(session, patient_id, due_at),
+                    _local(session, patient_id, due_at - EARLY_LIMIT),
+                )
+                raise InputError(
+                    f"the {_when(due, now)} dose can be ticked off from {_when(opens, now)} "
+                    f"(at most {hours:g} hours before it is due)"
+                )
+            if taken_utc is not None and taken_utc < due_at - EARLY_LIMIT:
+                due = _local(session, patient_id, due_at)
+                raise InputError(
+                    f"the {_when(due, now)} dose cannot have been taken that long before it was due"
+                )
+            stored: DoseStatus = status
+            if taken_utc is not None and taken_utc > due_at + ON_TIME_WINDOW:
+                stored = "late"
+            event = DoseEventRow(slot_id=slot_id, status=stored, taken_at=taken_utc, recorded_at=now_utc)
+            session.add(event)
+            session.flush()
+            audit(session, now, actor, patient_id, stored, "dose_slot", slot_id)
+            return _record(event, created=True)
+    except IntegrityError:  # another process recorded this slot first: return theirs
+        with unit_of_work(engine) as session:
+            existing = session.scalar(select(DoseEventRow).where(DoseEventRow.slot_id == slot_id))
+            if existing is None:
+                raise
+            return _record(existing, created=False)
+
+
+def _zone(session: Session, patient_id: int) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    patient = session.get(PatientRow, patient_id)
+    if patient is None:
+        raise NotFound(f"no patient {patient_id}")
+    return ZoneInfo(patient.time_zone)
+
+
+def _local(session: Session, patient_id: int, naive_utc: datetime) -> datetime:
+    """A stored (naive UTC) time on the patient's clock."""
+    return naive_utc.replace(tzinfo=UTC).astimezone(_zone(session, patient_id))
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """ "20:00" today, else "Wed 25 Nov 20:00", on the patient's clock."""
+    if moment.date() == now.astimezone(moment.tzinfo).date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%a %d %b %H:%M")
+
+
+def _slot_due(session: Session, patient_id: int, slot_id: int) -> datetime:
+    """The slot's due time (UTC); another patient's slot is "not found" too."""
+    found = session.execute(
+        select(PlanRow.patient_id, DoseSlotRow.due_at)
+        .join(DoseSlotRow, DoseSlotRow.plan_id == PlanRow.id)
+        .where(DoseSlotRow.id == slot_id)
+    ).first()
+    if found is None or found.patient_id != patient_id:
+        raise NotFound(f"no dose #{slot_id} for this patient (see the doses of the day)")
+    due_at: datetime = found.due_at
+    return due_at
+
+
+def _record(event: DoseEventRow, *, created: bool) -> DoseRecord:
+    status = dose_status(event.status)
+    return DoseRecord(
+        event_id=event.id,
+        slot_id=event.slot_id,
+        status=status,
+        taken_at=event.taken_at,
+        recorded_at=event.recorded_at,
+        created=created,
+    )
+
+
+def dose_status(stored: str) -> DoseStatus:
+    if stored not in ("taken", "late", "skipped"):
+        raise ValueError(f"unknown dose status {stored!r} in the database")
+    return cast(DoseStatus, stored)
+
 
 MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a typo (setting)
 
@@ -124,13 +268,6 @@ def _aware(naive_utc: datetime, zone: tzinfo) -> datetime:
     return naive_utc.replace(tzinfo=UTC).astimezone(zone)
 
 
-def patient_zone(session: Session, patient_id: int) -> ZoneInfo:
-    patient = session.get(PatientRow, patient_id)
-    if patient is None:
-        raise NotFound(f"no patient {patient_id}")
-    return ZoneInfo(patient.time_zone)
-
-
 def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
     """The UTC bounds of a calendar day in the patient's zone (23 or 25 hours across DST)."""
     return to_utc(localize(day, time(0), zone)), to_utc(localize(day + timedelta(days=1), time(0), zone))
@@ -206,26 +343,6 @@ def _patient_now_statement() -> Select[*tuple[Any, ...]]:
     ).where(PatientRow.id == patient_id)
 
 
-def missed_dose_advice(engine: Engine, *, patient_id: int, missed: time, now: datetime) -> MissedDoseAdvice:
-    """What to do about the dose of ``missed`` o'clock today (the patient's zone), with the
-    current plan's dose times and the last dose taken from the diary."""
-    monograph = load_monograph("baclofen")
-    with read_only(engine) as session:
-        zone = patient_zone(session, patient_id)
-        times = _current_times(session, patient_id)
-        last_taken = _last_taken(session, patient_id)
-    if not times:
-        raise InputError("there is no plan yet: make a plan first, then Dosewise knows the dose times")
-    plan_times = times if missed in times else tuple(sorted({*times, missed}))
-    return advise_missed_dose(
-        monograph.missed_dose,
-        times=plan_times,
-        missed=missed,
-        now=now.astimezone(zone),
-        last_taken=_aware(last_taken, zone) if last_taken is not None else None,
-    )
-
-
 def _last_taken(session: Session, patient_id: int) -> datetime | None:
     return session.scalar(select(_last_taken_query(patient_id)))
 
@@ -290,142 +407,3 @@ def check_range(first_day: date, last_day: date) -> None:
         raise InputError(f"the range ends ({last_day}) before it starts ({first_day})")
     if (last_day - first_day).days >= MAX_RANGE_DAYS:
         raise InputError(f"a range is at most {MAX_RANGE_DAYS} days")
-
-
-def check_medicines(names: Sequence[str], crcl_ml_min: float | None) -> InteractionReport | None:
-    """Interactions of the patient's medicines, with their kidney function (NSAIDs are major
-    below CrCl 50 [BACLON]); None when they take no other medicine."""
-    if not names:
-        return None
-    from dosewise.domain.interactions import MedicineIndex, check_interactions
-    from dosewise.domain.kidney import assess_creatinine_clearance
-    from dosewise.monographs import load_medicines
-
-    monograph = load_monograph("baclofen")
-    kidney = assess_creatinine_clearance(monograph.kidney, crcl_ml_min) if crcl_ml_min is not None else None
-    return check_interactions(monograph, MedicineIndex(load_medicines()), names, kidney=kidney)
-
-
-def medicine_interactions(
-    engine: Engine, *, patient_id: int, now: datetime
-) -> tuple[list[tuple[int, str]], InteractionReport | None]:
-    """The medicines the patient takes now, (number, name), and their interactions."""
-    current = list_medicines(engine, patient_id=patient_id)
-    crcl = history_context(engine, patient_id=patient_id, now=now).crcl_ml_min
-    return current, check_medicines([name for _, name in current], crcl)
-
-
-def triage_with_history(
-    engine: Engine, *, patient_id: int, symptoms: Iterable[str], now: datetime
-) -> TriageResult:
-    """Triage with its context read from the diary: doses missed or skipped in the last 24
-    hours, a taper that ended, the kidney function of the current plan, sedating medicines."""
-    monograph = load_monograph("baclofen")
-    context = history_context(engine, patient_id=patient_id, now=now)
-    report = check_medicines(context.medicines, context.crcl_ml_min)
-    sedating = report.sedating(monograph) if report is not None else []
-    return triage(
-        monograph,
-        list(symptoms),
-        stopped_hours_ago=context.stopped_hours_ago,
-        missed_doses_24h=min(context.missed_doses_24h, 24) or None,
-        crcl_ml_min=context.crcl_ml_min,
-        sedating_medicines=sedating,
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryContext:
-    missed_doses_24h: int
-    stopped_hours_ago: float | None
-    crcl_ml_min: float | None
-    medicines: tuple[str, ...]
-
-
-def history_context(engine: Engine, *, patient_id: int, now: datetime) -> HistoryContext:
-    with read_only(engine) as session:
-        zone = patient_zone(session, patient_id)
-        now_utc = to_utc(now)
-        slots = load_slots(session, patient_id, now_utc - timedelta(hours=24), now_utc, zone, now)
-        plan = session.scalars(
-            select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
-        ).first()
-        last_due = None
-        if plan is not None:
-            last_due = session.scalar(
-                select(DoseSlotRow.due_at)
-                .where(DoseSlotRow.plan_id == plan.id)
-                .order_by(DoseSlotRow.due_at.desc())
-            )
-        medicines = tuple(
-            session.scalars(
-                select(MedicineRow.name).where(
-                    MedicineRow.patient_id == patient_id, MedicineRow.stopped_at.is_(None)
-                )
-            )
-        )
-    missed = sum(1 for slot in slots if slot.state in ("missed", "skipped"))
-    stopped = None
-    if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_utc:
-        stopped = (now_utc - last_due).total_seconds() / 3600
-    return HistoryContext(
-        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=plan_crcl(plan), medicines=medicines
-    )
-
-
-def plan_crcl(plan: PlanRow | None) -> float | None:
-    """The creatinine clearance a stored plan was made for, if it was given."""
-    return None if plan is None else plan.crcl_ml_min
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredPlan:
-    plan_id: int
-    kind: str
-    record: PlanRecord  # the typed plan as it was saved
-    data: dict[str, Any]  # its view (what the pages, the API and --json show)
-    created_at: datetime  # UTC
-    superseded_at: datetime | None = None  # UTC
-
-
-def stored_plan(row: PlanRow) -> StoredPlan:
-    """A plan row read by the store's codec, with its view."""
-    from dosewise.exporters.plan_json import plan_to_dict
-    from dosewise.store.plan_codec import decode_plan
-
-    record = decode_plan(row.record)
-    view = plan_to_dict(
-        record.plan, load_monograph(record.plan.drug), times=record.times, time_zone=record.time_zone
-    )
-    return StoredPlan(
-        plan_id=row.id,
-        kind=row.kind,
-        record=record,
-        data=view,
-        created_at=row.created_at,
-        superseded_at=row.superseded_at,
-    )
-
-
-def current_plan(engine: Engine, *, patient_id: int) -> StoredPlan | None:
-    """The plan in force (the newest one not superseded), as it was saved."""
-    with read_only(engine) as session:
-        row = session.scalars(
-            select(PlanRow)
-            .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
-            .order_by(PlanRow.id.desc())
-            .limit(1)
-        ).first()
-        return None if row is None else stored_plan(row)
-
-
-def patient_products(engine: Engine, *, patient_id: int) -> list[str]:
-    """The products the patient has used in plans (CLI spelling), oldest first."""
-    from dosewise.store.models import ProductRow
-
-    with read_only(engine) as session:
-        return list(
-            session.scalars(
-                select(ProductRow.spec).where(ProductRow.patient_id == patient_id).order_by(ProductRow.id)
-            )
-        )

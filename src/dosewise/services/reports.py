@@ -19,15 +19,10 @@ from dosewise.errors import InputError
 from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import to_utc
-from dosewise.services.diary import ON_TIME_WINDOW
-from dosewise.services.history import (
-    check_medicines,
-    check_range,
-    day_bounds,
-    load_slots,
-    patient_zone,
-    stored_plan,
-)
+from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
+from dosewise.services.medicines import check_medicines
+from dosewise.services.patients import patient_zone
+from dosewise.services.plans import stored_plan
 from dosewise.store.database import read_only
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
@@ -295,7 +290,7 @@ def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
 def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
     """Reminders (.ics) for the doses of the current plan from today on, as stored in the diary."""
     from dosewise.exporters.ical import PlanLabel, Reminder, build_reminder_calendar
-    from dosewise.services.history import current_plan
+    from dosewise.services.plans import current_plan
 
     plan = current_plan(engine, patient_id=patient_id)
     if plan is None:
