@@ -158,27 +158,12 @@ def database_url(settings: Settings) -> str:
 
 
 def run_diary(args: argparse.Namespace, settings: Settings) -> None:
-    from sqlalchemy.exc import ArgumentError, OperationalError
-
     from dosewise.services import patients
-    from dosewise.store.database import build_engine, ensure_schema
+    from dosewise.services.storage import open_database
 
     if args.diary_command is None:
         raise InputError("say what to do, e.g. dosewise diary today (see: dosewise diary --help)")
-    try:
-        engine = build_engine(database_url(settings))
-    except ArgumentError:
-        raise InputError(
-            "DOSEWISE_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://...)"
-        ) from None
-    try:
-        try:
-            ensure_schema(engine)  # an existing diary is brought up to date
-        except OperationalError as error:
-            reason = str(error.orig).splitlines()[0] if error.orig else "unreachable"
-            raise InputError(
-                f"cannot open the diary database ({engine.url.render_as_string()}): {reason}"
-            ) from None
+    with open_database(database_url(settings)) as engine:
         action = args.diary_command
         if action == "init":
             _init(engine, args, settings)
@@ -202,8 +187,6 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "report": _report,
                 "export": _export,
             }[action](engine, args, patient, now, settings)
-    finally:
-        engine.dispose()
 
 
 def _init(engine: Engine, args: argparse.Namespace, settings: Settings) -> None:
@@ -506,9 +489,9 @@ def _export(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
     if args.format == "csv":
-        from dosewise.store.transfer import export_csv
+        from dosewise.services.storage import export_tables
 
-        counts = export_csv(engine, args.output, patient_id=patient, now=now)
+        counts = export_tables(engine, args.output, patient_id=patient, now=now)
         print(f"Exported {sum(counts.values())} rows in {len(counts)} CSV files to {args.output}.")
         return
     from dosewise.services.reports import export_fhir
@@ -520,19 +503,19 @@ def _export(
 
 
 def _transfer(engine: Engine, args: argparse.Namespace) -> None:
-    from dosewise.store import transfer
+    from dosewise.services import storage
 
     if args.diary_command == "backup":
-        counts = transfer.backup_database(engine, args.file)
+        counts = storage.backup_database(engine, args.file)
         print(f"Backup written to {args.file}: {_describe(counts)}.")
         return
-    if any(transfer.count_rows(engine).values()) and not args.yes:
+    if any(storage.count_rows(engine).values()) and not args.yes:
         raise InputError("the diary has entries: add --yes to replace them (make a backup first)")
     if args.diary_command == "restore":
-        counts = transfer.restore_database(engine, args.file)
+        counts = storage.restore_database(engine, args.file)
         print(f"Diary restored from {args.file}: {_describe(counts)}.")
     else:
-        counts = transfer.import_csv(engine, args.folder)
+        counts = storage.import_tables(engine, args.folder)
         print(f"Diary imported from {args.folder}: {_describe(counts)}.")
 
 

@@ -235,31 +235,12 @@ def check_interactions(
             continue
         if result.distance:
             assumed.append(result)
-        by_rule: dict[int, list[Medicine]] = {}
-        for medicine in result.medicines:
-            rule = rules.get(medicine.drug_class)
-            if rule is not None:
-                by_rule.setdefault(id(rule), []).append(medicine)
-                if rule.sedating:
-                    sedating.setdefault(medicine.name, result.display)
+        by_rule = _group_by_rule(result, rules, sedating)
         for members in by_rule.values():  # one finding per rule: Sinemet's two parts are one
             findings.append(_finding(result, members, rules[members[0].drug_class], classes, kidney))
         if not by_rule:
             clean.append(result)
-    combined: list[Finding] = []
-    together = monograph.combined_sedation
-    if len(sedating) >= together.min_sedating:
-        combined.append(
-            Finding(
-                code="COMBINED_SEDATION",
-                severity="warning",
-                message=(
-                    f"Combined risk ({together.severity}): {monograph.display_name} with "
-                    f"{', '.join(sedating.values())}. {together.message}"
-                ),
-                source=together.source,
-            )
-        )
+    combined = _combined_sedation(monograph, sedating)
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     sources = cite_sources(*(f.source for f in findings), *(c.source for c in (*duplicates, *combined)))
     return InteractionReport(
@@ -270,6 +251,37 @@ def check_interactions(
         combined=tuple(duplicates + combined),
         sources=sources,
     )
+
+
+def _group_by_rule(
+    result: NameMatch, rules: dict[str, InteractionRule], sedating: dict[str, str]
+) -> dict[int, list[Medicine]]:
+    """The matched medicines by the rule that covers them; notes the sedating ones."""
+    by_rule: dict[int, list[Medicine]] = {}
+    for medicine in result.medicines:
+        rule = rules.get(medicine.drug_class)
+        if rule is not None:
+            by_rule.setdefault(id(rule), []).append(medicine)
+            if rule.sedating:
+                sedating.setdefault(medicine.name, result.display)
+    return by_rule
+
+
+def _combined_sedation(monograph: Monograph, sedating: dict[str, str]) -> list[Finding]:
+    together = monograph.combined_sedation
+    if len(sedating) < together.min_sedating:
+        return []
+    return [
+        Finding(
+            code="COMBINED_SEDATION",
+            severity="warning",
+            message=(
+                f"Combined risk ({together.severity}): {monograph.display_name} with "
+                f"{', '.join(sedating.values())}. {together.message}"
+            ),
+            source=together.source,
+        )
+    ]
 
 
 def _finding(

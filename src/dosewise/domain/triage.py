@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from dosewise.domain.monograph import Monograph, Symptom, cite_sources
+from dosewise.domain.monograph import Monograph, Symptom, TriageRules, cite_sources
 from dosewise.errors import InputError
 
 TriageLevel = Literal["emergency", "urgent", "routine"]
@@ -108,12 +108,7 @@ def triage(
 ) -> TriageResult:
     """The triage level with its reasons, from symptoms and their context."""
     rules = monograph.triage
-    if stopped_hours_ago is not None and not (math.isfinite(stopped_hours_ago) and stopped_hours_ago >= 0):
-        raise InputError("hours since stopping must be 0 or more")
-    if missed_doses_24h is not None and not 0 <= missed_doses_24h <= 24:
-        raise InputError("missed doses in the last 24 hours must be between 0 and 24")
-    if crcl_ml_min is not None and not (math.isfinite(crcl_ml_min) and 0 <= crcl_ml_min <= 250):
-        raise InputError(f"CrCl {crcl_ml_min:g} mL/min is outside 0-250 mL/min")
+    _check_context(stopped_hours_ago, missed_doses_24h, crcl_ml_min)
     symptoms, unrecognised = match_symptoms(monograph, texts)
     if not symptoms and not unrecognised:
         raise InputError("name at least one symptom, e.g. drowsiness, hallucinations, fever")
@@ -138,33 +133,15 @@ def triage(
         sources.append(source)
 
     for symptom in symptoms:
-        if symptom.kind == "emergency":
-            raise_to("emergency", f"{symptom.label}: a danger sign", rules.source)
-        elif symptom.withdrawal and withdrawal_context:
-            raise_to("emergency", f"{symptom.label} {context}: possible baclofen withdrawal", rules.source)
-        elif symptom.accumulation and accumulation:
-            raise_to(
-                "urgent",
-                f"{symptom.label} with CrCl {crcl_ml_min:g} mL/min (below "
-                f"{rules.accumulation_below_crcl_ml_min:g}): baclofen may be building up",
-                rules.accumulation_source,
-            )
-        elif symptom.kind in ("alarming", "urgent"):
-            raise_to("urgent", f"{symptom.label}: needs the prescriber's advice today", rules.source)
-        elif symptom.kind == "rebound":
-            if withdrawal_context:
-                raise_to("urgent", f"{symptom.label} {context}", rules.source)
-            else:
-                raise_to("routine", f"{symptom.label}: note it for the prescriber", rules.common_source)
-        elif symptom.kind == "withdrawal":
-            raise_to(
-                "urgent",
-                f"{symptom.label}: not among baclofen's common effects; without a recent stop or "
-                "missed dose it is not a withdrawal sign, but needs the prescriber's advice today",
-                rules.source,
-            )
-        else:
-            raise_to("routine", f"{symptom.label}: a common side effect", rules.common_source)
+        found = _symptom_finding(
+            symptom,
+            rules,
+            withdrawal_context=withdrawal_context,
+            context=context,
+            accumulation=accumulation,
+            crcl_ml_min=crcl_ml_min,
+        )
+        raise_to(*found)
         if symptom.accumulation and sedating_medicines:
             reasons.append(
                 f"{symptom.label} adds up with {', '.join(sedating_medicines)}: tell the prescriber"
@@ -186,3 +163,53 @@ def triage(
         unrecognised=tuple(unrecognised),
         sources=cite_sources(*sources),
     )
+
+
+def _check_context(
+    stopped_hours_ago: float | None, missed_doses_24h: int | None, crcl_ml_min: float | None
+) -> None:
+    if stopped_hours_ago is not None and not (math.isfinite(stopped_hours_ago) and stopped_hours_ago >= 0):
+        raise InputError("hours since stopping must be 0 or more", field="stopped_hours_ago")
+    if missed_doses_24h is not None and not 0 <= missed_doses_24h <= 24:
+        raise InputError(
+            "missed doses in the last 24 hours must be between 0 and 24", field="missed_doses_24h"
+        )
+    if crcl_ml_min is not None and not (math.isfinite(crcl_ml_min) and 0 <= crcl_ml_min <= 250):
+        raise InputError(f"CrCl {crcl_ml_min:g} mL/min is outside 0-250 mL/min", field="crcl_ml_min")
+
+
+def _symptom_finding(
+    symptom: Symptom,
+    rules: TriageRules,
+    *,
+    withdrawal_context: bool,
+    context: str,
+    accumulation: bool,
+    crcl_ml_min: float | None,
+) -> tuple[TriageLevel, str, str]:
+    """(level, reason, source) for one recognised symptom in its context."""
+    if symptom.kind == "emergency":
+        return "emergency", f"{symptom.label}: a danger sign", rules.source
+    if symptom.withdrawal and withdrawal_context:
+        return "emergency", f"{symptom.label} {context}: possible baclofen withdrawal", rules.source
+    if symptom.accumulation and accumulation:
+        return (
+            "urgent",
+            f"{symptom.label} with CrCl {crcl_ml_min:g} mL/min (below "
+            f"{rules.accumulation_below_crcl_ml_min:g}): baclofen may be building up",
+            rules.accumulation_source,
+        )
+    if symptom.kind in ("alarming", "urgent"):
+        return "urgent", f"{symptom.label}: needs the prescriber's advice today", rules.source
+    if symptom.kind == "rebound":
+        if withdrawal_context:
+            return "urgent", f"{symptom.label} {context}", rules.source
+        return "routine", f"{symptom.label}: note it for the prescriber", rules.common_source
+    if symptom.kind == "withdrawal":
+        return (
+            "urgent",
+            f"{symptom.label}: not among baclofen's common effects; without a recent stop or "
+            "missed dose it is not a withdrawal sign, but needs the prescriber's advice today",
+            rules.source,
+        )
+    return "routine", f"{symptom.label}: a common side effect", rules.common_source

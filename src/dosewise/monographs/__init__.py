@@ -96,29 +96,36 @@ def _convert(value: object, hint: Any, path: str) -> object:
             raise _FieldError(path, f"must be one of {', '.join(map(repr, args))}, got {value!r}")
         return value
     if origin is tuple:
-        if not isinstance(value, list):
-            raise _FieldError(path, f"expected a list, got {_describe(value)}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
-        if len(value) != len(args):
-            raise _FieldError(path, f"expected a list of {len(args)}, got {len(value)}")
-        return tuple(
-            _convert(item, kind, f"{path}[{i}]")
-            for i, (item, kind) in enumerate(zip(value, args, strict=True))
-        )
+        return _convert_tuple(value, args, path)
     if origin is dict:
         if not isinstance(value, dict):
             raise _FieldError(path, f"expected a table, got {_describe(value)}")
         return {key: _convert(item, args[1], f"{path}.{key}") for key, item in value.items()}
+    if hint in (float, int, str, bool):
+        return _convert_scalar(value, hint, path)
+    raise TypeError(f"the monograph loader does not handle {hint!r} at {path}")  # a schema bug
+
+
+def _convert_tuple(value: object, args: tuple[Any, ...], path: str) -> tuple[object, ...]:
+    if not isinstance(value, list):
+        raise _FieldError(path, f"expected a list, got {_describe(value)}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_convert(item, args[0], f"{path}[{i}]") for i, item in enumerate(value))
+    if len(value) != len(args):
+        raise _FieldError(path, f"expected a list of {len(args)}, got {len(value)}")
+    return tuple(
+        _convert(item, kind, f"{path}[{i}]") for i, (item, kind) in enumerate(zip(value, args, strict=True))
+    )
+
+
+def _convert_scalar(value: object, hint: type, path: str) -> object:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _FieldError(path, f"expected a number, got {_describe(value)}")
         return float(value)
-    if hint in (int, str, bool):
-        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-            raise _FieldError(path, f"expected {hint.__name__}, got {_describe(value)}")
-        return value
-    raise TypeError(f"the monograph loader does not handle {hint!r} at {path}")  # a schema bug
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise _FieldError(path, f"expected {hint.__name__}, got {_describe(value)}")
+    return value
 
 
 def _build(raw: object, record: Any, path: str) -> object:

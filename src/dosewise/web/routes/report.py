@@ -16,7 +16,7 @@ from dosewise.exporters.report import ReportData, render_report_html, render_rep
 from dosewise.services.access import PatientAccess
 from dosewise.services.clock import parse_date
 from dosewise.services.reports import diary_span, export_calendar, export_fhir, gather_report
-from dosewise.store.transfer import export_csv
+from dosewise.services.storage import export_tables
 from dosewise.web.context import AppContext, Ctx, Patient, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -132,7 +132,7 @@ def everything_zip(context: AppContext, patient: PatientAccess, *, fhir_too: boo
         zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
     ):
         target = os.path.join(folder, "csv")
-        export_csv(context.engine, target, patient_id=patient.patient_id, now=context.now())
+        export_tables(context.engine, target, patient_id=patient.patient_id, now=context.now())
         for name in sorted(os.listdir(target)):
             archive.write(os.path.join(target, name), f"csv/{name}")
         if fhir_too:
