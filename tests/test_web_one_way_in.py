@@ -213,3 +213,24 @@ def test_a_ticked_kidney_choice_with_its_field_empty_is_an_error(client: TestCli
         f"/patients/{patient}/plans", data={**labs_ignored, "csrf_token": page_token(client)}
     )
     assert response.status_code == 400 and "Kidney function:" in response.text
+
+
+def test_a_diary_entry_error_names_its_question_and_keeps_what_was_chosen(client: TestClient) -> None:
+    patient = _patient(client)
+    form = {
+        "csrf_token": page_token(client, f"/patients/{patient}/diary"),
+        "penn_frequency": "2",
+        "penn_severity": "2",
+        "side_effects": ["drowsiness:1", ""],
+        "note": "legs stiff",
+    }
+    response = client.post(f"/patients/{patient}/diary/symptoms", data=form)
+    assert response.status_code == 400
+    assert "How stiff were you:" in response.text
+    assert 'value="drowsiness:1" selected' in response.text and "legs stiff" in response.text
+    # severity left over from before is not asked when there were no spasms
+    saved = client.post(
+        f"/patients/{patient}/diary/symptoms",
+        data={**form, "csrf_token": page_token(client), "penn_frequency": "0", "spasticity": "3"},
+    )
+    assert saved.status_code == 303

@@ -13,6 +13,14 @@ The public Python API::
         start=date(2026, 12, 1),
     )
 
+A plan as the CLI, the pages and the API make it (the same checks, the clinician override
+rule included)::
+
+    from dosewise import KidneyInput, PlanRequest, build_plan
+
+    built = build_plan(PlanRequest(kind="titration", target_mg_day=30, start=date(2026, 12, 1),
+                                   kidney=KidneyInput(crcl_ml_min=45)))
+
 Names resolve on first use, so ``import dosewise`` stays cheap for the CLI.
 """
 
@@ -63,6 +71,9 @@ _EXPORTS = {
     "build_population": "dosewise.domain.pk.simulate",
     "simulate_levels": "dosewise.domain.pk.simulate",
     "summarize_population": "dosewise.domain.pk.simulate",
+    "PlanRequest": "dosewise.services.plans",
+    "KidneyInput": "dosewise.services.plans",
+    "build_plan": "dosewise.services.plans",
 }
 __all__ = [
     "Conflict",
@@ -73,10 +84,12 @@ __all__ = [
     "Finding",
     "InputError",
     "KidneyAssessment",
+    "KidneyInput",
     "MedicineIndex",
     "Monograph",
     "NotFound",
     "Plan",
+    "PlanRequest",
     "PlanStep",
     "Product",
     "SafetyRefusal",
@@ -88,6 +101,7 @@ __all__ = [
     "build_dose_events",
     "build_dose_menu",
     "build_pk_parameters",
+    "build_plan",
     "build_population",
     "build_taper",
     "build_titration",
@@ -136,6 +150,7 @@ if TYPE_CHECKING:
     from dosewise.exporters.ical import build_calendar
     from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
     from dosewise.monographs import load_medicines, load_monograph
+    from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
 
 
 def __getattr__(name: str) -> Any:

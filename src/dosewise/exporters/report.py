@@ -1,7 +1,7 @@
 """The report for the prescriber: HTML (Jinja2) and PDF (WeasyPrint) from one template, with
 SVG charts (matplotlib) inlined so the HTML is one self-contained file.
 
-The data arrives already gathered (``services.report``): this module only draws and lays out.
+The data arrives already gathered (``services.reports``): this module only draws and lays out.
 """
 
 from __future__ import annotations

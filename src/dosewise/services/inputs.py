@@ -132,6 +132,18 @@ class PlanInput(InputModel):
         )
 
 
+def _severity_pairs(value: Any) -> Any:
+    """Side effects as a mapping (the API) or as "key:severity" choices (the form's selects)."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        pairs: dict[str, str] = {}
+        for item in value:
+            key, _, level = item.partition(":")
+            if key.strip():
+                pairs[key.strip()] = level.strip()
+        return pairs
+    return value
+
+
 PennFrequency = Annotated[int, Field(ge=PENN_FREQUENCY_RANGE[0], le=PENN_FREQUENCY_RANGE[1])]
 PennSeverity = Annotated[int, Field(ge=PENN_SEVERITY_RANGE[0], le=PENN_SEVERITY_RANGE[1])]
 Spasticity = Annotated[int, Field(ge=SPASTICITY_NRS_RANGE[0], le=SPASTICITY_NRS_RANGE[1])]
@@ -150,10 +162,20 @@ class SymptomsInput(InputModel):
     spasticity: Spasticity = Field(
         title="how stiff you were", description="0 (none) to 10 (worst imaginable)"
     )
-    side_effects: dict[str, SideEffectSeverity] = Field(
+    side_effects: Annotated[dict[str, SideEffectSeverity], BeforeValidator(_severity_pairs)] = Field(
         default_factory=dict, max_length=50, title="the side effects", description="key: severity 1-3"
     )
     note: str = Field(default="", max_length=MAX_TEXT, title="the note")
+
+    def to_entry(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`dosewise.services.symptoms.record_symptoms`."""
+        return {
+            "penn_frequency": self.penn_frequency,
+            "penn_severity": self.penn_severity,
+            "spasticity_nrs": self.spasticity,
+            "side_effects": self.side_effects,
+            "note": self.note,
+        }
 
 
 class DoseInput(InputModel):

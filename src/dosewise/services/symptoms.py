@@ -8,6 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from dosewise.domain.scales import (
+    PENN_FREQUENCY_RANGE,
+    PENN_SEVERITY_RANGE,
+    SIDE_EFFECT_SEVERITY_RANGE,
+    SPASTICITY_NRS_RANGE,
+)
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
 from dosewise.services.audit import audit
@@ -34,14 +40,19 @@ def record_symptoms(
 ) -> int:
     """A symptom entry: Penn Spasm Frequency 0-4 with severity 1-3 when frequency > 0 [PSFS],
     spasticity 0-10, side effects from the triage list (key, label or synonym) with severity 1-3."""
-    if not 0 <= penn_frequency <= 4:
-        raise InputError("Penn spasm frequency is 0-4")
+    low, high = PENN_FREQUENCY_RANGE
+    if not low <= penn_frequency <= high:
+        raise InputError(f"Penn spasm frequency is {low}-{high}", field="penn_frequency")
+    low, high = PENN_SEVERITY_RANGE
     if penn_frequency == 0 and penn_severity is not None:
-        raise InputError("Penn spasm severity is given only when frequency is above 0")
-    if penn_frequency > 0 and (penn_severity is None or not 1 <= penn_severity <= 3):
-        raise InputError("Penn spasm severity is 1-3 when frequency is above 0")
-    if not 0 <= spasticity_nrs <= 10:
-        raise InputError("the spasticity rating is 0-10")
+        raise InputError("Penn spasm severity is given only when frequency is above 0", field="penn_severity")
+    if penn_frequency > 0 and (penn_severity is None or not low <= penn_severity <= high):
+        raise InputError(
+            f"Penn spasm severity is {low}-{high} when frequency is above 0", field="penn_severity"
+        )
+    low, high = SPASTICITY_NRS_RANGE
+    if not low <= spasticity_nrs <= high:
+        raise InputError(f"the spasticity rating is {low}-{high}", field="spasticity_nrs")
     effects = canonical_side_effects(side_effects or {})
     check_note(note, required=False)
     with unit_of_work(engine) as session:
@@ -69,13 +80,17 @@ def canonical_side_effects(side_effects: dict[str, int]) -> dict[str, int]:
     monograph = load_monograph("baclofen")
     effects: dict[str, int] = {}
     for name, severity in side_effects.items():
-        if not 1 <= severity <= 3:
+        low, high = SIDE_EFFECT_SEVERITY_RANGE
+        if not low <= severity <= high:
             raise InputError(
-                f"side-effect severity is 1-3 (mild, moderate, severe), got {severity} for {name}"
+                f"side-effect severity is {low}-{high} (mild, moderate, severe), got {severity} for {name}",
+                field="side_effects",
             )
         found, unknown = match_symptoms(monograph, [name])
         if unknown or len(found) != 1:
             keys = ", ".join(symptom.key for symptom in monograph.symptoms)
-            raise InputError(f"side effect {name!r} is not on the list: use one of {keys}")
+            raise InputError(
+                f"side effect {name!r} is not on the list: use one of {keys}", field="side_effects"
+            )
         effects[found[0].key] = max(severity, effects.get(found[0].key, 0))
     return effects

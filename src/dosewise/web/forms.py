@@ -28,11 +28,17 @@ class Submitted(Generic[M]):
     error: InputError | None
 
 
-async def read_form(request: Request, model: type[M], defaults: dict[str, Any] | None = None) -> Submitted[M]:
+async def read_form(
+    request: Request, model: type[M], defaults: dict[str, Any] | None = None, *, ignore: tuple[str, ...] = ()
+) -> Submitted[M]:
+    """The form's values for ``model``'s fields (``ignore``: fields the page does not ask now).
+    A list or mapping field takes every value the form sent under its name."""
     form = await request.form()
     values: dict[str, Any] = dict(defaults or {})
     for name, info in model.model_fields.items():
-        if get_origin(info.annotation) is list:
+        if name in ignore:
+            continue
+        if get_origin(info.annotation) in (list, dict):
             if name in form:
                 values[name] = [text for text in form.getlist(name) if isinstance(text, str)]
         elif isinstance(form.get(name), str):

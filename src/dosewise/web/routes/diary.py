@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.domain.scales import (
@@ -15,17 +15,29 @@ from dosewise.domain.scales import (
     PENN_SEVERITY,
     SIDE_EFFECT_SEVERITY,
     SPASTICITY_NRS_ANCHORS,
+    SPASTICITY_NRS_RANGE,
 )
 from dosewise.errors import InputError
 from dosewise.monographs import load_monograph
 from dosewise.services import notes, symptoms
 from dosewise.services.access import PatientAccess
+from dosewise.services.inputs import SymptomsInput
 from dosewise.services.reports import gather_report
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 RECENT_DAYS = 14
 NOTICES = {"symptoms": "Saved in the diary.", "note": "Note saved."}
+# The entry form's questions by service field, as the page asks them.
+FIELD_LABELS = {
+    "penn_frequency": "How often did spasms come",
+    "penn_severity": "How bad were the spasms",
+    "spasticity": "How stiff were you",
+    "spasticity_nrs": "How stiff were you",
+    "side_effects": "Side effects",
+    "note": "Anything else",
+}
 
 
 def diary_page(
@@ -61,6 +73,7 @@ def diary_page(
         penn_severity=PENN_SEVERITY,
         effect_severity=SIDE_EFFECT_SEVERITY,
         nrs_anchors=SPASTICITY_NRS_ANCHORS,
+        nrs_range=SPASTICITY_NRS_RANGE,
         side_effects=side_effects,
         recent_days=RECENT_DAYS,
         form=form or {},
@@ -76,64 +89,42 @@ def diary_view(request: Request, context: Ctx, patient: Patient) -> Response:
     return diary_page(context, request, patient)
 
 
+async def _symptoms_form(request: Request) -> Submitted[SymptomsInput]:
+    form = await request.form()
+    # severity is asked only when there were spasms: a choice left from before is not an error
+    ignore = ("penn_severity",) if form.get("penn_frequency") == "0" else ()
+    return await read_form(request, SymptomsInput, ignore=ignore)
+
+
 @router.post("/patients/{patient_id}/diary/symptoms")
 def add_symptoms(
     request: Request,
     context: Ctx,
     user: User,
     patient: Patient,
-    penn_frequency: Annotated[str, Form()] = "",
-    penn_severity: Annotated[str, Form()] = "",
-    spasticity: Annotated[str, Form()] = "",
-    side_effects: Annotated[list[str] | None, Form()] = None,
-    note: Annotated[str, Form()] = "",
+    submitted: Annotated[Submitted[SymptomsInput], Depends(_symptoms_form)],
 ) -> Response:
     """Side effects come as "key:severity" from one select per side effect ("" = not at all)."""
     patient.require("record")
-    chosen_texts = [text for text in side_effects or [] if text]
     try:
-        frequency = _choice(penn_frequency, "how often spasms came (Penn scale)", range(5))
-        severity = (
-            _choice(penn_severity, "how bad the spasms were", range(1, 4))
-            if frequency and penn_severity
-            else None
-        )
-        nrs = _choice(spasticity, "how stiff you were, 0-10", range(11))
-        chosen: dict[str, int] = {}
-        for text in chosen_texts:
-            key, _, level = text.partition(":")
-            chosen[key] = _choice(level, f"how bad {key.replace('_', ' ')} was", range(1, 4))
+        if submitted.model is None:
+            raise submitted.error or InputError("check the entry")
         symptoms.record_symptoms(
             context.engine,
             patient_id=patient.patient_id,
             now=context.now(),
-            penn_frequency=frequency,
-            penn_severity=severity,
-            spasticity_nrs=nrs,
-            side_effects=chosen,
-            note=note,
             actor=user.actor,
+            **submitted.model.to_entry(),
         )
     except InputError as error:
-        form_state = {
-            "penn_frequency": penn_frequency,
-            "penn_severity": penn_severity,
-            "spasticity": spasticity,
-            "side_effects": chosen_texts,
-            "note": note,
-        }
-        return diary_page(context, request, patient, status=400, error=str(error), form=form_state)
+        return diary_page(context, request, patient, status=400, error=worded(error), form=submitted.values)
     return RedirectResponse(f"/patients/{patient.patient_id}/diary?done=symptoms", status_code=303)
 
 
-def _choice(text: str, what: str, allowed: range) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"choose {what}") from None
-    if value not in allowed:
-        raise InputError(f"choose {what}")
-    return value
+def worded(error: InputError) -> str:
+    """The message with the question it is about, as the page asks it."""
+    label = FIELD_LABELS.get(error.field or "")
+    return f"{label}: {error}" if label else str(error)
 
 
 @router.post("/patients/{patient_id}/diary/notes")
