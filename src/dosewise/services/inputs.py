@@ -224,3 +224,37 @@ def parse_input(model: type[M], data: Mapping[str, Any]) -> M:
         return model.model_validate(dict(data))
     except ValidationError as error:
         raise describe_error(model, error) from None
+
+
+class NoteInput(InputModel):
+    """A note for the prescriber."""
+
+    text: str = Field(max_length=MAX_TEXT, title="the note")
+
+
+class MedicineInput(InputModel):
+    """Another medicine the patient takes, as they would type it."""
+
+    name: str = Field(max_length=200, title="the medicine")
+
+
+class TriageInput(InputModel):
+    """How do I feel? Symptoms from the list, and others in one's own words (comma-separated)."""
+
+    symptoms: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=50, title="the symptoms"
+    )
+    other: str = Field(default="", max_length=MAX_TEXT, title="other symptoms", description="comma-separated")
+
+    def texts(self) -> list[str]:
+        typed = [part.strip() for part in self.other.split(",") if part.strip()]
+        found = [text.strip() for text in self.symptoms if text.strip()] + typed
+        if not found:
+            raise InputError("tick what you feel, or describe it in your own words", field="symptoms")
+        return found
+
+
+class MissedInput(InputModel):
+    """I missed a dose: the clock time it was due."""
+
+    missed: str = Field(max_length=5, title="the dose time", description="HH:MM, the time the dose was due")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.domain.scales import (
@@ -21,7 +21,7 @@ from dosewise.errors import InputError
 from dosewise.monographs import load_monograph
 from dosewise.services import notes, symptoms
 from dosewise.services.access import PatientAccess
-from dosewise.services.inputs import SymptomsInput
+from dosewise.services.inputs import NoteInput, SymptomsInput
 from dosewise.services.reports import gather_report
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
@@ -127,20 +127,31 @@ def worded(error: InputError) -> str:
     return f"{label}: {error}" if label else str(error)
 
 
+async def _note_form(request: Request) -> Submitted[NoteInput]:
+    return await read_form(request, NoteInput)
+
+
 @router.post("/patients/{patient_id}/diary/notes")
 def add_note(
-    request: Request, context: Ctx, user: User, patient: Patient, text: Annotated[str, Form()] = ""
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    submitted: Annotated[Submitted[NoteInput], Depends(_note_form)],
 ) -> Response:
     patient.require("note")
+    text = str(submitted.values.get("text", ""))
     try:
         notes.add_note(
             context.engine,
             patient_id=patient.patient_id,
-            text=text,
+            text=submitted.model.text if submitted.model is not None else text,
             now=context.now(),
             actor=user.actor,
             author=f"{user.display_name} ({patient.relation if patient.relation != 'owner' else 'patient'})",
         )
     except InputError as error:
-        return diary_page(context, request, patient, status=400, error=str(error), form={"note_text": text})
+        return diary_page(
+            context, request, patient, status=400, error=worded(error), form={"note_text": text}
+        )
     return RedirectResponse(f"/patients/{patient.patient_id}/diary?done=note", status_code=303)

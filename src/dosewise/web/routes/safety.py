@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
@@ -13,7 +13,9 @@ from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
 from dosewise.monographs import load_monograph
 from dosewise.services import medicines, triage
 from dosewise.services.access import PatientAccess
+from dosewise.services.inputs import MedicineInput, TriageInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
+from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 KIND_ORDER = ("emergency", "withdrawal", "alarming", "urgent", "rebound", "common")
@@ -51,18 +53,25 @@ def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
     )
 
 
+async def _triage_form(request: Request) -> Submitted[TriageInput]:
+    return await read_form(request, TriageInput)
+
+
 @router.post("/patients/{patient_id}/triage")
 def post_triage(
     request: Request,
     context: Ctx,
     user: User,
     patient: Patient,
-    symptoms: Annotated[list[str] | None, Form()] = None,
-    other: Annotated[str, Form()] = "",
+    submitted: Annotated[Submitted[TriageInput], Depends(_triage_form)],
 ) -> Response:
-    chosen = [s for s in symptoms or [] if s]
-    texts = chosen + [part.strip() for part in other.split(",") if part.strip()]
-    if not texts:
+    chosen = [text for text in submitted.values.get("symptoms", []) if text]
+    other = str(submitted.values.get("other", ""))
+    try:
+        if submitted.model is None:
+            raise submitted.error or InputError("tick what you feel")
+        texts = submitted.model.texts()
+    except InputError as error:
         return render(
             context,
             request,
@@ -71,9 +80,9 @@ def post_triage(
             patient=patient,
             groups=_symptom_groups(),
             result=None,
-            chosen=[],
-            other="",
-            error="tick what you feel, or describe it in your own words",
+            chosen=chosen,
+            other=other,
+            error=str(error),
         )
     result = triage.assess_symptoms_from_diary(
         context.engine, patient_id=patient.patient_id, symptoms=texts, now=context.now()
@@ -127,14 +136,28 @@ def medicines_view(request: Request, context: Ctx, patient: Patient) -> Response
     return medicines_page(context, request, patient)
 
 
+async def _medicine_form(request: Request) -> Submitted[MedicineInput]:
+    return await read_form(request, MedicineInput)
+
+
 @router.post("/patients/{patient_id}/medicines")
 def add_medicine(
-    request: Request, context: Ctx, user: User, patient: Patient, name: Annotated[str, Form()] = ""
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    submitted: Annotated[Submitted[MedicineInput], Depends(_medicine_form)],
 ) -> Response:
     patient.require("record")
     try:
+        if submitted.model is None:
+            raise submitted.error or InputError("type the medicine's name")
         medicines.add_medicine(
-            context.engine, patient_id=patient.patient_id, name=name, now=context.now(), actor=user.actor
+            context.engine,
+            patient_id=patient.patient_id,
+            name=submitted.model.name,
+            now=context.now(),
+            actor=user.actor,
         )
     except InputError as error:
         return medicines_page(context, request, patient, status=400, error=str(error))
