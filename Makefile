@@ -55,8 +55,9 @@ typecheck: $(VENV)/.dev-installed
 imports: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
+# DOSEWISE_REQUIRE_ALL: a missing PostgreSQL or Chromium fails the run (locally it is a skip)
 pytest: system-deps $(VENV)/.dev-installed
-	$(BIN)/pytest -n auto -q
+	DOSEWISE_REQUIRE_ALL=1 $(BIN)/pytest -n auto -q
 
 test: lint typecheck imports pytest
 

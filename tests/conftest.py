@@ -1,7 +1,20 @@
-"""Shared fixtures: the real monograph, products as a patient would name them."""
+"""Shared fixtures: the real monograph, databases, the web app.
+
+The tests mirror the layers (tests/domain, store, services, exporters, cli, web; tests/e2e
+drives the browser). Two markers say what a test needs beyond Python:
+
+- ``postgres``: a private PostgreSQL server (every test on ``database_url`` runs on SQLite and
+  on PostgreSQL; tests/postgres.py starts the server);
+- ``browser``: Debian's Chromium (tests/e2e).
+
+Locally a missing server or browser is a clear skip, saying how to get it; ``make test`` sets
+``DOSEWISE_REQUIRE_ALL=1``, so there (and in CI) a missing one fails the run instead.
+``pytest -m "not postgres and not browser"`` is the quick run.
+"""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,6 +26,24 @@ from dosewise.monographs import load_monograph
 from dosewise.store.database import build_engine, upgrade_database
 
 DATA = Path(__file__).parent / "data"
+REQUIRE_ALL = os.environ.get("DOSEWISE_REQUIRE_ALL") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail under ``make test``: a test that needs ``what`` cannot run here."""
+    message = f"{what} (`make test` installs it)"
+    if REQUIRE_ALL:
+        pytest.fail(message + " - DOSEWISE_REQUIRE_ALL is set, so this is an error, not a skip")
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        if "e2e" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.browser)
 
 
 def load_data(name: str) -> dict[str, Any]:
@@ -48,8 +79,10 @@ def run_cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Any:
     """A private PostgreSQL server for this test process (tests/postgres.py)."""
-    from postgres import running_server
+    from postgres import running_server, server_binaries
 
+    if server_binaries() is None:
+        missing("PostgreSQL's server is not installed")
     with running_server() as url:
         yield url
 

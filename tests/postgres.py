@@ -18,11 +18,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def _binaries() -> str:
+def server_binaries() -> str | None:
+    """The newest installed PostgreSQL server's bin folder, or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not found:
+    return found[-1] if found else None
+
+
+def _binaries() -> str:
+    found = server_binaries()
+    if found is None:
         raise RuntimeError("PostgreSQL server binaries are missing: `make test` installs Debian's postgresql")
-    return found[-1]
+    return found
 
 
 def _free_port() -> int:

@@ -91,6 +91,10 @@ def base_url(live_server: str) -> str:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Debian's Chromium, offline (keeps --headed and the other command-line options)."""
+    if not Path(CHROMIUM).exists():
+        from conftest import missing
+
+        missing(f"Chromium is not installed at {CHROMIUM}")
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
