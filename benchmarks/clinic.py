@@ -13,7 +13,8 @@ services one by one. Three clinicians are let in by the first 10, 100 and 1,000 
 (--quick: 10, 30, 100), so every list reads from the same tables.
 
 Timed: the real app (create_app with test settings) through Starlette's TestClient, signed in
-as each clinician; GET /clinic after a warm-up, median of --runs. Statements are counted with
+as each clinician; GET /clinic (its first page: the PAGE_SIZE patients who need attention
+most, with how many there are in all) after a warm-up, median of --runs. Statements are counted with
 SQLAlchemy's before_cursor_execute event on the app's engine, for one request (sign-in session
 lookup, the list, everything). Target: statements constant in N; time at the largest N within
 3x of time at the smallest. --one-by-one measures the list as it was (one patient at a time).
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, event, insert, select, text
 
 from dosewise.services import plans
+from dosewise.services.clinic import PAGE_SIZE
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW
 from dosewise.services.plans import PlanRequest, build_plan
@@ -289,7 +292,8 @@ class Measured:
     statements: int
     median_ms: float
     min_ms: float
-    flagged: int
+    flagged: int  # patients who need attention, on every page
+    shown: int  # rows on the first page
 
 
 def measure(url: str, scale: Scale, runs: int) -> list[Measured]:
@@ -327,8 +331,13 @@ def measure(url: str, scale: Scale, runs: int) -> list[Measured]:
             page = client.get("/clinic")
             event.remove(engine, "before_cursor_execute", count)
             listed = page.text.count('<th scope="row">')
-            if listed != size:
-                raise SystemExit(f"the list of clinician{size} shows {listed} patients, not {size}")
+            counted = re.search(r"<strong>(\d+) patients?</strong>, (\d+) needs? attention", page.text)
+            if counted is None or int(counted.group(1)) != size or listed != min(size, PAGE_SIZE):
+                said = counted.group(0) if counted else "nothing"
+                raise SystemExit(
+                    f"the list of clinician{size} shows {listed} rows and says {said}, "
+                    f"not {size} patients in pages of {PAGE_SIZE}"
+                )
             times = []
             for _ in range(runs):
                 started = time.perf_counter()
@@ -340,7 +349,8 @@ def measure(url: str, scale: Scale, runs: int) -> list[Measured]:
                     statements=len(statements),
                     median_ms=statistics.median(times),
                     min_ms=min(times),
-                    flagged=page.text.count('class="attention"'),
+                    flagged=int(counted.group(2)),
+                    shown=listed,
                 )
             )
             client.delete("/api/session", headers={"x-csrf-token": signed_in.json()["csrf_token"]})
@@ -348,27 +358,39 @@ def measure(url: str, scale: Scale, runs: int) -> list[Measured]:
 
 
 def _one_by_one() -> None:
-    """The list as it was before issue 11: attention() for one patient after another."""
+    """The list as it was before issue 11: attention() for one patient after another (then
+    paged as the list is now)."""
     from dosewise.services import clinic
     from dosewise.services.access import patients_of
 
-    def patient_list(engine: Engine, *, user: Any, now: datetime) -> list[clinic.Attention]:
+    def patient_page(
+        engine: Engine, *, user: Any, now: datetime, page: int = 1, page_size: int = PAGE_SIZE
+    ) -> clinic.PatientPage:
         found = [
             clinic.attention(engine, patient_id=p.patient_id, name=p.name, relation=p.relation, now=now)
             for p in patients_of(engine, user=user)
             if p.relation != "owner"
         ]
-        return sorted(found, key=lambda item: item.rank)
+        ranked = sorted(found, key=lambda item: (*item.rank, item.name, item.patient_id))
+        page = min(page, max(1, -(-len(ranked) // page_size)))
+        return clinic.PatientPage(
+            rows=tuple(ranked[(page - 1) * page_size : page * page_size]),
+            total=len(ranked),
+            flagged=sum(1 for item in ranked if item.reasons),
+            page=page,
+            page_size=page_size,
+        )
 
-    clinic.patient_list = patient_list  # type: ignore[assignment]
+    clinic.patient_page = patient_page  # type: ignore[assignment]
 
 
 def print_table(label: str, results: list[Measured]) -> None:
     print(f"\n{label}")
-    print(f"{'patients':>8} {'statements':>10} {'median ms':>10} {'min ms':>8} {'flagged':>8}")
+    print(f"{'patients':>8} {'statements':>10} {'median ms':>10} {'min ms':>8} {'flagged':>8} {'shown':>6}")
     for row in results:
         print(
-            f"{row.patients:8d} {row.statements:10d} {row.median_ms:10.1f} {row.min_ms:8.1f} {row.flagged:8d}"
+            f"{row.patients:8d} {row.statements:10d} {row.median_ms:10.1f} {row.min_ms:8.1f} "
+            f"{row.flagged:8d} {row.shown:6d}"
         )
     first, last = results[0], results[-1]
     ratio = last.median_ms / first.median_ms

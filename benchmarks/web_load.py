@@ -21,7 +21,9 @@ on average: the app (uvicorn and its workers), PostgreSQL, this load generator (
 machine), and anything else running meanwhile.
 Every response must be 2xx and every dose POST must answer created=true; afterwards the
 dose_events rows are counted with SQLAlchemy and every recorded slot must be there. Any failure
-is printed and makes the exit status 1.
+is printed and makes the exit status 1. Last, the SQL statements of one GET today and one dose
+POST are counted in-process on the same database (SQLAlchemy's before_cursor_execute; SQLite's
+BEGIN is one of them, PostgreSQL's is not sent as a statement).
 """
 
 from __future__ import annotations
@@ -253,6 +255,46 @@ def check_doses(url: str, created: list[int]) -> tuple[int, int, list[str]]:
     return rows, len(found), problems
 
 
+def count_statements(url: str, account: Account) -> tuple[int, int]:
+    """The SQL statements one GET today and one POST dose send (session lookup and access check
+    included), counted with SQLAlchemy's before_cursor_execute in an in-process app on the same
+    database; the dose is the account's spare slot, after the load was checked."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from dosewise.web.app import create_app
+    from dosewise.web.settings import Settings
+
+    settings = Settings(database_url=url, secret_key=secrets.token_urlsafe(36), environment="test",
+                        secure_cookies=False, argon2=Argon2Cost())  # fmt: skip
+    app = create_app(settings)
+    engine: Engine = app.state.context.engine
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    counts = []
+    with TestClient(app) as client:
+        signed_in = client.post("/api/session", json={"email": account.email, "password": PASSWORD})
+        signed_in.raise_for_status()
+        client.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
+        today = f"/api/patients/{account.patient_id}/today"
+        client.get(today).raise_for_status()  # the first request may touch the session
+        for method, path, body in (
+            ("GET", today, None),
+            ("POST", f"/api/patients/{account.patient_id}/doses/{account.slots[-1]}", {"status": "taken"}),
+        ):
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                client.request(method, path, json=body).raise_for_status()
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            counts.append(len(statements))
+    return counts[0], counts[1]
+
+
 # --- the server ---------------------------------------------------------------------------------
 
 
@@ -355,7 +397,11 @@ async def sign_in_all(base: str, seeded: list[Account]) -> list[httpx.AsyncClien
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
 
     async def warm_up(account: Account, client: httpx.AsyncClient) -> None:
-        response = await client.get(f"/api/patients/{account.patient_id}/today")
+        path = f"/api/patients/{account.patient_id}/today"
+        try:
+            response = await client.get(path)
+        except httpx.RemoteProtocolError:  # idle past the keep-alive while the others signed in
+            response = await client.get(path)  # (a GET: safe to send again, on a new connection)
         if response.status_code != 200:
             raise LoadFailed(f"Today of {account.email}: HTTP {response.status_code} {response.text[:300]}")
 
@@ -507,7 +553,7 @@ def run_configuration(
     time.sleep(1)
     others = _machine_cpu_seconds() - busy_before  # other work on the machine, before this run
     started = time.perf_counter()
-    seeded = seed(url, clients, requests // 2)
+    seeded = seed(url, clients, requests // 2 + 1)  # one spare slot each: counted below
     seeded_s = time.perf_counter() - started
     with uvicorn_server(url, workers, folder) as (base, pid, log_path):
         started = time.perf_counter()
@@ -544,6 +590,9 @@ def run_configuration(
     print(f"doses recorded: {found}/{len(load.created)} in the database ({rows} dose_events rows; "
           f"{len(load.created)}/{expected} POSTs answered created=true)")  # fmt: skip
     problems.extend(f"{label} {workers}w: {problem}" for problem in missing)
+    today_count, dose_count = count_statements(url, seeded[0])
+    print(f"statements per request (counted in-process on this database, SQLite's BEGIN included): "
+          f"GET today {today_count}, POST dose {dose_count}")  # fmt: skip
     if len(load.created) != expected and not load.failures:
         problems.append(f"{label} {workers}w: {len(load.created)} doses created, {expected} expected")
     return problems

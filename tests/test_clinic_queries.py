@@ -150,7 +150,7 @@ def one_by_one(engine, user: CurrentUser, now: datetime) -> list[clinic.Attentio
 
     found = [clinic.attention(engine, patient_id=p.patient_id, name=p.name, relation=p.relation, now=now)
              for p in patients_of(engine, user=user) if p.relation != "owner"]  # fmt: skip
-    return sorted(found, key=lambda item: item.rank)
+    return sorted(found, key=lambda item: (*item.rank, item.name, item.patient_id))
 
 
 def test_the_grouped_list_is_the_list_of_one_patient_at_a_time(engine):
@@ -180,6 +180,24 @@ def count_statements(engine, action, *args, **kwargs) -> int:
     return len(statements)
 
 
+def test_each_page_is_that_page_of_the_list_of_one_patient_at_a_time(engine):
+    user = seed_clinic(engine, 24, seed=5)
+    for now in (NOW, NOW + timedelta(hours=5)):
+        expected = one_by_one(engine, user, now)
+        pages = [
+            clinic.patient_page(engine, user=user, now=now, page=number, page_size=10) for number in (1, 2, 3)
+        ]
+        assert [row for page in pages for row in page.rows] == expected
+        assert [len(page.rows) for page in pages] == [10, 10, 4]
+        assert {(page.total, page.pages, page.page_size) for page in pages} == {(24, 3, 10)}
+        assert [(page.first_number, page.last_number) for page in pages] == [(1, 10), (11, 20), (21, 24)]
+        assert pages[0].flagged == sum(1 for row in expected if row.reasons)
+        # those who need attention first: an emergency, then urgent, then the most doses missed
+        assert pages[0].rows[0].worst_triage == "emergency"
+        # a page past the end is the last page
+        assert clinic.patient_page(engine, user=user, now=now, page=9, page_size=10) == pages[2]
+
+
 def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
     counts = []
     for patients in (3, 12):
@@ -190,9 +208,12 @@ def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
             with unit_of_work(engine) as session:
                 assert len(session.scalars(select(AccessGrantRow.id)).all()) == patients
             counts.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW))
+            counts.append(
+                count_statements(engine, clinic.patient_page, engine, user=user, now=NOW, page_size=2)
+            )
         finally:
             engine.dispose()
-    assert counts[0] == counts[1] <= 10
+    assert counts[0] == counts[1] == counts[2] == counts[3] <= 6  # BEGIN and five grouped reads
 
 
 def test_a_clinician_with_no_patients_gets_an_empty_list(engine):
@@ -207,3 +228,23 @@ def test_today_in_one_transaction_is_due_now_and_the_days_doses(engine):
             due, slots = doses.today(engine, patient_id=patient, now=now)
             assert due == doses.due_now(engine, patient_id=patient, now=now)
             assert slots == doses.list_day(engine, patient_id=patient, day=due.now.date(), now=now)
+
+
+def test_the_clinic_page_says_how_many_patients_and_links_the_next_page(web_app, web, monkeypatch):
+    from conftest import sign_up
+
+    engine = web_app.state.context.engine
+    seed_clinic(engine, 7, seed=2)
+    doctor = sign_up(web, "dr.who@example.org", role="clinician")
+    with unit_of_work(engine) as session:
+        for grant in session.scalars(select(AccessGrantRow)):
+            session.add(AccessGrantRow(patient_id=grant.patient_id, user_id=doctor, role="clinician",
+                                       created_at=NOW.replace(tzinfo=None), revoked_at=None))  # fmt: skip
+    monkeypatch.setattr(clinic, "PAGE_SIZE", 3)
+    first, last = web.get("/clinic"), web.get("/clinic?page=3")
+    assert first.status_code == last.status_code == 200
+    assert "<strong>7 patients</strong>" in first.text and "Page 1 of 3: patients 1–3" in first.text
+    assert first.text.count('<th scope="row">') == 3 and last.text.count('<th scope="row">') == 1
+    assert 'href="/clinic?page=2" rel="next"' in first.text and 'rel="prev"' not in first.text
+    assert 'href="/clinic?page=2" rel="prev"' in last.text and 'rel="next"' not in last.text
+    assert web.get("/clinic?page=0").status_code == 400  # pages start at 1

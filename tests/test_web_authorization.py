@@ -170,6 +170,7 @@ def test_a_revoked_caregiver_loses_access_at_once(two_patients: dict[str, Any]) 
     patient = ids["patient_id"]
     assert carol.get(f"/patients/{patient}/today").status_code == 200
     assert carol.get(f"/api/patients/{patient}/today").status_code == 200
+    carol_token = page_token(carol, "/join")
     revoked = alice.post(
         f"/patients/{patient}/access/{ids['grant_id']}/revoke",
         data={"csrf_token": page_token(alice, f"/patients/{patient}/access")},
@@ -178,6 +179,12 @@ def test_a_revoked_caregiver_loses_access_at_once(two_patients: dict[str, Any]) 
     # the same signed-in session, the very next request
     assert carol.get(f"/patients/{patient}/today").status_code == 404
     assert carol.get(f"/api/patients/{patient}/today").status_code == 404
+    dose = carol.post(
+        f"/api/patients/{patient}/doses/{ids['slot_id']}",
+        json={"status": "taken"},
+        headers={"X-CSRF-Token": carol_token},
+    )
+    assert dose.status_code == 404  # the session and the revoked grant are read in one statement
     assert carol.get("/api/patients").json() == []
     assert "Alice" not in carol.get("/patients").text
 
@@ -302,3 +309,35 @@ def test_the_plan_form_never_changes_a_number_quietly(web: TestClient, field: st
     response = web.post(f"/patients/{patient}/plans", data=form)
     assert response.status_code == 400 and "must be a whole number" in response.text
     assert f'value="{value}"' in response.text  # the form comes back as typed
+
+
+def test_today_and_a_dose_read_the_session_and_access_in_one_statement(two_patients: dict[str, Any]) -> None:
+    """Issue 11: a request for a patient reads its session, user and access to that patient in
+    one statement (checked on every request), then does its work in one transaction."""
+    from sqlalchemy import event
+
+    alice, carol, ids = two_patients["alice"], two_patients["carol"], two_patients["ids"]
+    engine = alice.app.state.context.engine
+    patient = ids["patient_id"]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    def sent(client: TestClient, method: str, path: str, **kwargs: Any) -> list[str]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.request(method, path, **kwargs).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return [s for s in statements if not s.startswith("BEGIN")]
+
+    for client in (alice, carol):  # the patient, and a caregiver let in by a grant
+        today = sent(client, "GET", f"/api/patients/{patient}/today")
+        assert len(today) == 3, today  # session + access, then the patient's now and the doses
+        assert "web_sessions" in today[0] and "access_grants" in today[0]
+    token = page_token(carol, "/join")
+    dose = sent(carol, "POST", f"/api/patients/{patient}/doses/{ids['slot_id']}", json={"status": "taken"},
+                headers={"X-CSRF-Token": token})  # fmt: skip
+    assert len(dose) == 4, dose  # session + access, the slot, the dose, its audit row

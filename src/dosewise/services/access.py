@@ -14,15 +14,23 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, and_, bindparam, select
 
 from dosewise.errors import DosewiseError, InputError, NotFound
 from dosewise.services.audit import audit
-from dosewise.services.auth import CurrentUser, Role, digest
+from dosewise.services.auth import (
+    CurrentUser,
+    Role,
+    SessionPolicy,
+    digest,
+    session_statement,
+    user_of_session,
+)
 from dosewise.services.clock import to_utc
-from dosewise.store.database import read_only, unit_of_work
+from dosewise.store.database import read_connection, read_only, unit_of_work
 from dosewise.store.models import (
     AccessGrantRow,
     InvitationRow,
@@ -125,6 +133,64 @@ def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> Pat
         if relation is None:
             raise NotFound("no such patient")
         return _access(patient, relation, user.role)
+
+
+def session_access(
+    engine: Engine, *, token: str, patient_id: int, now: datetime, policy: SessionPolicy
+) -> tuple[CurrentUser | None, PatientAccess | None]:
+    """The signed-in user of a session token and their access to a patient, read together in
+    one statement (a request for a patient's page needs both): (None, None) for no session,
+    (user, None) when the user may not see that patient (or there is no such patient).
+
+    Checked against the database on every call, like :func:`patient_access`: a revoked grant
+    or an ended session counts from the next request on."""
+    with read_connection(engine) as connection:
+        found = connection.execute(
+            _session_access_statement(), {"token_hash": digest(token), "patient_id": patient_id}
+        ).first()
+    user = user_of_session(engine, found, now=now, policy=policy)
+    if user is None or found is None or found.patient_id is None:
+        return user, None
+    relation: Relation | None = None
+    if found.patient_user_id == user.user_id:
+        relation = "owner"
+    elif found.grant_role in ("caregiver", "clinician"):
+        relation = found.grant_role
+    if relation is None:
+        return user, None
+    patient = PatientAccess(
+        patient_id=found.patient_id,
+        name=found.patient_name,
+        time_zone=found.patient_time_zone,
+        relation=relation,
+        user_role=user.role,
+    )
+    return user, patient
+
+
+@cache
+def _session_access_statement() -> Select[*tuple[Any, ...]]:
+    """The session row of :func:`auth.session_statement`, the patient in the path and the
+    user's live grant to them (at most one: a grant is unique per patient and user)."""
+    return (
+        session_statement()
+        .add_columns(
+            PatientRow.id.label("patient_id"),
+            PatientRow.name.label("patient_name"),
+            PatientRow.time_zone.label("patient_time_zone"),
+            PatientRow.user_id.label("patient_user_id"),
+            AccessGrantRow.role.label("grant_role"),
+        )
+        .outerjoin(PatientRow, PatientRow.id == bindparam("patient_id"))
+        .outerjoin(
+            AccessGrantRow,
+            and_(
+                AccessGrantRow.patient_id == PatientRow.id,
+                AccessGrantRow.user_id == UserRow.id,
+                AccessGrantRow.revoked_at.is_(None),
+            ),
+        )
+    )
 
 
 def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:

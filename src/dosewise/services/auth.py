@@ -16,15 +16,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine, Row, Select, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
 from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
-from dosewise.store.database import read_only, unit_of_work
+from dosewise.store.database import read_connection, read_only, unit_of_work
 from dosewise.store.models import (
     AuditRow,
     LoginAttemptRow,
@@ -262,36 +263,57 @@ def _new_session(session: Session, user_id: int, now_utc: datetime, policy: Sess
 
 def session_user(engine: Engine, *, token: str, now: datetime, policy: SessionPolicy) -> CurrentUser | None:
     """The signed-in user of a session token, or None (unknown or expired)."""
-    now_utc = to_utc(now)
-    token_hash = digest(token)
-    with read_only(engine) as session:
-        found = session.execute(
-            select(WebSessionRow, UserRow)
-            .join(UserRow, UserRow.id == WebSessionRow.user_id)
-            .where(WebSessionRow.token_hash == token_hash)
-        ).first()
+    with read_connection(engine) as connection:
+        found = connection.execute(session_statement(), {"token_hash": digest(token)}).first()
+    return user_of_session(engine, found, now=now, policy=policy)
+
+
+@cache
+def session_statement() -> Select[*tuple[Any, ...]]:
+    """A session and its user by token hash: one row (built once; more columns may be added)."""
+    return (
+        select(
+            WebSessionRow.id.label("session_id"),
+            WebSessionRow.csrf_token,
+            WebSessionRow.last_seen_at,
+            WebSessionRow.expires_at,
+            UserRow.id.label("user_id"),
+            UserRow.email,
+            UserRow.display_name,
+            UserRow.role,
+        )
+        .join(UserRow, UserRow.id == WebSessionRow.user_id)
+        .where(WebSessionRow.token_hash == bindparam("token_hash"))
+    )
+
+
+def user_of_session(
+    engine: Engine, found: Row[Any] | None, *, now: datetime, policy: SessionPolicy
+) -> CurrentUser | None:
+    """The user of a row of :func:`session_statement` (None: unknown or expired, then deleted).
+    The sliding expiry is written at most every :data:`TOUCH_EVERY`."""
     if found is None:
         return None
-    row, user = found
-    if row.expires_at <= now_utc:
+    now_utc = to_utc(now)
+    if found.expires_at <= now_utc:
         with unit_of_work(engine) as session:
-            session.execute(delete(WebSessionRow).where(WebSessionRow.id == row.id))
+            session.execute(delete(WebSessionRow).where(WebSessionRow.id == found.session_id))
         return None
-    if now_utc - row.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
+    if now_utc - found.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
         with unit_of_work(engine) as session:
             session.execute(
                 update(WebSessionRow)
-                .where(WebSessionRow.id == row.id)
+                .where(WebSessionRow.id == found.session_id)
                 .values(last_seen_at=now_utc, expires_at=now_utc + policy.lifetime)
             )
-    role: Role = user.role  # type: ignore[assignment]  # the CHECK constraint keeps it one of ROLES
+    role: Role = found.role  # the CHECK constraint keeps it one of ROLES
     return CurrentUser(
-        user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
+        user_id=found.user_id,
+        email=found.email,
+        display_name=found.display_name,
         role=role,
-        session_id=row.id,
-        csrf_token=row.csrf_token,
+        session_id=found.session_id,
+        csrf_token=found.csrf_token,
     )
 
 

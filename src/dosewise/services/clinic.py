@@ -8,6 +8,7 @@ says so.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import fmean
@@ -17,16 +18,23 @@ from sqlalchemy.orm import aliased
 
 from dosewise.domain.adherence import slot_state
 from dosewise.domain.triage import TriageLevel
+from dosewise.errors import InputError
 from dosewise.monographs import load_monograph
-from dosewise.services.access import patients_of
 from dosewise.services.auth import CurrentUser
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import dose_status, load_slots
 from dosewise.services.patients import patient_zone
 from dosewise.services.plans import plan_crcl
 from dosewise.services.reports import triage_entry
-from dosewise.store.database import read_only
-from dosewise.store.models import AccessGrantRow, DoseEventRow, DoseSlotRow, PlanRow, SymptomEntryRow
+from dosewise.store.database import read_connection, read_only
+from dosewise.store.models import (
+    AccessGrantRow,
+    DoseEventRow,
+    DoseSlotRow,
+    PatientRow,
+    PlanRow,
+    SymptomEntryRow,
+)
 
 LOOK_BACK = timedelta(days=7)  # setting: the recent period the flags look at
 RISE_POINTS = 2.0  # setting: a rise of the mean spasticity rating (0-10) that is flagged
@@ -69,18 +77,72 @@ class Attention:
         return (triage, -self.missed, 0 if self.rising else 1, self.name.lower())
 
 
-def patient_list(engine: Engine, *, user: CurrentUser, now: datetime) -> list[Attention]:
-    """Every patient the clinician sees, those who need attention first.
+PAGE_SIZE = 50  # setting: rows per page of the list
 
-    A bounded number of statements whatever the number of patients: each query covers every
-    patient the user was let in by (grouped by patient), and only the slots that were not
-    taken come back row by row. The result is what :func:`attention` gives one by one."""
-    seen = [p for p in patients_of(engine, user=user) if p.relation != "owner"]
-    if not seen:
-        return []
-    facts = _gather(engine, user_id=user.user_id, now=now)
-    found = [_attention(p.patient_id, p.name, p.relation, facts.get(p.patient_id), now) for p in seen]
-    return sorted(found, key=lambda item: item.rank)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatientPage:
+    """One page of the ranked list, and where it stands in the whole list."""
+
+    rows: tuple[Attention, ...]
+    total: int  # patients the clinician sees
+    flagged: int  # of those, patients who need attention (on any page)
+    page: int  # 1 is the first
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first_number(self) -> int:
+        """The position in the whole list of the page's first row (1-based)."""
+        return (self.page - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + len(self.rows) - 1 if self.rows else 0
+
+
+def patient_page(
+    engine: Engine, *, user: CurrentUser, now: datetime, page: int = 1, page_size: int = PAGE_SIZE
+) -> PatientPage:
+    """A page of the patients the clinician sees, those who need attention first (then by
+    name); a page past the end is the last page.
+
+    A bounded number of statements whatever the number of patients: grouped reads over every
+    patient the user was let in by, one transaction. The ranking needs, for every patient, the
+    doses not taken (few rows), the spasticity sums and the side effects (few); the rows of the
+    page are what :func:`attention` gives one by one."""
+    if page < 1 or page_size < 1:
+        raise InputError("a page number and size start at 1")
+    facts, seen = _gather(engine, user_id=user.user_id, now=now)
+    now_utc, window = to_utc(now), timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
+    triaged: dict[tuple[str, int, float | None], TriageLevel | None] = {}
+    ranked = sorted(
+        (
+            _attention(patient_id, name, relation, facts.get(patient_id), now_utc, window, triaged)
+            for patient_id, name, relation in seen
+        ),
+        key=lambda item: (*item.rank, item.name, item.patient_id),
+    )
+    pages = max(1, -(-len(ranked) // page_size))
+    page = min(page, pages)
+    first = (page - 1) * page_size
+    return PatientPage(
+        rows=tuple(ranked[first : first + page_size]),
+        total=len(ranked),
+        flagged=sum(1 for item in ranked if item.reasons),
+        page=page,
+        page_size=page_size,
+    )
+
+
+def patient_list(engine: Engine, *, user: CurrentUser, now: datetime) -> list[Attention]:
+    """Every patient the clinician sees, ranked as :func:`patient_page` ranks them (one page
+    as long as the list)."""
+    found = patient_page(engine, user=user, now=now, page_size=1_000_000)
+    return list(found.rows)
 
 
 @dataclass(slots=True)
@@ -97,7 +159,14 @@ class _Facts:
     crcl_ml_min: float | None = None
 
 
-def _gather(engine: Engine, *, user_id: int, now: datetime) -> dict[int, _Facts]:
+_EMPTY = _Facts()  # a patient with no rows (read only)
+
+
+def _gather(
+    engine: Engine, *, user_id: int, now: datetime
+) -> tuple[dict[int, _Facts], list[tuple[int, str, str]]]:
+    """The facts of every patient the user was let in by, and those patients (id, name,
+    relation), in one transaction of plain rows."""
     now_utc = to_utc(now)
     start = now_utc - LOOK_BACK
     window_start = start - timedelta(days=1)  # doses missed in the 24 h before an entry count
@@ -107,11 +176,24 @@ def _gather(engine: Engine, *, user_id: int, now: datetime) -> dict[int, _Facts]
     facts: dict[int, _Facts] = {}
 
     def of(patient_id: int) -> _Facts:
-        return facts.setdefault(patient_id, _Facts())
+        found = facts.get(patient_id)
+        if found is None:
+            found = facts[patient_id] = _Facts()
+        return found
 
-    with read_only(engine) as session:
+    with read_connection(engine) as connection:
+        seen = [
+            (patient_id, name, "clinician" if role == "clinician" else "caregiver")
+            for patient_id, name, role in connection.execute(
+                select(PatientRow.id, PatientRow.name, AccessGrantRow.role)
+                .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
+                .where(AccessGrantRow.user_id == user_id, AccessGrantRow.revoked_at.is_(None))
+            )
+        ]
+        if not seen:
+            return facts, seen
         # the slots of the window that were not taken (most were: few rows)
-        for patient_id, due_at, status, times in session.execute(
+        for patient_id, due_at, status, times in connection.execute(
             select(PlanRow.patient_id, DoseSlotRow.due_at, DoseEventRow.status, PlanRow.times)
             .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
             .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
@@ -120,10 +202,11 @@ def _gather(engine: Engine, *, user_id: int, now: datetime) -> dict[int, _Facts]
                 DoseSlotRow.due_at >= window_start,
                 DoseSlotRow.due_at < now_utc,
                 or_(DoseEventRow.status.is_(None), DoseEventRow.status == "skipped"),
-            )
-            .order_by(PlanRow.patient_id, DoseSlotRow.due_at, DoseSlotRow.id)
+            )  # in no order: sorting them all costs SQLite more than sorting each patient's few
         ):
             of(patient_id).not_taken.append((due_at, status, times))
+        for found in facts.values():
+            found.not_taken.sort(key=lambda row: row[0])  # by due time (ties: missed_dues hold times)
         # an unrecorded dose turns "missed" when the next one comes near: the next due time
         # after every slot but the last past one is itself past; the last one's is the first
         # slot due from now on. Per plan, each is one step along the (plan, due) index.
@@ -142,17 +225,23 @@ def _gather(engine: Engine, *, user_id: int, now: datetime) -> dict[int, _Facts]
             .limit(1)
             .scalar_subquery()
         )
-        for patient_id, plan_last, plan_next in session.execute(
-            select(PlanRow.patient_id, last_past, first_next).where(PlanRow.patient_id.in_(granted))
+        newest_plan: dict[int, int] = {}
+        for patient_id, plan_id, crcl, plan_last, plan_next in connection.execute(
+            select(PlanRow.patient_id, PlanRow.id, PlanRow.crcl_ml_min, last_past, first_next).where(
+                PlanRow.patient_id.in_(granted)
+            )
         ):
             found = of(patient_id)
             found.has_plan = True
+            if plan_id > newest_plan.get(patient_id, 0):  # triage uses the newest plan's kidney function
+                newest_plan[patient_id] = plan_id
+                found.crcl_ml_min = crcl
             if plan_last is not None and (found.last_past_due is None or plan_last > found.last_past_due):
                 found.last_past_due = plan_last
             if plan_next is not None and (found.next_due is None or plan_next < found.next_due):
                 found.next_due = plan_next
         recent = SymptomEntryRow.recorded_at >= start
-        for patient_id, sum_now, count_now, sum_before, count_before in session.execute(
+        for patient_id, sum_now, count_now, sum_before, count_before in connection.execute(
             select(
                 SymptomEntryRow.patient_id,
                 func.sum(case((recent, SymptomEntryRow.spasticity_nrs))),
@@ -163,32 +252,38 @@ def _gather(engine: Engine, *, user_id: int, now: datetime) -> dict[int, _Facts]
             .where(SymptomEntryRow.patient_id.in_(granted), SymptomEntryRow.recorded_at >= start - LOOK_BACK)
             .group_by(SymptomEntryRow.patient_id)
         ):
-            of(patient_id).scores_now = (sum_now or 0, count_now)
-            of(patient_id).scores_before = (sum_before or 0, count_before)
-        with_side_effects = select(SymptomEntryRow.patient_id).where(
-            SymptomEntryRow.patient_id.in_(granted), recent, SymptomEntryRow.side_effects != "[]"
-        )
-        for entry in session.scalars(
-            select(SymptomEntryRow)
-            .where(SymptomEntryRow.patient_id.in_(granted), recent, SymptomEntryRow.side_effects != "[]")
-            .order_by(SymptomEntryRow.patient_id, SymptomEntryRow.recorded_at)
+            found = of(patient_id)
+            found.scores_now = (sum_now or 0, count_now)
+            found.scores_before = (sum_before or 0, count_before)
+        for patient_id, recorded_at, side_effects in connection.execute(
+            select(SymptomEntryRow.patient_id, SymptomEntryRow.recorded_at, SymptomEntryRow.side_effects)
+            .where(
+                SymptomEntryRow.patient_id.in_(granted),
+                recent,
+                SymptomEntryRow.side_effects != "[]",
+            )
+            .order_by(SymptomEntryRow.recorded_at, SymptomEntryRow.id)
         ):
-            of(entry.patient_id).side_effect_entries.append(entry)
-        # the kidney function of the newest plan, only where a side effect is triaged with it
-        newest = select(func.max(PlanRow.id)).where(PlanRow.patient_id.in_(with_side_effects))
-        for plan in session.scalars(
-            select(PlanRow).where(PlanRow.id.in_(newest.group_by(PlanRow.patient_id)))
-        ):
-            of(plan.patient_id).crcl_ml_min = plan_crcl(plan)
-    return facts
+            # the two columns reports.triage_entry reads, as an unsaved row
+            entry = SymptomEntryRow(recorded_at=recorded_at, side_effects=side_effects)
+            of(patient_id).side_effect_entries.append(entry)
+    return facts, seen
 
 
-def _attention(patient_id: int, name: str, relation: str, facts: _Facts | None, now: datetime) -> Attention:
-    """One patient's flags from the facts read for all (as :func:`attention` reads them)."""
-    facts = facts or _Facts()
-    now_utc = to_utc(now)
+def _attention(
+    patient_id: int,
+    name: str,
+    relation: str,
+    facts: _Facts | None,
+    now_utc: datetime,
+    window: timedelta,
+    triaged: dict[tuple[str, int, float | None], TriageLevel | None],
+) -> Attention:
+    """One patient's flags from the facts read for all (as :func:`attention` reads them);
+    ``now_utc`` naive, ``window`` the missed-dose advice's, ``triaged`` the triage levels
+    found so far in this list."""
+    facts = facts or _EMPTY
     start = now_utc - LOOK_BACK
-    window = timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
     missed = skipped = 0
     missed_dues = []
     for due_at, status, times in facts.not_taken:
@@ -207,10 +302,10 @@ def _attention(patient_id: int, name: str, relation: str, facts: _Facts | None, 
             skipped += state == "skipped"
     worst: TriageLevel | None = None
     for entry in facts.side_effect_entries:
-        result = triage_entry(entry, missed_dues, facts.crcl_ml_min)
-        if result is not None and result.level == "emergency":
+        level = _triage_level(entry, missed_dues, facts.crcl_ml_min, triaged)
+        if level == "emergency":
             worst = "emergency"
-        elif result is not None and result.level == "urgent" and worst is None:
+        elif level == "urgent" and worst is None:
             worst = "urgent"
     (sum_now, count_now), (sum_before, count_before) = facts.scores_now, facts.scores_before
     return Attention(
@@ -224,6 +319,24 @@ def _attention(patient_id: int, name: str, relation: str, facts: _Facts | None, 
         spasticity_before=sum_before / count_before if count_before else None,
         has_plan=facts.has_plan,
     )
+
+
+def _triage_level(
+    entry: SymptomEntryRow,
+    missed_dues: list[datetime],
+    crcl: float | None,
+    triaged: dict[tuple[str, int, float | None], TriageLevel | None],
+) -> TriageLevel | None:
+    """The level :func:`reports.triage_entry` gives the entry, triaged once per list for each
+    (side effects, doses missed in the 24 h before, kidney function): what triage depends on.
+    Most entries of a list repeat a few such combinations."""
+    at = entry.recorded_at.replace(tzinfo=UTC)
+    missed = bisect_right(missed_dues, at) - bisect_left(missed_dues, at - timedelta(hours=24))
+    key = (entry.side_effects, missed, crcl)
+    if key not in triaged:
+        result = triage_entry(entry, missed_dues, crcl)
+        triaged[key] = result.level if result is not None else None
+    return triaged[key]
 
 
 def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now: datetime) -> Attention:

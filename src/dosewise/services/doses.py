@@ -15,9 +15,21 @@ from functools import cache
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, Engine, ScalarSelect, Select, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Row,
+    ScalarSelect,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.dml import ReturningInsert
 
 from dosewise.domain.adherence import Adherence, DoseStatus, Slot, slot_state, summarize_adherence
 from dosewise.domain.missed_dose import MissedDoseAdvice, advise_missed_dose
@@ -25,10 +37,10 @@ from dosewise.domain.monograph import Monograph
 from dosewise.domain.schedule import localize
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import load_monograph
-from dosewise.services.audit import audit
+from dosewise.services.audit import audit_on
 from dosewise.services.clock import FUTURE_TOLERANCE, to_utc
 from dosewise.services.patients import patient_zone
-from dosewise.store.database import read_only, unit_of_work
+from dosewise.store.database import read_connection, read_only, unit_of_work
 from dosewise.store.models import (
     DoseEventRow,
     DoseSlotRow,
@@ -88,40 +100,84 @@ def record_dose(
         if taken_utc > now_utc + FUTURE_TOLERANCE:
             raise InputError("a dose cannot be recorded as taken in the future")
     try:
-        with unit_of_work(engine) as session:
-            due_at = _slot_due(session, patient_id, slot_id)
-            existing = session.scalar(select(DoseEventRow).where(DoseEventRow.slot_id == slot_id))
-            if existing is not None:
-                return _record(existing, created=False)
+        with engine.begin() as connection:  # on SQLite: BEGIN IMMEDIATE (the write lock first)
+            found = connection.execute(_slot_statement(), {"slot_id": slot_id}).first()
+            if found is None or found.patient_id != patient_id:
+                raise NotFound(f"no dose #{slot_id} for this patient (see the doses of the day)")
+            if found.event_id is not None:
+                return _recorded(found, slot_id, created=False)
+            due_at: datetime = found.due_at
+            zone = ZoneInfo(found.time_zone)
             if due_at - EARLY_LIMIT > max(now_utc, taken_utc or now_utc):
                 hours = EARLY_LIMIT.total_seconds() / 3600
-                due, opens = (
-                    _local(session, patient_id, due_at),
-                    _local(session, patient_id, due_at - EARLY_LIMIT),
-                )
+                due, opens = _aware(due_at, zone), _aware(due_at - EARLY_LIMIT, zone)
                 raise InputError(
                     f"the {_when(due, now)} dose can be ticked off from {_when(opens, now)} "
                     f"(at most {hours:g} hours before it is due)"
                 )
             if taken_utc is not None and taken_utc < due_at - EARLY_LIMIT:
-                due = _local(session, patient_id, due_at)
+                due = _aware(due_at, zone)
                 raise InputError(
                     f"the {_when(due, now)} dose cannot have been taken that long before it was due"
                 )
             stored: DoseStatus = status
             if taken_utc is not None and taken_utc > due_at + ON_TIME_WINDOW:
                 stored = "late"
-            event = DoseEventRow(slot_id=slot_id, status=stored, taken_at=taken_utc, recorded_at=now_utc)
-            session.add(event)
-            session.flush()
-            audit(session, now, actor, patient_id, stored, "dose_slot", slot_id)
-            return _record(event, created=True)
+            event_id = connection.execute(
+                _insert_event_statement(),
+                {"slot_id": slot_id, "status": stored, "taken_at": taken_utc, "recorded_at": now_utc},
+            ).scalar_one()
+            audit_on(connection, now, actor, patient_id, stored, "dose_slot", slot_id)
+            return DoseRecord(
+                event_id=event_id,
+                slot_id=slot_id,
+                status=stored,
+                taken_at=taken_utc,
+                recorded_at=now_utc,
+                created=True,
+            )
     except IntegrityError:  # another process recorded this slot first: return theirs
         with unit_of_work(engine) as session:
             existing = session.scalar(select(DoseEventRow).where(DoseEventRow.slot_id == slot_id))
             if existing is None:
                 raise
             return _record(existing, created=False)
+
+
+@cache
+def _slot_statement() -> Select[*tuple[Any, ...]]:
+    """A slot's patient, due time and zone, with what was recorded for it: one row."""
+    return (
+        select(
+            PlanRow.patient_id,
+            DoseSlotRow.due_at,
+            PatientRow.time_zone,
+            DoseEventRow.id.label("event_id"),
+            DoseEventRow.status,
+            DoseEventRow.taken_at,
+            DoseEventRow.recorded_at,
+        )
+        .join(DoseSlotRow, DoseSlotRow.plan_id == PlanRow.id)
+        .join(PatientRow, PatientRow.id == PlanRow.patient_id)
+        .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .where(DoseSlotRow.id == bindparam("slot_id"))
+    )
+
+
+@cache
+def _insert_event_statement() -> ReturningInsert[int]:
+    return insert(DoseEventRow).returning(DoseEventRow.id)
+
+
+def _recorded(found: Row[Any], slot_id: int, *, created: bool) -> DoseRecord:
+    return DoseRecord(
+        event_id=found.event_id,
+        slot_id=slot_id,
+        status=dose_status(found.status),
+        taken_at=found.taken_at,
+        recorded_at=found.recorded_at,
+        created=created,
+    )
 
 
 def _zone(session: Session, patient_id: int) -> tzinfo:
@@ -133,29 +189,11 @@ def _zone(session: Session, patient_id: int) -> tzinfo:
     return ZoneInfo(patient.time_zone)
 
 
-def _local(session: Session, patient_id: int, naive_utc: datetime) -> datetime:
-    """A stored (naive UTC) time on the patient's clock."""
-    return naive_utc.replace(tzinfo=UTC).astimezone(_zone(session, patient_id))
-
-
 def _when(moment: datetime, now: datetime) -> str:
     """ "20:00" today, else "Wed 25 Nov 20:00", on the patient's clock."""
     if moment.date() == now.astimezone(moment.tzinfo).date():
         return moment.strftime("%H:%M")
     return moment.strftime("%a %d %b %H:%M")
-
-
-def _slot_due(session: Session, patient_id: int, slot_id: int) -> datetime:
-    """The slot's due time (UTC); another patient's slot is "not found" too."""
-    found = session.execute(
-        select(PlanRow.patient_id, DoseSlotRow.due_at)
-        .join(DoseSlotRow, DoseSlotRow.plan_id == PlanRow.id)
-        .where(DoseSlotRow.id == slot_id)
-    ).first()
-    if found is None or found.patient_id != patient_id:
-        raise NotFound(f"no dose #{slot_id} for this patient (see the doses of the day)")
-    due_at: datetime = found.due_at
-    return due_at
 
 
 def _record(event: DoseEventRow, *, created: bool) -> DoseRecord:
@@ -191,7 +229,12 @@ class DueNow:
 
 
 def load_slots(
-    session: Session, patient_id: int, start_utc: datetime, end_utc: datetime, zone: tzinfo, now: datetime
+    session: Session | Connection,
+    patient_id: int,
+    start_utc: datetime,
+    end_utc: datetime,
+    zone: tzinfo,
+    now: datetime,
 ) -> list[Slot]:
     """Every slot due in [start, end) with its state at ``now`` (one statement)."""
     rows = session.execute(
@@ -291,14 +334,14 @@ def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
 def today(engine: Engine, *, patient_id: int, now: datetime) -> tuple[DueNow, list[Slot]]:
     """What :func:`due_now` and :func:`list_day` for the patient's today give, in one
     transaction (today's doses are within due_now's range: read once)."""
-    with read_only(engine) as session:
-        due = _due_now(session, patient_id, now)
-        start, end = day_bounds(due.now.date(), due.now.tzinfo or UTC)
+    with read_connection(engine) as connection:  # plain rows: no ORM session on this hot path
+        due = _due_now(connection, patient_id, now)
+    start, end = day_bounds(due.now.date(), due.now.tzinfo or UTC)
     start_aware, end_aware = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
     return due, [slot for slot in due.slots if start_aware <= slot.due_at < end_aware]
 
 
-def _due_now(session: Session, patient_id: int, now: datetime) -> DueNow:
+def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> DueNow:
     monograph = load_monograph("baclofen")
     found = session.execute(_patient_now_statement(), {"patient_id": patient_id}).first()
     if found is None:

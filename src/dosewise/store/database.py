@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -173,3 +173,13 @@ def read_only(engine: Engine) -> Iterator[Session]:
     reader = engine.execution_options(**{READ_ONLY: True})
     with Session(reader, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction on a plain connection, for the hot paths of every request that read
+    a few columns (no ORM session); on SQLite it begins deferred and takes no write lock."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection

@@ -17,12 +17,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine
 
-from dosewise.errors import DosewiseError
+from dosewise.errors import DosewiseError, NotFound
 from dosewise.services import access, auth
 from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
@@ -37,7 +38,7 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # A row id in a path: larger numbers cannot be ids (and would overflow the database's integers).
-Id = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
+Id = Annotated[int, PathParam(ge=1, le=2_147_483_647)]  # MAX_ID
 
 
 class SignInRequired(DosewiseError):
@@ -81,7 +82,8 @@ def build_context(
     return context if clock is None else replace(context, clock=clock)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """Async: nothing to wait for, so FastAPI runs it without a trip to the thread pool."""
     context: AppContext = request.app.state.context
     return context
 
@@ -99,16 +101,36 @@ def _session_token(context: AppContext, request: Request) -> str | None:
         return None
 
 
+MAX_ID = 2_147_483_647
+
+
+def _path_patient(request: Request) -> int | None:
+    """The patient id in the path, if it is one (the route's own check answers otherwise)."""
+    raw = request.path_params.get("patient_id")
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def optional_user(request: Request, context: Ctx) -> CurrentUser | None:
+    """The signed-in user. On a patient's path their access to that patient is read in the
+    same statement (and kept for :func:`patient_for`): one query per request for both."""
     cached: CurrentUser | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
     token = _session_token(context, request)
     if token is None:
         return None
-    user = auth.session_user(
-        context.engine, token=token, now=context.now(), policy=context.settings.session_policy
-    )
+    now, policy = context.now(), context.settings.session_policy
+    patient_id = _path_patient(request)
+    if patient_id is None:
+        user = auth.session_user(context.engine, token=token, now=now, policy=policy)
+    else:
+        user, found = access.session_access(
+            context.engine, token=token, patient_id=patient_id, now=now, policy=policy
+        )
+        request.state.patient_access = (patient_id, user, found)
     request.state.user = user
     return user
 
@@ -147,9 +169,19 @@ async def anonymous_csrf(request: Request) -> None:
         await _check_csrf(request, request.cookies.get(ANON_CSRF_COOKIE, "") or secrets.token_hex(8))
 
 
-def patient_for(patient_id: Id, user: User, context: Ctx) -> PatientAccess:
-    """The patient in the path, if this user may see them (else 404, same as a missing id)."""
-    return access.patient_access(context.engine, user=user, patient_id=patient_id)
+async def patient_for(request: Request, patient_id: Id, user: User, context: Ctx) -> PatientAccess:
+    """The patient in the path, if this user may see them (else 404, same as a missing id).
+
+    Read from the database in this request: with the session (:func:`optional_user`), else
+    on its own."""
+    read: tuple[int, CurrentUser | None, PatientAccess | None] | None = getattr(
+        request.state, "patient_access", None
+    )
+    if read is not None and read[0] == patient_id and read[1] is user:
+        if read[2] is None:
+            raise NotFound("no such patient")
+        return read[2]
+    return await run_in_threadpool(access.patient_access, context.engine, user=user, patient_id=patient_id)
 
 
 Patient = Annotated[PatientAccess, Depends(patient_for)]

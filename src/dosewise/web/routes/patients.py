@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
@@ -33,13 +33,18 @@ def patient_list(request: Request, context: Ctx, user: User) -> Response:
 
 
 @router.get("/clinic")
-def clinic_list(request: Request, context: Ctx, user: User) -> Response:
-    rows = clinic.patient_list(context.engine, user=user, now=context.now())
+def clinic_list(
+    request: Request, context: Ctx, user: User, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1
+) -> Response:
+    found = clinic.patient_page(
+        context.engine, user=user, now=context.now(), page=page, page_size=clinic.PAGE_SIZE
+    )
     return render(
         context,
         request,
         "clinic.html.j2",
-        rows=rows,
+        listed=found,
+        rows=found.rows,
         look_back_days=clinic.LOOK_BACK.days,
         rise_points=clinic.RISE_POINTS,
     )
