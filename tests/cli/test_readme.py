@@ -10,7 +10,7 @@ import pytest
 
 from dosewise.cli.app import main
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+README = (Path(__file__).parents[2] / "README.md").read_text()
 TOUR = README[README.index("## CLI tour") : README.index("## Python API")]
 COMMANDS = [
     shlex.split(block.replace("\\\n", " "))

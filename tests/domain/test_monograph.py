@@ -9,7 +9,7 @@ import pytest
 from dosewise.errors import InputError
 from dosewise.monographs import available_drugs, load_monograph, parse_monograph
 
-TEXT = (Path(__file__).parents[1] / "src/dosewise/monographs/baclofen.toml").read_text()
+TEXT = (Path(__file__).parents[2] / "src/dosewise/monographs/baclofen.toml").read_text()
 
 
 def test_shipped_monograph_holds_the_references_numbers(monograph):
