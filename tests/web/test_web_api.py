@@ -113,6 +113,7 @@ def test_refusals_and_bad_input_are_clear_json(api: dict[str, Any]) -> None:
         f"/api/patients/{patient}/symptoms", json={"penn_frequency": 9, "spasticity": 2}, headers=headers
     )
     assert bad.status_code == 422 and "penn_frequency" in bad.text
+    assert bad.json()["field"] == "/penn_frequency"
     naive = client.post(
         f"/api/patients/{patient}/doses/1",
         json={"status": "taken", "taken_at": "2026-12-01T08:00:00"},

@@ -234,3 +234,20 @@ def test_a_diary_entry_error_names_its_question_and_keeps_what_was_chosen(client
         data={**form, "csrf_token": page_token(client), "penn_frequency": "0", "spasticity": "3"},
     )
     assert saved.status_code == 303
+
+
+@pytest.mark.parametrize("typed", ["08:00+05:00", "8 o'clock", "25:00", ""])
+def test_a_missed_dose_time_is_read_the_same_on_the_page_and_the_api(client: TestClient, typed: str) -> None:
+    patient = _patient(client)
+    _save_plan_with_a_late_evening_dose(client, patient)
+    page = client.post(
+        f"/patients/{patient}/missed",
+        data={"csrf_token": page_token(client, f"/patients/{patient}/missed"), "missed": typed},
+    )
+    assert page.status_code == 400 and "HH:MM" in page.text
+    api = client.post(f"/api/patients/{patient}/missed", json={"missed": typed}, headers=_api_headers(client))
+    assert api.status_code in (400, 422) and api.json()["field"] == "/missed"
+    fine = client.post(
+        f"/api/patients/{patient}/missed", json={"missed": "08:00"}, headers=_api_headers(client)
+    )
+    assert fine.status_code == 200 and fine.json()["action"] in ("take_now", "skip", "contact_prescriber")

@@ -13,7 +13,7 @@ so each interface words it (the page by the field's label, the API by a JSON poi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -257,4 +257,9 @@ class TriageInput(InputModel):
 class MissedInput(InputModel):
     """I missed a dose: the clock time it was due."""
 
-    missed: str = Field(max_length=5, title="the dose time", description="HH:MM, the time the dose was due")
+    missed: str = Field(max_length=40, title="the dose time", description="HH:MM, the time the dose was due")
+
+    def clock(self) -> time:
+        from dosewise.services.clock import parse_clock
+
+        return parse_clock(self.missed, field="missed")

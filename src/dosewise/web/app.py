@@ -186,5 +186,9 @@ def _add_error_handlers(app: FastAPI) -> None:
             for item in error.errors()
         )
         if _is_api(request):
-            return JSONResponse({"detail": problems}, status_code=422)
+            body: dict[str, Any] = {"detail": problems}
+            first: list[object] = list(error.errors()[0]["loc"]) if error.errors() else []
+            if len(first) > 1 and first[0] == "body":  # a JSON pointer to the first input to fix
+                body["field"] = "/" + "/".join(str(part) for part in first[1:])
+            return JSONResponse(body, status_code=422)
         return render_error(context, request, 400, f"Check what you entered: {problems}")

@@ -7,7 +7,7 @@ checks come back in the same JSON as the CLI's ``--json``, with their sources an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -22,7 +22,15 @@ from dosewise.monographs import load_monograph
 from dosewise.services import access, auth, doses, medicines, missed_doses, notes, plans, symptoms, triage
 from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
-from dosewise.services.inputs import DoseInput, PlanInput
+from dosewise.services.inputs import (
+    DoseInput,
+    MedicineInput,
+    MissedInput,
+    NoteInput,
+    PlanInput,
+    SymptomsInput,
+    TriageInput,
+)
 from dosewise.services.plans import BuiltPlan
 from dosewise.services.reports import export_fhir
 from dosewise.web.context import (
@@ -116,24 +124,8 @@ class DoseRecorded(BaseModel):
     created: bool
 
 
-class SymptomsIn(Strict):
-    penn_frequency: int = Field(ge=0, le=4, description="Penn Spasm Frequency Scale 0-4 [PSFS]")
-    penn_severity: int | None = Field(default=None, ge=1, le=3, description="1-3 when frequency > 0")
-    spasticity: int = Field(ge=0, le=10, description="stiffness 0 (none) to 10 (worst imaginable)")
-    side_effects: dict[str, Annotated[int, Field(ge=1, le=3)]] = Field(default_factory=dict, max_length=50)
-    note: str = Field(default="", max_length=4000)
-
-
 class Created(BaseModel):
     id: int
-
-
-class NoteIn(Strict):
-    text: str = Field(min_length=1, max_length=4000)
-
-
-class MedicineIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
 
 
 class MedicineOut(BaseModel):
@@ -144,14 +136,6 @@ class MedicineOut(BaseModel):
 class MedicinesOut(BaseModel):
     medicines: list[MedicineOut]
     interactions: dict[str, Any] | None
-
-
-class TriageIn(Strict):
-    symptoms: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=50)
-
-
-class MissedIn(Strict):
-    missed: time = Field(description="the clock time the missed dose was due, HH:MM")
 
 
 class PlanSaved(BaseModel):
@@ -253,24 +237,20 @@ def record_dose(body: DoseInput, slot_id: Id, context: Ctx, user: User, patient:
 
 
 @router.post("/patients/{patient_id}/symptoms", status_code=201)
-def record_symptoms(body: SymptomsIn, context: Ctx, user: User, patient: Patient) -> Created:
+def record_symptoms(body: SymptomsInput, context: Ctx, user: User, patient: Patient) -> Created:
     patient.require("record")
     entry = symptoms.record_symptoms(
         context.engine,
         patient_id=patient.patient_id,
         now=context.now(),
-        penn_frequency=body.penn_frequency,
-        penn_severity=body.penn_severity,
-        spasticity_nrs=body.spasticity,
-        side_effects=body.side_effects,
-        note=body.note,
+        **body.to_entry(),
         actor=user.actor,
     )
     return Created(id=entry)
 
 
 @router.post("/patients/{patient_id}/notes", status_code=201)
-def add_note(body: NoteIn, context: Ctx, user: User, patient: Patient) -> Created:
+def add_note(body: NoteInput, context: Ctx, user: User, patient: Patient) -> Created:
     patient.require("note")
     note = notes.add_note(
         context.engine,
@@ -299,7 +279,7 @@ def list_medicines(context: Ctx, patient: Patient) -> MedicinesOut:
 
 
 @router.post("/patients/{patient_id}/medicines")
-def add_medicine(body: MedicineIn, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
+def add_medicine(body: MedicineInput, context: Ctx, user: User, patient: Patient) -> MedicinesOut:
     patient.require("record")
     medicines.add_medicine(
         context.engine, patient_id=patient.patient_id, name=body.name, now=context.now(), actor=user.actor
@@ -321,9 +301,9 @@ def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -
 
 
 @router.post("/patients/{patient_id}/triage")
-def triage_symptoms(body: TriageIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
     result = triage.assess_symptoms_from_diary(
-        context.engine, patient_id=patient.patient_id, symptoms=body.symptoms, now=context.now()
+        context.engine, patient_id=patient.patient_id, symptoms=body.texts(), now=context.now()
     )
     return triage_to_dict(
         result.result, load_monograph("baclofen"), unrecognised_medicines=result.unrecognised_medicines
@@ -331,11 +311,11 @@ def triage_symptoms(body: TriageIn, context: Ctx, user: User, patient: Patient) 
 
 
 @router.post("/patients/{patient_id}/missed")
-def missed(body: MissedIn, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+def missed(body: MissedInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
     advice = missed_doses.advise_missed_from_diary(
         context.engine,
         patient_id=patient.patient_id,
-        missed=body.missed.replace(tzinfo=None),
+        missed=body.clock(),
         now=context.now(),
     )
     return missed_dose_to_dict(advice, load_monograph("baclofen"))

@@ -3,11 +3,10 @@ and "I missed a dose" for any dose time."""
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
@@ -15,7 +14,9 @@ from dosewise.exporters.safety_json import missed_dose_to_dict
 from dosewise.monographs import load_monograph
 from dosewise.services import doses, missed_doses
 from dosewise.services.access import PatientAccess
+from dosewise.services.inputs import MissedInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
+from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 NOTICES = {
@@ -100,25 +101,29 @@ def missed_form(request: Request, context: Ctx, patient: Patient) -> Response:
     return render(context, request, "missed.html.j2", patient=patient, advice=None, missed="")
 
 
+async def _missed_form(request: Request) -> Submitted[MissedInput]:
+    return await read_form(request, MissedInput)
+
+
 @router.post("/patients/{patient_id}/missed")
 def missed(
-    request: Request, context: Ctx, user: User, patient: Patient, missed: Annotated[str, Form()] = ""
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    submitted: Annotated[Submitted[MissedInput], Depends(_missed_form)],
 ) -> Response:
+    typed = str(submitted.values.get("missed", ""))
     try:
-        clock = time.fromisoformat(missed.strip()) if missed.strip() else None
-        if clock is None:
-            raise InputError("say which dose you missed, as the time it was due (HH:MM)")
+        if submitted.model is None:
+            raise InputError("say which dose you missed, as the time it was due (HH:MM)", field="missed")
         advice = missed_doses.advise_missed_from_diary(
-            context.engine, patient_id=patient.patient_id, missed=clock, now=context.now()
-        )
-    except ValueError:
-        return _missed_error(
-            context, request, patient, missed, f"the time {missed!r} must be HH:MM, e.g. 14:00"
+            context.engine, patient_id=patient.patient_id, missed=submitted.model.clock(), now=context.now()
         )
     except InputError as error:
-        return _missed_error(context, request, patient, missed, str(error))
+        return _missed_error(context, request, patient, typed, str(error))
     data = missed_dose_to_dict(advice, load_monograph("baclofen"))
-    return render(context, request, "missed.html.j2", patient=patient, advice=data, missed=missed)
+    return render(context, request, "missed.html.j2", patient=patient, advice=data, missed=typed)
 
 
 def _missed_error(
