@@ -138,6 +138,25 @@ STATUS = {
 }
 
 
+def _problem(error: Exception, message: str) -> dict[str, Any]:
+    """The API's answer to a DosewiseError: the detail, and what an interface needs to act."""
+    body: dict[str, Any] = {"detail": message}
+    if isinstance(error, SafetyRefusal):
+        body["overridable"] = error.overridable
+    if isinstance(error, InputError) and error.field is not None:
+        body["field"] = f"/{error.field}"  # a JSON pointer into the request body
+        body["detail"] = f"{error.field}: {message}"
+    return body
+
+
+def _validation_problem(error: RequestValidationError, problems: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": problems}
+    first: list[object] = list(error.errors()[0]["loc"]) if error.errors() else []
+    if len(first) > 1 and first[0] == "body":  # a JSON pointer to the first input to fix
+        body["field"] = "/" + "/".join(str(part) for part in first[1:])
+    return body
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     context: AppContext = app.state.context
 
@@ -161,13 +180,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
         message = str(error) if not isinstance(error, NotFound) else "Not found."
         if _is_api(request):
-            body: dict[str, Any] = {"detail": message}
-            if isinstance(error, SafetyRefusal):
-                body["overridable"] = error.overridable
-            if isinstance(error, InputError) and error.field is not None:
-                body["field"] = f"/{error.field}"  # a JSON pointer into the request body
-                body["detail"] = f"{error.field}: {message}"
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(_problem(error, message), status_code=status)
         return render_error(context, request, status, message)
 
     @app.exception_handler(StarletteHTTPException)
@@ -186,9 +199,5 @@ def _add_error_handlers(app: FastAPI) -> None:
             for item in error.errors()
         )
         if _is_api(request):
-            body: dict[str, Any] = {"detail": problems}
-            first: list[object] = list(error.errors()[0]["loc"]) if error.errors() else []
-            if len(first) > 1 and first[0] == "body":  # a JSON pointer to the first input to fix
-                body["field"] = "/" + "/".join(str(part) for part in first[1:])
-            return JSONResponse(body, status_code=422)
+            return JSONResponse(_validation_problem(error, problems), status_code=422)
         return render_error(context, request, 400, f"Check what you entered: {problems}")
