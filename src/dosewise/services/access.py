@@ -1,12 +1,12 @@
-"""Accounts, sign-in sessions, invitations and who may see which patient.
+"""Who may see which patient, and do what: relations, invitations, grants.
 
-- Passwords are hashed with argon2 (the hasher is passed in: the app sets its cost).
-- A session is a random token in a signed cookie; the database keeps only its SHA-256, so any
-  worker serves any user and a stolen backup signs nobody in.
-- Failed sign-ins are counted in the database (per email and per client address), so the
-  limit holds across workers.
-- Access is checked on every request from the grants table: revoking takes effect at once.
-  A patient someone may not see is "not found", never "forbidden": ids reveal nothing.
+- A patient owns their diary; a caregiver or a clinician is let in with a one-time invitation
+  code (only its SHA-256 is kept) and can be let out at any time.
+- Access is checked on every request from the grants table, in the same statement that reads
+  the session: revoking takes effect at once.
+- A patient someone may not see is "not found", never "forbidden": ids reveal nothing.
+- What each relation may do is :data:`CAPABILITIES`; only the patient's own clinician, with a
+  clinician account, may use the clinician override (:attr:`PatientAccess.may_override`).
 """
 
 from __future__ import annotations

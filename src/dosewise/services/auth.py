@@ -1,12 +1,10 @@
-"""Accounts, sign-in sessions, invitations and who may see which patient.
+"""Accounts and sign-in sessions.
 
 - Passwords are hashed with argon2 (the hasher is passed in: the app sets its cost).
 - A session is a random token in a signed cookie; the database keeps only its SHA-256, so any
   worker serves any user and a stolen backup signs nobody in.
 - Failed sign-ins are counted in the database (per email and per client address), so the
   limit holds across workers.
-- Access is checked on every request from the grants table: revoking takes effect at once.
-  A patient someone may not see is "not found", never "forbidden": ids reveal nothing.
 """
 
 from __future__ import annotations
