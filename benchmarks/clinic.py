@@ -184,7 +184,7 @@ def seed(
             slots = []
             for slot in template["slots"]:
                 slot_id += 1
-                slots.append({**slot, "id": slot_id, "plan_id": plan_id})
+                slots.append({**slot, "id": slot_id, "plan_id": plan_id, "patient_id": number})
             slot_rows.extend(slots)
             for product in template["products"]:
                 product_id += 1

@@ -213,7 +213,7 @@ def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
             )
         finally:
             engine.dispose()
-    assert counts[0] == counts[1] == counts[2] == counts[3] <= 6  # BEGIN and five grouped reads
+    assert counts[0] == counts[1] == counts[2] == counts[3] <= 5  # BEGIN and four grouped reads (0006)
 
 
 def test_a_clinician_with_no_patients_gets_an_empty_list(engine):

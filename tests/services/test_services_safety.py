@@ -55,7 +55,8 @@ def patient(engine):
 
 
 def test_diary_medicines_are_the_one_off_check_with_the_plans_kidneys(engine, patient):
-    current, from_diary = medicine_interactions(engine, patient_id=patient, now=NOW)
+    check = medicine_interactions(engine, patient_id=patient, now=NOW)
+    current, from_diary = check.medicines, check.report
     one_off = check_medicines([name for _, name in current], 40)
     assert from_diary == one_off
     assert from_diary is not None
@@ -83,7 +84,7 @@ def test_one_off_triage_reports_unrecognised_medicines():
 
 
 def test_diary_missed_dose_is_the_one_off_advice_with_the_plans_times(engine, patient):
-    from_diary = advise_missed_from_diary(engine, patient_id=patient, missed=time(14), now=NOW)
+    from_diary = advise_missed_from_diary(engine, patient_id=patient, missed=time(14), now=NOW).advice
     one_off = advise_missed(times=parse_dose_times("08:00,14:00,20:00"), missed=time(14), now=NOW)
     assert from_diary == one_off
     assert from_diary.missed_at == datetime(2026, 12, 2, 14, tzinfo=LONDON)

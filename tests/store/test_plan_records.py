@@ -90,6 +90,33 @@ def _insert_v1_plan(engine: Any, built: BuiltPlan) -> dict[str, Any]:
     return data
 
 
+def _insert_a_taken_dose(engine: Any) -> None:
+    at = datetime(2026, 12, 1, 8, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        plan_id = connection.scalar(text("SELECT id FROM plans"))
+        connection.execute(
+            text(
+                "INSERT INTO dose_slots (id, plan_id, due_at, dose_ug, how, step_number) "
+                "VALUES (1, :plan, :at, 5000, '1 x 5 mg tablet', 1)"
+            ),
+            {"plan": plan_id, "at": at},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO dose_events (slot_id, status, taken_at, recorded_at) "
+                "VALUES (1, 'taken', :at, :at)"
+            ),
+            {"at": at},
+        )
+
+
+def _doses(engine: Any) -> tuple[int, int]:
+    with engine.connect() as connection:
+        slots = connection.scalar(text("SELECT count(*) FROM dose_slots"))
+        events = connection.scalar(text("SELECT count(*) FROM dose_events"))
+    return int(slots), int(events)
+
+
 @pytest.mark.parametrize(
     "name", ["titration with kidney and liquid", "taper in four doses", "clinician steps"]
 )
@@ -98,7 +125,9 @@ def test_migration_0005_converts_stored_display_json(database_url: str, name: st
     upgrade_database(engine, "0004")
     built = build_plan(REQUESTS[name])
     before = _insert_v1_plan(engine, built)
+    _insert_a_taken_dose(engine)
     upgrade_database(engine)
+    assert _doses(engine) == (1, 1)  # the diary's doses survive the table rebuild
     stored = current_plan(engine, patient_id=1)
     assert stored is not None
     # the plan itself comes back whole: doses in µg, recipes, kidney, findings, sources
@@ -122,4 +151,5 @@ def test_migration_0005_converts_stored_display_json(database_url: str, name: st
     with engine.connect() as connection:
         again = json.loads(connection.scalar(text("SELECT plan_json FROM plans")))
     assert again["steps"] == before["steps"]
+    assert _doses(engine) == (1, 1)
     engine.dispose()

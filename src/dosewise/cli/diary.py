@@ -350,7 +350,6 @@ def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime,
 def _medicines(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
-    from dosewise.monographs import load_monograph
     from dosewise.services import medicines
     from dosewise.services.medicines import medicine_interactions
 
@@ -358,8 +357,8 @@ def _medicines(
         medicines.add_medicine(engine, patient_id=patient, name=name, now=now, actor=ACTOR)
     for number in args.stop:
         medicines.stop_medicine(engine, patient_id=patient, medicine_id=number, now=now, actor=ACTOR)
-    current, report = medicine_interactions(engine, patient_id=patient, now=now)
-    monograph = load_monograph("baclofen")
+    check = medicine_interactions(engine, patient_id=patient, now=now)
+    current, report, monograph = check.medicines, check.report, check.monograph
     if args.as_json:
         from dosewise.exporters.safety_json import interactions_to_dict
 

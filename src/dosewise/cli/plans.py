@@ -102,9 +102,9 @@ def add_commands(commands: Any) -> None:
 def run_kidney(args: argparse.Namespace, settings: Settings) -> None:
     from dosewise.domain.kidney import assess_kidney_function
     from dosewise.exporters.plan_json import kidney_to_dict
-    from dosewise.monographs import load_monograph
+    from dosewise.monographs import DEFAULT_DRUG, load_monograph
 
-    monograph = load_monograph("baclofen")
+    monograph = load_monograph(DEFAULT_DRUG)
     result = assess_kidney_function(
         monograph.kidney,
         age_years=args.age,

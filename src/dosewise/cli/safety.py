@@ -101,9 +101,9 @@ def run_missed(args: argparse.Namespace, settings: Settings) -> None:
         else moment_from_text(args.last_taken, now=now, zone=zone, field="last_taken")
     )
     advice = advise_missed(times=times, missed=missed, now=now, window_h=args.window_h, last_taken=last_taken)
-    from dosewise.monographs import load_monograph
+    from dosewise.monographs import DEFAULT_DRUG, load_monograph
 
-    monograph = load_monograph("baclofen")
+    monograph = load_monograph(DEFAULT_DRUG)
     if args.as_json:
         from dosewise.exporters.safety_json import missed_dose_to_dict
 
@@ -130,9 +130,7 @@ def run_triage(args: argparse.Namespace, settings: Settings) -> None:
 def show_triage(assessment: TriageAssessment, *, as_json: bool) -> None:
     """The triage, and the medicine names that were not recognised (so not counted): in the
     JSON, or as a note on stderr beside the table. Also used by `diary triage`."""
-    from dosewise.monographs import load_monograph
-
-    monograph = load_monograph("baclofen")
+    monograph = assessment.monograph
     unknown = list(assessment.unrecognised_medicines)
     if as_json:
         from dosewise.exporters.safety_json import triage_to_dict

@@ -42,6 +42,9 @@ def available_drugs() -> tuple[str, ...]:
     return tuple(sorted(name for name in names if name != _VOCABULARY))
 
 
+DEFAULT_DRUG = "baclofen"  # the drug of a diary with no plan yet, and of the one-off commands
+
+
 @cache
 def load_monograph(drug: str) -> Monograph:
     """The monograph of ``drug`` (case-insensitive); :class:`InputError` for an unknown drug."""

@@ -11,25 +11,39 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from statistics import fmean
+from typing import Any
 
-from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    union,
+)
 from sqlalchemy.orm import aliased
 
 from dosewise.domain.adherence import slot_state
 from dosewise.domain.triage import TriageLevel
 from dosewise.errors import InputError
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG
 from dosewise.services.auth import CurrentUser
 from dosewise.services.clock import to_utc
-from dosewise.services.doses import dose_status, load_slots
+from dosewise.services.doses import dose_status, load_slots, missed_dose_window
 from dosewise.services.patients import patient_zone
 from dosewise.services.plans import plan_crcl
 from dosewise.services.reports import triage_entry
 from dosewise.store.database import read_connection, read_only
 from dosewise.store.models import (
+    NOT_TAKEN,
+    WITH_SIDE_EFFECTS,
     AccessGrantRow,
-    DoseEventRow,
     DoseSlotRow,
     PatientRow,
     PlanRow,
@@ -110,29 +124,51 @@ def patient_page(
     """A page of the patients the clinician sees, those who need attention first (then by
     name); a page past the end is the last page.
 
-    A bounded number of statements whatever the number of patients: grouped reads over every
-    patient the user was let in by, one transaction. The ranking needs, for every patient, the
-    doses not taken (few rows), the spasticity sums and the side effects (few); the rows of the
-    page are what :func:`attention` gives one by one."""
+    A bounded number of statements whatever the number of patients, one transaction: a row per
+    patient with their dose counts read from the ``dose_slots`` indexes (migration 0006), the
+    spasticity sums, the entries with side effects, and the doses not taken of the few
+    patients whose triage needs them. The ranking is a key per patient; only the rows of the
+    page become :class:`Attention` (what :func:`attention` gives one by one)."""
     if page < 1 or page_size < 1:
         raise InputError("a page number and size start at 1")
-    facts, seen = _gather(engine, user_id=user.user_id, now=now)
-    now_utc, window = to_utc(now), timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
+    now_utc = to_utc(now)
+    # one window for the whole list: every monograph Dosewise has says 2 h; per-drug windows
+    # would join the plans' drugs here
+    window = missed_dose_window(DEFAULT_DRUG)
+    facts = _gather(engine, user_id=user.user_id, now_utc=now_utc, window=window)
     triaged: dict[tuple[str, int, float | None], TriageLevel | None] = {}
-    ranked = sorted(
-        (
-            _attention(patient_id, name, relation, facts.get(patient_id), now_utc, window, triaged)
-            for patient_id, name, relation in seen
-        ),
-        key=lambda item: (*item.rank, item.name, item.patient_id),
-    )
-    pages = max(1, -(-len(ranked) // page_size))
+    keyed = []
+    flagged = 0
+    for found in facts:
+        worst = _worst_triage(found, triaged)
+        sum_now, count_now, sum_before, count_before = found.scores
+        rising = bool(
+            count_now and count_before and sum_now / count_now - sum_before / count_before >= RISE_POINTS
+        )
+        flagged += bool(worst is not None or found.missed or rising)
+        triage_rank = 0 if worst == "emergency" else 1 if worst == "urgent" else 2
+        keyed.append(
+            (
+                (
+                    triage_rank,
+                    -found.missed,
+                    0 if rising else 1,
+                    found.name.lower(),
+                    found.name,
+                    found.patient_id,
+                ),
+                found,
+                worst,
+            )
+        )
+    keyed.sort(key=lambda item: item[0])
+    pages = max(1, -(-len(keyed) // page_size))
     page = min(page, pages)
     first = (page - 1) * page_size
     return PatientPage(
-        rows=tuple(ranked[first : first + page_size]),
-        total=len(ranked),
-        flagged=sum(1 for item in ranked if item.reasons),
+        rows=tuple(_attention(found, worst) for _, found, worst in keyed[first : first + page_size]),
+        total=len(keyed),
+        flagged=flagged,
         page=page,
         page_size=page_size,
     )
@@ -149,192 +185,286 @@ def patient_list(engine: Engine, *, user: CurrentUser, now: datetime) -> list[At
 class _Facts:
     """What the list needs of one patient, read for all of them at once."""
 
-    not_taken: list[tuple[datetime, str | None, str]] = field(default_factory=list)  # due, status, times
-    last_past_due: datetime | None = None  # the latest slot due before now in the window
-    next_due: datetime | None = None  # the first slot due from now on
-    scores_now: tuple[int, int] = (0, 0)  # (sum, count) of spasticity ratings
-    scores_before: tuple[int, int] = (0, 0)
-    side_effect_entries: list[SymptomEntryRow] = field(default_factory=list)
-    has_plan: bool = False
-    crcl_ml_min: float | None = None
+    patient_id: int
+    name: str
+    relation: str
+    missed: int  # doses missed in the period
+    skipped: int
+    has_plan: bool
+    crcl_ml_min: float | None = None  # the newest plan's: read for the patients with side effects
+    scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # spasticity: sum, count now; sum, count before
+    side_effect_entries: list[tuple[datetime, str]] = field(default_factory=list)  # (recorded_at, JSON)
+    missed_dues: list[datetime] = field(default_factory=list)  # aware UTC, sorted: for triage
 
 
-_EMPTY = _Facts()  # a patient with no rows (read only)
-
-
-def _gather(
-    engine: Engine, *, user_id: int, now: datetime
-) -> tuple[dict[int, _Facts], list[tuple[int, str, str]]]:
-    """The facts of every patient the user was let in by, and those patients (id, name,
-    relation), in one transaction of plain rows."""
-    now_utc = to_utc(now)
+def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelta) -> list[_Facts]:
+    """The facts of every patient the user was let in by, in one transaction of plain rows
+    (``now_utc`` naive UTC; ``window`` the missed-dose advice's)."""
     start = now_utc - LOOK_BACK
     window_start = start - timedelta(days=1)  # doses missed in the 24 h before an entry count
-    granted = select(AccessGrantRow.patient_id).where(
-        AccessGrantRow.user_id == user_id, AccessGrantRow.revoked_at.is_(None)
-    )
+    parameters = {
+        "user_id": user_id,
+        "now": now_utc,
+        "start": start,
+        "window_start": window_start,
+        "before": start - LOOK_BACK,
+    }
     facts: dict[int, _Facts] = {}
-
-    def of(patient_id: int) -> _Facts:
-        found = facts.get(patient_id)
-        if found is None:
-            found = facts[patient_id] = _Facts()
-        return found
-
+    # per patient: (last past due, next due) for the patients whose doses are read one by one
+    edges: dict[int, tuple[datetime | None, datetime | None]] = {}
     with read_connection(engine) as connection:
-        seen = [
-            (patient_id, name, "clinician" if role == "clinician" else "caregiver")
-            for patient_id, name, role in connection.execute(
-                select(PatientRow.id, PatientRow.name, AccessGrantRow.role)
-                .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
-                .where(AccessGrantRow.user_id == user_id, AccessGrantRow.revoked_at.is_(None))
+        horizon = now_utc + window
+        for (
+            patient_id,
+            name,
+            role,
+            last_past,
+            next_due,
+            unrecorded,
+            skipped,
+            unrecorded_last,
+            has_plan,
+        ) in connection.execute(_patients_statement(), parameters):
+            # an unrecorded dose turns "missed" once the one after it is less than the window
+            # away: for every slot but the last past one, the next is itself past; the last
+            # one's next is the first slot due from now on (or, at the end of the plans, the
+            # usual gap: those patients' doses are read one by one below)
+            if unrecorded_last and next_due is not None and next_due >= horizon:
+                unrecorded_last_missed = 0  # still "due": the advice says take it now
+            else:
+                unrecorded_last_missed = unrecorded_last
+            facts[patient_id] = _Facts(
+                patient_id=patient_id,
+                name=name,
+                relation="clinician" if role == "clinician" else "caregiver",
+                missed=unrecorded - unrecorded_last + unrecorded_last_missed,
+                skipped=skipped,
+                has_plan=bool(has_plan),
             )
-        ]
-        if not seen:
-            return facts, seen
-        # the slots of the window that were not taken (most were: few rows)
-        for patient_id, due_at, status, times in connection.execute(
-            select(PlanRow.patient_id, DoseSlotRow.due_at, DoseEventRow.status, PlanRow.times)
-            .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-            .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
-            .where(
-                PlanRow.patient_id.in_(granted),
-                DoseSlotRow.due_at >= window_start,
-                DoseSlotRow.due_at < now_utc,
-                or_(DoseEventRow.status.is_(None), DoseEventRow.status == "skipped"),
-            )  # in no order: sorting them all costs SQLite more than sorting each patient's few
-        ):
-            of(patient_id).not_taken.append((due_at, status, times))
-        for found in facts.values():
-            found.not_taken.sort(key=lambda row: row[0])  # by due time (ties: missed_dues hold times)
-        # an unrecorded dose turns "missed" when the next one comes near: the next due time
-        # after every slot but the last past one is itself past; the last one's is the first
-        # slot due from now on. Per plan, each is one step along the (plan, due) index.
-        slot = aliased(DoseSlotRow)
-        last_past = (
-            select(slot.due_at)
-            .where(slot.plan_id == PlanRow.id, slot.due_at >= window_start, slot.due_at < now_utc)
-            .order_by(slot.due_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        first_next = (
-            select(slot.due_at)
-            .where(slot.plan_id == PlanRow.id, slot.due_at >= now_utc)
-            .order_by(slot.due_at)
-            .limit(1)
-            .scalar_subquery()
-        )
-        newest_plan: dict[int, int] = {}
-        for patient_id, plan_id, crcl, plan_last, plan_next in connection.execute(
-            select(PlanRow.patient_id, PlanRow.id, PlanRow.crcl_ml_min, last_past, first_next).where(
-                PlanRow.patient_id.in_(granted)
-            )
-        ):
-            found = of(patient_id)
-            found.has_plan = True
-            if plan_id > newest_plan.get(patient_id, 0):  # triage uses the newest plan's kidney function
-                newest_plan[patient_id] = plan_id
-                found.crcl_ml_min = crcl
-            if plan_last is not None and (found.last_past_due is None or plan_last > found.last_past_due):
-                found.last_past_due = plan_last
-            if plan_next is not None and (found.next_due is None or plan_next < found.next_due):
-                found.next_due = plan_next
-        recent = SymptomEntryRow.recorded_at >= start
+            edges[patient_id] = (last_past, next_due)
+        if not facts:
+            return []
         for patient_id, sum_now, count_now, sum_before, count_before in connection.execute(
-            select(
-                SymptomEntryRow.patient_id,
-                func.sum(case((recent, SymptomEntryRow.spasticity_nrs))),
-                func.count(case((recent, 1))),
-                func.sum(case((~recent, SymptomEntryRow.spasticity_nrs))),
-                func.count(case((~recent, 1))),
-            )
-            .where(SymptomEntryRow.patient_id.in_(granted), SymptomEntryRow.recorded_at >= start - LOOK_BACK)
-            .group_by(SymptomEntryRow.patient_id)
+            _scores_statement(), parameters
         ):
-            found = of(patient_id)
-            found.scores_now = (sum_now or 0, count_now)
-            found.scores_before = (sum_before or 0, count_before)
-        for patient_id, recorded_at, side_effects in connection.execute(
-            select(SymptomEntryRow.patient_id, SymptomEntryRow.recorded_at, SymptomEntryRow.side_effects)
-            .where(
-                SymptomEntryRow.patient_id.in_(granted),
-                recent,
-                SymptomEntryRow.side_effects != "[]",
-            )
-            .order_by(SymptomEntryRow.recorded_at, SymptomEntryRow.id)
+            facts[patient_id].scores = (sum_now or 0, count_now, sum_before or 0, count_before)
+        for patient_id, recorded_at, side_effects, crcl in connection.execute(
+            _side_effects_statement(), parameters
         ):
-            # the two columns reports.triage_entry reads, as an unsaved row
-            entry = SymptomEntryRow(recorded_at=recorded_at, side_effects=side_effects)
-            of(patient_id).side_effect_entries.append(entry)
-    return facts, seen
+            found = facts[patient_id]
+            found.side_effect_entries.append((recorded_at, side_effects))
+            found.crcl_ml_min = crcl  # the newest plan's (triage)
+        rows: dict[int, list[tuple[datetime, str | None, str]]] = {}
+        for patient_id, due_at, recorded, times in connection.execute(_not_taken_statement(), parameters):
+            rows.setdefault(patient_id, []).append((due_at, recorded, times))
+    for patient_id, not_taken in rows.items():
+        last_past, next_due = edges[patient_id]
+        _count_one_by_one(facts[patient_id], sorted(not_taken), last_past, next_due, now_utc, window)
+    return list(facts.values())
 
 
-def _attention(
-    patient_id: int,
-    name: str,
-    relation: str,
-    facts: _Facts | None,
+def _count_one_by_one(
+    found: _Facts,
+    not_taken: list[tuple[datetime, str | None, str]],
+    last_past: datetime | None,
+    next_due: datetime | None,
     now_utc: datetime,
     window: timedelta,
-    triaged: dict[tuple[str, int, float | None], TriageLevel | None],
-) -> Attention:
-    """One patient's flags from the facts read for all (as :func:`attention` reads them);
-    ``now_utc`` naive, ``window`` the missed-dose advice's, ``triaged`` the triage levels
-    found so far in this list."""
-    facts = facts or _EMPTY
+) -> None:
+    """The patient's missed and skipped doses, and the due times of both (for triage), from
+    their slots not taken in the period and the day before, in due order."""
     start = now_utc - LOOK_BACK
     missed = skipped = 0
-    missed_dues = []
-    for due_at, status, times in facts.not_taken:
+    for due_at, status, times in not_taken:
         recorded = dose_status(status) if status is not None else None
-        following = facts.last_past_due
+        following = last_past
         if following is None or due_at >= following:  # the last past dose: what comes next
-            following = facts.next_due
+            following = next_due
             if following is None:  # the plan's last dose: the usual gap between doses
                 following = due_at + timedelta(hours=24 / max(1, len(times.split(","))))
         state = slot_state(recorded, due_at, following, now_utc, window)
         if state not in ("missed", "skipped"):
             continue
-        missed_dues.append(due_at.replace(tzinfo=UTC))
+        found.missed_dues.append(due_at.replace(tzinfo=UTC))
         if due_at >= start:
             missed += state == "missed"
             skipped += state == "skipped"
+    found.missed, found.skipped = missed, skipped
+
+
+@cache
+def _patients_statement() -> Select[*tuple[Any, ...]]:
+    """A row per patient the user was let in by: name, relation, the dose counts of the period
+    and the due times around now (each a step or a short range along a ``dose_slots`` index),
+    the newest plan and whether they reported side effects."""
+    slot = aliased(DoseSlotRow)
+    now: BindParameter[datetime] = bindparam("now")
+    start: BindParameter[datetime] = bindparam("start")
+    of_patient = slot.patient_id == PatientRow.id
+    # ORDER BY ... LIMIT 1, not max()/min(): one step along the (patient, due) index (SQLite
+    # reads every slot of the range for an aggregate with a condition)
+    last_past = (
+        select(slot.due_at).where(of_patient, slot.due_at < now).order_by(slot.due_at.desc()).limit(1)
+    ).scalar_subquery()
+    last_slot = aliased(DoseSlotRow)
+    last_past_inner = (
+        select(last_slot.due_at)
+        .where(last_slot.patient_id == PatientRow.id, last_slot.due_at < now)
+        .order_by(last_slot.due_at.desc())
+        .limit(1)
+        .correlate(PatientRow)
+        .scalar_subquery()
+    )
+    not_taken = (of_patient, NOT_TAKEN, slot.due_at >= start, slot.due_at < now)
+
+    def counted(*conditions: Any) -> Any:
+        return select(func.count()).select_from(slot).where(*not_taken, *conditions).scalar_subquery()
+
+    return (
+        select(
+            PatientRow.id,
+            PatientRow.name,
+            AccessGrantRow.role,
+            last_past.label("last_past"),
+            select(slot.due_at)
+            .where(of_patient, slot.due_at >= now)
+            .order_by(slot.due_at)
+            .limit(1)
+            .scalar_subquery()
+            .label("next_due"),
+            counted(slot.recorded.is_(None)).label("unrecorded"),
+            counted(slot.recorded == literal_column("'skipped'")).label("skipped"),
+            counted(slot.recorded.is_(None), slot.due_at == last_past_inner).label("unrecorded_last"),
+            exists().where(PlanRow.patient_id == PatientRow.id).label("has_plan"),
+        )
+        .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
+        .where(AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None))
+    )
+
+
+def _granted() -> Select[*tuple[Any, ...]]:
+    return select(AccessGrantRow.patient_id).where(
+        AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None)
+    )
+
+
+@cache
+def _scores_statement() -> Select[*tuple[Any, ...]]:
+    """The spasticity sums and counts per patient, now and the period before (from the
+    (patient, recorded, rating) index alone)."""
+    recent = SymptomEntryRow.recorded_at >= bindparam("start")
+    return (
+        select(
+            SymptomEntryRow.patient_id,
+            func.sum(case((recent, SymptomEntryRow.spasticity_nrs))),
+            func.count(case((recent, 1))),
+            func.sum(case((~recent, SymptomEntryRow.spasticity_nrs))),
+            func.count(case((~recent, 1))),
+        )
+        .where(SymptomEntryRow.patient_id.in_(_granted()), SymptomEntryRow.recorded_at >= bindparam("before"))
+        .group_by(SymptomEntryRow.patient_id)
+    )
+
+
+@cache
+def _side_effects_statement() -> Select[*tuple[Any, ...]]:
+    """The entries of the period with side effects (the partial index), with the kidney
+    function of the patient's newest plan (triage)."""
+    crcl = (
+        select(PlanRow.crcl_ml_min)
+        .where(PlanRow.patient_id == SymptomEntryRow.patient_id)
+        .order_by(PlanRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(SymptomEntryRow.patient_id, SymptomEntryRow.recorded_at, SymptomEntryRow.side_effects, crcl)
+        .where(
+            SymptomEntryRow.patient_id.in_(_granted()),
+            WITH_SIDE_EFFECTS,
+            SymptomEntryRow.recorded_at >= bindparam("start"),
+        )
+        .order_by(SymptomEntryRow.recorded_at, SymptomEntryRow.id)
+    )
+
+
+@cache
+def _not_taken_statement() -> Select[*tuple[Any, ...]]:
+    """The slots not taken in the period and the day before, of the patients whose triage
+    needs their due times (side effects reported) or whose plans have ended (the last dose's
+    "missed" needs its plan's dose times)."""
+    now: BindParameter[datetime] = bindparam("now")
+    start: BindParameter[datetime] = bindparam("start")
+    later = aliased(DoseSlotRow)
+    needed = union(
+        select(SymptomEntryRow.patient_id).where(
+            SymptomEntryRow.patient_id.in_(_granted()),
+            WITH_SIDE_EFFECTS,
+            SymptomEntryRow.recorded_at >= start,
+        ),
+        select(AccessGrantRow.patient_id).where(
+            AccessGrantRow.user_id == bindparam("user_id"),
+            AccessGrantRow.revoked_at.is_(None),
+            ~exists().where(later.patient_id == AccessGrantRow.patient_id, later.due_at >= now),
+        ),
+    )
+    return (
+        select(DoseSlotRow.patient_id, DoseSlotRow.due_at, DoseSlotRow.recorded, PlanRow.times)
+        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+        .where(
+            DoseSlotRow.patient_id.in_(needed),
+            NOT_TAKEN,
+            DoseSlotRow.due_at >= bindparam("window_start"),
+            DoseSlotRow.due_at < now,
+        )
+    )
+
+
+def _worst_triage(
+    found: _Facts, triaged: dict[tuple[str, int, float | None], TriageLevel | None]
+) -> TriageLevel | None:
     worst: TriageLevel | None = None
-    for entry in facts.side_effect_entries:
-        level = _triage_level(entry, missed_dues, facts.crcl_ml_min, triaged)
+    for entry in found.side_effect_entries:
+        level = _triage_level(entry, found.missed_dues, found.crcl_ml_min, triaged)
         if level == "emergency":
-            worst = "emergency"
-        elif level == "urgent" and worst is None:
+            return "emergency"
+        if level == "urgent":
             worst = "urgent"
-    (sum_now, count_now), (sum_before, count_before) = facts.scores_now, facts.scores_before
+    return worst
+
+
+def _attention(found: _Facts, worst: TriageLevel | None) -> Attention:
+    sum_now, count_now, sum_before, count_before = found.scores
     return Attention(
-        patient_id=patient_id,
-        name=name,
-        relation=relation,
-        missed=missed,
-        skipped=skipped,
+        patient_id=found.patient_id,
+        name=found.name,
+        relation=found.relation,
+        missed=found.missed,
+        skipped=found.skipped,
         worst_triage=worst,
         spasticity_now=sum_now / count_now if count_now else None,
         spasticity_before=sum_before / count_before if count_before else None,
-        has_plan=facts.has_plan,
+        has_plan=found.has_plan,
     )
 
 
 def _triage_level(
-    entry: SymptomEntryRow,
+    entry: tuple[datetime, str],
     missed_dues: list[datetime],
     crcl: float | None,
     triaged: dict[tuple[str, int, float | None], TriageLevel | None],
 ) -> TriageLevel | None:
-    """The level :func:`reports.triage_entry` gives the entry, triaged once per list for each
-    (side effects, doses missed in the 24 h before, kidney function): what triage depends on.
-    Most entries of a list repeat a few such combinations."""
-    at = entry.recorded_at.replace(tzinfo=UTC)
+    """The level :func:`reports.triage_entry` gives the entry (recorded at, side effects),
+    triaged once per list for each (side effects, doses missed in the 24 h before, kidney
+    function): what triage depends on. Most entries of a list repeat a few such combinations."""
+    recorded_at, side_effects = entry
+    at = recorded_at.replace(tzinfo=UTC)
     missed = bisect_right(missed_dues, at) - bisect_left(missed_dues, at - timedelta(hours=24))
-    key = (entry.side_effects, missed, crcl)
+    key = (side_effects, missed, crcl)
     if key not in triaged:
-        result = triage_entry(entry, missed_dues, crcl)
+        # the two columns triage_entry reads, as an unsaved row
+        row = SymptomEntryRow(recorded_at=recorded_at, side_effects=side_effects)
+        result = triage_entry(row, missed_dues, crcl)
         triaged[key] = result.level if result is not None else None
     return triaged[key]
 

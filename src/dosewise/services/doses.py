@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.dml import ReturningInsert
 
 from dosewise.domain.adherence import Adherence, DoseStatus, Slot, slot_state, summarize_adherence
-from dosewise.domain.missed_dose import MissedDoseAdvice, advise_missed_dose
+from dosewise.domain.missed_dose import MissedDoseAdvice
 from dosewise.domain.monograph import Monograph
 from dosewise.domain.schedule import localize
 from dosewise.errors import InputError, NotFound
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.audit import audit_on
 from dosewise.services.clock import FUTURE_TOLERANCE, to_utc
 from dosewise.services.patients import patient_zone
@@ -224,6 +224,7 @@ class DueNow:
     now: datetime
     overdue: tuple[tuple[Slot, MissedDoseAdvice], ...]
     next_dose: Slot | None
+    monograph: Monograph  # of the patient's drug: the advice's sources
     missed_recently: tuple[Slot, ...] = field(default=())
     slots: tuple[Slot, ...] = field(default=(), repr=False)  # every slot read: yesterday to overmorrow
 
@@ -249,7 +250,6 @@ def load_slots(
         nexts[index] = upcoming
         if index and rows[index - 1].due_at < rows[index].due_at:
             upcoming = rows[index].due_at
-    window = timedelta(hours=load_monograph("baclofen").missed_dose.window_h)
     now_utc = to_utc(now)
     slots = []
     for index, row in enumerate(rows):
@@ -267,7 +267,7 @@ def load_slots(
                 how=row.how,
                 recorded=recorded,
                 taken_at=_aware(row.taken_at, zone) if row.taken_at is not None else None,
-                state=slot_state(recorded, row.due_at, following, now_utc, window),
+                state=slot_state(recorded, row.due_at, following, now_utc, missed_dose_window(row.drug)),
             )
         )
     return slots
@@ -294,6 +294,7 @@ def _slots_statement() -> Select[*tuple[Any, ...]]:
             DoseEventRow.status,
             DoseEventRow.taken_at,
             PlanRow.times,
+            PlanRow.drug,
             later.label("later"),
         )
         .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
@@ -305,6 +306,11 @@ def _slots_statement() -> Select[*tuple[Any, ...]]:
         )
         .order_by(DoseSlotRow.due_at, DoseSlotRow.id)
     )
+
+
+def missed_dose_window(drug: str) -> timedelta:
+    """How long before the next dose a missed one is skipped instead of taken [NHS]."""
+    return timedelta(hours=load_monograph(drug).missed_dose.window_h)
 
 
 def _aware(naive_utc: datetime, zone: tzinfo) -> datetime:
@@ -342,10 +348,12 @@ def today(engine: Engine, *, patient_id: int, now: datetime) -> tuple[DueNow, li
 
 
 def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> DueNow:
-    monograph = load_monograph("baclofen")
+    from dosewise.services.missed_doses import advise_missed
+
     found = session.execute(_patient_now_statement(), {"patient_id": patient_id}).first()
     if found is None:
         raise NotFound(f"no patient {patient_id}")
+    drug = found.drug or DEFAULT_DRUG
     zone = ZoneInfo(found.time_zone)
     times = tuple(time.fromisoformat(text) for text in found.times.split(",")) if found.times else ()
     last_taken: datetime | None = found.last_taken
@@ -357,7 +365,14 @@ def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> D
     for slot in slots:
         if slot.state != "due":
             continue
-        advice = _advice_for(monograph, slot, times, local_now, last_taken, zone)
+        clock = slot.due_at.time().replace(tzinfo=None)
+        advice = advise_missed(
+            times=times if clock in times else tuple(sorted({*times, clock})),
+            missed=clock,
+            now=local_now,
+            last_taken=_aware(last_taken, zone) if last_taken is not None else None,
+            drug=drug,
+        )
         overdue.append((slot, advice))
     upcoming = [slot for slot in slots if slot.state == "upcoming"]
     recent = tuple(s for s in slots if s.state == "missed" and s.due_at >= local_now - timedelta(hours=24))
@@ -365,6 +380,7 @@ def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> D
         now=local_now,
         overdue=tuple(overdue),
         next_dose=upcoming[0] if upcoming else None,
+        monograph=load_monograph(drug),
         missed_recently=recent,
         slots=tuple(slots),
     )
@@ -372,21 +388,24 @@ def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> D
 
 @cache
 def _patient_now_statement() -> Select[*tuple[Any, ...]]:
-    """The patient's zone, the current plan's dose times and the last dose taken: one row."""
+    """The patient's zone, the current plan's dose times and drug, and the last dose taken: one row."""
     patient_id: BindParameter[Any] = bindparam("patient_id")
-    times = (
-        select(PlanRow.times)
-        .where(PlanRow.patient_id == patient_id)
-        .order_by(PlanRow.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    def newest_plan(column: Any) -> Any:
+        return (
+            select(column).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
+        ).scalar_subquery()
+
     return select(
-        PatientRow.time_zone, times.label("times"), _last_taken_query(patient_id).label("last_taken")
+        PatientRow.time_zone,
+        newest_plan(PlanRow.times).label("times"),
+        newest_plan(PlanRow.drug).label("drug"),
+        _last_taken_query(patient_id).label("last_taken"),
     ).where(PatientRow.id == patient_id)
 
 
-def _last_taken(session: Session, patient_id: int) -> datetime | None:
+def last_dose_taken(session: Session, patient_id: int) -> datetime | None:
+    """The last time the patient took a dose (naive UTC, as stored), or None."""
     return session.scalar(select(_last_taken_query(patient_id)))
 
 
@@ -402,26 +421,8 @@ def _last_taken_query(patient_id: int | BindParameter[Any]) -> ScalarSelect[date
     )
 
 
-def _advice_for(
-    monograph: Monograph,
-    slot: Slot,
-    times: tuple[time, ...],
-    now: datetime,
-    last_taken: datetime | None,
-    zone: tzinfo,
-) -> MissedDoseAdvice:
-    clock = slot.due_at.time().replace(tzinfo=None)
-    plan_times = times if clock in times else tuple(sorted({*times, clock}))
-    return advise_missed_dose(
-        monograph.missed_dose,
-        times=plan_times,
-        missed=clock,
-        now=now,
-        last_taken=_aware(last_taken, zone) if last_taken is not None else None,
-    )
-
-
-def _current_times(session: Session, patient_id: int) -> tuple[time, ...]:
+def current_dose_times(session: Session, patient_id: int) -> tuple[time, ...]:
+    """The dose times of the patient's newest plan (none before the first plan)."""
     plan = session.scalars(
         select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
     ).first()

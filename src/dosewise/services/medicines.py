@@ -9,13 +9,14 @@ diary's version: the medicines and kidney function come from what is recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
 from dosewise.errors import InputError, NotFound
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
 from dosewise.store.database import unit_of_work
@@ -30,8 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dosewise.domain.interactions import InteractionReport
-
-DEFAULT_DRUG = "baclofen"
+    from dosewise.domain.monograph import Monograph
 
 
 def check_medicines(
@@ -61,17 +61,25 @@ def check_medicines(
         raise
 
 
-def medicine_interactions(
-    engine: Engine, *, patient_id: int, now: datetime
-) -> tuple[list[tuple[int, str]], InteractionReport | None]:
-    """The medicines the patient takes now, (number, name), and their interactions with the
-    kidney function of the current plan."""
-    from dosewise.services.medicines import list_medicines
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MedicineCheck:
+    """The medicines the patient takes now, (number, name), their interactions (None: no other
+    medicine) and the monograph of the patient's drug they were checked against."""
+
+    medicines: list[tuple[int, str]]
+    report: InteractionReport | None
+    monograph: Monograph
+
+
+def medicine_interactions(engine: Engine, *, patient_id: int, now: datetime) -> MedicineCheck:
+    """The patient's medicines checked against their plan's drug, with the kidney function of
+    the current plan."""
     from dosewise.services.triage import diary_context
 
     current = list_medicines(engine, patient_id=patient_id)
-    crcl = diary_context(engine, patient_id=patient_id, now=now).crcl_ml_min
-    return current, check_medicines([name for _, name in current], crcl)
+    context = diary_context(engine, patient_id=patient_id, now=now)
+    report = check_medicines([name for _, name in current], context.crcl_ml_min, drug=context.drug)
+    return MedicineCheck(medicines=current, report=report, monograph=load_monograph(context.drug))
 
 
 def unrecognised_names(report: InteractionReport | None) -> tuple[str, ...]:

@@ -6,17 +6,18 @@ the dose times of the current plan and the last dose taken from the diary and ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from dosewise.errors import InputError
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
 
     from dosewise.domain.missed_dose import MissedDoseAdvice
+    from dosewise.domain.monograph import Monograph
 
 
 def parse_dose_times(text: str) -> tuple[time, ...]:
@@ -37,13 +38,14 @@ def advise_missed(
     now: datetime,
     window_h: float | None = None,
     last_taken: datetime | None = None,
+    drug: str = DEFAULT_DRUG,
 ) -> MissedDoseAdvice:
     """What to do about the dose due at ``missed`` (today, or last night if that is later than
     ``now``), given the dose ``times``, the aware time ``now`` and the last dose taken."""
     from dosewise.domain.missed_dose import advise_missed_dose
 
     return advise_missed_dose(
-        load_monograph("baclofen").missed_dose,
+        load_monograph(drug).missed_dose,
         times=times,
         missed=missed,
         now=now,
@@ -52,54 +54,37 @@ def advise_missed(
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MissedDoseAnswer:
+    """The advice, and the monograph of the patient's drug it comes from (its sources)."""
+
+    advice: MissedDoseAdvice
+    monograph: Monograph
+
+
 def advise_missed_from_diary(
     engine: Engine, *, patient_id: int, missed: time, now: datetime
-) -> MissedDoseAdvice:
+) -> MissedDoseAnswer:
     """What to do about the dose of ``missed`` o'clock (the patient's zone), with the current
-    plan's dose times and the last dose taken from the diary."""
+    plan's dose times and drug and the last dose taken, from the diary."""
     from dosewise.services.clock import from_utc
-    from dosewise.services.patients import patient_zone
+    from dosewise.services.doses import current_dose_times, last_dose_taken
+    from dosewise.services.patients import drug_of, patient_zone
     from dosewise.store.database import read_only
 
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
-        times = _current_times(session, patient_id)
-        last_taken = _last_taken(session, patient_id)
+        times = current_dose_times(session, patient_id)
+        last_taken = last_dose_taken(session, patient_id)
+        drug = drug_of(session, patient_id)
     if not times:
         raise InputError("there is no plan yet: make a plan first, then Dosewise knows the dose times")
     plan_times = times if missed in times else tuple(sorted({*times, missed}))
-    return advise_missed(
+    advice = advise_missed(
         times=plan_times,
         missed=missed,
         now=now.astimezone(zone),
         last_taken=from_utc(last_taken, zone) if last_taken is not None else None,
+        drug=drug,
     )
-
-
-def _current_times(session: Session, patient_id: int) -> tuple[time, ...]:
-    from sqlalchemy import select
-
-    from dosewise.store.models import PlanRow
-
-    plan = session.scalars(
-        select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
-    ).first()
-    if plan is None:
-        return ()
-    return tuple(time.fromisoformat(text) for text in plan.times.split(","))
-
-
-def _last_taken(session: Session, patient_id: int) -> datetime | None:
-    """The last time a dose was taken (naive UTC, as stored)."""
-    from sqlalchemy import select
-
-    from dosewise.store.models import DoseEventRow, DoseSlotRow, PlanRow
-
-    return session.scalar(
-        select(DoseEventRow.taken_at)
-        .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
-        .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-        .where(PlanRow.patient_id == patient_id, DoseEventRow.taken_at.is_not(None))
-        .order_by(DoseEventRow.taken_at.desc())
-        .limit(1)
-    )
+    return MissedDoseAnswer(advice=advice, monograph=load_monograph(drug))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -12,9 +13,34 @@ from dosewise.errors import InputError, NotFound
 from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
 from dosewise.store.database import unit_of_work
+
+if TYPE_CHECKING:
+    from dosewise.domain.monograph import Monograph
+
 from dosewise.store.models import (
     PatientRow,
 )
+
+
+def drug_of(session: Session, patient_id: int) -> str:
+    """The drug of the patient's newest plan (the default drug before the first plan): the
+    monograph their diary is read with."""
+    from dosewise.monographs import DEFAULT_DRUG
+    from dosewise.store.models import PlanRow
+
+    drug = session.scalar(
+        select(PlanRow.drug).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
+    )
+    return drug or DEFAULT_DRUG
+
+
+def monograph_of(engine: Engine, *, patient_id: int) -> Monograph:
+    """The monograph of the patient's drug (their newest plan's; the default before a plan)."""
+    from dosewise.monographs import load_monograph
+    from dosewise.store.database import read_only
+
+    with read_only(engine) as session:
+        return load_monograph(drug_of(session, patient_id))
 
 
 def create_patient(engine: Engine, *, name: str, time_zone: str, now: datetime, actor: str) -> int:

@@ -331,6 +331,7 @@ def start_plan(
         session.add_all(
             DoseSlotRow(
                 plan_id=row.id,
+                patient_id=patient_id,  # derived: the migration 0006 triggers check it
                 due_at=to_utc(event.at),
                 dose_ug=event.dose_ug,
                 how=event.recipe.describe(),

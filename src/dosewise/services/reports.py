@@ -12,16 +12,16 @@ from sqlalchemy import Engine, or_, select
 
 from dosewise.domain.adherence import Slot, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
-from dosewise.domain.monograph import cite_sources
+from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError
 from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
-from dosewise.services.patients import patient_zone
+from dosewise.services.patients import drug_of, patient_zone
 from dosewise.services.plans import stored_plan
 from dosewise.store.database import read_only
 from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
@@ -42,9 +42,9 @@ def gather_report(
     """Everything the report shows for ``first_day``-``last_day`` (``whole_diary``: no range limit)."""
     if not whole_diary:
         check_range(first_day, last_day)
-    monograph = load_monograph("baclofen")
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
+        monograph = load_monograph(drug_of(session, patient_id))
         patient = session.get(PatientRow, patient_id)
         assert patient is not None
         start, _ = day_bounds(first_day, zone)
@@ -107,14 +107,14 @@ def gather_report(
             penn_frequency=entry.penn_frequency,
             penn_severity=entry.penn_severity,
             spasticity=entry.spasticity_nrs,
-            side_effects=_side_effects(entry.side_effects),
+            side_effects=_side_effects(entry.side_effects, monograph),
             note=entry.note,
-            triage=triage_entry(entry, missed_dues, crcl),
+            triage=triage_entry(entry, missed_dues, crcl, monograph),
         )
         for entry in entries
     )
     interactions = check_medicines(medicines, crcl)
-    level_series = _levels(slots, crcl, start) if levels else None
+    level_series = _levels(slots, crcl, start, monograph) if levels else None
     keys = _source_keys(plans, symptoms, interactions, level_series)
     return ReportData(
         patient_name=patient_name,
@@ -141,14 +141,16 @@ def gather_report(
     )
 
 
-def _side_effects(stored: str) -> tuple[tuple[str, int], ...]:
-    monograph = load_monograph("baclofen")
+def _side_effects(stored: str, monograph: Monograph) -> tuple[tuple[str, int], ...]:
     labels = {symptom.key: symptom.label for symptom in monograph.symptoms}
     return tuple((labels.get(item["key"], item["key"]), int(item["severity"])) for item in json.loads(stored))
 
 
 def triage_entry(
-    entry: SymptomEntryRow, missed_dues: list[datetime], crcl: float | None
+    entry: SymptomEntryRow,
+    missed_dues: list[datetime],
+    crcl: float | None,
+    monograph: Monograph | None = None,
 ) -> TriageResult | None:
     """The entry's side effects triaged with the context of that moment: doses missed or
     skipped in the 24 hours before it (``missed_dues``: their due times, sorted), and the
@@ -159,7 +161,10 @@ def triage_entry(
     at = entry.recorded_at.replace(tzinfo=UTC)
     missed = bisect_right(missed_dues, at) - bisect_left(missed_dues, at - timedelta(hours=24))
     return triage(
-        load_monograph("baclofen"), keys, missed_doses_24h=min(missed, 24) or None, crcl_ml_min=crcl
+        monograph or load_monograph(DEFAULT_DRUG),
+        keys,
+        missed_doses_24h=min(missed, 24) or None,
+        crcl_ml_min=crcl,
     )
 
 
@@ -170,7 +175,9 @@ def _latest_crcl(plans: tuple[ReportPlan, ...]) -> float | None:
     return None
 
 
-def _levels(slots: list[Slot], crcl: float | None, start_utc: datetime) -> LevelSeries | None:
+def _levels(
+    slots: list[Slot], crcl: float | None, start_utc: datetime, monograph: Monograph
+) -> LevelSeries | None:
     """A typical patient's levels from the doses recorded as taken, at the times recorded."""
     taken = [
         (slot.taken_at, slot.dose_ug) for slot in slots if slot.state in ("on_time", "late") and slot.taken_at
@@ -178,7 +185,7 @@ def _levels(slots: list[Slot], crcl: float | None, start_utc: datetime) -> Level
     if not taken:
         return None
     last = max(slot.due_at for slot in slots)
-    return level_series(taken, crcl, start_utc.replace(tzinfo=UTC), last, slots[0].due_at.tzinfo)
+    return level_series(taken, crcl, start_utc.replace(tzinfo=UTC), last, slots[0].due_at.tzinfo, monograph)
 
 
 def planned_levels(plan: Plan, times: tuple[time, ...], zone: ZoneInfo) -> LevelSeries:
@@ -190,7 +197,7 @@ def planned_levels(plan: Plan, times: tuple[time, ...], zone: ZoneInfo) -> Level
     doses = [(event.at, event.dose_ug) for event in events]
     crcl = None if plan.kidney is None else plan.kidney.crcl_ml_min
     start = events[0].at.replace(hour=0, minute=0)
-    return level_series(doses, crcl, start, events[-1].at, zone)
+    return level_series(doses, crcl, start, events[-1].at, zone, load_monograph(plan.drug))
 
 
 def level_series(
@@ -199,12 +206,13 @@ def level_series(
     origin: datetime,
     last: datetime,
     zone: tzinfo | None,
+    monograph: Monograph,
 ) -> LevelSeries:
     """Levels of a typical patient for doses (aware time, µg) from ``origin`` to 12 h after ``last``."""
     from dosewise.domain.pk.analytic import build_pk_parameters
     from dosewise.domain.pk.simulate import DoseHistory, build_time_grid, population_of_one, simulate_levels
 
-    rules = load_monograph("baclofen").pk
+    rules = monograph.pk
     end_h = (last - origin).total_seconds() / 3600 + 12
     history = DoseHistory(
         times_h=tuple(max(0.0, (at - origin).total_seconds() / 3600) for at, _ in doses),

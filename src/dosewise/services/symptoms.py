@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from dosewise.domain.monograph import Monograph
 from dosewise.domain.scales import (
     PENN_FREQUENCY_RANGE,
     PENN_SEVERITY_RANGE,
@@ -19,6 +20,7 @@ from dosewise.monographs import load_monograph
 from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
 from dosewise.services.notes import check_note
+from dosewise.services.patients import drug_of
 from dosewise.store.database import unit_of_work
 from dosewise.store.models import (
     PatientRow,
@@ -53,11 +55,11 @@ def record_symptoms(
     low, high = SPASTICITY_NRS_RANGE
     if not low <= spasticity_nrs <= high:
         raise InputError(f"the spasticity rating is {low}-{high}", field="spasticity_nrs")
-    effects = canonical_side_effects(side_effects or {})
     check_note(note, required=False)
     with unit_of_work(engine) as session:
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient {patient_id}")
+        effects = canonical_side_effects(side_effects or {}, load_monograph(drug_of(session, patient_id)))
         entry = SymptomEntryRow(
             patient_id=patient_id,
             recorded_at=to_utc(now),
@@ -73,11 +75,11 @@ def record_symptoms(
         return entry.id
 
 
-def canonical_side_effects(side_effects: dict[str, int]) -> dict[str, int]:
-    """Side effects by their triage key; an unknown name or a severity outside 1-3 is an error."""
+def canonical_side_effects(side_effects: dict[str, int], monograph: Monograph) -> dict[str, int]:
+    """Side effects by their triage key in the drug's list; an unknown name or a severity
+    outside 1-3 is an error."""
     from dosewise.domain.triage import match_symptoms
 
-    monograph = load_monograph("baclofen")
     effects: dict[str, int] = {}
     for name, severity in side_effects.items():
         low, high = SIDE_EFFECT_SEVERITY_RANGE

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select
 
 from dosewise.domain.triage import TriageResult, triage
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import load_slots
 from dosewise.services.medicines import check_medicines, unrecognised_names
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
+    from dosewise.domain.monograph import Monograph
     from dosewise.domain.triage import TriageResult
 
 MAX_MISSED_DOSES_24H = 24
@@ -40,6 +41,7 @@ MAX_MISSED_DOSES_24H = 24
 class TriageAssessment:
     result: TriageResult
     unrecognised_medicines: tuple[str, ...]  # as typed: not counted, never called safe
+    monograph: Monograph  # of the drug triaged for: its sources and disclaimer
 
 
 def assess_symptoms(
@@ -49,11 +51,11 @@ def assess_symptoms(
     missed_doses_24h: int | None = None,
     crcl_ml_min: float | None = None,
     medicines: Sequence[str] = (),
+    drug: str = DEFAULT_DRUG,
 ) -> TriageAssessment:
     """The triage level with its reasons, from symptoms and their context."""
-
-    monograph = load_monograph("baclofen")
-    report = check_medicines(list(medicines), crcl_ml_min)
+    monograph = load_monograph(drug)
+    report = check_medicines(list(medicines), crcl_ml_min, drug=drug)
     result = triage(
         monograph,
         list(symptoms),
@@ -62,7 +64,9 @@ def assess_symptoms(
         crcl_ml_min=crcl_ml_min,
         sedating_medicines=report.sedating(monograph) if report is not None else [],
     )
-    return TriageAssessment(result=result, unrecognised_medicines=unrecognised_names(report))
+    return TriageAssessment(
+        result=result, unrecognised_medicines=unrecognised_names(report), monograph=monograph
+    )
 
 
 def assess_symptoms_from_diary(
@@ -70,11 +74,10 @@ def assess_symptoms_from_diary(
 ) -> TriageAssessment:
     """Triage with its context read from the diary: doses missed or skipped in the last 24
     hours, a taper that ended, the kidney function of the current plan, the other medicines."""
-    from dosewise.services.triage import diary_context
-
     context = diary_context(engine, patient_id=patient_id, now=now)
     return assess_symptoms(
         symptoms,
+        drug=context.drug,
         stopped_hours_ago=context.stopped_hours_ago,
         missed_doses_24h=min(context.missed_doses_24h, MAX_MISSED_DOSES_24H) or None,
         crcl_ml_min=context.crcl_ml_min,
@@ -90,6 +93,7 @@ class DiaryContext:
     stopped_hours_ago: float | None
     crcl_ml_min: float | None
     medicines: tuple[str, ...]
+    drug: str  # of the newest plan: the monograph the diary is read with
 
 
 def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryContext:
@@ -119,5 +123,9 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
     if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_utc:
         stopped = (now_utc - last_due).total_seconds() / 3600
     return DiaryContext(
-        missed_doses_24h=missed, stopped_hours_ago=stopped, crcl_ml_min=plan_crcl(plan), medicines=medicines
+        missed_doses_24h=missed,
+        stopped_hours_ago=stopped,
+        crcl_ml_min=plan_crcl(plan),
+        medicines=medicines,
+        drug=plan.drug if plan is not None else DEFAULT_DRUG,
     )

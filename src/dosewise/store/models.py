@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -110,13 +111,36 @@ class PlanRow(Base):
     superseded_at: Mapped[datetime | None]  # a later plan took over from this moment
 
 
+# The slots with nothing taken (nothing recorded, or skipped): a literal predicate, so that
+# SQLite and PostgreSQL match a query's condition to the partial index written the same way.
+NOT_TAKEN = text("(recorded IS NULL OR recorded = 'skipped')")
+# Entries that report a side effect (the others hold an empty JSON list).
+WITH_SIDE_EFFECTS = text("(side_effects != '[]')")
+
+
 class DoseSlotRow(Base):
-    """One scheduled dose of a plan."""
+    """One scheduled dose of a plan.
+
+    ``patient_id`` (the plan's patient) and ``recorded`` (the slot's dose event's status, NULL
+    while nothing is recorded) are derived columns, kept by the database (triggers of
+    migration 0006) for any writer, so that a patient's doses of a period and those not taken
+    are index range scans (the clinician's list). Never write them by hand (start_plan gives
+    patient_id; the trigger checks it).
+    """
 
     __tablename__ = "dose_slots"
     __table_args__ = (
         UniqueConstraint("plan_id", "due_at", name="uq_dose_slots_plan_due"),
         CheckConstraint("dose_ug > 0", name="dose_positive"),
+        Index("ix_dose_slots_patient_due", "patient_id", "due_at"),
+        Index(
+            "ix_dose_slots_patient_not_taken",
+            "patient_id",
+            "due_at",
+            "recorded",
+            sqlite_where=NOT_TAKEN,
+            postgresql_where=NOT_TAKEN,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +149,10 @@ class DoseSlotRow(Base):
     dose_ug: Mapped[int] = mapped_column(Integer)
     how: Mapped[str] = mapped_column(Text)
     step_number: Mapped[int] = mapped_column(Integer)
+    # derived (0006): nullable only because SQLite cannot add a NOT NULL column without
+    # rebuilding the table, and rebuilding it with foreign keys on deletes its dose events
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    recorded: Mapped[str | None] = mapped_column(String(8))
 
 
 class DoseEventRow(Base):
@@ -154,8 +182,17 @@ class SymptomEntryRow(Base):
             name="penn_severity",
         ),
         CheckConstraint("spasticity_nrs BETWEEN 0 AND 10", name="spasticity_nrs"),
-        # a patient's entries of a period without reading the others (0004)
-        Index("ix_symptom_entries_patient_recorded", "patient_id", "recorded_at"),
+        # a patient's entries of a period without reading the others (0004), with the rating
+        # for the spasticity means read from the index alone (0006)
+        Index("ix_symptom_entries_patient_recorded_nrs", "patient_id", "recorded_at", "spasticity_nrs"),
+        # the few entries with a side effect (0006)
+        Index(
+            "ix_symptom_entries_side_effects",
+            "patient_id",
+            "recorded_at",
+            sqlite_where=WITH_SIDE_EFFECTS,
+            postgresql_where=WITH_SIDE_EFFECTS,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

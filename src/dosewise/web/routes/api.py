@@ -18,7 +18,6 @@ from pydantic_core import to_json
 from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import interactions_to_dict, missed_dose_to_dict, triage_to_dict
-from dosewise.monographs import load_monograph
 from dosewise.services import access, auth, doses, medicines, missed_doses, notes, plans, symptoms, triage
 from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
@@ -203,7 +202,7 @@ def _json(data: Any, status_code: int = 200) -> Response:
 @router.get("/patients/{patient_id}/today", response_model=TodayOut)
 def today(context: Ctx, patient: Patient) -> Response:
     due, slots = doses.today(context.engine, patient_id=patient.patient_id, now=context.now())
-    monograph = load_monograph("baclofen")
+    monograph = due.monograph
     return _json(
         {
             "now": due.now,
@@ -264,12 +263,12 @@ def add_note(body: NoteInput, context: Ctx, user: User, patient: Patient) -> Cre
 
 
 def _medicines(context: AppContext, patient: PatientAccess) -> MedicinesOut:
-    current, report = medicines.medicine_interactions(
-        context.engine, patient_id=patient.patient_id, now=context.now()
-    )
+    check = medicines.medicine_interactions(context.engine, patient_id=patient.patient_id, now=context.now())
     return MedicinesOut(
-        medicines=[MedicineOut(id=i, name=n) for i, n in current],
-        interactions=interactions_to_dict(report, load_monograph("baclofen")) if report is not None else None,
+        medicines=[MedicineOut(id=i, name=n) for i, n in check.medicines],
+        interactions=interactions_to_dict(check.report, check.monograph)
+        if check.report is not None
+        else None,
     )
 
 
@@ -306,19 +305,19 @@ def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patien
         context.engine, patient_id=patient.patient_id, symptoms=body.texts(), now=context.now()
     )
     return triage_to_dict(
-        result.result, load_monograph("baclofen"), unrecognised_medicines=result.unrecognised_medicines
+        result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
     )
 
 
 @router.post("/patients/{patient_id}/missed")
 def missed(body: MissedInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
-    advice = missed_doses.advise_missed_from_diary(
+    answer = missed_doses.advise_missed_from_diary(
         context.engine,
         patient_id=patient.patient_id,
         missed=body.clock(),
         now=context.now(),
     )
-    return missed_dose_to_dict(advice, load_monograph("baclofen"))
+    return missed_dose_to_dict(answer.advice, answer.monograph)
 
 
 def _build(body: PlanInput, patient: PatientAccess) -> BuiltPlan:

@@ -18,8 +18,7 @@ from dosewise.domain.scales import (
     SPASTICITY_NRS_RANGE,
 )
 from dosewise.errors import InputError
-from dosewise.monographs import load_monograph
-from dosewise.services import notes, symptoms
+from dosewise.services import notes, patients, symptoms
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import NoteInput, SymptomsInput
 from dosewise.services.reports import gather_report
@@ -59,7 +58,7 @@ def diary_page(
         now=now,
         levels=False,
     )
-    monograph = load_monograph("baclofen")
+    monograph = patients.monograph_of(context.engine, patient_id=patient.patient_id)
     side_effects = [s for s in monograph.symptoms if s.kind in ("common", "alarming", "urgent", "rebound")]
     return render(
         context,

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError, SafetyRefusal
 from dosewise.exporters.plan_json import kidney_to_dict
-from dosewise.monographs import load_monograph
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services import plans
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import PlanInput
@@ -76,11 +76,11 @@ def worded(error: InputError) -> tuple[str, str | None]:
 
 
 @cache
-def product_choices() -> tuple[tuple[str, str], ...]:
+def product_choices(drug: str) -> tuple[tuple[str, str], ...]:
     """(spec, label) for every product of the monograph, in the CLI's spelling."""
     from dosewise.domain.products import parse_product_spec
 
-    monograph = load_monograph("baclofen")
+    monograph = load_monograph(drug)
     choices = []
     for definition in monograph.products:
         strength = f"{definition.strength_mg:g}mg"
@@ -140,7 +140,7 @@ def plan_page(
         patient=patient,
         form=form,
         kinds=KINDS,
-        product_choices=product_choices(),
+        product_choices=product_choices(current.record.plan.drug if current is not None else DEFAULT_DRUG),
         current=current,
         preview=preview,
         kidney=kidney,

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
-from dosewise.monographs import load_monograph
-from dosewise.services import medicines, triage
+from dosewise.services import medicines, patients, triage
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import MedicineInput, TriageInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
@@ -21,8 +21,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 KIND_ORDER = ("emergency", "withdrawal", "alarming", "urgent", "rebound", "common")
 
 
-def _symptom_groups() -> list[tuple[str, list[tuple[str, str]]]]:
-    monograph = load_monograph("baclofen")
+def _symptom_groups(monograph: Monograph) -> list[tuple[str, list[tuple[str, str]]]]:
     titles = {
         "emergency": "Danger signs",
         "withdrawal": "After missing or stopping doses",
@@ -46,7 +45,7 @@ def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
         request,
         "triage.html.j2",
         patient=patient,
-        groups=_symptom_groups(),
+        groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
         result=None,
         chosen=[],
         other="",
@@ -78,7 +77,7 @@ def post_triage(
             "triage.html.j2",
             status=400,
             patient=patient,
-            groups=_symptom_groups(),
+            groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
             result=None,
             chosen=chosen,
             other=other,
@@ -88,14 +87,14 @@ def post_triage(
         context.engine, patient_id=patient.patient_id, symptoms=texts, now=context.now()
     )
     data = triage_to_dict(
-        result.result, load_monograph("baclofen"), unrecognised_medicines=result.unrecognised_medicines
+        result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
     )
     return render(
         context,
         request,
         "triage.html.j2",
         patient=patient,
-        groups=_symptom_groups(),
+        groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
         result=data,
         chosen=chosen,
         other=other,
@@ -110,10 +109,9 @@ def medicines_page(
     status: int = 200,
     error: str | None = None,
 ) -> Response:
-    current, report = medicines.medicine_interactions(
-        context.engine, patient_id=patient.patient_id, now=context.now()
-    )
-    data = interactions_to_dict(report, load_monograph("baclofen")) if report is not None else None
+    check = medicines.medicine_interactions(context.engine, patient_id=patient.patient_id, now=context.now())
+    current = check.medicines
+    data = interactions_to_dict(check.report, check.monograph) if check.report is not None else None
     notice = {"added": "Added and checked.", "stopped": "Taken off the list."}.get(
         request.query_params.get("done", "")
     )

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import missed_dose_to_dict
-from dosewise.monographs import load_monograph
 from dosewise.services import doses, missed_doses
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import MissedInput
@@ -41,7 +40,7 @@ def today_page(
     zone = ZoneInfo(patient.time_zone)
     local = now.astimezone(zone)
     due, slots = doses.today(context.engine, patient_id=patient.patient_id, now=now)
-    monograph = load_monograph("baclofen")
+    monograph = due.monograph
     overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
     done = request.query_params.get("done", "")
     return render(
@@ -117,12 +116,12 @@ def missed(
     try:
         if submitted.model is None:
             raise InputError("say which dose you missed, as the time it was due (HH:MM)", field="missed")
-        advice = missed_doses.advise_missed_from_diary(
+        answer = missed_doses.advise_missed_from_diary(
             context.engine, patient_id=patient.patient_id, missed=submitted.model.clock(), now=context.now()
         )
     except InputError as error:
         return _missed_error(context, request, patient, typed, str(error))
-    data = missed_dose_to_dict(advice, load_monograph("baclofen"))
+    data = missed_dose_to_dict(answer.advice, answer.monograph)
     return render(context, request, "missed.html.j2", patient=patient, advice=data, missed=typed)
 
 
