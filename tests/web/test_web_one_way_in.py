@@ -187,6 +187,9 @@ def test_a_page_error_names_the_form_field(client: TestClient) -> None:
     assert "Taper: at least this many days:" in response.text
     assert "--min-days" not in response.text
     assert re.search(r'<input id="min_days"[^>]*aria-invalid="true"', response.text)
+    # and the message stands under the field itself, which the field points to
+    assert re.search(r'aria-describedby="error-min_days"', response.text)
+    assert re.search(r'<p class="field-error" id="error-min_days">[^<]*365 days', response.text)
 
 
 def test_a_ticked_kidney_choice_with_its_field_empty_is_an_error(client: TestClient) -> None:
