@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from dosewise.domain.kidney import assess_creatinine_clearance
 from dosewise.domain.products import parse_product_specs
@@ -19,7 +19,7 @@ from dosewise.services.auth import CurrentUser
 from dosewise.services.patients import create_patient
 from dosewise.services.plans import start_plan
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
-from dosewise.store.models import AccessGrantRow, UserRow
+from dosewise.store.models import AccessGrantRow, AttentionSummaryRow, DoseSlotRow, UserRow
 
 NOW = datetime(2026, 12, 10, 15, 30, tzinfo=UTC)
 ZONES = ("Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
@@ -199,7 +199,7 @@ def test_each_page_is_that_page_of_the_list_of_one_patient_at_a_time(engine):
 
 
 def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
-    counts = []
+    cold, steady = [], []
     for patients in (3, 12):
         engine = build_engine(f"sqlite:///{tmp_path / f'clinic-{patients}.sqlite3'}")
         upgrade_database(engine)
@@ -207,13 +207,108 @@ def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
             user = seed_clinic(engine, patients, seed=patients)
             with unit_of_work(engine) as session:
                 assert len(session.scalars(select(AccessGrantRow.id)).all()) == patients
-            counts.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW))
-            counts.append(
+            # no summaries yet: the grants and summaries, the placeholders, the four grouped
+            # reads, the summaries stored (each with its BEGIN)
+            cold.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW))
+            # all valid: BEGIN and one read
+            steady.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW))
+            steady.append(
                 count_statements(engine, clinic.patient_page, engine, user=user, now=NOW, page_size=2)
             )
+            with engine.begin() as connection:  # all stale (rows there): no placeholders
+                connection.execute(update(AttentionSummaryRow).values(valid_until=None))
+            cold.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW) + 2)
         finally:
             engine.dispose()
-    assert counts[0] == counts[1] == counts[2] == counts[3] <= 5  # BEGIN and four grouped reads (0006)
+    assert cold == [11, 11, 11, 11]
+    assert steady == [2, 2, 2, 2]
+
+
+def summaries(engine) -> dict[int, tuple[datetime, datetime | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                AttentionSummaryRow.patient_id,
+                AttentionSummaryRow.computed_at,
+                AttentionSummaryRow.valid_until,
+            )
+        ).all()
+    return {patient: (computed, valid) for patient, computed, valid in rows}
+
+
+def test_a_summary_holds_until_its_valid_until_and_the_list_is_always_the_true_list(engine):
+    """valid_until is never later than the first change the clock makes: a patient's
+    attention just before it is the one computed; the list at and just after it (and at
+    every moment in between that some patient's summary ends) is the one-by-one list."""
+    user = seed_clinic(engine, 24, seed=7)
+    moments: set[datetime] = set()
+    for computed in (NOW, NOW + timedelta(hours=5), NOW + timedelta(days=3)):
+        assert clinic.patient_list(engine, user=user, now=computed) == one_by_one(engine, user, computed)
+        held = {row.patient_id: row for row in one_by_one(engine, user, computed)}
+        for patient, (at, valid_until) in summaries(engine).items():
+            assert valid_until is not None and at <= computed.replace(tzinfo=None) < valid_until
+            assert valid_until <= at + clinic.SUMMARY_MAX_AGE
+            if at != computed.replace(tzinfo=None):
+                continue  # still valid from an earlier list
+            last = valid_until.replace(tzinfo=UTC) - timedelta(microseconds=1)
+            row = held[patient]
+            again = clinic.attention(
+                engine, patient_id=patient, name=row.name, relation=row.relation, now=last
+            )
+            assert again == row, (patient, last)
+            moments.update({valid_until.replace(tzinfo=UTC), last + timedelta(microseconds=2)})
+    assert len(moments) > 10
+    for now in sorted(moments)[:: max(1, len(moments) // 25)]:
+        assert clinic.patient_list(engine, user=user, now=now) == one_by_one(engine, user, now), now
+
+
+def test_writes_between_two_lists_show_at_once(engine):
+    user = seed_clinic(engine, 12, seed=3)
+    now = NOW + timedelta(minutes=10)
+    assert clinic.patient_list(engine, user=user, now=now) == one_by_one(engine, user, now)
+    with engine.connect() as connection:
+        patient = connection.scalar(
+            select(DoseSlotRow.patient_id)
+            .where(
+                DoseSlotRow.recorded.is_(None),
+                DoseSlotRow.due_at < NOW.replace(tzinfo=None) - timedelta(days=1),
+            )
+            .limit(1)
+        )
+    before = {row.patient_id: row for row in clinic.patient_list(engine, user=user, now=now)}
+    # a missed dose recorded after all (skipped): one fewer missed
+    missed = [
+        slot
+        for day in range(1, 6)
+        for slot in doses.list_day(
+            engine, patient_id=patient, day=(NOW - timedelta(days=day)).date(), now=now
+        )
+        if slot.state == "missed"
+    ]
+    doses.record_dose(
+        engine, patient_id=patient, slot_id=missed[0].slot_id, status="skipped", now=now, actor="test"
+    )
+    after = {row.patient_id: row for row in clinic.patient_list(engine, user=user, now=now)}
+    assert after[patient].missed == before[patient].missed - 1
+    assert after[patient].skipped == before[patient].skipped + 1
+    assert list(after.values()) == one_by_one(engine, user, now)
+    # an emergency reported
+    symptoms.record_symptoms(engine, patient_id=patient, now=now, penn_frequency=0, penn_severity=None,
+                             spasticity_nrs=10, side_effects={"seizure": 3}, actor="test")  # fmt: skip
+    listed = clinic.patient_list(engine, user=user, now=now)
+    assert {row.patient_id: row for row in listed}[patient].worst_triage == "emergency"
+    assert listed == one_by_one(engine, user, now)
+    # a new plan (its slots from today replace the old plan's)
+    monograph = load_monograph("baclofen")
+    times = parse_clock_times(None, 3)
+    plan = build_maintenance(monograph, daily_mg=10, products=parse_product_specs([], monograph),
+                             start=NOW.date(), days=5, doses_per_day=3, kidney=None)  # fmt: skip
+    start_plan(
+        engine, patient_id=patient, plan=plan, times=times, zone=ZoneInfo("UTC"), now=now, actor="test"
+    )
+    later = now + timedelta(hours=12)
+    assert clinic.patient_list(engine, user=user, now=now) == one_by_one(engine, user, now)
+    assert clinic.patient_list(engine, user=user, now=later) == one_by_one(engine, user, later)
 
 
 def test_a_clinician_with_no_patients_gets_an_empty_list(engine):

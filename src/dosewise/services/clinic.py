@@ -4,11 +4,17 @@ A patient is flagged for doses missed in the last days, a side effect that triag
 or an emergency, or spasm scores rising against the days before. The look-back and the rise
 that counts are Dosewise settings (the clinical reference gives no such numbers); the page
 says so.
+
+The list ranks from a summary per patient (``attention_summaries``) that holds while nothing
+is written and the clock has not reached its ``valid_until``; :func:`attention` is the
+reference, one patient at a time, that the list always equals.
 """
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -19,6 +25,8 @@ from sqlalchemy import (
     BindParameter,
     Engine,
     Select,
+    Update,
+    and_,
     bindparam,
     case,
     exists,
@@ -26,7 +34,10 @@ from sqlalchemy import (
     literal_column,
     select,
     union,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
 from dosewise.domain.adherence import slot_state
@@ -39,11 +50,12 @@ from dosewise.services.doses import dose_status, load_slots, missed_dose_window
 from dosewise.services.patients import patient_zone
 from dosewise.services.plans import plan_crcl
 from dosewise.services.reports import triage_entry
-from dosewise.store.database import read_connection, read_only
+from dosewise.store.database import SQLITE_BUSY_TIMEOUT_MS, read_connection, read_only
 from dosewise.store.models import (
     NOT_TAKEN,
     WITH_SIDE_EFFECTS,
     AccessGrantRow,
+    AttentionSummaryRow,
     DoseSlotRow,
     PatientRow,
     PlanRow,
@@ -52,6 +64,12 @@ from dosewise.store.models import (
 
 LOOK_BACK = timedelta(days=7)  # setting: the recent period the flags look at
 RISE_POINTS = 2.0  # setting: a rise of the mean spasticity rating (0-10) that is flagged
+# A summary is recomputed at least this often even when nothing says it changed: a new
+# Dosewise (its triage rules) then shows within a day. Not a clinical setting.
+SUMMARY_MAX_AGE = timedelta(days=1)
+# On SQLite a list waits at most this long for the write lock to store summaries, then shows
+# what it computed without storing it (a GET never queues behind a long write).
+SUMMARY_WRITE_WAIT_MS = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,41 +142,53 @@ def patient_page(
     """A page of the patients the clinician sees, those who need attention first (then by
     name); a page past the end is the last page.
 
-    A bounded number of statements whatever the number of patients, one transaction: a row per
-    patient with their dose counts read from the ``dose_slots`` indexes (migration 0006), the
-    spasticity sums, the entries with side effects, and the doses not taken of the few
-    patients whose triage needs them. The ranking is a key per patient; only the rows of the
-    page become :class:`Attention` (what :func:`attention` gives one by one)."""
+    Ranked from each patient's attention summary (``attention_summaries``, migration 0007),
+    read with the grants in one statement. The summaries that are missing or no longer valid
+    at ``now`` are computed again from the diary, for those patients only, in a fixed number
+    of grouped statements whatever their number (:func:`_gather`), and stored in a short write
+    of their own. A summary is valid from the moment it was computed until ``valid_until``,
+    the first moment the clock alone could change it (:func:`_valid_until`); any write to the
+    rows it comes from makes it stale at once (triggers). So the rows are what
+    :func:`attention` gives one patient at a time, at every ``now``."""
     if page < 1 or page_size < 1:
         raise InputError("a page number and size start at 1")
     now_utc = to_utc(now)
-    # one window for the whole list: every monograph Dosewise has says 2 h; per-drug windows
-    # would join the plans' drugs here
-    window = missed_dose_window(DEFAULT_DRUG)
-    facts = _gather(engine, user_id=user.user_id, now_utc=now_utc, window=window)
-    triaged: dict[tuple[str, int, float | None], TriageLevel | None] = {}
+    with read_connection(engine) as connection:
+        listed = connection.execute(_summaries_statement(), {"user_id": user.user_id, "now": now_utc}).all()
+    # plain tuples, validity decided in SQL: a thousand rows of datetimes parsed in Python (on
+    # SQLite) cost more than the rest of the page
+    summaries: dict[int, _Summary] = {}
+    stale: list[int] = []
+    missing: list[int] = []
+    for patient_id, _, _, has_row, fresh, *summary in listed:
+        if fresh:
+            summaries[patient_id] = tuple(summary)
+            continue
+        stale.append(patient_id)
+        if not has_row:
+            missing.append(patient_id)
+    if stale:
+        refreshed = _refresh(engine, user_id=user.user_id, stale=stale, missing=missing, now_utc=now_utc)
+        summaries.update(refreshed)
     keyed = []
     flagged = 0
-    for found in facts:
-        worst = _worst_triage(found, triaged)
-        sum_now, count_now, sum_before, count_before = found.scores
-        rising = bool(
-            count_now and count_before and sum_now / count_now - sum_before / count_before >= RISE_POINTS
+    for patient_id, name, role, *_ in listed:
+        found = summaries.get(patient_id)
+        if found is None:  # no longer let in (between the two reads)
+            continue
+        missed, _, worst, spasticity_now, spasticity_before, _ = found
+        rising = (
+            spasticity_now is not None
+            and spasticity_before is not None
+            and spasticity_now - spasticity_before >= RISE_POINTS
         )
-        flagged += bool(worst is not None or found.missed or rising)
-        triage_rank = 0 if worst == "emergency" else 1 if worst == "urgent" else 2
+        flagged += bool(worst is not None or missed or rising)
+        triage = 0 if worst == "emergency" else 1 if worst == "urgent" else 2
         keyed.append(
             (
-                (
-                    triage_rank,
-                    -found.missed,
-                    0 if rising else 1,
-                    found.name.lower(),
-                    found.name,
-                    found.patient_id,
-                ),
+                (triage, -missed, 0 if rising else 1, name.lower(), name, patient_id),
+                (patient_id, name, role),
                 found,
-                worst,
             )
         )
     keyed.sort(key=lambda item: item[0])
@@ -166,11 +196,158 @@ def patient_page(
     page = min(page, pages)
     first = (page - 1) * page_size
     return PatientPage(
-        rows=tuple(_attention(found, worst) for _, found, worst in keyed[first : first + page_size]),
+        rows=tuple(
+            Attention(
+                patient_id=patient_id,
+                name=name,
+                relation="clinician" if role == "clinician" else "caregiver",
+                missed=missed,
+                skipped=skipped,
+                worst_triage=worst,
+                spasticity_now=spasticity_now,
+                spasticity_before=spasticity_before,
+                has_plan=bool(has_plan),
+            )
+            for _, (patient_id, name, role), (
+                missed,
+                skipped,
+                worst,
+                spasticity_now,
+                spasticity_before,
+                has_plan,
+            ) in keyed[first : first + page_size]
+        ),
         total=len(keyed),
         flagged=flagged,
         page=page,
         page_size=page_size,
+    )
+
+
+# What the list keeps of a patient's Attention (a row of attention_summaries): missed, skipped,
+# worst triage, spasticity now and before, has a plan
+_Summary = tuple[int, int, TriageLevel | None, float | None, float | None, bool]
+
+
+def _refresh(
+    engine: Engine, *, user_id: int, stale: list[int], missing: list[int], now_utc: datetime
+) -> dict[int, _Summary]:
+    """The summaries of the ``stale`` patients computed again at ``now_utc`` (naive UTC), and
+    stored where no write came in between.
+
+    The patients with no summary row get one first (stale, with a random version), so that a
+    write while they are computed changes a version (the triggers change only rows that
+    exist). Each summary is then stored only if its row still has the version read with the
+    diary's rows (the same statement): a summary computed from rows read before a write is
+    never stored as valid after it. A store that fails (on SQLite, another writer holding the
+    lock) only means the next list computes them again."""
+    if missing:
+        _write(engine, _placeholders_statement(engine), [
+            {"patient_id": patient_id, "version": random.getrandbits(62), "missed": 0, "skipped": 0,
+             "has_plan": False}
+            for patient_id in missing
+        ])  # fmt: skip
+    # one window for the whole list: every monograph Dosewise has says 2 h; per-drug windows
+    # would join the plans' drugs here
+    window = missed_dose_window(DEFAULT_DRUG)
+    facts = _gather(engine, user_id=user_id, now_utc=now_utc, window=window, patient_ids=stale)
+    triaged: dict[tuple[str, int, float | None], TriageLevel | None] = {}
+    found: dict[int, _Summary] = {}
+    stored: list[dict[str, Any]] = []
+    for fact in facts:
+        sum_now, count_now, sum_before, count_before = fact.scores
+        summary: _Summary = (
+            fact.missed,
+            fact.skipped,
+            _worst_triage(fact, triaged),
+            sum_now / count_now if count_now else None,
+            sum_before / count_before if count_before else None,
+            fact.has_plan,
+        )
+        found[fact.patient_id] = summary
+        if fact.version is not None:
+            stored.append(
+                {
+                    "b_patient_id": fact.patient_id,
+                    "b_version": fact.version,
+                    "b_valid_until": fact.valid_until,
+                    "b_computed_at": now_utc,
+                    **dict(zip(_STORED, summary, strict=True)),
+                }
+            )
+    if stored:
+        stored.sort(key=lambda values: values["b_patient_id"])  # one lock order for every list
+        _write(engine, _store_statement(), stored)
+    return found
+
+
+_STORED = ("b_missed", "b_skipped", "b_worst_triage", "b_spasticity_now", "b_spasticity_before", "b_has_plan")
+
+
+def _write(engine: Engine, statement: Any, rows: Sequence[dict[str, Any]]) -> bool:
+    """One short write transaction (an executemany); False if it could not be done now."""
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        if driver is not None:  # wait for the write lock briefly, not the diary's 10 s
+            driver.execute(f"PRAGMA busy_timeout = {SUMMARY_WRITE_WAIT_MS}")
+        try:
+            with connection.begin():
+                connection.execute(statement, rows)
+        except (OperationalError, IntegrityError):  # locked, a deadlock, a patient just deleted
+            return False
+        finally:
+            if driver is not None:
+                driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    return True
+
+
+def _placeholders_statement(engine: Engine) -> Any:
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    return insert(AttentionSummaryRow).on_conflict_do_nothing(index_elements=["patient_id"])
+
+
+@cache
+def _store_statement() -> Update:
+    summary = AttentionSummaryRow
+    return (
+        update(summary)
+        .where(summary.patient_id == bindparam("b_patient_id"), summary.version == bindparam("b_version"))
+        .values(
+            valid_until=bindparam("b_valid_until"),
+            computed_at=bindparam("b_computed_at"),
+            missed=bindparam("b_missed"),
+            skipped=bindparam("b_skipped"),
+            worst_triage=bindparam("b_worst_triage"),
+            spasticity_now=bindparam("b_spasticity_now"),
+            spasticity_before=bindparam("b_spasticity_before"),
+            has_plan=bindparam("b_has_plan"),
+        )
+    )
+
+
+@cache
+def _summaries_statement() -> Select[*tuple[Any, ...]]:
+    """The patients the user was let in by, with whether they have a summary row, whether it
+    is valid at ``now`` (computed at or before it, valid until after it), and its values."""
+    summary = AttentionSummaryRow
+    now: BindParameter[datetime] = bindparam("now")
+    return (
+        select(
+            PatientRow.id,
+            PatientRow.name,
+            AccessGrantRow.role,
+            summary.version.is_not(None),
+            case((and_(summary.computed_at <= now, summary.valid_until > now), 1), else_=0),
+            summary.missed,
+            summary.skipped,
+            summary.worst_triage,
+            summary.spasticity_now,
+            summary.spasticity_before,
+            summary.has_plan,
+        )
+        .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
+        .outerjoin(summary, summary.patient_id == PatientRow.id)
+        .where(AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None))
     )
 
 
@@ -195,11 +372,16 @@ class _Facts:
     scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # spasticity: sum, count now; sum, count before
     side_effect_entries: list[tuple[datetime, str]] = field(default_factory=list)  # (recorded_at, JSON)
     missed_dues: list[datetime] = field(default_factory=list)  # aware UTC, sorted: for triage
+    version: int | None = None  # of the patient's summary row, read with these facts
+    valid_until: datetime | None = None  # naive UTC: see _valid_until
 
 
-def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelta) -> list[_Facts]:
-    """The facts of every patient the user was let in by, in one transaction of plain rows
-    (``now_utc`` naive UTC; ``window`` the missed-dose advice's)."""
+def _gather(
+    engine: Engine, *, user_id: int, now_utc: datetime, window: timedelta, patient_ids: Sequence[int]
+) -> list[_Facts]:
+    """The facts of the given patients the user was let in by, in one transaction of plain
+    rows (``now_utc`` naive UTC; ``window`` the missed-dose advice's), each with the moment
+    they stop being valid (:func:`_valid_until`)."""
     start = now_utc - LOOK_BACK
     window_start = start - timedelta(days=1)  # doses missed in the 24 h before an entry count
     parameters = {
@@ -208,6 +390,7 @@ def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelt
         "start": start,
         "window_start": window_start,
         "before": start - LOOK_BACK,
+        "ids": list(patient_ids),
     }
     facts: dict[int, _Facts] = {}
     # per patient: (last past due, next due) for the patients whose doses are read one by one
@@ -224,6 +407,11 @@ def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelt
             skipped,
             unrecorded_last,
             has_plan,
+            version,
+            first_not_taken_now,
+            first_not_taken_before,
+            first_entry_now,
+            first_entry_before,
         ) in connection.execute(_patients_statement(), parameters):
             # an unrecorded dose turns "missed" once the one after it is less than the window
             # away: for every slot but the last past one, the next is itself past; the last
@@ -240,6 +428,15 @@ def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelt
                 missed=unrecorded - unrecorded_last + unrecorded_last_missed,
                 skipped=skipped,
                 has_plan=bool(has_plan),
+                version=version,
+                valid_until=_valid_until(
+                    now_utc,
+                    window,
+                    next_due=next_due,
+                    due_last=bool(unrecorded_last and not unrecorded_last_missed),
+                    first_not_taken=(first_not_taken_now, first_not_taken_before),
+                    first_entry=(first_entry_now, first_entry_before),
+                ),
             )
             edges[patient_id] = (last_past, next_due)
         if not facts:
@@ -263,6 +460,50 @@ def _gather(engine: Engine, *, user_id: int, now_utc: datetime, window: timedelt
     return list(facts.values())
 
 
+def _valid_until(
+    now_utc: datetime,
+    window: timedelta,
+    *,
+    next_due: datetime | None,
+    due_last: bool,
+    first_not_taken: tuple[datetime | None, datetime | None],
+    first_entry: tuple[datetime | None, datetime | None],
+) -> datetime:
+    """The first moment after ``now_utc`` at which the clock alone (no row written) could change
+    the patient's :class:`Attention`, or earlier; naive UTC. What changes with the clock:
+
+    - a dose comes due (the first at or after now): from then on it is in the period, "due",
+      then "missed" unless recorded (a dose recorded before its time enters the period then);
+    - the last past dose, not recorded and still "due", turns "missed" once the next is less
+      than the window away (an ended plan's: the usual gap, see :func:`_count_one_by_one`);
+    - a dose not taken (missed, skipped, or still due) leaves the period LOOK_BACK after its
+      due time, and the day before it (the doses missed in the 24 h before an entry) a day
+      later: the first of each, ``first_not_taken`` (due in the period, due in the day before
+      or later);
+    - an entry moves from the period to the one before LOOK_BACK after it, and out of that
+      2 x LOOK_BACK after it (its triage counts only in the period): ``first_entry`` (the
+      first recorded in the period, and in the one before or later).
+
+    Each later one of a kind comes after the first, so the first of each is enough. Capped at
+    SUMMARY_MAX_AGE, so that what the code (the triage rules) says shows within a day."""
+    bounds = [now_utc + SUMMARY_MAX_AGE]
+    if next_due is not None:
+        bounds.append(next_due)
+        if due_last:
+            bounds.append(next_due - window)
+    not_taken_now, not_taken_before = first_not_taken
+    if not_taken_now is not None:
+        bounds.append(not_taken_now + LOOK_BACK)
+    if not_taken_before is not None:
+        bounds.append(not_taken_before + LOOK_BACK + timedelta(days=1))
+    entry_now, entry_before = first_entry
+    if entry_now is not None:
+        bounds.append(entry_now + LOOK_BACK)
+    if entry_before is not None:
+        bounds.append(entry_before + 2 * LOOK_BACK)
+    return min(bounds)
+
+
 def _count_one_by_one(
     found: _Facts,
     not_taken: list[tuple[datetime, str | None, str]],
@@ -283,6 +524,8 @@ def _count_one_by_one(
             if following is None:  # the plan's last dose: the usual gap between doses
                 following = due_at + timedelta(hours=24 / max(1, len(times.split(","))))
         state = slot_state(recorded, due_at, following, now_utc, window)
+        if state == "due" and found.valid_until is not None:  # turns "missed" after following - window
+            found.valid_until = min(found.valid_until, following - window)
         if state not in ("missed", "skipped"):
             continue
         found.missed_dues.append(due_at.replace(tzinfo=UTC))
@@ -294,9 +537,11 @@ def _count_one_by_one(
 
 @cache
 def _patients_statement() -> Select[*tuple[Any, ...]]:
-    """A row per patient the user was let in by: name, relation, the dose counts of the period
-    and the due times around now (each a step or a short range along a ``dose_slots`` index),
-    the newest plan and whether they reported side effects."""
+    """A row per patient asked for (``ids``) that the user was let in by: name, relation, the
+    dose counts of the period and the due times around now (each a step or a short range along
+    a ``dose_slots`` index), whether they have a plan, their summary's version (read in the
+    same statement as the counts), and the first dose not taken and the first entry of the
+    period and of the time before (what :func:`_valid_until` needs: a step along an index)."""
     slot = aliased(DoseSlotRow)
     now: BindParameter[datetime] = bindparam("now")
     start: BindParameter[datetime] = bindparam("start")
@@ -320,6 +565,26 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
     def counted(*conditions: Any) -> Any:
         return select(func.count()).select_from(slot).where(*not_taken, *conditions).scalar_subquery()
 
+    def first_not_taken(since: str) -> Any:  # one step along the partial index
+        return (
+            select(slot.due_at)
+            .where(of_patient, NOT_TAKEN, slot.due_at >= bindparam(since), slot.due_at < now)
+            .order_by(slot.due_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    entry = aliased(SymptomEntryRow)
+
+    def first_entry(since: str) -> Any:
+        return (
+            select(entry.recorded_at)
+            .where(entry.patient_id == PatientRow.id, entry.recorded_at >= bindparam(since))
+            .order_by(entry.recorded_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+
     return (
         select(
             PatientRow.id,
@@ -336,15 +601,28 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
             counted(slot.recorded == literal_column("'skipped'")).label("skipped"),
             counted(slot.recorded.is_(None), slot.due_at == last_past_inner).label("unrecorded_last"),
             exists().where(PlanRow.patient_id == PatientRow.id).label("has_plan"),
+            AttentionSummaryRow.version,
+            first_not_taken("start").label("first_not_taken_now"),
+            first_not_taken("window_start").label("first_not_taken_before"),
+            first_entry("start").label("first_entry_now"),
+            first_entry("before").label("first_entry_before"),
         )
         .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
-        .where(AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None))
+        .outerjoin(AttentionSummaryRow, AttentionSummaryRow.patient_id == PatientRow.id)
+        .where(
+            AccessGrantRow.user_id == bindparam("user_id"),
+            AccessGrantRow.revoked_at.is_(None),
+            PatientRow.id.in_(bindparam("ids", expanding=True)),
+        )
     )
 
 
 def _granted() -> Select[*tuple[Any, ...]]:
+    """The patients asked for (``ids``) that the user was let in by."""
     return select(AccessGrantRow.patient_id).where(
-        AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None)
+        AccessGrantRow.user_id == bindparam("user_id"),
+        AccessGrantRow.revoked_at.is_(None),
+        AccessGrantRow.patient_id.in_(bindparam("ids", expanding=True)),
     )
 
 
@@ -405,6 +683,7 @@ def _not_taken_statement() -> Select[*tuple[Any, ...]]:
         select(AccessGrantRow.patient_id).where(
             AccessGrantRow.user_id == bindparam("user_id"),
             AccessGrantRow.revoked_at.is_(None),
+            AccessGrantRow.patient_id.in_(bindparam("ids", expanding=True)),
             ~exists().where(later.patient_id == AccessGrantRow.patient_id, later.due_at >= now),
         ),
     )
@@ -431,21 +710,6 @@ def _worst_triage(
         if level == "urgent":
             worst = "urgent"
     return worst
-
-
-def _attention(found: _Facts, worst: TriageLevel | None) -> Attention:
-    sum_now, count_now, sum_before, count_before = found.scores
-    return Attention(
-        patient_id=found.patient_id,
-        name=found.name,
-        relation=found.relation,
-        missed=found.missed,
-        skipped=found.skipped,
-        worst_triage=worst,
-        spasticity_now=sum_now / count_now if count_now else None,
-        spasticity_before=sum_before / count_before if count_before else None,
-        has_plan=found.has_plan,
-    )
 
 
 def _triage_level(

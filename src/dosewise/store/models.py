@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -276,3 +278,26 @@ class LoginAttemptRow(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AttentionSummaryRow(Base):
+    """A patient's flags for the clinician's list, computed by ``services.clinic`` and valid
+    while ``now < valid_until`` (naive UTC; NULL: stale). Not data: derived, kept out of
+    backups and exports, and made stale by the database (triggers of migration 0007) whenever
+    a dose event, slot, symptom entry, plan or the patient is written, whatever writes it.
+    ``version`` changes with each such write, so that a summary computed from rows read
+    before a write is never stored as valid after it."""
+
+    __tablename__ = "attention_summaries"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[datetime | None]
+    computed_at: Mapped[datetime | None]
+    missed: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    worst_triage: Mapped[str | None] = mapped_column(String(16))
+    spasticity_now: Mapped[float | None] = mapped_column(Float)
+    spasticity_before: Mapped[float | None] = mapped_column(Float)
+    has_plan: Mapped[bool] = mapped_column(Boolean)
