@@ -158,6 +158,7 @@ def test_csv_export_of_one_patient(engine, filled, tmp_path):
         (lambda f: _replace(f / "dose_slots.csv", ",5000,", ",lots,"), "is not valid"),
         (lambda f: _replace(f / "dose_events.csv", ",taken,", ",eaten,"), "could not be imported"),
         (lambda f: _replace(f / "manifest.json", f'"{SCHEMA_HEAD}"', '"0999"'), "newer Dosewise"),
+        (lambda f: _replace(f / "plans.csv", '""format"":2', '""format"":9'), "plan record cannot be read"),
     ],
 )
 def test_a_bad_csv_import_leaves_the_diary_unchanged(engine, filled, tmp_path, damage, message):

@@ -88,6 +88,10 @@ def test_the_api_builds_a_cockcroft_gault_plan_from_serum_creatinine(client: Tes
         f"/api/patients/{patient}/plans/preview", json={**body, "weight_kg": None}, headers=headers
     )
     assert no_weight.status_code == 400 and no_weight.json()["field"] == "/weight_kg"
+    implausible = client.post(
+        f"/api/patients/{patient}/plans/preview", json={**body, "scr": 90000}, headers=headers
+    )
+    assert implausible.status_code == 400 and implausible.json()["field"] == "/scr"  # the body's own field
 
 
 def test_the_api_takes_a_childs_age_and_weight_like_the_form(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dosewise.cli.options import (
@@ -284,20 +284,14 @@ def _record(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
     from dosewise.services import doses
-    from dosewise.services.clock import moment_from_text
 
-    at: str | None = getattr(args, "at", None)
-    taken_at = None
-    if at is not None:
-        zone = now.tzinfo or UTC  # `now` is on the patient's clock
-        taken_at = moment_from_text(at, now=now, zone=zone, field="taken_at")
     record = doses.record_dose(
         engine,
         patient_id=patient,
         slot_id=args.slot,
         status="taken" if args.diary_command == "take" else "skipped",
         now=now,
-        taken_at=taken_at,
+        taken_at=getattr(args, "at", None),  # read on the patient's clock by the service
         actor=ACTOR,
     )
     if record.created:

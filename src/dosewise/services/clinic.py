@@ -173,7 +173,11 @@ def patient_page(
             missing.append(patient_id)
     if stale:
         refreshed = _refresh(engine, user_id=user.user_id, stale=stale, missing=missing, now_utc=now_utc)
-        summaries.update(refreshed)
+        # stored: ranked by the database like every other page (one order for every page)
+        ranked = _ranked_page(engine, user_id=user.user_id, now_utc=now_utc, page=page, page_size=page_size)
+        if ranked is not None:
+            return ranked
+        summaries.update(refreshed)  # not stored (a writer came first): ranked here this once
     keyed = []
     flagged = 0
     for patient_id, name, role, *_ in listed:

@@ -98,7 +98,7 @@ def record_dose(
     if status == "taken":
         taken_utc = to_utc(taken_at) if taken_at is not None else now_utc
         if taken_utc > now_utc + FUTURE_TOLERANCE:
-            raise InputError("a dose cannot be recorded as taken in the future")
+            raise InputError("a dose cannot be recorded as taken in the future", field="taken_at")
     try:
         with engine.begin() as connection:  # on SQLite: BEGIN IMMEDIATE (the write lock first)
             found = connection.execute(_slot_statement(), {"slot_id": slot_id}).first()

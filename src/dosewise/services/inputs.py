@@ -64,6 +64,10 @@ class InputModel(BaseModel):
         return data
 
 
+# Service fields that PlanInput takes under another name (serum creatinine comes with its unit)
+PLAN_INPUT_FIELDS = {"scr_umol_l": "scr", "scr_mg_dl": "scr"}
+
+
 class PlanInput(InputModel):
     """A plan to preview or save: the plan form and ``POST /api/patients/{id}/plans``."""
 

@@ -20,12 +20,14 @@ from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import KidneyAssessment
 from dosewise.domain.plan import Plan, PlanStep
 from dosewise.domain.products import Portion, Product, Recipe
+from dosewise.errors import DosewiseError
 
 PLAN_FORMAT = 2
 
 
-class UnreadablePlan(ValueError):
-    """A stored plan in a format this version cannot read (a newer Dosewise wrote it)."""
+class UnreadablePlan(DosewiseError, ValueError):
+    """A stored plan in a format this version cannot read (a newer Dosewise wrote it): said
+    in one line like every other error, never a traceback."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -306,7 +306,22 @@ def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
             raise InputError(f"cannot read {path}: {error.strerror or error}") from None
         except (UnicodeDecodeError, csv.Error) as error:
             raise InputError(f"{path} is not a readable CSV file ({error})") from None
+    _check_plans(result.get("plans", []), os.path.join(folder, "plans.csv"))
     return result
+
+
+def _check_plans(rows: list[dict[str, Any]], path: str) -> None:
+    """Each stored plan must read back, and its queried columns must be its record's own: the
+    record is decoded and the columns made from it again (a hand-edited file cannot make the
+    kidney function triage reads disagree with the plan)."""
+    from dosewise.store.plan_codec import decode_plan, plan_columns
+
+    for line, row in enumerate(rows, start=2):
+        try:
+            columns = plan_columns(decode_plan(row["record"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"{path}, line {line}: the plan record cannot be read ({error})") from None
+        row.update(columns)
 
 
 def _typed_row(table: Table, names: list[str], values: list[str], path: str, line: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from dosewise.services import access, auth, doses, medicines, missed_doses, note
 from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
 from dosewise.services.inputs import (
+    PLAN_INPUT_FIELDS,
     DoseInput,
     MedicineInput,
     MissedInput,
@@ -322,7 +323,11 @@ def missed(body: MissedInput, context: Ctx, user: User, patient: Patient) -> dic
 
 def _build(body: PlanInput, patient: PatientAccess) -> BuiltPlan:
     patient.require("plan")
-    return plans.build_plan(body.to_request(), caller=patient)
+    try:
+        return plans.build_plan(body.to_request(), caller=patient)
+    except InputError as error:  # point at the body's own field (scr, not scr_umol_l)
+        error.field = PLAN_INPUT_FIELDS.get(error.field or "", error.field)
+        raise
 
 
 @router.post("/patients/{patient_id}/plans/preview")

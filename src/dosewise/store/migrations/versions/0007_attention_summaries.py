@@ -87,6 +87,36 @@ POSTGRESQL_DROPS = tuple(
 )
 
 
+# Every patient has a summary row from the start (stale until the list computes it): a writer's
+# trigger always finds the row to mark stale, so a list that read the diary before that write
+# commits cannot store its summary as valid (the version it read has changed). Without the
+# row, a write racing the list's first look at a patient could be missed until the next write.
+COLUMNS = "(patient_id, version, missed, skipped, has_plan)"
+# (the statements below are built from this module's constants only)
+SQLITE_ROW_TRIGGER = f"""
+    CREATE TRIGGER patients_attention_row AFTER INSERT ON patients
+    BEGIN
+        INSERT OR IGNORE INTO attention_summaries {COLUMNS}
+        VALUES (NEW.id, abs(random() % 4611686018427387903), 0, 0, 0);
+    END
+    """  # noqa: S608
+POSTGRESQL_ROW_TRIGGER = (
+    f"""
+    CREATE FUNCTION patients_attention_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO attention_summaries {COLUMNS}
+        VALUES (NEW.id, floor(random() * 4.6e18)::bigint, 0, 0, false) ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END
+    $$
+    """,  # noqa: S608
+    """
+    CREATE TRIGGER patients_attention_row AFTER INSERT ON patients
+    FOR EACH ROW EXECUTE FUNCTION patients_attention_row()
+    """,
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "attention_summaries",
@@ -111,13 +141,20 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_TRIGGERS if dialect == "sqlite" else POSTGRESQL_TRIGGERS:
         op.execute(statement)
+    for statement in (SQLITE_ROW_TRIGGER,) if dialect == "sqlite" else POSTGRESQL_ROW_TRIGGER:
+        op.execute(statement)
+    op.execute(f"INSERT INTO attention_summaries {COLUMNS} SELECT id, 0, 0, 0, false FROM patients")  # noqa: S608
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in SQLITE_TRIGGER_NAMES:
+        for name in (*SQLITE_TRIGGER_NAMES, "patients_attention_row"):
             op.execute(f"DROP TRIGGER {name}")
     else:
-        for statement in POSTGRESQL_DROPS:
+        for statement in (
+            *POSTGRESQL_DROPS,
+            "DROP TRIGGER patients_attention_row ON patients",
+            "DROP FUNCTION patients_attention_row()",
+        ):
             op.execute(statement)
     op.drop_table("attention_summaries")
