@@ -458,8 +458,6 @@ class _Facts:
     """What the list needs of one patient, read for all of them at once."""
 
     patient_id: int
-    name: str
-    relation: str
     missed: int  # doses missed in the period
     skipped: int
     has_plan: bool
@@ -494,8 +492,6 @@ def _gather(
         horizon = now_utc + window
         for (
             patient_id,
-            name,
-            role,
             last_past,
             next_due,
             unrecorded,
@@ -518,8 +514,6 @@ def _gather(
                 unrecorded_last_missed = unrecorded_last
             facts[patient_id] = _Facts(
                 patient_id=patient_id,
-                name=name,
-                relation="clinician" if role == "clinician" else "caregiver",
                 missed=unrecorded - unrecorded_last + unrecorded_last_missed,
                 skipped=skipped,
                 has_plan=bool(has_plan),
@@ -632,7 +626,7 @@ def _count_one_by_one(
 
 @cache
 def _patients_statement() -> Select[*tuple[Any, ...]]:
-    """A row per patient asked for (``ids``) that the user was let in by: name, relation, the
+    """A row per patient asked for (``ids``) that the user was let in by: the
     dose counts of the period and the due times around now (each a step or a short range along
     a ``dose_slots`` index), whether they have a plan, their summary's version (read in the
     same statement as the counts), and the first dose not taken and the first entry of the
@@ -683,8 +677,6 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
     return (
         select(
             PatientRow.id,
-            PatientRow.name,
-            AccessGrantRow.role,
             last_past.label("last_past"),
             select(slot.due_at)
             .where(of_patient, slot.due_at >= now)
