@@ -34,7 +34,7 @@ REQUESTS = {
         doses_per_day=4,
     ),
     "maintenance": PlanRequest(
-        kind="maintenance", mg_day=15, days=10, start=START, times="07:30,13:00,21:15"
+        kind="maintenance", mg_day=15, review_weeks=2, start=START, times="07:30,13:00,21:15"
     ),
     "clinician steps": PlanRequest(kind="clinician", steps=("3:5,5,5", "4:5,5,10"), start=START),
     "dialysis by a clinician": PlanRequest(

@@ -31,7 +31,7 @@ def give_plan(engine: Any, patient_id: int) -> None:
     """A maintenance plan that started yesterday: doses in the past can be recorded."""
     zone = ZoneInfo(ZONE)
     start = datetime.now(tz=zone).date() - timedelta(days=1)
-    built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=start, days=4))
+    built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=start, review_weeks=1))
     plans.start_plan(
         engine,
         patient_id=patient_id,

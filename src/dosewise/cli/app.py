@@ -102,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         run(args, settings)
     except SafetyRefusal as refusal:
         hint = " (clinician: add --clinician-override)" if refusal.overridable else ""
+        field = getattr(refusal, "field", None)
+        flag = flag_of(field) if field is not None else None
+        if command is not None and flag in command._option_string_actions:
+            hint = f" (add {flag} REASON)"
         _fail(EXIT_SAFETY, f"refused for safety: {refusal}{hint}")
     except DosewiseError as error:
         _fail(EXIT_INPUT, f"error: {word_error(error, command)}")

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dosewise.cli.options import (
-    DAYS_HELP,
     MIN_DAYS_HELP,
     STEP_HELP,
     TARGET_HELP,
@@ -26,7 +25,6 @@ from dosewise.cli.options import (
 )
 from dosewise.domain.scales import PENN_FREQUENCY, PENN_SEVERITY
 from dosewise.errors import InputError, NotFound
-from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -66,7 +64,8 @@ def add_commands(commands: Any) -> None:
     init.add_argument("--tz", help=TZ_HELP)
     plan = add_command(
         actions, "plan", help="start a plan: titration, maintenance, taper or a clinician-entered schedule",
-        description="Start a plan (it replaces the current one from its first day). Choose the kind by "
+        description="Start a plan: it takes over from the current one at its first dose time from now on "
+        "(the old plan's doses from then on are cancelled). Choose the kind by "
         "its option: --target-mg-day (titration), --mg-day (maintenance), --from-mg-day (taper) or "
         "--step (clinician-entered); the other options are those of `dosewise plan`.",
     )  # fmt: skip
@@ -76,9 +75,16 @@ def add_commands(commands: Any) -> None:
     kinds.add_argument("--mg-day", type=float, help="maintenance: the daily dose in mg")
     kinds.add_argument("--from-mg-day", type=float, help="taper: the current daily dose in mg")
     kinds.add_argument("--step", action="append", help="clinician-entered: " + STEP_HELP)
-    plan.add_argument("--days", type=int, default=DEFAULT_MAINTENANCE_DAYS, help="maintenance: " + DAYS_HELP)
     plan.add_argument("--min-days", type=int, help="taper: " + MIN_DAYS_HELP)
     add_schedule(plan)
+    plan.add_argument(
+        "--started-earlier", action="store_true",
+        help="the --start day is in the past: the patient is already on this plan (doses from now on)",
+    )
+    plan.add_argument(
+        "--confirm-rise", metavar="REASON",
+        help="save a plan that raises the daily dose by more than a step may, saying why (audited)",
+    )  # fmt: skip
     add_patient_options(plan)
     today = add_command(actions, "today", help="the doses of the day, what is due now and what to do")
     today.add_argument("--date", help="another day, YYYY-MM-DD")
@@ -209,18 +215,20 @@ def _plan(engine: Engine, args: argparse.Namespace, patient: int, now: datetime,
     from dosewise.services import plans
 
     zone_name, zone = settings.zone(str(now.tzinfo) if args.tz is None else args.tz)
-    built = build_plan_from_args(args, settings, zone)
-    plan_id = plans.start_plan(
+    built = build_plan_from_args(args, settings, zone, for_diary=True)
+    change = plans.plan_change(engine, patient_id=patient, built=built, time_zone=zone_name, now=now)
+    plan_id = plans.save_plan(
         engine,
         patient_id=patient,
-        plan=built.plan,
-        times=built.times,
-        zone=zone,
+        built=built,
+        time_zone=zone_name,
         now=now,
         actor=ACTOR,
+        confirm_rise=args.confirm_rise,
     )
     render_built_plan(built, zone_name, None)
-    print(f"Plan {plan_id} started: `dosewise diary today` shows the doses to tick off.")
+    print(f"Plan {plan_id} saved: it takes over at {change.takes_over:%a %d %b %Y %H:%M}.")
+    print("`dosewise diary today` shows the doses to tick off. Agree every plan with the prescriber.")
 
 
 def _slot_dict(slot: Slot) -> dict[str, object]:

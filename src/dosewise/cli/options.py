@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from dosewise.errors import InputError
-from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
+from dosewise.services.plans import DEFAULT_REVIEW_WEEKS
 
 SEXES = ("female", "male")
 TARGET_HELP = (
@@ -19,7 +19,10 @@ TARGET_HELP = (
 )
 STEP_HELP = "a step DAYS:DOSE,DOSE,... in mg, one dose per dose time (repeatable), e.g. --step 3:5,5,5"
 MIN_DAYS_HELP = "make the taper last at least this many days (14+)"
-DAYS_HELP = f"days to lay out (default {DEFAULT_MAINTENANCE_DAYS})"
+REVIEW_HELP = (
+    f"weeks from the last step to the prescriber's review (Dosewise default {DEFAULT_REVIEW_WEEKS}); "
+    "the plan goes on after it until a new plan or a taper replaces it"
+)
 TZ_HELP = "IANA time zone, e.g. Europe/London (default: $TZ or UTC)"
 PRODUCT_HELP = (
     "a product the patient has, repeatable: tablet:10mg:halves, tablet:5mg, "
@@ -36,10 +39,12 @@ def add_creatinine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scr-umol-l", type=float, help="serum creatinine in µmol/L")
 
 
-def add_schedule(parser: argparse.ArgumentParser, *, doses_per_day: bool = True) -> None:
+def add_schedule(parser: argparse.ArgumentParser, *, doses_per_day: bool = True, review: bool = True) -> None:
     if doses_per_day:
         parser.add_argument("--doses-per-day", type=int, default=3, help="doses a day: 3 or 4 (default 3)")
     parser.add_argument("--start", help="first day, YYYY-MM-DD (default: today in --tz)")
+    if review:
+        parser.add_argument("--review-weeks", type=int, help=REVIEW_HELP)
     parser.add_argument("--times", help="clock times HH:MM,... (default 08:00,14:00,20:00 for 3 doses)")
     parser.add_argument("--tz", help=TZ_HELP)
     parser.add_argument("--product", action="append", default=[], help=PRODUCT_HELP)

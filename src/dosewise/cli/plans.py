@@ -10,7 +10,6 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from dosewise.cli.options import (
-    DAYS_HELP,
     MIN_DAYS_HELP,
     SEXES,
     STEP_HELP,
@@ -23,7 +22,6 @@ from dosewise.cli.options import (
     print_json,
 )
 from dosewise.errors import InputError
-from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -68,19 +66,18 @@ def add_commands(commands: Any) -> None:
     )  # fmt: skip
     taper.add_argument("drug", help="the drug, e.g. baclofen")
     taper.add_argument("--from-mg-day", type=float, required=True, help="the current daily dose in mg")
-    add_schedule(taper)
+    add_schedule(taper, review=False)
     taper.add_argument("--min-days", type=int, help=MIN_DAYS_HELP)
     add_json(taper)
     taper.set_defaults(run=run_plan, plan_kind="taper")
 
     maintain = add_command(
         commands, "maintain", help="a maintenance plan: the daily dose the patient already takes",
-        description="The current daily dose for a number of days, over the dose times, in the patient's "
-        "own products, checked against the maximum (kidney-adjusted).",
+        description="The current daily dose over the dose times, in the patient's own products, checked "
+        "against the maximum (kidney-adjusted); it goes on until a new plan or a taper, with a review date.",
     )  # fmt: skip
     maintain.add_argument("drug", help="the drug, e.g. baclofen")
     maintain.add_argument("--mg-day", type=float, required=True, help="the daily dose in mg")
-    maintain.add_argument("--days", type=int, default=DEFAULT_MAINTENANCE_DAYS, help=DAYS_HELP)
     add_schedule(maintain)
     add_patient_options(maintain)
     add_json(maintain)
@@ -159,16 +156,16 @@ def plan_kind_of(args: argparse.Namespace) -> str:
     raise InputError("say which plan: --target-mg-day, --mg-day, --from-mg-day or --step")
 
 
-def build_plan_from_args(args: argparse.Namespace, settings: Settings, zone: ZoneInfo) -> BuiltPlan:
-    """The plan that a plan command's options describe (also used by `diary plan`)."""
+def build_plan_from_args(
+    args: argparse.Namespace, settings: Settings, zone: ZoneInfo, *, for_diary: bool = False
+) -> BuiltPlan:
+    """The plan that a plan command's options describe (also used by `diary plan`, where a
+    first day in the past needs --started-earlier)."""
     from dosewise.services.clock import parse_date
     from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
 
-    start = (
-        settings.now(zone).date()
-        if args.start is None
-        else parse_date(args.start, "start date", field="start")
-    )
+    today = settings.now(zone).date()
+    start = today if args.start is None else parse_date(args.start, "start date", field="start")
     request = PlanRequest(
         kind=plan_kind_of(args),
         drug=args.drug,
@@ -176,11 +173,12 @@ def build_plan_from_args(args: argparse.Namespace, settings: Settings, zone: Zon
         mg_day=getattr(args, "mg_day", None),
         from_mg_day=getattr(args, "from_mg_day", None),
         steps=tuple(getattr(args, "step", None) or ()),
-        days=getattr(args, "days", DEFAULT_MAINTENANCE_DAYS),
+        review_weeks=getattr(args, "review_weeks", None),
         min_days=getattr(args, "min_days", None),
         doses_per_day=getattr(args, "doses_per_day", 3),
         times=args.times,
         start=start,
+        started_earlier=getattr(args, "started_earlier", False),
         products=tuple(args.product),
         kidney=KidneyInput(
             crcl_ml_min=getattr(args, "crcl", None),
@@ -193,4 +191,4 @@ def build_plan_from_args(args: argparse.Namespace, settings: Settings, zone: Zon
         weight_kg=getattr(args, "weight_kg", None),
         clinician_override=getattr(args, "clinician_override", False),
     )
-    return build_plan(request)
+    return build_plan(request, today=today if for_diary else None)

@@ -57,6 +57,7 @@ class Plan:
     disclaimer: str
     stop_date: date | None = None  # tapers: the first day without the drug
     normal_kidney_target_ug: int | None = None  # titrations: the target before the kidney factor
+    review_on: date | None = None  # open-ended plans: when the prescriber reviews it
 
     @property
     def start(self) -> date:
@@ -64,8 +65,28 @@ class Plan:
 
     @property
     def end(self) -> date:
-        """The last day of the last step."""
+        """The last day of the last step (an open-ended plan goes on after it)."""
         return self.steps[-1].end
+
+    @property
+    def open_ended(self) -> bool:
+        """A plan never ends in nothing: after its last step it continues at that step's doses
+        until another plan replaces it; only a taper ends, on its stop date [baclofen.md 10]."""
+        return self.stop_date is None
+
+    def step_on(self, day: date) -> PlanStep | None:
+        """The step whose doses are given on ``day``: the first step before the plan starts,
+        the last one after it for an open-ended plan, None after a taper has stopped."""
+        if day < self.start:
+            return self.steps[0]
+        for step in self.steps:
+            if day <= step.end:
+                return step
+        return self.steps[-1] if self.open_ended else None
+
+    def daily_ug_on(self, day: date) -> int:
+        step = self.step_on(day)
+        return 0 if step is None else step.daily_ug
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

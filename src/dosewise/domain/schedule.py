@@ -66,25 +66,38 @@ def localize(day: date, clock: time, zone: tzinfo) -> datetime:
     return local
 
 
-def build_dose_events(plan: Plan, times: tuple[time, ...], zone: tzinfo) -> list[DoseEvent]:
-    """Every dose of ``plan`` as a dated event, in order; empty slots give no event."""
+def build_dose_events(
+    plan: Plan,
+    times: tuple[time, ...],
+    zone: tzinfo,
+    *,
+    until: date | None = None,
+    since: date | None = None,
+) -> list[DoseEvent]:
+    """The doses of ``plan`` as dated events, in order, on the days from ``since`` (default:
+    the plan's start) through the plan's last step, or through ``until`` for an open-ended plan,
+    which continues at its last step's doses (a taper ends on its stop date whatever ``until``
+    says). Empty slots give no event."""
     if len(times) != plan.doses_per_day:
         raise InputError(f"give {plan.doses_per_day} times for this plan, got {len(times)}")
+    last_day = plan.end if until is None or not plan.open_ended else max(plan.end, until)
+    day = max(plan.start, since) if since is not None else plan.start
     events: list[DoseEvent] = []
-    for number, step in enumerate(plan.steps, start=1):
-        for offset in range(step.days):
-            day = step.start + timedelta(days=offset)
-            for slot, (clock, dose, recipe) in enumerate(
-                zip(times, step.doses_ug, step.recipes, strict=True)
-            ):
-                if dose and recipe is not None:
-                    events.append(
-                        DoseEvent(
-                            at=localize(day, clock, zone),
-                            dose_ug=dose,
-                            recipe=recipe,
-                            step_number=number,
-                            slot=slot,
-                        )
+    numbers = {id(step): number for number, step in enumerate(plan.steps, start=1)}
+    while day <= last_day:
+        step = plan.step_on(day)
+        if step is None:
+            break
+        for slot, (clock, dose, recipe) in enumerate(zip(times, step.doses_ug, step.recipes, strict=True)):
+            if dose and recipe is not None:
+                events.append(
+                    DoseEvent(
+                        at=localize(day, clock, zone),
+                        dose_ug=dose,
+                        recipe=recipe,
+                        step_number=numbers[id(step)],
+                        slot=slot,
                     )
+                )
+        day += timedelta(days=1)
     return events

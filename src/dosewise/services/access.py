@@ -48,11 +48,12 @@ Relation = Literal["owner", "caregiver", "clinician"]
 Capability = Literal["view", "record", "plan", "note", "manage"]
 
 
-# What each relation to a patient may do. Caregivers act for the patient (doses, diary, plans);
-# clinicians see everything and change plans; only the patient manages access and the account.
+# What each relation to a patient may do. Caregivers record for the patient (doses, symptoms,
+# notes, triage) but never change the plan; the patient enters the prescriber's plan and
+# clinicians change plans; only the patient manages access and the account.
 CAPABILITIES: dict[Relation, frozenset[Capability]] = {
     "owner": frozenset({"view", "record", "plan", "note", "manage"}),
-    "caregiver": frozenset({"view", "record", "plan", "note"}),
+    "caregiver": frozenset({"view", "record", "note"}),
     "clinician": frozenset({"view", "plan", "note"}),
 }
 

@@ -6,6 +6,7 @@ hot paths that use no ORM session (:func:`audit_on`).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -18,7 +19,13 @@ from dosewise.store.models import AuditRow
 
 
 def _row(
-    now: datetime, actor: str, patient_id: int | None, action: str, entity: str, entity_id: int | None
+    now: datetime,
+    actor: str,
+    patient_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         "at": to_utc(now),
@@ -27,6 +34,7 @@ def _row(
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
+        "detail": None if detail is None else json.dumps(detail, sort_keys=True, default=str),
     }
 
 
@@ -38,9 +46,11 @@ def audit(
     action: str,
     entity: str,
     entity_id: int | None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """One row of the audit trail: who (``user:ID`` or ``cli``) did what to which patient's data."""
-    session.add(AuditRow(**_row(now, actor, patient_id, action, entity, entity_id)))
+    """One row of the audit trail: who (``user:ID`` or ``cli``) did what to which patient's data;
+    ``detail`` (stored as JSON) says what changed, e.g. ``{"before": ..., "after": ...}``."""
+    session.add(AuditRow(**_row(now, actor, patient_id, action, entity, entity_id, detail)))
 
 
 @cache
@@ -56,6 +66,7 @@ def audit_on(
     action: str,
     entity: str,
     entity_id: int | None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """The same row as :func:`audit`, on a plain connection in its transaction."""
-    connection.execute(_insert(), _row(now, actor, patient_id, action, entity, entity_id))
+    connection.execute(_insert(), _row(now, actor, patient_id, action, entity, entity_id, detail))

@@ -25,7 +25,7 @@ from dosewise.domain.scales import (
     SPASTICITY_NRS_RANGE,
 )
 from dosewise.errors import InputError
-from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS, KidneyInput, PlanRequest
+from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, KidneyInput, PlanRequest
 
 M = TypeVar("M", bound=BaseModel)
 MAX_TEXT = 4000
@@ -68,6 +68,13 @@ class InputModel(BaseModel):
 PLAN_INPUT_FIELDS = {"scr_umol_l": "scr", "scr_mg_dl": "scr"}
 
 
+class PlanCommit(InputModel):
+    """Save the plan a preview showed: ``POST /api/patients/{id}/plans/commit``."""
+
+    draft: str = Field(max_length=8000, title="the preview's draft")
+    confirm_rise: str | None = Field(default=None, max_length=500, title="the reason for a larger rise")
+
+
 class PlanInput(InputModel):
     """A plan to preview or save: the plan form and ``POST /api/patients/{id}/plans``."""
 
@@ -82,13 +89,20 @@ class PlanInput(InputModel):
     steps: Annotated[list[Annotated[str, Field(max_length=200)]], BeforeValidator(_lines)] = Field(
         default_factory=list, max_length=100, title="the steps", description="DAYS:MG,MG,MG each"
     )
-    days: Count = Field(
-        default=DEFAULT_MAINTENANCE_DAYS, title="the number of days", description="maintenance"
+    review_weeks: Count | None = Field(
+        default=None,
+        title="the review",
+        description=f"weeks after the last step begins (default {DEFAULT_REVIEW_WEEKS}, by the clinician)",
     )
     min_days: Count | None = Field(default=None, title="the shortest taper", description="taper, days")
     doses_per_day: Count = Field(default=3, title="the doses a day")
     times: str | None = Field(default=None, max_length=100, title="the dose times", description="HH:MM,HH:MM")
-    start: date = Field(title="the first day")
+    start: date | None = Field(default=None, title="the first day", description="default today")
+    started_earlier: bool = Field(
+        default=False,
+        title="already started",
+        description="a first day in the past: the plan is already under way (doses from now on)",
+    )
     products: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list, max_length=10, title="the products", description="e.g. tablet:10mg:halves"
     )
@@ -107,6 +121,16 @@ class PlanInput(InputModel):
     clinician_override: bool = Field(
         default=False, title="the clinician override", description="clinicians only"
     )
+    confirm_rise: str | None = Field(
+        default=None,
+        max_length=500,
+        title="the reason for a larger rise",
+        description="saving only: why the daily dose rises more than a step may (audited)",
+    )
+
+    def plan_inputs(self) -> dict[str, Any]:
+        """What makes the plan (not how saving it is confirmed): a draft's content."""
+        return self.model_dump(mode="json", exclude={"confirm_rise"})
 
     def to_request(self) -> PlanRequest:
         kind = self.kind
@@ -116,11 +140,12 @@ class PlanInput(InputModel):
             mg_day=self.mg_day if kind == "maintenance" else None,
             from_mg_day=self.from_mg_day if kind == "taper" else None,
             steps=tuple(self.steps) if kind == "clinician" else (),
-            days=self.days,
+            review_weeks=self.review_weeks,
             min_days=self.min_days if kind == "taper" else None,
             doses_per_day=self.doses_per_day,
             times=self.times,
             start=self.start,
+            started_earlier=self.started_earlier,
             products=tuple(self.products),
             kidney=KidneyInput(
                 way=self.kidney_way,

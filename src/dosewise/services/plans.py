@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from dosewise.errors import InputError, NotFound
+from dosewise.errors import Conflict, InputError, NotFound, SafetyRefusal
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import check_date
 
@@ -33,7 +33,18 @@ if TYPE_CHECKING:
 # The plan path of the CLI must start fast (docs/benchmarks.md): everything that reaches the
 # database is imported inside the functions that store or read plans.
 
-DEFAULT_MAINTENANCE_DAYS = 28  # how far ahead a maintenance plan is laid out (setting, not clinical)
+# Product defaults (issue 12; baclofen.md section 10 asks for a review date, not its length):
+# an open-ended plan is reviewed this many weeks after its last step begins; the clinician sets it.
+DEFAULT_REVIEW_WEEKS = 12
+MAX_REVIEW_WEEKS = 104
+# Dose slots of an open-ended plan are made this far ahead, topped up when fewer days are left
+# (settings, not clinical numbers: the schedule itself never ends).
+SLOTS_AHEAD = timedelta(days=60)
+TOP_UP_WHEN = timedelta(days=21)
+# Doses at least this far apart (baclofen.md section 10, a product default [DOSEWISE]): no new
+# slot is offered this close to a dose already taken when a plan takes over.
+MIN_DOSE_SPACING = timedelta(hours=3)
+MIN_DOSE_SPACING_SOURCE = "DOSEWISE"
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
 KidneyWay = Literal["none", "crcl", "creatinine", "dialysis"]
 
@@ -43,6 +54,16 @@ class Caller(Protocol):
 
     @property
     def may_override(self) -> bool: ...
+
+    @property
+    def relation(self) -> str: ...
+
+
+class RiseNeedsConfirmation(SafetyRefusal):
+    """The new plan raises the daily dose by more than a step may: it is saved only with an
+    explicit confirmation and a reason (audited)."""
+
+    field = "confirm_rise"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,11 +89,12 @@ class PlanRequest:
     mg_day: float | None = None  # maintenance
     from_mg_day: float | None = None  # taper
     steps: tuple[str, ...] = ()  # clinician-entered, "DAYS:MG,MG,MG" each
-    days: int = DEFAULT_MAINTENANCE_DAYS  # maintenance
+    review_weeks: int | None = None  # open-ended plans: review after this (DEFAULT_REVIEW_WEEKS)
     min_days: int | None = None  # taper
     doses_per_day: int = 3
     times: str | None = None  # "08:00,14:00,20:00"
-    start: date
+    start: date | None = None  # None: today (build_plan's ``today``)
+    started_earlier: bool = False  # a start before today is explicit: the plan is already under way
     products: tuple[str, ...] = ()
     kidney: KidneyInput = KidneyInput()
     age_years: float | None = None
@@ -106,16 +128,45 @@ def check_override(request: PlanRequest, caller: Caller | None) -> None:
         raise InputError("only the patient's clinician can override a limit", field="clinician_override")
 
 
-def build_plan(request: PlanRequest, *, caller: Caller | None = None) -> BuiltPlan:
-    """The plan the request describes, or InputError / SafetyRefusal saying what to change."""
-    from dosewise.domain.plan import check_doses_per_day
-    from dosewise.domain.products import parse_product_specs
-    from dosewise.domain.schedule import parse_clock_times
+def build_plan(request: PlanRequest, *, caller: Caller | None = None, today: date | None = None) -> BuiltPlan:
+    """The plan the request describes, or InputError / SafetyRefusal saying what to change.
+
+    ``today`` is the patient's date when the plan is for their diary: a start before it must
+    be explicit (``started_earlier``), and no start means today.
+    """
+    from dataclasses import replace
 
     if request.kind not in PLAN_KINDS:
         raise InputError(f"a plan is one of {', '.join(PLAN_KINDS)}", field="kind")
     check_override(request, caller)
-    check_date(request.start)
+    start = request.start or today
+    if start is None:
+        raise InputError("say the first day of the plan", field="start")
+    check_date(start)
+    if today is not None and start < today and not request.started_earlier:
+        raise InputError(
+            f"the first day {start.isoformat()} is in the past: if the patient is already on this plan, "
+            "say that it started earlier (its doses are then planned from now on, never counted as "
+            "missed before it was entered); otherwise start it today or later",
+            field="start",
+        )
+    review_weeks = DEFAULT_REVIEW_WEEKS if request.review_weeks is None else request.review_weeks
+    if not 1 <= review_weeks <= MAX_REVIEW_WEEKS:
+        raise InputError(f"the review is 1 to {MAX_REVIEW_WEEKS} weeks away", field="review_weeks")
+    built = _build(replace(request, start=start), review_weeks)
+    plan = built.plan
+    if plan.open_ended:
+        review_on = plan.steps[-1].start + timedelta(weeks=review_weeks)
+        built = replace(built, plan=replace(plan, review_on=review_on))
+    return built
+
+
+def _build(request: PlanRequest, review_weeks: int) -> BuiltPlan:
+    from dosewise.domain.plan import check_doses_per_day
+    from dosewise.domain.products import parse_product_specs
+    from dosewise.domain.schedule import parse_clock_times
+
+    assert request.start is not None
     monograph = load_monograph(request.drug)
     doses_per_day = request.doses_per_day
     steps = None
@@ -163,7 +214,7 @@ def build_plan(request: PlanRequest, *, caller: Caller | None = None) -> BuiltPl
             daily_mg=_required(request.mg_day, "the daily dose (mg)", "mg_day"),
             products=products,
             start=start,
-            days=request.days,
+            days=review_weeks * 7,
             doses_per_day=doses_per_day,
             **patient,
         )
@@ -260,13 +311,122 @@ def plan_view(built: BuiltPlan, *, time_zone: str) -> dict[str, Any]:
     return plan_to_dict(built.plan, built.monograph, times=built.times, time_zone=time_zone)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanChange:
+    """How a new plan takes over from the one in force: when, and the daily dose before and
+    after. A rise above the step limit needs a confirmation with a reason."""
+
+    takes_over: datetime  # aware, on the patient's clock: the new plan's first dose from now
+    current_daily_ug: int | None  # None: no plan in force
+    new_daily_ug: int
+    rise_limit_ug: int
+    rise_source: str
+
+    @property
+    def rise_ug(self) -> int:
+        return 0 if self.current_daily_ug is None else self.new_daily_ug - self.current_daily_ug
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.rise_ug > self.rise_limit_ug
+
+    def rise_message(self) -> str:
+        from dosewise.domain.units import format_mg
+
+        assert self.current_daily_ug is not None
+        return (
+            f"this plan raises the daily dose from {format_mg(self.current_daily_ug)} to "
+            f"{format_mg(self.new_daily_ug)} mg/day at once, more than the "
+            f"{format_mg(self.rise_limit_ug)} mg/day a step may rise [{self.rise_source}]: "
+            "confirm the rise and say why (for example, the prescriber's instruction)"
+        )
+
+
+def plan_change(
+    engine: Engine,
+    *,
+    patient_id: int,
+    built: BuiltPlan,
+    time_zone: str,
+    now: datetime,
+    takes_over: datetime | None = None,
+) -> PlanChange:
+    """When ``built`` would take over from the patient's plan in force, and the dose change."""
+    from dosewise.store.database import read_only
+
+    with read_only(engine) as session:
+        return _plan_change(session, patient_id, built, ZoneInfo(time_zone), now, takes_over)
+
+
+def _plan_change(
+    session: Any, patient_id: int, built: BuiltPlan, zone: tzinfo, now: datetime, takes_over: datetime | None
+) -> PlanChange:
+    from sqlalchemy import select
+
+    from dosewise.domain.schedule import build_dose_events
+    from dosewise.store.models import PlanRow
+    from dosewise.store.plan_codec import decode_plan
+
+    local_now = now.astimezone(zone)
+    moment = local_now if takes_over is None else takes_over.astimezone(zone)
+    if moment < local_now - timedelta(minutes=5):
+        raise InputError("a plan takes over now or later, not in the past", field="takes_over")
+    plan = built.plan
+    first = next(
+        (
+            event
+            for event in build_dose_events(
+                plan, built.times, zone, since=moment.date(), until=moment.date() + timedelta(days=2)
+            )
+            if event.at >= moment
+        ),
+        None,
+    )
+    if first is None:
+        raise InputError("this plan has no doses left from now on: check its first day", field="start")
+    current = session.scalars(
+        select(PlanRow)
+        .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
+        .order_by(PlanRow.id.desc())
+        .limit(1)
+    ).first()
+    current_daily = None
+    if current is not None:
+        current_daily = decode_plan(current.record).plan.daily_ug_on(first.at.date())
+    rules = built.monograph.titration.beyond_labelled
+    return PlanChange(
+        takes_over=first.at if takes_over is None else moment,
+        current_daily_ug=current_daily,
+        new_daily_ug=plan.daily_ug_on(first.at.date()),
+        rise_limit_ug=round(rules.max_increase_mg * 1000),
+        rise_source=rules.source,
+    )
+
+
 def save_plan(
-    engine: Engine, *, patient_id: int, built: BuiltPlan, time_zone: str, now: datetime, actor: str
+    engine: Engine,
+    *,
+    patient_id: int,
+    built: BuiltPlan,
+    time_zone: str,
+    now: datetime,
+    actor: str,
+    caller: Caller | None = None,
+    takes_over: datetime | None = None,
+    confirm_rise: str | None = None,
 ) -> int:
-    """Store the plan as the patient's plan from its first dose; returns its id."""
+    """Store the plan as the patient's plan from its next dose time; returns its id.
 
-    from dosewise.services.plans import start_plan
+    ``caller`` None is the local CLI (the patient's own diary). A rise beyond the step limit
+    is refused (:class:`RiseNeedsConfirmation`) unless ``confirm_rise`` gives the reason.
+    """
+    entered_as = "clinician" if caller is not None and caller.relation == "clinician" else "patient"
+    if caller is not None and caller.relation not in ("owner", "clinician"):
+        from dosewise.services.access import NotAllowed
 
+        raise NotAllowed(
+            "only the patient (entering the prescriber's plan) or their clinician can change the plan"
+        )
     return start_plan(
         engine,
         patient_id=patient_id,
@@ -275,6 +435,10 @@ def save_plan(
         zone=ZoneInfo(time_zone),
         now=now,
         actor=actor,
+        entered_as=entered_as,
+        takes_over=takes_over,
+        confirm_rise=confirm_rise,
+        monograph=built.monograph,
     )
 
 
@@ -287,58 +451,78 @@ def start_plan(
     zone: tzinfo,
     now: datetime,
     actor: str,
+    entered_as: str = "patient",
+    takes_over: datetime | None = None,
+    confirm_rise: str | None = None,
+    monograph: Monograph | None = None,
 ) -> int:
-    """Store a plan and one slot per scheduled dose; returns the plan id.
+    """Store a plan and its dose slots; returns the plan id.
 
-    The new plan takes over from its first dose: the earlier plans are marked superseded
-    and their doses from then on that nothing was recorded for are removed (what was recorded
-    stays). The patient's products are remembered for the next plan.
+    The plan takes over at ``takes_over`` (default: its first dose time from now on). The
+    plans in force are superseded from then; their slots from then on with nothing recorded
+    are cancelled (removed: neither missed nor shown). No slot is made before that moment (a
+    plan started earlier never turns the time before it was entered into missed doses), nor
+    within :data:`MIN_DOSE_SPACING` of a dose already taken. An open-ended plan's slots are
+    made :data:`SLOTS_AHEAD` ahead and topped up by :func:`keep_slots_ahead`. The patient's
+    products are remembered for the next plan.
     """
     from sqlalchemy import delete, exists, select
 
-    from dosewise.domain.schedule import build_dose_events
     from dosewise.services.audit import audit
     from dosewise.services.clock import to_utc
     from dosewise.store.database import unit_of_work
     from dosewise.store.models import DoseEventRow, DoseSlotRow, PatientRow, PlanRow, ProductRow
     from dosewise.store.plan_codec import PlanRecord, plan_columns
 
-    events = build_dose_events(plan, times, zone)
-    if not events:
-        raise InputError("the plan has no doses to schedule")
-    takes_over = to_utc(events[0].at)
+    monograph = monograph or load_monograph(plan.drug)
+    built = BuiltPlan(plan=plan, monograph=monograph, times=times)
+    reason = (confirm_rise or "").strip() or None
     with unit_of_work(engine) as session:
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient {patient_id}")
+        change = _plan_change(session, patient_id, built, zone, now, takes_over)
+        if change.needs_confirmation and reason is None:
+            raise RiseNeedsConfirmation(change.rise_message())
+        moment = to_utc(change.takes_over)
         current = session.scalars(
             select(PlanRow).where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
         ).all()
         for old in current:
-            old.superseded_at = takes_over
+            old.superseded_at = moment
+            if old.slots_until is not None and old.slots_until >= moment:
+                old.slots_until = moment
             session.execute(
                 delete(DoseSlotRow).where(
                     DoseSlotRow.plan_id == old.id,
-                    DoseSlotRow.due_at >= takes_over,
+                    DoseSlotRow.due_at >= moment,
                     ~exists().where(DoseEventRow.slot_id == DoseSlotRow.id),
                 )
             )
+        taken = _taken_near(session, patient_id, moment)
+        horizon = (now.astimezone(zone) + SLOTS_AHEAD).date()
+        events = [
+            event
+            for event in _events(plan, times, zone, since=change.takes_over.date(), until=horizon)
+            if to_utc(event.at) >= moment
+            and not any(abs(to_utc(event.at) - t) < MIN_DOSE_SPACING for t in taken)
+        ]
+        if not events:
+            raise InputError("the plan has no doses to schedule")
         record = PlanRecord(plan=plan, times=times, time_zone=getattr(zone, "key", None) or str(zone))
         row = PlanRow(
-            patient_id=patient_id, **plan_columns(record), created_at=to_utc(now), superseded_at=None
+            patient_id=patient_id,
+            **plan_columns(record),
+            created_at=to_utc(now),
+            superseded_at=None,
+            takes_over_at=moment,
+            slots_until=to_utc(events[-1].at) if plan.open_ended else None,
+            entered_as=entered_as,
+            entered_by=actor,
+            reason=reason,
         )
         session.add(row)
         session.flush()
-        session.add_all(
-            DoseSlotRow(
-                plan_id=row.id,
-                patient_id=patient_id,  # derived: the migration 0006 triggers check it
-                due_at=to_utc(event.at),
-                dose_ug=event.dose_ug,
-                how=event.recipe.describe(),
-                step_number=event.step_number,
-            )
-            for event in events
-        )
+        session.add_all(_slot_rows(row.id, patient_id, events))
         known = set(session.scalars(select(ProductRow.spec).where(ProductRow.patient_id == patient_id)))
         session.add_all(
             ProductRow(
@@ -347,8 +531,146 @@ def start_plan(
             for product in dict.fromkeys(plan.products)
             if product.spec not in known
         )
-        audit(session, now, actor, patient_id, "start_plan", "plan", row.id)
+        detail: dict[str, Any] = {
+            "takes_over": change.takes_over.isoformat(),
+            "daily_mg_before": None if change.current_daily_ug is None else change.current_daily_ug / 1000,
+            "daily_mg_after": change.new_daily_ug / 1000,
+            "entered_as": entered_as,
+        }
+        if change.needs_confirmation:
+            detail["rise_confirmed"] = reason
+        audit(session, now, actor, patient_id, "start_plan", "plan", row.id, detail)
         return row.id
+
+
+def _events(plan: Plan, times: tuple[time, ...], zone: tzinfo, *, since: date, until: date) -> list[Any]:
+    from dosewise.domain.schedule import build_dose_events
+
+    return build_dose_events(plan, times, zone, since=since, until=until)
+
+
+def _slot_rows(plan_id: int, patient_id: int, events: list[Any]) -> list[Any]:
+    from dosewise.services.clock import to_utc
+    from dosewise.store.models import DoseSlotRow
+
+    return [
+        DoseSlotRow(
+            plan_id=plan_id,
+            patient_id=patient_id,  # derived: the migration 0006 triggers check it
+            due_at=to_utc(event.at),
+            dose_ug=event.dose_ug,
+            how=event.recipe.describe(),
+            step_number=event.step_number,
+        )
+        for event in events
+    ]
+
+
+def _taken_near(session: Any, patient_id: int, moment: datetime) -> list[datetime]:
+    """When doses were taken from :data:`MIN_DOSE_SPACING` before ``moment`` (naive UTC), and
+    the due times of slots from ``moment`` on that something was recorded for (they stay)."""
+    from sqlalchemy import select
+
+    from dosewise.store.models import DoseEventRow, DoseSlotRow
+
+    rows = session.execute(
+        select(DoseEventRow.taken_at, DoseEventRow.status, DoseSlotRow.due_at)
+        .join(DoseSlotRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .where(
+            DoseSlotRow.patient_id == patient_id,
+            DoseSlotRow.due_at >= moment - MIN_DOSE_SPACING - timedelta(days=1),
+        )
+    ).all()
+    found: list[datetime] = []
+    for taken_at, status, due_at in rows:
+        if taken_at is not None and taken_at >= moment - MIN_DOSE_SPACING:
+            found.append(taken_at)
+        if due_at >= moment and status != "skipped":
+            found.append(due_at)
+    return found
+
+
+def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = None) -> int:
+    """Make the dose slots of open-ended plans up to :data:`SLOTS_AHEAD` from ``now`` where
+    fewer than :data:`TOP_UP_WHEN` are left (one cheap query when none are); returns the number
+    of slots made. Safe with several workers: a plan's horizon is moved by one conditional
+    update, and only the worker whose update took makes the slots."""
+    from sqlalchemy import or_, select, update
+
+    from dosewise.services.clock import to_utc
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import PlanRow
+    from dosewise.store.plan_codec import decode_plan
+
+    limit = to_utc(now) + TOP_UP_WHEN
+    query = select(PlanRow.id).where(
+        PlanRow.slots_until.is_not(None),
+        PlanRow.slots_until < limit,
+        or_(PlanRow.superseded_at.is_(None), PlanRow.slots_until < PlanRow.superseded_at),
+    )
+    if patient_id is not None:
+        query = query.where(PlanRow.patient_id == patient_id)
+    made = 0
+    with unit_of_work(engine) as session:
+        ids = list(session.scalars(query))
+    for plan_id in ids:
+        with unit_of_work(engine) as session:
+            row = session.get(PlanRow, plan_id)
+            if row is None or row.slots_until is None or row.slots_until >= limit:
+                continue
+            if row.superseded_at is not None and row.slots_until >= row.superseded_at:
+                continue
+            record = decode_plan(row.record)
+            zone = ZoneInfo(record.time_zone)
+            after, stop = row.slots_until, row.superseded_at
+            events = [
+                event
+                for event in _events(
+                    record.plan,
+                    record.times,
+                    zone,
+                    since=after.replace(tzinfo=UTC).astimezone(zone).date(),
+                    until=(now.astimezone(zone) + SLOTS_AHEAD).date(),
+                )
+                if after < to_utc(event.at) and (stop is None or to_utc(event.at) < stop)
+            ]
+            new_until = to_utc(events[-1].at) if events else after
+            if stop is not None and to_utc(now + SLOTS_AHEAD) >= stop:
+                new_until = max(new_until, stop)  # made up to where the next plan takes over: done
+            moved = session.execute(
+                update(PlanRow)
+                .where(PlanRow.id == plan_id, PlanRow.slots_until == after)
+                .values(slots_until=new_until)
+            )
+            if moved.rowcount != 1:  # another worker extended it first
+                continue
+            session.add_all(_slot_rows(plan_id, row.patient_id, events))
+            made += len(events)
+    return made
+
+
+def confirm_plan(
+    engine: Engine, *, patient_id: int, plan_id: int, now: datetime, actor: str, caller: Caller
+) -> None:
+    """A linked clinician confirms a plan the patient entered (shown as confirmed from then)."""
+    from dosewise.services.access import NotAllowed
+    from dosewise.services.audit import audit
+    from dosewise.services.clock import to_utc
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import PlanRow
+
+    if not caller.may_override:
+        raise NotAllowed("only the patient's clinician can confirm a plan")
+    with unit_of_work(engine) as session:
+        row = session.get(PlanRow, plan_id)
+        if row is None or row.patient_id != patient_id:
+            raise NotFound(f"no plan {plan_id} for this patient")
+        if row.entered_as == "clinician":
+            raise Conflict("this plan was entered by a clinician: there is nothing to confirm")
+        if row.confirmed_at is not None:
+            return
+        row.confirmed_by, row.confirmed_at = actor, to_utc(now)
+        audit(session, now, actor, patient_id, "confirm_plan", "plan", plan_id)
 
 
 def plan_crcl(plan: PlanRow | None) -> float | None:
@@ -364,6 +686,17 @@ class StoredPlan:
     data: dict[str, Any]  # its view (what the pages, the API and --json show)
     created_at: datetime  # UTC
     superseded_at: datetime | None = None  # UTC
+    takes_over_at: datetime | None = None  # UTC: its doses began here
+    entered_as: str | None = None  # "patient" or "clinician" (None: before issue 12)
+    entered_by: str | None = None
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None  # UTC
+    reason: str | None = None
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Entered by the patient and not yet confirmed by a clinician."""
+        return self.entered_as == "patient" and self.confirmed_at is None
 
 
 def stored_plan(row: PlanRow) -> StoredPlan:
@@ -382,6 +715,12 @@ def stored_plan(row: PlanRow) -> StoredPlan:
         data=view,
         created_at=row.created_at,
         superseded_at=row.superseded_at,
+        takes_over_at=row.takes_over_at,
+        entered_as=row.entered_as,
+        entered_by=row.entered_by,
+        confirmed_by=row.confirmed_by,
+        confirmed_at=row.confirmed_at,
+        reason=row.reason,
     )
 
 
@@ -414,4 +753,69 @@ def patient_products(engine: Engine, *, patient_id: int) -> list[str]:
             session.scalars(
                 select(ProductRow.spec).where(ProductRow.patient_id == patient_id).order_by(ProductRow.id)
             )
+        )
+
+
+# A preview yields a draft: a signed token of the inputs it was made from, the patient, and a
+# fingerprint of the plan shown. Save commits the draft (rebuilt from those inputs and checked
+# against the fingerprint), never what a form says after the preview.
+DRAFT_MAX_AGE = timedelta(hours=2)  # a preview older than this is made again (setting)
+_DRAFT_SALT = "dosewise.plan-draft"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Draft:
+    inputs: dict[str, Any]  # the plan inputs as they were previewed (PlanInput, JSON)
+    fingerprint: str
+
+
+def plan_fingerprint(built: BuiltPlan, *, time_zone: str) -> str:
+    """A short hash of the plan as it is shown: two plans with one fingerprint look the same."""
+    import hashlib
+    import json
+
+    view = json.dumps(plan_view(built, time_zone=time_zone), sort_keys=True, default=str)
+    return hashlib.sha256(view.encode()).hexdigest()[:32]
+
+
+def seal_draft(
+    secret: str, *, patient_id: int, inputs: dict[str, Any], built: BuiltPlan, time_zone: str
+) -> str:
+    from itsdangerous import URLSafeTimedSerializer
+
+    payload = {"patient": patient_id, "inputs": inputs, "plan": plan_fingerprint(built, time_zone=time_zone)}
+    return str(URLSafeTimedSerializer(secret, salt=_DRAFT_SALT).dumps(payload))
+
+
+def open_draft(secret: str, token: str, *, patient_id: int) -> Draft:
+    """The draft a preview made, or InputError (field ``draft``) saying to preview again."""
+    from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+    if not token:
+        raise InputError("preview the plan before saving it", field="draft")
+    try:
+        payload = URLSafeTimedSerializer(secret, salt=_DRAFT_SALT).loads(
+            token, max_age=int(DRAFT_MAX_AGE.total_seconds())
+        )
+    except SignatureExpired:
+        hours = DRAFT_MAX_AGE.total_seconds() / 3600
+        raise InputError(
+            f"the preview is more than {hours:g} hours old: preview the plan again", field="draft"
+        ) from None
+    except BadSignature:
+        raise InputError(
+            "this preview cannot be read (changed or expired): preview the plan again", field="draft"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("patient") != patient_id:
+        raise InputError("this preview was made for another patient: preview the plan again", field="draft")
+    return Draft(inputs=payload["inputs"], fingerprint=payload["plan"])
+
+
+def check_draft(draft: Draft, built: BuiltPlan, *, time_zone: str) -> None:
+    """The plan rebuilt from a draft's inputs must be the one that was previewed."""
+    if plan_fingerprint(built, time_zone=time_zone) != draft.fingerprint:
+        raise InputError(
+            "the plan these inputs make now is not the one that was previewed (the rules or the "
+            "patient's record changed): preview it again",
+            field="draft",
         )

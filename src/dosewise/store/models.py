@@ -111,6 +111,14 @@ class PlanRow(Base):
     record: Mapped[str] = mapped_column(Text)  # the typed plan record, written by store.plan_codec
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None]  # a later plan took over from this moment
+    # migration 0008: the daily routine
+    takes_over_at: Mapped[datetime | None]  # its doses begin here (NULL: rows older than 0008)
+    slots_until: Mapped[datetime | None]  # open-ended: slots made up to here (NULL: all made)
+    entered_as: Mapped[str | None] = mapped_column(String(16))  # "patient" or "clinician"
+    entered_by: Mapped[str | None] = mapped_column(String(200))  # the actor ("user:ID", "cli")
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))  # a clinician confirmed it
+    confirmed_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)  # why it changed (a large rise needs one)
 
 
 # The slots with nothing taken (nothing recorded, or skipped): a literal predicate, so that
@@ -217,6 +225,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None]
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: before/after of a correction (0008)
 
 
 class AccessGrantRow(Base):
@@ -301,3 +310,17 @@ class AttentionSummaryRow(Base):
     spasticity_now: Mapped[float | None] = mapped_column(Float)
     spasticity_before: Mapped[float | None] = mapped_column(Float)
     has_plan: Mapped[bool] = mapped_column(Boolean)
+
+
+class CalendarFeedRow(Base):
+    """A patient's secret calendar subscription URL; only the token's SHA-256 is kept.
+    Revoking sets ``revoked_at``; secrets stay out of backups and exports."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -77,6 +77,7 @@ def encode_plan(record: PlanRecord) -> str:
         "disclaimer": plan.disclaimer,
         "stop_date": None if plan.stop_date is None else plan.stop_date.isoformat(),
         "normal_kidney_target_ug": plan.normal_kidney_target_ug,
+        "review_on": None if plan.review_on is None else plan.review_on.isoformat(),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
@@ -111,6 +112,8 @@ def decode_plan(text: str) -> PlanRecord:
         disclaimer=data["disclaimer"],
         stop_date=None if data["stop_date"] is None else date.fromisoformat(data["stop_date"]),
         normal_kidney_target_ug=data["normal_kidney_target_ug"],
+        # added within format 2 (issue 12): records written before have no review date
+        review_on=None if data.get("review_on") is None else date.fromisoformat(data["review_on"]),
     )
     times = tuple(time.fromisoformat(text) for text in data["times"])
     return PlanRecord(plan=plan, times=times, time_zone=data["time_zone"])

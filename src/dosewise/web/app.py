@@ -143,9 +143,10 @@ def _problem(error: Exception, message: str) -> dict[str, Any]:
     body: dict[str, Any] = {"detail": message}
     if isinstance(error, SafetyRefusal):
         body["overridable"] = error.overridable
-    if isinstance(error, InputError) and error.field is not None:
-        body["field"] = f"/{error.field}"  # a JSON pointer into the request body
-        body["detail"] = f"{error.field}: {message}"
+    field = getattr(error, "field", None)
+    if isinstance(error, DosewiseError) and field is not None:
+        body["field"] = f"/{field}"  # a JSON pointer into the request body
+        body["detail"] = f"{field}: {message}"
     return body
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -27,9 +28,11 @@ from dosewise.services.inputs import (
     MedicineInput,
     MissedInput,
     NoteInput,
+    PlanCommit,
     PlanInput,
     SymptomsInput,
     TriageInput,
+    parse_input,
 )
 from dosewise.services.plans import BuiltPlan
 from dosewise.services.reports import export_fhir
@@ -321,23 +324,51 @@ def missed(body: MissedInput, context: Ctx, user: User, patient: Patient) -> dic
     return missed_dose_to_dict(answer.advice, answer.monograph)
 
 
-def _build(body: PlanInput, patient: PatientAccess) -> BuiltPlan:
+def _build(body: PlanInput, patient: PatientAccess, context: AppContext) -> BuiltPlan:
     patient.require("plan")
+    today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
     try:
-        return plans.build_plan(body.to_request(), caller=patient)
+        return plans.build_plan(body.to_request(), caller=patient, today=today)
     except InputError as error:  # point at the body's own field (scr, not scr_umol_l)
         error.field = PLAN_INPUT_FIELDS.get(error.field or "", error.field)
         raise
 
 
+def _change(change: plans.PlanChange) -> dict[str, Any]:
+    return {
+        "takes_over": change.takes_over.isoformat(),
+        "daily_mg_before": None if change.current_daily_ug is None else change.current_daily_ug / 1000,
+        "daily_mg_after": change.new_daily_ug / 1000,
+        "needs_confirmation": change.needs_confirmation,
+        "message": change.rise_message() if change.needs_confirmation else None,
+    }
+
+
 @router.post("/patients/{patient_id}/plans/preview")
-def preview_plan(body: PlanInput, patient: Patient) -> dict[str, Any]:
-    return plans.plan_view(_build(body, patient), time_zone=patient.time_zone)
+def preview_plan(body: PlanInput, context: Ctx, patient: Patient) -> dict[str, Any]:
+    """The plan the body makes, how it would take over, and a ``draft`` that
+    ``POST .../plans/commit`` saves exactly as shown."""
+    built = _build(body, patient, context)
+    change = plans.plan_change(
+        context.engine,
+        patient_id=patient.patient_id,
+        built=built,
+        time_zone=patient.time_zone,
+        now=context.now(),
+    )
+    draft = plans.seal_draft(
+        context.settings.secret_key,
+        patient_id=patient.patient_id,
+        inputs=body.plan_inputs(),
+        built=built,
+        time_zone=patient.time_zone,
+    )
+    return {**plans.plan_view(built, time_zone=patient.time_zone), "change": _change(change), "draft": draft}
 
 
-@router.post("/patients/{patient_id}/plans", status_code=201)
-def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> PlanSaved:
-    built = _build(body, patient)
+def _save(
+    built: BuiltPlan, context: AppContext, user: CurrentUser, patient: PatientAccess, reason: str | None
+) -> PlanSaved:
     plan_id = plans.save_plan(
         context.engine,
         patient_id=patient.patient_id,
@@ -345,8 +376,45 @@ def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> Pl
         time_zone=patient.time_zone,
         now=context.now(),
         actor=user.actor,
+        caller=patient,
+        confirm_rise=reason,
     )
-    return PlanSaved(plan_id=plan_id, plan=plans.plan_view(built, time_zone=patient.time_zone))
+    saved = plans.current_plan(context.engine, patient_id=patient.patient_id)
+    assert saved is not None
+    return PlanSaved(plan_id=plan_id, plan=saved.data)
+
+
+@router.post("/patients/{patient_id}/plans", status_code=201)
+def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> PlanSaved:
+    """Save the plan the body describes at once (what is sent is what is saved)."""
+    return _save(_build(body, patient, context), context, user, patient, body.confirm_rise)
+
+
+@router.post("/patients/{patient_id}/plans/commit", status_code=201)
+def commit_plan(body: PlanCommit, context: Ctx, user: User, patient: Patient) -> PlanSaved:
+    """Save exactly the plan a preview showed (its ``draft``)."""
+    patient.require("plan")
+    draft = plans.open_draft(context.settings.secret_key, body.draft, patient_id=patient.patient_id)
+    inputs = parse_input(PlanInput, draft.inputs)
+    built = _build(inputs, patient, context)
+    plans.check_draft(draft, built, time_zone=patient.time_zone)
+    return _save(built, context, user, patient, body.confirm_rise)
+
+
+@router.post("/patients/{patient_id}/plans/{plan_id}/confirm")
+def confirm_plan(plan_id: Id, context: Ctx, user: User, patient: Patient) -> PlanSaved:
+    """A linked clinician confirms a plan the patient entered."""
+    plans.confirm_plan(
+        context.engine,
+        patient_id=patient.patient_id,
+        plan_id=plan_id,
+        now=context.now(),
+        actor=user.actor,
+        caller=patient,
+    )
+    saved = plans.current_plan(context.engine, patient_id=patient.patient_id)
+    assert saved is not None
+    return PlanSaved(plan_id=saved.plan_id, plan=saved.data)
 
 
 @router.get("/patients/{patient_id}/plan")

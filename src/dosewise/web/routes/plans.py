@@ -19,7 +19,7 @@ from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services import plans
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import PlanInput
-from dosewise.services.plans import DEFAULT_MAINTENANCE_DAYS, BuiltPlan
+from dosewise.services.plans import BuiltPlan
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 
@@ -38,7 +38,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "from_mg_day": ("from_mg_day", "Taper: the dose taken now, mg a day"),
     "min_days": ("min_days", "Taper: at least this many days"),
     "mg_day": ("mg_day", "Maintenance: mg a day"),
-    "days": ("days", "Maintenance: days to lay out"),
+    "review_weeks": ("review_weeks", "Review after, weeks"),
     "steps": ("steps", "Clinician's steps"),
     "start": ("start", "First day"),
     "doses_per_day": ("doses_per_day", "Doses a day"),
@@ -57,7 +57,6 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
 }
 FORM_DEFAULTS: dict[str, Any] = {
     "kind": "titration",
-    "days": str(DEFAULT_MAINTENANCE_DAYS),
     "doses_per_day": "3",
     "kidney_way": "none",
     "scr_unit": "umol_l",
@@ -185,7 +184,8 @@ def build(
             kidney = plans.assess_kidney(monograph, plan_request)
             kidney_data = kidney_to_dict(kidney, monograph) if kidney is not None else None
             return plan_page(context, request, patient, form, kidney=kidney_data)
-        built = plans.build_plan(plan_request, caller=patient)
+        today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
+        built = plans.build_plan(plan_request, caller=patient, today=today)
     except SafetyRefusal as refusal:
         explained = {
             "message": str(refusal),
@@ -204,6 +204,8 @@ def build(
             time_zone=patient.time_zone,
             now=context.now(),
             actor=user.actor,
+            caller=patient,
+            confirm_rise=submitted.model.confirm_rise,
         )
         return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
     kidney_data = (
