@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import os
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,13 +23,19 @@ DAYS_BACK = 3  # the plan starts a few days ago, so its doses can be recorded as
 
 
 def start(capsys, *extra):
+    """A diary whose titration was entered DAYS_BACK days ago, before its first dose (the clock
+    hook says when the plan command ran; the later commands run now)."""
     assert run(capsys, "diary", "init", "--name", "Sam", "--tz", "Europe/London")[0] == 0
-    first = (datetime.now(tz=LONDON).date() - timedelta(days=DAYS_BACK)).isoformat()
-    argv = ["diary", "plan", "baclofen", "--target-mg-day", "30", "--start", first, *extra]
-    code, out, _ = run(capsys, *argv)
+    first = datetime.now(tz=LONDON).date() - timedelta(days=DAYS_BACK)
+    argv = ["diary", "plan", "baclofen", "--target-mg-day", "30", "--start", first.isoformat(), *extra]
+    os.environ["DOSEWISE_NOW"] = datetime.combine(first, time(6), LONDON).isoformat()
+    try:
+        code, out, _ = run(capsys, *argv)
+    finally:
+        del os.environ["DOSEWISE_NOW"]
     assert code == 0
-    assert "Plan 1 started" in out
-    return date.fromisoformat(first)
+    assert "Plan 1 saved: it takes over at" in out
+    return first
 
 
 def test_a_day_of_the_diary(capsys):
@@ -100,12 +107,20 @@ def test_medicines_are_checked_with_the_plans_kidney_function(capsys):
 def test_maintenance_taper_and_clinician_plans_replace_each_other(capsys):
     first = start(capsys)
     later = (first + timedelta(days=DAYS_BACK + 1)).isoformat()
-    code, out, _ = run(capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--days", "7", "--start", later)
-    assert code == 0 and "Plan 2 started" in out and "maintenance" in out
+    code, out, _ = run(
+        capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--review-weeks", "4", "--start", later
+    )
+    assert code == 0 and "Plan 2 saved" in out and "maintenance" in out
     code, _, err = run(capsys, "diary", "plan", "baclofen", "--step", "3:10,10,10", "--step", "3:30,30,30")
     assert code == 3 and "above the labelled maximum of 80 mg/day" in err
+    # 30 -> 60 mg/day at once is more than a step may rise: only with a reason (exit 3 says how)
+    code, _, err = run(capsys, "diary", "plan", "baclofen", "--mg-day", "60", "--start", later)
+    assert code == 3 and "from 30 to 60 mg/day" in err and "--confirm-rise REASON" in err
+    # a first day in the past is explicit
+    code, _, err = run(capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--start", first.isoformat())
+    assert code == 2 and err.startswith("dosewise: error: --start: ") and "in the past" in err
     code, out, _ = run(capsys, "diary", "plan", "baclofen", "--from-mg-day", "30", "--start", later)
-    assert code == 0 and "Plan 3 started" in out
+    assert code == 0 and "Plan 3 saved" in out
     tomorrow = run_json(capsys, "diary", "today", "--date", later)["doses"]
     assert len(tomorrow) == 3  # only the taper's doses: the earlier plans gave way from its first dose
     code, _, err = run(capsys, "diary", "plan", "baclofen", "--mg-day", "30", "--from-mg-day", "30")
@@ -198,9 +213,10 @@ def test_unusable_database_is_one_line(capsys, monkeypatch, url, message):
 
 def test_a_time_typed_after_midnight_is_last_night(capsys, monkeypatch):
     """`diary take N --at 22:40` typed at 00:30 records last night's 22:40, not tonight's."""
-    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T00:30+00:00")  # 00:30 in London (winter)
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-01T07:00+00:00")  # the plan is entered in the morning
     assert run(capsys, "diary", "init", "--tz", "Europe/London")[0] == 0
     assert run(capsys, "diary", "plan", "baclofen", "--target-mg-day", "30", "--start", "2026-12-01")[0] == 0
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T00:30+00:00")  # 00:30 in London (winter)
     evening = run_json(capsys, "diary", "today", "--date", "2026-12-01")["doses"][-1]
     code, out, _ = run(capsys, "diary", "take", str(evening["slot"]), "--at", "22:40")
     assert code == 0 and "recorded" in out

@@ -22,6 +22,7 @@ def test_readme_tour_runs_in_order(tmp_path, monkeypatch, capsys):
     """Every command of the tour, in order (the diary commands build on each other)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DOSEWISE_DATABASE_URL", f"sqlite:///{tmp_path / 'diary.sqlite3'}")
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-11-20T07:30+00:00")  # when the README says it ran
     for argv in COMMANDS:
         with pytest.raises(SystemExit) as exit_info:
             main(argv[1:])

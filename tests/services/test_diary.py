@@ -57,7 +57,7 @@ def slots_of(engine, patient, day, now):
     return doses.list_day(engine, patient_id=patient, day=day, now=now)
 
 
-def test_a_new_plan_replaces_the_old_from_its_first_dose(engine, patient, monograph):
+def test_a_new_plan_takes_over_at_the_next_dose_time(engine, patient, monograph):
     first = start(engine, patient, titration(monograph), at(DAY, 7))
     day1 = slots_of(engine, patient, DAY, at(DAY, 9))
     doses.record_dose(engine, patient_id=patient, slot_id=day1[0].slot_id, status="taken", now=at(DAY, 8, 5),
@@ -67,16 +67,13 @@ def test_a_new_plan_replaces_the_old_from_its_first_dose(engine, patient, monogr
     )
     second = start(engine, patient, maintenance, at(DAY, 13))
     slots = slots_of(engine, patient, DAY, at(DAY, 13))
-    # the 08:00 dose of the first plan was recorded and stays; its 14:00 and 20:00 gave way to the new plan
-    assert [(s.plan_id, s.due_at.hour) for s in slots] == [
-        (first, 8),
-        (second, 8),
-        (second, 14),
-        (second, 20),
-    ]
+    # saved at 13:00: the 08:00 dose of the first plan was recorded and stays; the new plan takes
+    # over at the next dose time (14:00), and the first plan's 14:00 and 20:00 are cancelled
+    assert [(s.plan_id, s.due_at.hour) for s in slots] == [(first, 8), (second, 14), (second, 20)]
     with unit_of_work(engine) as session:
         old = session.get(PlanRow, first)
-        assert old.superseded_at == datetime(2026, 12, 1, 8, 0)  # UTC: the new plan's first dose
+        assert old.superseded_at == datetime(2026, 12, 1, 14, 0)  # UTC: the new plan's next dose
+        assert session.get(PlanRow, second).takes_over_at == datetime(2026, 12, 1, 14, 0)
         assert session.scalars(select(ProductRow.spec).order_by(ProductRow.spec)).all() == [
             "tablet:10mg:halves", "tablet:20mg:halves", "tablet:5mg:whole",
         ]  # fmt: skip

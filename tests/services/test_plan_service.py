@@ -29,7 +29,7 @@ def _request(**fields: object) -> PlanRequest:
     [
         ({}, "titration"),
         ({"kind": "taper", "from_mg_day": 30, "target_mg_day": None}, "taper"),
-        ({"kind": "maintenance", "mg_day": 15, "days": 10}, "maintenance"),
+        ({"kind": "maintenance", "mg_day": 15, "review_weeks": 2}, "maintenance"),
         ({"kind": "clinician", "steps": ("3:5,5,5", "4:5,5,10")}, "clinician"),
     ],
 )
@@ -45,7 +45,7 @@ def test_each_kind_is_built_by_its_domain_builder(fields: dict[str, object], kin
     [
         ({"target_mg_day": None}, "target_mg_day"),
         ({"kind": "taper", "from_mg_day": 30, "min_days": 500}, "min_days"),
-        ({"kind": "maintenance", "mg_day": 15, "days": 400}, "days"),
+        ({"kind": "maintenance", "mg_day": 15, "review_weeks": 400}, "review_weeks"),
         ({"doses_per_day": 6}, "doses_per_day"),
         ({"times": "08:00,25:00,20:00"}, "times"),
         ({"products": ("tablet:7mg",)}, "products"),
@@ -106,5 +106,5 @@ def test_the_form_and_the_api_make_the_same_request() -> None:
     from_api = parse_input(PlanInput, body).to_request()
     assert build_plan(from_form).plan == build_plan(from_api).plan
     with pytest.raises(InputError, match="whole number") as raised:
-        parse_input(PlanInput, {**form, "days": "2.5"})
-    assert raised.value.field == "days"
+        parse_input(PlanInput, {**form, "review_weeks": "2.5"})
+    assert raised.value.field == "review_weeks"

@@ -25,6 +25,7 @@ from dosewise.store.database import build_engine, downgrade_database, unit_of_wo
 from dosewise.store.models import Base, DoseEventRow, DoseSlotRow, SymptomEntryRow
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ENTERED = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # the plan was entered before its first dose
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -36,10 +37,12 @@ def diary(engine, monograph):
     )
     plan_id = start_plan(
         engine, patient_id=patient, plan=plan,
-        times=parse_clock_times(None, 3), zone=LONDON, now=NOW, actor="test",
+        times=parse_clock_times(None, 3), zone=LONDON, now=ENTERED, actor="test",
     )  # fmt: skip
     with unit_of_work(engine) as session:
-        slots = session.scalars(select(DoseSlotRow.id).where(DoseSlotRow.plan_id == plan_id)).all()
+        slots = session.scalars(
+            select(DoseSlotRow.id).where(DoseSlotRow.plan_id == plan_id).order_by(DoseSlotRow.due_at)
+        ).all()
     return patient, list(slots)
 
 
@@ -75,7 +78,15 @@ def test_sqlite_runs_with_durable_settings(tmp_path):
 
 def test_a_plan_becomes_one_slot_per_dose(engine, diary):
     _, slots = diary
-    assert len(slots) == 6 * 3  # 15 and 30 mg/day, 3 days each, 3 doses a day
+    with unit_of_work(engine) as session:
+        rows = session.execute(
+            select(DoseSlotRow.step_number, DoseSlotRow.due_at, DoseSlotRow.dose_ug).order_by(DoseSlotRow.due_at)
+        ).all()
+    assert sum(1 for row in rows if row.step_number == 1) == 3 * 3  # 15 mg/day for 3 days
+    # 30 mg/day from day 4 on, and on after the last step: the plan never ends in nothing
+    assert {row.dose_ug for row in rows if row.step_number == 2} == {10_000}
+    assert rows[-1].due_at >= ENTERED.replace(tzinfo=None) + timedelta(days=60)  # made 60 days ahead
+    assert len({row.due_at for row in rows}) == len(rows) == len(slots)
 
 
 def test_a_dose_is_recorded_once_per_slot(engine, diary):

@@ -43,7 +43,7 @@ CREATE = SETUP + textwrap.dedent(
                            doses_per_day=4, age_years=70)
     patient = create_patient(engine, name="P", time_zone="UTC", now=NOW, actor="setup")
     start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 4),
-               zone=ZoneInfo("UTC"), now=NOW, actor="setup")
+               zone=ZoneInfo("UTC"), now=datetime(2027, 1, 1, tzinfo=UTC), actor="setup")
     print(patient)
     """
 )

@@ -66,9 +66,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_calendar_feeds_patient_id", table_name="calendar_feeds")
     op.drop_table("calendar_feeds")
-    with op.batch_alter_table("audit_log") as batch:
-        batch.drop_column("detail")
-    with op.batch_alter_table("plans") as batch:
-        for column in ("reason", "confirmed_at", "confirmed_by", "entered_by", "entered_as", "slots_until"):
-            batch.drop_column(column)
-        batch.drop_column("takes_over_at")
+    # ALTER TABLE ... DROP COLUMN on both databases (SQLite 3.35+): a batch rebuild of plans
+    # would break the triggers of 0006/0007 that name it
+    op.execute("ALTER TABLE audit_log DROP COLUMN detail")
+    for column in (
+        "reason",
+        "confirmed_at",
+        "confirmed_by",
+        "entered_by",
+        "entered_as",
+        "slots_until",
+        "takes_over_at",
+    ):
+        op.execute(f"ALTER TABLE plans DROP COLUMN {column}")
