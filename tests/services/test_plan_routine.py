@@ -94,8 +94,8 @@ def test_a_titration_goes_on_at_its_last_step_and_never_runs_out(engine, patient
 def test_a_change_at_21_after_the_21_dose_was_taken_shows_one_21_dose(engine, patient):
     save(engine, patient, at(DAY, 7), target_mg_day=30, times="09:00,15:00,21:00")
     evening = [s for s in doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 20, 50))][-1]
-    doses.record_dose(engine, patient_id=patient, slot_id=evening.slot_id, status="taken", now=at(DAY, 20, 50),
-                      actor="test")  # fmt: skip
+    doses.record_dose(engine, patient_id=patient, slot_id=evening.slot_id, status="taken",
+                      now=at(DAY, 20, 50), actor="test")  # fmt: skip
     # 21:00: a new plan (5 mg -> 10 mg doses, within the step limit) with the same dose times
     save(engine, patient, at(DAY, 21), kind="maintenance", mg_day=30, times="09:00,15:00,21:00")
     today = doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 21, 1))
@@ -168,8 +168,8 @@ def test_a_rise_beyond_the_step_limit_needs_a_reason(engine, patient):
     with unit_of_work(engine) as session:
         row = session.get(PlanRow, rise)
         assert (row.reason, row.entered_as) == (reason, "clinician")
-        detail = json.loads(session.scalars(
-            select(AuditRow.detail).where(AuditRow.entity_id == rise, AuditRow.action == "start_plan")).one())  # fmt: skip
+        written = select(AuditRow.detail).where(AuditRow.entity_id == rise, AuditRow.action == "start_plan")
+        detail = json.loads(session.scalars(written).one())
     assert detail["rise_confirmed"] == reason
     assert (detail["daily_mg_before"], detail["daily_mg_after"]) == (30, 60)
 

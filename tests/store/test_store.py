@@ -80,7 +80,9 @@ def test_a_plan_becomes_one_slot_per_dose(engine, diary):
     _, slots = diary
     with unit_of_work(engine) as session:
         rows = session.execute(
-            select(DoseSlotRow.step_number, DoseSlotRow.due_at, DoseSlotRow.dose_ug).order_by(DoseSlotRow.due_at)
+            select(DoseSlotRow.step_number, DoseSlotRow.due_at, DoseSlotRow.dose_ug).order_by(
+                DoseSlotRow.due_at
+            )
         ).all()
     assert sum(1 for row in rows if row.step_number == 1) == 3 * 3  # 15 mg/day for 3 days
     # 30 mg/day from day 4 on, and on after the last step: the plan never ends in nothing

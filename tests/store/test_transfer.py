@@ -35,8 +35,8 @@ def filled(engine, monograph):
     plan = build_titration(
         monograph, target_daily_mg=30, products=parse_product_specs([], monograph), start=date(2026, 12, 1)
     )
-    plans.start_plan(engine, patient_id=patient, plan=plan,
-                     times=parse_clock_times(None, 3), zone=UTC, now=datetime(2026, 12, 1, tzinfo=UTC), actor="test")  # fmt: skip
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 3), zone=UTC,
+                     now=datetime(2026, 12, 1, tzinfo=UTC), actor="test")  # fmt: skip
     for slot in doses.list_day(engine, patient_id=patient, day=date(2026, 12, 1), now=NOW):
         doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken", now=NOW,
                           taken_at=slot.due_at, actor="test")  # fmt: skip
