@@ -221,7 +221,9 @@ def test_the_list_takes_as_many_statements_for_3_patients_as_for_12(tmp_path):
             cold.append(count_statements(engine, clinic.patient_list, engine, user=user, now=NOW))
         finally:
             engine.dispose()
-    assert cold == [13, 13, 13, 13]
+    # the first list of the hour on an engine also checks every open-ended plan's horizon of dose
+    # slots (BEGIN and one read: nothing to make here), the later ones within the hour do not
+    assert cold == [15, 13, 15, 13]
     assert steady == [2, 2, 2, 2]
 
 

@@ -127,6 +127,14 @@ def render_plan(
     if plan.kidney is not None:
         console.print(_kidney_line(plan.kidney))
     if plan.stop_date is None:
+        last = plan.steps[-1]
+        console.print(
+            f"After {last.end.isoformat()}: continues at {format_mg(last.daily_ug)} mg/day until a new plan "
+            "or a taper replaces it (never stop baclofen suddenly)"
+        )
+        if plan.review_on is not None:
+            console.print(f"Review with the prescriber by {plan.review_on.isoformat()} (Dosewise default: 12 weeks "
+                          "after the last step begins, unless the clinician set it)")  # fmt: skip
         console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
     else:
         console.print(f"Tapering from {format_mg(plan.max_daily_ug)} mg/day")

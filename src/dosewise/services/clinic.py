@@ -49,7 +49,7 @@ from dosewise.services.auth import CurrentUser
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import dose_status, load_slots, missed_dose_window
 from dosewise.services.patients import patient_zone
-from dosewise.services.plans import plan_crcl
+from dosewise.services.plans import keep_all_slots_ahead, plan_crcl
 from dosewise.services.reports import triage_entry
 from dosewise.store.database import SQLITE_BUSY_TIMEOUT_MS, read_connection, read_only
 from dosewise.store.models import (
@@ -153,6 +153,7 @@ def patient_page(
     :func:`attention` gives one patient at a time, at every ``now``."""
     if page < 1 or page_size < 1:
         raise InputError("a page number and size start at 1")
+    keep_all_slots_ahead(engine, now=now)  # doses of open-ended plans exist to count them
     now_utc = to_utc(now)
     ranked = _ranked_page(engine, user_id=user.user_id, now_utc=now_utc, page=page, page_size=page_size)
     if ranked is not None:

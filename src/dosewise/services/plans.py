@@ -10,6 +10,7 @@ checked here too, against the caller's relation to the patient. Imports stay lig
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -646,6 +647,23 @@ def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = 
                 continue
             session.add_all(_slot_rows(plan_id, row.patient_id, events))
             made += len(events)
+    return made
+
+
+# When every patient's horizon was last checked, per engine (see keep_all_slots_ahead).
+_CHECKED: weakref.WeakKeyDictionary[Any, datetime] = weakref.WeakKeyDictionary()
+CHECK_ALL_EVERY = timedelta(hours=1)  # setting: horizons are weeks long, an hourly look is plenty
+
+
+def keep_all_slots_ahead(engine: Engine, *, now: datetime) -> int:
+    """:func:`keep_slots_ahead` for every patient, at most once per :data:`CHECK_ALL_EVERY` of
+    ``now`` per engine (the clinician's list calls it: a patient who has not opened Dosewise
+    for weeks still has their doses counted, missed ones included)."""
+    last = _CHECKED.get(engine)
+    if last is not None and abs(now - last) < CHECK_ALL_EVERY:
+        return 0
+    made = keep_slots_ahead(engine, now=now)
+    _CHECKED[engine] = now
     return made
 
 
