@@ -241,3 +241,13 @@ def test_save_commits_exactly_the_previewed_plan(engine, patient):
         plans.open_draft("another-secret-that-is-also-long-enough", token, patient_id=patient)
     with pytest.raises(InputError, match="preview the plan before saving"):
         plans.open_draft(SECRET, "", patient_id=patient)
+
+
+def test_a_patient_who_stops_opening_dosewise_still_has_missed_doses_counted(engine, patient):
+    """90 days later, past the first horizon of slots: the clinician's flags count the missed doses."""
+    from dosewise.services import clinic
+
+    save(engine, patient, at(DAY, 7), target_mg_day=30)
+    later = at(DAY + timedelta(days=90), 21)
+    flags = clinic.attention(engine, patient_id=patient, name="P", relation="clinician", now=later)
+    assert flags.missed >= 3 * 6  # the week before: every dose, none recorded

@@ -49,7 +49,7 @@ from dosewise.services.auth import CurrentUser
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import dose_status, load_slots, missed_dose_window
 from dosewise.services.patients import patient_zone
-from dosewise.services.plans import keep_all_slots_ahead, plan_crcl
+from dosewise.services.plans import keep_all_slots_ahead, keep_slots_ahead, plan_crcl
 from dosewise.services.reports import triage_entry
 from dosewise.store.database import SQLITE_BUSY_TIMEOUT_MS, read_connection, read_only
 from dosewise.store.models import (
@@ -824,6 +824,7 @@ def _triage_level(
 def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now: datetime) -> Attention:
     """One patient's flags, read for that patient alone (:func:`patient_list` reads them for
     every patient at once and gives the same answer)."""
+    keep_slots_ahead(engine, now=now, patient_id=patient_id)
     now_utc = to_utc(now)
     start = now_utc - LOOK_BACK
     with read_only(engine) as session:
