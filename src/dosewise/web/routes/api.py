@@ -7,7 +7,7 @@ checks come back in the same JSON as the CLI's ``--json``, with their sources an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
 from dosewise.services.inputs import (
     PLAN_INPUT_FIELDS,
+    CorrectionInput,
     DoseInput,
     MedicineInput,
     MissedInput,
@@ -113,11 +114,38 @@ class Overdue(BaseModel):
     advice: dict[str, Any]
 
 
+class RoutineOut(BaseModel):
+    """Where the plan stands besides the doses."""
+
+    kind: str | None = Field(description="the plan in force (null: none yet)")
+    stopped: bool = Field(description="a finished taper: no more doses")
+    stop_date: date | None = Field(description="a taper: the first day without the drug")
+    review_on: date | None = Field(description="review the plan with the prescriber by then")
+    new_plan_at: datetime | None = Field(
+        description="a new plan takes over then; until then the current doses"
+    )
+
+
 class TodayOut(BaseModel):
     now: datetime
     doses: list[DoseOut]
     overdue: list[Overdue]
     next_dose: DoseOut | None
+    routine: RoutineOut
+
+
+class RecordState(BaseModel):
+    status: Literal["taken", "late", "skipped"] | None = Field(description="null: nothing recorded")
+    taken_at: datetime | None
+
+
+class Corrected(BaseModel):
+    slot_id: Id
+    due_at: datetime
+    before: RecordState
+    after: RecordState
+    changed: bool = Field(description="false: the record already said this (nothing stored)")
+    message: str
 
 
 class DoseRecorded(BaseModel):
@@ -144,6 +172,24 @@ class MedicinesOut(BaseModel):
 class PlanSaved(BaseModel):
     plan_id: int
     plan: dict[str, Any]
+    takes_over: datetime | None = Field(default=None, description="when its doses began or begin (UTC)")
+    entered_as: str | None = Field(default=None, description="who entered it: patient or clinician")
+    confirmed_at: datetime | None = Field(default=None, description="a clinician confirmed it (UTC)")
+    reason: str | None = Field(default=None, description="why it changed, if given")
+
+
+def _saved(stored: plans.StoredPlan) -> PlanSaved:
+    def utc(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.replace(tzinfo=UTC)
+
+    return PlanSaved(
+        plan_id=stored.plan_id,
+        plan=stored.data,
+        takes_over=utc(stored.takes_over_at),
+        entered_as=stored.entered_as,
+        confirmed_at=utc(stored.confirmed_at),
+        reason=stored.reason,
+    )
 
 
 def _me(user: CurrentUser) -> Me:
@@ -215,6 +261,13 @@ def today(context: Ctx, patient: Patient) -> Response:
                 {"dose": _dose(s), "advice": missed_dose_to_dict(a, monograph)} for s, a in due.overdue
             ],
             "next_dose": _dose(due.next_dose) if due.next_dose else None,
+            "routine": {
+                "kind": due.routine.kind,
+                "stopped": due.routine.stopped,
+                "stop_date": due.routine.stop_date,
+                "review_on": due.routine.review_on,
+                "new_plan_at": due.routine.new_plan_at,
+            },
         }
     )
 
@@ -237,6 +290,60 @@ def record_dose(body: DoseInput, slot_id: Id, context: Ctx, user: User, patient:
     return _json(
         {"slot_id": result.slot_id, "status": result.status, "taken_at": taken_at, "created": result.created}
     )
+
+
+def _correct(
+    context: AppContext, user: CurrentUser, patient: PatientAccess, slot_id: int, body: CorrectionInput
+) -> Response:
+    """A correction by the patient or a caregiver (doses due in the last 48 hours, a Dosewise
+    default) or by the patient's clinician (any dose; a clinician corrects, never ticks off)."""
+    clinician = patient.relation == "clinician"
+    if not clinician:
+        patient.require("record")
+    now = context.now()
+    result = doses.correct_dose(
+        context.engine,
+        patient_id=patient.patient_id,
+        slot_id=slot_id,
+        change=body.change,
+        taken_at=body.taken_at,
+        now=now,
+        actor=user.actor,
+        any_time=clinician,
+        may_record=patient.can("record"),
+    )
+    return _json(
+        {
+            "slot_id": result.slot_id,
+            "due_at": result.due_at,
+            "before": {"status": result.before, "taken_at": result.before_taken_at},
+            "after": {"status": result.after, "taken_at": result.after_taken_at},
+            "changed": result.changed,
+            "message": result.describe(now),
+        }
+    )
+
+
+@router.post("/patients/{patient_id}/doses/{slot_id}/correction", response_model=Corrected)
+def correct_dose(body: CorrectionInput, slot_id: Id, context: Ctx, user: User, patient: Patient) -> Response:
+    """Correct a dose's record: ``undo`` it, or say it was ``taken`` (at ``taken_at``) or
+    ``skipped``; a missed dose marked taken gets its one record. Audited with before and after."""
+    return _correct(context, user, patient, slot_id, body)
+
+
+@router.delete("/patients/{patient_id}/doses/{slot_id}", response_model=Corrected)
+def undo_dose(slot_id: Id, context: Ctx, user: User, patient: Patient) -> Response:
+    """Undo a dose's record (the dose is then due or missed again by the usual rule); audited."""
+    return _correct(context, user, patient, slot_id, CorrectionInput(change="undo"))
+
+
+@router.get("/patients/{patient_id}/doses/{slot_id}/missed")
+def missed_slot(slot_id: Id, context: Ctx, patient: Patient) -> dict[str, Any]:
+    """The missed-dose advice for one dose due in the last 24 hours (the advice Today gives)."""
+    answer = missed_doses.advise_missed_from_diary(
+        context.engine, patient_id=patient.patient_id, slot_id=slot_id, now=context.now()
+    )
+    return missed_dose_to_dict(answer.advice, answer.monograph)
 
 
 @router.post("/patients/{patient_id}/symptoms", status_code=201)
@@ -369,7 +476,7 @@ def preview_plan(body: PlanInput, context: Ctx, patient: Patient) -> dict[str, A
 def _save(
     built: BuiltPlan, context: AppContext, user: CurrentUser, patient: PatientAccess, reason: str | None
 ) -> PlanSaved:
-    plan_id = plans.save_plan(
+    plans.save_plan(
         context.engine,
         patient_id=patient.patient_id,
         built=built,
@@ -381,7 +488,7 @@ def _save(
     )
     saved = plans.current_plan(context.engine, patient_id=patient.patient_id)
     assert saved is not None
-    return PlanSaved(plan_id=plan_id, plan=saved.data)
+    return _saved(saved)
 
 
 @router.post("/patients/{patient_id}/plans", status_code=201)
@@ -414,7 +521,7 @@ def confirm_plan(plan_id: Id, context: Ctx, user: User, patient: Patient) -> Pla
     )
     saved = plans.current_plan(context.engine, patient_id=patient.patient_id)
     assert saved is not None
-    return PlanSaved(plan_id=saved.plan_id, plan=saved.data)
+    return _saved(saved)
 
 
 @router.get("/patients/{patient_id}/plan")
@@ -424,7 +531,7 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
     plan = plans.current_plan(context.engine, patient_id=patient.patient_id)
     if plan is None:
         raise NotFound("no plan yet")
-    return PlanSaved(plan_id=plan.plan_id, plan=plan.data)
+    return _saved(plan)
 
 
 @router.get("/patients/{patient_id}/fhir")
