@@ -53,6 +53,11 @@ def test_each_kind_is_built_by_its_domain_builder(fields: dict[str, object], kin
         ({"kidney": KidneyInput(scr_umol_l=150), "age_years": 60, "sex": "male"}, "weight_kg"),
         ({"kidney": KidneyInput(way="crcl")}, "crcl_ml_min"),
         ({"kidney": KidneyInput(way="none", scr_umol_l=150)}, "kidney_way"),
+        # a value of another way than the one chosen is never silently ignored
+        ({"kidney": KidneyInput(way="crcl", crcl_ml_min=50, scr_umol_l=150)}, "scr_umol_l"),
+        ({"kidney": KidneyInput(way="creatinine", crcl_ml_min=50, scr_umol_l=150)}, "crcl_ml_min"),
+        ({"kidney": KidneyInput(way="dialysis", crcl_ml_min=12)}, "crcl_ml_min"),
+        ({"kidney": KidneyInput(way="creatinine")}, "scr_umol_l"),
         ({"kind": "clinician", "steps": ("three:5,5,5",)}, "steps"),
         ({"age_years": 10, "clinician_override": True}, "weight_kg"),
         ({"start": date(1999, 1, 1)}, "start"),

@@ -279,6 +279,19 @@ def _chosen_kidney(kidney: KidneyInput) -> KidneyInput:
         if len(given) > 1:
             raise InputError(f"give kidney function one way, not {' and '.join(given)}", field="kidney_way")
         return kidney
+    given = {
+        "crcl": ("crcl_ml_min", "the creatinine clearance", kidney.crcl_ml_min is not None),
+        "creatinine": ("scr_umol_l", "the serum creatinine", labs),
+        "dialysis": ("kidney_way", "dialysis", kidney.dialysis),
+    }
+    chosen = {"crcl": "“I know the CrCl”", "creatinine": "“from serum creatinine”", "dialysis": "dialysis"}
+    for way, (field, what, on) in given.items():
+        if on and kidney.way not in (way, "none"):
+            raise InputError(
+                f"{what} is filled in but kidney function is given as {chosen.get(kidney.way, kidney.way)}: "
+                "clear it, or choose the way it belongs to",
+                field=field,
+            )
     if kidney.way == "crcl" and kidney.crcl_ml_min is None:
         raise InputError(
             "give the creatinine clearance in mL/min, or choose another way", field="crcl_ml_min"
