@@ -1,0 +1,59 @@
+"""Day after day (issue 12): a titration to 30 mg/day ends on day 6, and for the next 30 days
+Today (the API and the page) shows three 10 mg doses each day, on SQLite and PostgreSQL, with
+the app's clock moved a day at a time; the doses never run out."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from conftest import sign_up, web_settings
+from dosewise.web.app import create_app
+
+PASSWORD = "correct horse battery"
+FIRST_DAY = date(2026, 12, 1)
+
+
+class Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_after_a_titration_ends_today_shows_its_last_dose_every_day(database_url: str) -> None:
+    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+    app = create_app(web_settings(database_url), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "days@example.org", zone="UTC")
+        web.cookies.clear()
+        signed = web.post("/api/session", json={"email": "days@example.org", "password": PASSWORD}).json()
+        headers = {"x-csrf-token": signed["csrf_token"]}
+        patient = web.get("/api/patients").json()[0]["id"]
+        saved = web.post(
+            f"/api/patients/{patient}/plans",
+            json={"kind": "titration", "target_mg_day": 30, "start": FIRST_DAY.isoformat()},
+            headers=headers,
+        )
+        assert saved.status_code == 201, saved.text
+        last_step_day = FIRST_DAY + timedelta(days=5)
+        for offset in range(1, 31):
+            day = last_step_day + timedelta(days=offset)
+            clock.moment = datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC)
+            today = web.get(f"/api/patients/{patient}/today")
+            assert today.status_code == 200
+            doses = [(d["due_at"][11:16], d["dose_mg"]) for d in today.json()["doses"]]
+            assert doses == [("08:00", 10.0), ("14:00", 10.0), ("20:00", 10.0)], day
+            assert today.json()["next_dose"]["due_at"][11:16] == "08:00"
+            assert today.json()["routine"]["stopped"] is False
+        # the page, as the patient sees it on the last of those days
+        page = web.get(f"/patients/{patient}/today")
+        assert page.status_code == 200
+        assert "No doses today" not in page.text
+        for clock_time in ("08:00", "14:00", "20:00"):
+            assert clock_time in page.text
+        assert len(re.findall(r"\b10 mg\b", page.text)) >= 3
