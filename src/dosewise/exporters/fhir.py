@@ -101,8 +101,19 @@ def build_bundle(
 def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
     times = [t.strftime("%H:%M") for t in plan.times]
     dosages: list[dict[str, Any]] = []
-    for number, step in enumerate(plan.plan.steps, start=1):
+    steps = plan.plan.steps
+    for number, step in enumerate(steps, start=1):
         first, last = step.start, step.end
+        # an open-ended plan goes on at its last step until another plan takes over (issue 12)
+        goes_on = plan.plan.open_ended and number == len(steps)
+        end: str | None = last.isoformat()
+        if goes_on:
+            end = None if plan.superseded_at is None else plan.superseded_at.date().isoformat()
+        until = (
+            f"{first.isoformat()} to {end}"
+            if end
+            else f"from {first.isoformat()}, until a new plan or a taper"
+        )
         by_amount: dict[float, list[str]] = {}
         for index, dose_ug in enumerate(step.doses_ug):
             if dose_ug:
@@ -114,11 +125,11 @@ def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:
                     "sequence": number,
                     "text": (
                         f"Step {number}: {amount:g} mg at {', '.join(at)} daily, "
-                        f"{first.isoformat()} to {last.isoformat()} ({ug_to_mg(step.daily_ug):g} mg/day)"
+                        f"{until} ({ug_to_mg(step.daily_ug):g} mg/day)"
                     ),
                     "timing": {
                         "repeat": {
-                            "boundsPeriod": {"start": first.isoformat(), "end": last.isoformat()},
+                            "boundsPeriod": {"start": first.isoformat(), **({"end": end} if end else {})},
                             "frequency": len(at),
                             "period": 1,
                             "periodUnit": "d",
