@@ -35,8 +35,8 @@ def week(tmp_path, monograph):
     kidney = assess_creatinine_clearance(monograph.kidney, 60)
     solution = parse_product_specs(["solution:1mg/ml"], monograph)
     plan = build_titration(monograph, target_daily_mg=45, products=solution, start=DAY, kidney=kidney)
-    plans.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=ZONE, now=now, actor="t",
-                     )  # fmt: skip
+    started = datetime(2026, 12, 1, 7, 0, tzinfo=ZONE)  # saved before its first dose: no past slots
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=ZONE, now=started, actor="t")
     for offset in range(7):
         day = DAY + timedelta(days=offset)
         for slot in doses.list_day(engine, patient_id=patient, day=day, now=now):
@@ -78,7 +78,7 @@ def test_the_report_shows_what_the_prescriber_needs(week):
     assert html.index("Triage events") < html.index("The plan and its changes")
     assert "possible baclofen withdrawal" in html
     assert html.count("<svg") == 2
-    kidney_row = html[html.index("plan 1, 2026-12-07</td>") :].split("</tr>")[0]
+    kidney_row = html[html.index("plan 1 (titration), since 2026-12-01 08:00</td>") :].split("</tr>")[0]
     assert ">60</td>" in kidney_row and ">mild</td>" in kidney_row and ">2/3</td>" in kidney_row
 
 

@@ -9,21 +9,25 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from dosewise.domain.adherence import Adherence, Slot
+from dosewise.domain.adherence import Adherence, Slot, Tally
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult
-from dosewise.domain.units import format_mg
+from dosewise.domain.units import format_mg, ug_to_mg
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-LISTED_DOSES = 60  # missed, late and skipped doses listed one by one; the rest are counted
+# Layout settings (not clinical figures): a one-year diary stays a handful of pages.
+LISTED_DOSES = 40  # a short range lists the doses not taken on time one by one, up to this many
+LONG_RANGE_DAYS = 42  # a longer range: counts per week or month, missed and skipped doses by day
+MONTHLY_RANGE_DAYS = 120  # longer than this: per month rather than per week; scores as weekly means
+LISTED_NOTES = 60  # the most recent notes are listed; earlier ones are counted (all are in the CSV)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +39,72 @@ class ReportPlan:
     plan: Plan  # the typed plan as it was saved
     times: tuple[time, ...]  # its dose times
     data: dict[str, Any]  # its view (plan_to_dict), with its sources, for the template
+    # when its doses began: the moment it took over (older rows: its first dose); None: no dose
+    in_force_from: datetime | None = None
+    entered_as: str | None = None  # "patient" or "clinician" (None: saved before this was kept)
+    confirmed_at: datetime | None = None  # a clinician confirmed the plan the patient entered
+    reason: str | None = None  # why it was entered (a large rise needs one)
+    review_is_default: bool = False  # its review date is the Dosewise default, not the clinician's
+
+    @property
+    def never_in_force(self) -> bool:
+        """Replaced before its first dose (or it has none)."""
+        if self.in_force_from is None:
+            return True
+        return self.superseded_at is not None and self.superseded_at <= self.in_force_from
+
+    @property
+    def stopped_on(self) -> date | None:
+        """The day a finished taper stopped the doses (None: it goes on, or was replaced first)."""
+        stop = self.plan.stop_date
+        if stop is None or (self.superseded_at is not None and self.superseded_at.date() < stop):
+            return None
+        return stop
+
+    def daily_mg_in_force(self) -> list[float]:
+        """The daily doses of its steps while it was in force, in order (repeats merged)."""
+        plan = self.plan
+        first = self.in_force_from.date() if self.in_force_from is not None else plan.start
+        # replaced at 08:00 on a day: that day's doses from then on belong to the next plan
+        last = None if self.superseded_at is None else (self.superseded_at - timedelta(minutes=1)).date()
+        values: list[float] = []
+        for number, step in enumerate(plan.steps, start=1):
+            continues = plan.open_ended and number == len(plan.steps)
+            if (step.end < first and not continues) or (last is not None and step.start > last):
+                continue
+            if not values or values[-1] != ug_to_mg(step.daily_ug):
+                values.append(ug_to_mg(step.daily_ug))
+        return values or [ug_to_mg(step.daily_ug) for step in plan.steps[:1]]
+
+    def describe_doses(self) -> str:
+        """``15 → 30 → 45 mg/day``; a taper that finished adds ``, then stopped``."""
+        text = " → ".join(f"{value:g}" for value in self.daily_mg_in_force()) + " mg/day"
+        return text + (", then stopped" if self.stopped_on is not None else "")
+
+    def describe_entry(self) -> str:
+        """Who entered the plan, and whether a clinician confirmed it."""
+        if self.entered_as == "clinician":
+            return "entered by a clinician"
+        if self.entered_as == "patient":
+            if self.confirmed_at is not None:
+                return f"entered by the patient, confirmed by the clinician on {self.confirmed_at:%Y-%m-%d}"
+            return "entered by the patient, not confirmed by a clinician"
+        return f"saved {self.created_at:%Y-%m-%d} (who entered it was not recorded then)"
+
+    def describe_dates(self) -> str:
+        """When it was in force, never contradictory: the save date is never called a start."""
+        if self.never_in_force:
+            when = f"saved {self.created_at:%Y-%m-%d %H:%M}"
+            if self.superseded_at is not None:
+                return f"{when}, replaced before its first dose ({self.superseded_at:%Y-%m-%d %H:%M})"
+            return f"{when}, no dose planned"
+        assert self.in_force_from is not None
+        start = f"{self.in_force_from:%Y-%m-%d %H:%M}"
+        if self.superseded_at is not None:
+            return f"{start} to {self.superseded_at:%Y-%m-%d %H:%M}"
+        if self.stopped_on is not None:
+            return f"{start} to the stop on {self.stopped_on:%Y-%m-%d}"
+        return f"since {start}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +153,31 @@ class ReportData:
     levels: LevelSeries | None
     sources: tuple[tuple[str, str], ...]  # (key, citation)
     disclaimer: str
+    # the doses the report lists and counts: one per due time (``slots`` may hold two when a
+    # replaced plan's dose was recorded after the next plan took over), and the ids of the
+    # slots of the plan in force at their time (the dose planned then, never two plans added)
+    doses: tuple[Slot, ...] = ()
+    in_force: frozenset[int] = frozenset()
     settings: tuple[str, ...] = field(default=())  # Dosewise defaults used, said in the report
+
+    @property
+    def range_days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    @property
+    def long_range(self) -> bool:
+        return self.range_days > LONG_RANGE_DAYS
+
+    @property
+    def current_plan(self) -> ReportPlan | None:
+        """The plan in force at the end of the range (the last one that had doses)."""
+        in_force = [plan for plan in self.plans if not plan.never_in_force]
+        return in_force[-1] if in_force else (self.plans[-1] if self.plans else None)
+
+    @property
+    def earlier_plans(self) -> tuple[ReportPlan, ...]:
+        current = self.current_plan
+        return tuple(plan for plan in self.plans if plan is not current)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,20 +190,24 @@ class DailyPoint:
 
 
 def daily_series(data: ReportData) -> list[DailyPoint]:
-    """Per day of the range: dose planned and taken, mean symptom scores."""
+    """Per day of the range: the dose planned (the slots of the plan in force at each dose
+    time, never a replaced plan's added to it) and taken, and mean symptom scores."""
     planned: dict[date, int] = {}
     taken: dict[date, int] = {}
     for slot in data.slots:
-        day = slot.due_at.date()
-        planned[day] = planned.get(day, 0) + slot.dose_ug
+        if slot.slot_id in data.in_force:
+            day = slot.due_at.date()
+            planned[day] = planned.get(day, 0) + slot.dose_ug
+    for slot in data.doses:
         if slot.state in ("on_time", "late"):
+            day = slot.due_at.date()
             taken[day] = taken.get(day, 0) + slot.dose_ug
     penn: dict[date, list[int]] = {}
     nrs: dict[date, list[int]] = {}
     for entry in data.symptoms:
         penn.setdefault(entry.at.date(), []).append(entry.penn_frequency)
         nrs.setdefault(entry.at.date(), []).append(entry.spasticity)
-    days = sorted({*planned, *penn})
+    days = sorted({*planned, *taken, *penn})
     return [
         DailyPoint(
             day=day,
@@ -119,6 +217,120 @@ def daily_series(data: ReportData) -> list[DailyPoint]:
             spasticity=fmean(nrs[day]) if day in nrs else None,
         )
         for day in days
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodRow:
+    """One week or month of a long range: what was planned, what became of it, the scores."""
+
+    label: str
+    planned_mg: tuple[float, float] | None  # lowest and highest daily dose planned (None: none)
+    tally: Tally
+    penn_frequency: float | None  # mean of the period's entries
+    spasticity: float | None
+    entries: int
+
+
+def period_of(day: date, monthly: bool) -> date:
+    """The first day of the week (Monday) or month ``day`` is in."""
+    return day.replace(day=1) if monthly else day - timedelta(days=day.weekday())
+
+
+def period_rows(data: ReportData, points: Sequence[DailyPoint]) -> list[PeriodRow]:
+    """The range per month (longer than :data:`MONTHLY_RANGE_DAYS`) or per week."""
+    monthly = data.range_days > MONTHLY_RANGE_DAYS
+    planned: dict[date, list[float]] = {}
+    for point in points:
+        if point.planned_mg:
+            planned.setdefault(period_of(point.day, monthly), []).append(point.planned_mg)
+    tallies: dict[date, list[Tally]] = {}
+    for day, tally in data.adherence.by_day:
+        tallies.setdefault(period_of(day, monthly), []).append(tally)
+    scores: dict[date, list[ReportSymptoms]] = {}
+    for entry in data.symptoms:
+        scores.setdefault(period_of(entry.at.date(), monthly), []).append(entry)
+    rows = []
+    for start in sorted({*planned, *tallies, *scores}):
+        entries = scores.get(start, [])
+        doses = planned.get(start)
+        if monthly:
+            label = f"{start:%b %Y}"
+        else:
+            ends = min(start + timedelta(days=6), data.last_day)
+            label = f"{max(start, data.first_day):%Y-%m-%d} to {ends:%m-%d}"
+        rows.append(
+            PeriodRow(
+                label=label,
+                planned_mg=(min(doses), max(doses)) if doses else None,
+                tally=_add_tallies(tallies.get(start, [])),
+                penn_frequency=fmean(e.penn_frequency for e in entries) if entries else None,
+                spasticity=fmean(e.spasticity for e in entries) if entries else None,
+                entries=len(entries),
+            )
+        )
+    return rows
+
+
+def _add_tallies(tallies: Sequence[Tally]) -> Tally:
+    return Tally(
+        planned=sum(t.planned for t in tallies),
+        on_time=sum(t.on_time for t in tallies),
+        late=sum(t.late for t in tallies),
+        skipped=sum(t.skipped for t in tallies),
+        missed=sum(t.missed for t in tallies),
+        pending=sum(t.pending for t in tallies),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonthOfMisses:
+    """The doses missed and skipped in one month, grouped by day: ``3 (14:00), 9 (08:00, 20:00)``."""
+
+    label: str
+    missed: str
+    skipped: str
+    missed_count: int
+    skipped_count: int
+
+
+def not_taken_by_month(doses: Sequence[Slot]) -> list[MonthOfMisses]:
+    by_month: dict[date, dict[str, dict[int, list[str]]]] = {}
+    for slot in doses:
+        if slot.state in ("missed", "skipped"):
+            days = by_month.setdefault(slot.due_at.date().replace(day=1), {"missed": {}, "skipped": {}})
+            days[slot.state].setdefault(slot.due_at.day, []).append(f"{slot.due_at:%H:%M}")
+
+    def listed(days: dict[int, list[str]]) -> str:
+        return "; ".join(f"{day} ({', '.join(times)})" for day, times in sorted(days.items())) or "none"
+
+    return [
+        MonthOfMisses(
+            label=f"{month:%B %Y}",
+            missed=listed(found["missed"]),
+            skipped=listed(found["skipped"]),
+            missed_count=sum(len(t) for t in found["missed"].values()),
+            skipped_count=sum(len(t) for t in found["skipped"].values()),
+        )
+        for month, found in sorted(by_month.items())
+    ]
+
+
+def weekly_means(points: Sequence[DailyPoint]) -> list[DailyPoint]:
+    """The scores as weekly means (dated mid-week), for the chart of a long range."""
+    weeks: dict[date, list[DailyPoint]] = {}
+    for point in points:
+        if point.spasticity is not None:
+            weeks.setdefault(period_of(point.day, False), []).append(point)
+    return [
+        DailyPoint(
+            day=monday + timedelta(days=3),
+            planned_mg=0,
+            taken_mg=0,
+            penn_frequency=fmean(p.penn_frequency for p in week if p.penn_frequency is not None),
+            spasticity=fmean(p.spasticity for p in week if p.spasticity is not None),
+        )
+        for monday, week in sorted(weeks.items())
     ]
 
 
@@ -141,8 +353,9 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]
 
 
-def symptom_chart_svg(points: Sequence[DailyPoint], title: str) -> str | None:
-    """Spasm frequency and spasticity (left axis) against the daily dose taken (right axis)."""
+def symptom_chart_svg(points: Sequence[DailyPoint], title: str, *, weekly_scores: bool = False) -> str | None:
+    """Spasm frequency and spasticity (left axis) against the daily dose taken (right axis);
+    ``weekly_scores``: the scores as weekly means (a long range)."""
     if not points:
         return None
     pyplot = _pyplot()
@@ -151,16 +364,20 @@ def symptom_chart_svg(points: Sequence[DailyPoint], title: str) -> str | None:
     try:
         doses = scores.twinx()
         doses.bar(days, [p.taken_mg for p in points], width=0.9, color="#c6dbef", label="dose taken (mg/day)")
-        doses.step(days, [p.planned_mg for p in points], where="mid", color="#6baed6", linewidth=1.2,
+        doses.step(days, [p.planned_mg for p in points], where="mid", color="#08519c", linewidth=1.2,
                    label="dose planned (mg/day)")  # fmt: skip
         doses.set_ylabel("baclofen (mg/day)")
-        doses.set_ylim(bottom=0)
-        scored = [p for p in points if p.spasticity is not None]
+        highest = max(*(p.planned_mg for p in points), *(p.taken_mg for p in points), 1)
+        doses.set_ylim(0, highest * 1.3)  # room for the legend above the bars
+        scored = weekly_means(points) if weekly_scores else [p for p in points if p.spasticity is not None]
+        mean = "week's mean" if weekly_scores else "day's mean"
+        marker = 1.5 if weekly_scores else 2.5
         scores.plot([p.day for p in scored], [p.spasticity for p in scored], color="#a50f15", marker="o",
-                    markersize=2.5, linewidth=1.2, label="spasticity 0-10 (day's mean)")  # fmt: skip
+                    markersize=marker, linewidth=1.2, label=f"spasticity 0-10 ({mean})")  # fmt: skip
         scores.plot([p.day for p in scored], [p.penn_frequency for p in scored], color="#31a354", marker="s",
-                    markersize=2.5, linewidth=1.2, label="Penn spasm frequency 0-4 (day's mean)")  # fmt: skip
-        scores.set_ylim(0, 10.5)
+                    markersize=marker, linewidth=1.2, label=f"Penn spasm frequency 0-4 ({mean})")  # fmt: skip
+        scores.set_ylim(0, 13)
+        scores.set_yticks(range(0, 11, 2))
         scores.set_ylabel("score")
         scores.set_zorder(doses.get_zorder() + 1)
         scores.patch.set_visible(False)
@@ -233,13 +450,14 @@ def render_report_html(data: ReportData) -> str:
     from markupsafe import Markup
 
     points = daily_series(data)
-    symptom_svg = symptom_chart_svg(points, "Symptoms against the daily dose")
+    weekly = data.range_days > MONTHLY_RANGE_DAYS
+    symptom_svg = symptom_chart_svg(points, "Symptoms against the daily dose", weekly_scores=weekly)
     levels_svg = (
         levels_chart_svg(data.levels, "Estimated plasma level from the doses recorded as taken")
         if data.levels is not None
         else None
     )
-    problems = [slot for slot in data.slots if slot.state in ("missed", "late", "skipped")]
+    problems = [slot for slot in data.doses if slot.state in ("missed", "late", "skipped")]
     side_effects: dict[str, list[ReportSymptoms]] = {}
     for entry in data.symptoms:
         for label, _severity in entry.side_effects:
@@ -247,22 +465,36 @@ def render_report_html(data: ReportData) -> str:
     triage_events = [
         entry for entry in data.symptoms if entry.triage is not None and entry.triage.level != "routine"
     ]
+    notes = sorted(
+        [(note.at, note.text, False) for note in data.notes]
+        + [(entry.at, entry.note, True) for entry in data.symptoms if entry.note],
+        key=lambda item: item[0],
+    )
     scored = data.symptoms
     return (
         _environment()
         .get_template("report.html.j2")
         .render(
             data=data,
+            current=data.current_plan,
+            earlier=data.earlier_plans,
             symptom_svg=Markup(symptom_svg) if symptom_svg else None,  # noqa: S704 (matplotlib's own SVG)
             levels_svg=Markup(levels_svg) if levels_svg else None,  # noqa: S704
+            long_range=data.long_range,
+            periods=period_rows(data, points) if data.long_range else [],
+            monthly=data.range_days > MONTHLY_RANGE_DAYS,
+            weekly_scores=weekly,
             problems=problems[:LISTED_DOSES],
             more_problems=max(0, len(problems) - LISTED_DOSES),
+            not_taken=not_taken_by_month(data.doses) if data.long_range else [],
             side_effects=sorted(side_effects.items(), key=lambda item: (-len(item[1]), item[0])),
             triage_events=sorted(
                 triage_events, key=lambda e: (e.triage.level != "emergency" if e.triage else True, e.at)
             ),
             mean_penn=fmean(e.penn_frequency for e in scored) if scored else None,
             mean_spasticity=fmean(e.spasticity for e in scored) if scored else None,
+            notes=notes[-LISTED_NOTES:],
+            earlier_notes=max(0, len(notes) - LISTED_NOTES),
             state_words={"missed": "missed", "late": "taken late", "skipped": "skipped"},
         )
     )

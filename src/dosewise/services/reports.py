@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, exists, func, or_, select
 
 from dosewise.domain.adherence import Slot, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
@@ -16,17 +16,25 @@ from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult, triage
 from dosewise.errors import InputError
-from dosewise.exporters.report import LevelSeries, ReportData, ReportNote, ReportPlan, ReportSymptoms
+from dosewise.exporters.report import (
+    LONG_RANGE_DAYS,
+    LevelSeries,
+    ReportData,
+    ReportNote,
+    ReportPlan,
+    ReportSymptoms,
+)
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_zone
-from dosewise.services.plans import stored_plan
+from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, TOP_UP_WHEN, keep_slots_ahead, stored_plan
 from dosewise.store.database import read_only
-from dosewise.store.models import MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
+from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
 MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
+LEVEL_DAYS = 28  # a long range draws the estimated levels of its last four weeks (readable on paper)
 
 
 def gather_report(
@@ -42,6 +50,7 @@ def gather_report(
     """Everything the report shows for ``first_day``-``last_day`` (``whole_diary``: no range limit)."""
     if not whole_diary:
         check_range(first_day, last_day)
+    _keep_doses_ahead(engine, patient_id, now)
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         monograph = load_monograph(drug_of(session, patient_id))
@@ -59,6 +68,16 @@ def gather_report(
             )
             .order_by(PlanRow.id)
         ).all()
+        # rows older than migration 0008 have no takeover moment: their first dose stands for it
+        legacy = [row.id for row in plan_rows if row.takes_over_at is None]
+        first_doses: dict[int, datetime] = {}
+        if legacy:
+            found = session.execute(
+                select(DoseSlotRow.plan_id, func.min(DoseSlotRow.due_at))
+                .where(DoseSlotRow.plan_id.in_(legacy))
+                .group_by(DoseSlotRow.plan_id)
+            )
+            first_doses = {plan_id: due_at for plan_id, due_at in found}
         entries = session.scalars(
             select(SymptomEntryRow)
             .where(
@@ -95,11 +114,17 @@ def gather_report(
             plan=item.record.plan,
             times=item.record.times,
             data=item.data,
+            in_force_from=_in_force_from(item.takes_over_at or first_doses.get(item.plan_id), local),
+            entered_as=item.entered_as,
+            confirmed_at=local(item.confirmed_at) if item.confirmed_at else None,
+            reason=item.reason,
+            review_is_default=_review_is_default(item.record.plan),
         )
         for item in stored
     )
+    in_force, doses = _doses_in_force(slots, plans, set(legacy))
     crcl = _latest_crcl(plans)
-    missed_dues = [slot.due_at for slot in slots if slot.state in ("missed", "skipped")]  # in due order
+    missed_dues = [slot.due_at for slot in doses if slot.state in ("missed", "skipped")]  # in due order
     symptoms = tuple(
         ReportSymptoms(
             entry_id=entry.id,
@@ -114,7 +139,12 @@ def gather_report(
         for entry in entries
     )
     interactions = check_medicines(medicines, crcl)
-    level_series = _levels(slots, crcl, start, monograph) if levels else None
+    long_range = (last_day - first_day).days + 1 > LONG_RANGE_DAYS
+    level_series = (
+        _levels(doses, crcl, start, monograph, window_days=LEVEL_DAYS if long_range else None)
+        if levels
+        else None
+    )
     keys = _source_keys(plans, symptoms, interactions, level_series)
     return ReportData(
         patient_name=patient_name,
@@ -124,8 +154,10 @@ def gather_report(
         generated_at=now.astimezone(zone),
         plans=plans,
         slots=tuple(slots),
+        doses=tuple(doses),
+        in_force=frozenset(in_force),
         adherence=summarize_adherence(
-            slots, first_day, last_day, on_time_window_h=ON_TIME_WINDOW.total_seconds() / 3600
+            doses, first_day, last_day, on_time_window_h=ON_TIME_WINDOW.total_seconds() / 3600
         ),
         symptoms=symptoms,
         notes=tuple(ReportNote(at=local(n.recorded_at), author=n.author, text=n.text) for n in note_rows),
@@ -139,6 +171,73 @@ def gather_report(
             f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",
         ),
     )
+
+
+def _keep_doses_ahead(engine: Engine, patient_id: int, now: datetime) -> None:
+    """Make an open-ended plan's doses ahead (:func:`plans.keep_slots_ahead`) when they run
+    short; otherwise one read, so the report never waits for another process's write lock."""
+    with read_only(engine) as session:
+        short = session.scalar(
+            select(
+                exists().where(
+                    PlanRow.patient_id == patient_id,
+                    PlanRow.slots_until.is_not(None),
+                    PlanRow.slots_until < to_utc(now) + TOP_UP_WHEN,
+                    or_(PlanRow.superseded_at.is_(None), PlanRow.slots_until < PlanRow.superseded_at),
+                )
+            )
+        )
+    if short:
+        keep_slots_ahead(engine, now=now, patient_id=patient_id)
+
+
+def _in_force_from(moment: datetime | None, local: Callable[[datetime], datetime]) -> datetime | None:
+    return None if moment is None else local(moment)
+
+
+def _review_is_default(plan: Plan) -> bool:
+    """The review date is the Dosewise default (so the report says it is one)."""
+    return plan.review_on is not None and plan.review_on == plan.steps[-1].start + timedelta(
+        weeks=DEFAULT_REVIEW_WEEKS
+    )
+
+
+def _doses_in_force(
+    slots: list[Slot], plans: tuple[ReportPlan, ...], legacy: set[int]
+) -> tuple[set[int], list[Slot]]:
+    """The ids of the slots of the plan in force at their time, and the doses the report
+    counts: one per due time. A replaced plan's slot from the takeover on stays in the diary
+    only when something was recorded for it; at a time that also has a slot of the plan in
+    force, the one taken (else skipped) stands for both, so a dose is never listed twice.
+    Slots of plans saved before migration 0008 that were due before the plan was entered and
+    have nothing recorded are not doses anyone could take (a start in the past): not counted."""
+    spans = {
+        plan.plan_id: (
+            plan.in_force_from,
+            plan.superseded_at,
+            plan.created_at if plan.plan_id in legacy else None,
+        )
+        for plan in plans
+    }
+    in_force: set[int] = set()
+    by_time: dict[datetime, list[Slot]] = {}
+    for slot in slots:
+        begins, ends, entered = spans.get(slot.plan_id, (None, None, None))
+        if slot.recorded is None and entered is not None and slot.due_at < entered:
+            continue
+        if begins is not None and begins <= slot.due_at and (ends is None or slot.due_at < ends):
+            in_force.add(slot.slot_id)
+        elif slot.recorded is None:
+            continue
+        by_time.setdefault(slot.due_at, []).append(slot)
+
+    def rank(slot: Slot) -> int:
+        if slot.state in ("on_time", "late"):
+            return 0
+        return 1 if slot.state == "skipped" else (2 if slot.slot_id in in_force else 3)
+
+    doses = [min(found, key=rank) for _, found in sorted(by_time.items())]
+    return in_force, doses
 
 
 def _side_effects(stored: str, monograph: Monograph) -> tuple[tuple[str, int], ...]:
@@ -176,16 +275,39 @@ def _latest_crcl(plans: tuple[ReportPlan, ...]) -> float | None:
 
 
 def _levels(
-    slots: list[Slot], crcl: float | None, start_utc: datetime, monograph: Monograph
+    doses: list[Slot],
+    crcl: float | None,
+    start_utc: datetime,
+    monograph: Monograph,
+    *,
+    window_days: int | None = None,
 ) -> LevelSeries | None:
-    """A typical patient's levels from the doses recorded as taken, at the times recorded."""
-    taken = [
-        (slot.taken_at, slot.dose_ug) for slot in slots if slot.state in ("on_time", "late") and slot.taken_at
-    ]
+    """A typical patient's levels from the doses recorded as taken, at the times recorded, to
+    12 h after the last one; ``window_days``: only the last days with doses (a long range: a
+    year of doses 6 hours apart is not readable on paper), simulated from the day before."""
+    taken = sorted(
+        (slot.taken_at, slot.dose_ug) for slot in doses if slot.state in ("on_time", "late") and slot.taken_at
+    )
     if not taken:
         return None
-    last = max(slot.due_at for slot in slots)
-    return level_series(taken, crcl, start_utc.replace(tzinfo=UTC), last, slots[0].due_at.tzinfo, monograph)
+    origin = start_utc.replace(tzinfo=UTC)
+    last = taken[-1][0]
+    shown_from = origin
+    if window_days is not None:
+        shown_from = max(origin, last - timedelta(days=window_days))
+        origin = max(origin, shown_from - timedelta(days=1))  # the level the window starts from
+    series = level_series(
+        [(at, dose_ug) for at, dose_ug in taken if at >= origin], crcl, origin, last, last.tzinfo, monograph
+    )
+    if shown_from == origin:
+        return series
+    kept = [index for index, at in enumerate(series.times) if at >= shown_from]
+    return LevelSeries(
+        times=tuple(series.times[i] for i in kept),
+        mg_l=tuple(series.mg_l[i] for i in kept),
+        crcl_ml_min=series.crcl_ml_min,
+        sources=series.sources,
+    )
 
 
 def planned_levels(plan: Plan, times: tuple[time, ...], zone: ZoneInfo) -> LevelSeries:
@@ -249,11 +371,9 @@ def _source_keys(
 
 
 def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date, date]:
-    """The first and last day with anything in the diary (today if it is empty)."""
-    from sqlalchemy import func
-
-    from dosewise.store.models import DoseSlotRow
-
+    """The first and last day with anything in the diary (today if it is empty). The doses an
+    open-ended plan has made ahead (a rolling horizon, not an end) do not extend it past today;
+    a plan with an end (a taper) does."""
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         moments = [
@@ -266,7 +386,10 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
             session.scalar(
                 select(func.max(DoseSlotRow.due_at))
                 .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-                .where(PlanRow.patient_id == patient_id)
+                .where(
+                    PlanRow.patient_id == patient_id,
+                    or_(PlanRow.slots_until.is_(None), DoseSlotRow.due_at <= to_utc(now)),
+                )
             ),
             session.scalar(
                 select(func.min(SymptomEntryRow.recorded_at)).where(SymptomEntryRow.patient_id == patient_id)
