@@ -27,26 +27,42 @@ from dosewise.web.app import create_app
 PASSWORD = "correct horse battery"
 
 
+class Clock:
+    """The app's "now", moved by the test."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
 @pytest.fixture
-def api(web: TestClient) -> dict[str, Any]:
-    """A patient signed in through the API, with their CSRF token."""
-    sign_up(web, "api@example.org", zone="UTC")
-    web.cookies.clear()
-    signed = web.post("/api/session", json={"email": "api@example.org", "password": PASSWORD})
-    assert signed.status_code == 200
-    body = signed.json()
-    assert body["user"]["role"] == "patient"
-    patient = web.get("/api/patients").json()[0]["id"]
-    return {"client": web, "headers": {"x-csrf-token": body["csrf_token"]}, "patient": patient}
+def clock() -> Clock:
+    return Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))  # before the first dose of the day
+
+
+@pytest.fixture
+def api(tmp_path: Any, clock: Clock) -> Any:
+    """A patient signed in through the API, with their CSRF token; the app's clock is ``clock``."""
+    app = create_app(web_settings(f"sqlite:///{tmp_path / 'api.sqlite3'}"), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "api@example.org", zone="UTC")
+        web.cookies.clear()
+        signed = web.post("/api/session", json={"email": "api@example.org", "password": PASSWORD})
+        assert signed.status_code == 200
+        body = signed.json()
+        assert body["user"]["role"] == "patient"
+        patient = web.get("/api/patients").json()[0]["id"]
+        yield {"client": web, "headers": {"x-csrf-token": body["csrf_token"]}, "patient": patient}
 
 
 def _plan(api: dict[str, Any], **fields: Any) -> Any:
-    start = (datetime.now(tz=UTC) - timedelta(days=1)).date().isoformat()
-    body = {"kind": "titration", "target_mg_day": 30, "start": start, "crcl_ml_min": 45, **fields}
+    body = {"kind": "titration", "target_mg_day": 30, "start": "2026-12-01", "crcl_ml_min": 45, **fields}
     return api["client"].post(f"/api/patients/{api['patient']}/plans", json=body, headers=api["headers"])
 
 
-def test_a_patient_plans_records_and_checks_through_the_api(api: dict[str, Any]) -> None:
+def test_a_patient_plans_records_and_checks_through_the_api(api: dict[str, Any], clock: Clock) -> None:
     client, headers, patient = api["client"], api["headers"], api["patient"]
     preview = client.post(
         f"/api/patients/{patient}/plans/preview",
@@ -55,14 +71,17 @@ def test_a_patient_plans_records_and_checks_through_the_api(api: dict[str, Any])
     )
     assert preview.status_code == 200
     assert preview.json()["kidney"]["band"] == "moderate" and "prescriber" in preview.json()["disclaimer"]
+    # the first step is one 5 mg dose in the evening (kidney-adjusted): its first dose time
+    assert preview.json()["change"]["takes_over"] == "2026-12-01T20:00:00+00:00"
     assert client.get(f"/api/patients/{patient}/plan").status_code == 404  # a preview stores nothing
     saved = _plan(api)
     assert saved.status_code == 201
+    assert saved.json()["plan"]["open_ended"] is True
+    assert saved.json()["plan"]["after_last_step"].startswith("then continues at")
     today = client.get(f"/api/patients/{patient}/today").json()
     assert today["doses"], today
-    # yesterday's first dose, taken three hours late: stored as late
-    yesterday = client.get(f"/api/patients/{patient}/plan").json()["plan"]["steps"][0]["start"]
-    assert yesterday
+    # at 23:00, the 20:00 dose taken three hours late: stored as late
+    clock.moment = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
     engine = client.app.state.context.engine
     with engine.connect() as connection:
         from dosewise.store.models import DoseSlotRow
@@ -91,8 +110,13 @@ def test_a_patient_plans_records_and_checks_through_the_api(api: dict[str, Any])
     assert [f["medicine"] for f in findings] == ["tramadol"] and findings[0]["severity"] == "major"
     triage = client.post(f"/api/patients/{patient}/triage", json={"symptoms": ["seizure"]}, headers=headers)
     assert triage.json()["level"] == "emergency"
-    missed = client.post(f"/api/patients/{patient}/missed", json={"missed": "08:00"}, headers=headers)
-    assert missed.status_code == 200 and missed.json()["action"] in ("take_now", "skip", "contact_prescriber")
+    clock.moment = datetime(2026, 12, 2, 20, 30, tzinfo=UTC)  # the next evening's dose not taken yet
+    missed = client.post(f"/api/patients/{patient}/missed", json={"missed": "20:00"}, headers=headers)
+    assert missed.status_code == 200 and missed.json()["action"] in (
+        "take_now",
+        "skip",
+        "contact_prescriber",
+    ), missed.text
     fhir = client.get(f"/api/patients/{patient}/fhir").json()
     assert fhir["resourceType"] == "Bundle"
     with engine.connect() as connection:
@@ -165,7 +189,7 @@ def signed_in_schema(tmp_path: Any) -> Any:
     client.__enter__()
     sign_up(client, "fuzz@example.org", zone="Europe/London")
     signed = client.post("/api/session", json={"email": "fuzz@example.org", "password": PASSWORD}).json()
-    start = (datetime.now(tz=ZoneInfo("Europe/London")) - timedelta(days=1)).date().isoformat()
+    start = datetime.now(tz=ZoneInfo("Europe/London")).date().isoformat()  # a past start needs a tick
     headers = {"x-csrf-token": signed["csrf_token"]}
     assert (
         client.post(

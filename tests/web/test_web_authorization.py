@@ -28,19 +28,24 @@ def _patient_of(engine: Any, user_id: int) -> int:
 
 
 def give_plan(engine: Any, patient_id: int) -> None:
-    """A maintenance plan that started yesterday: doses in the past can be recorded."""
+    """A maintenance plan saved yesterday, starting then: doses in the past can be recorded."""
     zone = ZoneInfo(ZONE)
-    start = datetime.now(tz=zone).date() - timedelta(days=1)
-    built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=start, review_weeks=1))
+    yesterday = datetime.now(tz=zone) - timedelta(days=1)
+    built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=yesterday.date(), review_weeks=1))
     plans.start_plan(
         engine,
         patient_id=patient_id,
         plan=built.plan,
         times=built.times,
         zone=zone,
-        now=datetime.now(tz=zone),
+        now=yesterday,
         actor="test",
     )
+
+
+def _today() -> str:
+    """The patient's date (the plan form's default first day; a past one needs a tick)."""
+    return datetime.now(tz=ZoneInfo(ZONE)).date().isoformat()
 
 
 def _first(engine: Any, query: Any) -> int:
@@ -79,6 +84,7 @@ def two_patients(web_app: Any) -> dict[str, Any]:
             .order_by(DoseSlotRow.id),
         ),
         "medicine_id": _first(engine, select(MedicineRow.id).where(MedicineRow.patient_id == alice_patient)),
+        "plan_id": _first(engine, select(PlanRow.id).where(PlanRow.patient_id == alice_patient)),
         "grant_id": _first(
             engine, select(AccessGrantRow.id).where(AccessGrantRow.patient_id == alice_patient)
         ),
@@ -125,13 +131,23 @@ def _call(client: TestClient, method: str, template: str, ids: dict[str, int]) -
             "missed": "08:00",
             "kind": "maintenance",
             "mg_day": 15,
-            "start": "2026-12-01",
+            "start": _today(),
+            "change": "undo",
         }
         fields = _body_fields(method, template)
         return client.request(
             method, path, json={k: v for k, v in body.items() if k in fields}, headers={"x-csrf-token": token}
         )
-    form = {"csrf_token": token, "status": "taken", "role": "caregiver", "name": "ibuprofen", "text": "note"}
+    form = {
+        "csrf_token": token,
+        "status": "taken",
+        "role": "caregiver",
+        "name": "ibuprofen",
+        "text": "note",
+        "kind": "maintenance",
+        "mg_day": "15",
+        "change": "undo",
+    }
     return client.request(method, path, data=form if method == "POST" else None)
 
 
@@ -199,6 +215,19 @@ def test_a_caregiver_acts_but_cannot_manage_access_and_a_clinician_cannot_record
         data={"csrf_token": page_token(carol), "status": "taken"},
     )
     assert recorded.status_code == 303
+    # issue 12: caregivers record doses, symptoms and notes; they cannot change the plan
+    plan = {"kind": "maintenance", "mg_day": "30", "start": _today()}
+    for action in ("preview", "save"):
+        page = carol.post(
+            f"/patients/{patient}/plans", data={"csrf_token": page_token(carol), "action": action, **plan}
+        )
+        assert page.status_code == 403, action
+    token = page_token(carol)
+    for path in ("plans", "plans/preview", "plans/commit"):
+        body = {"draft": "x"} if path.endswith("commit") else {**plan, "mg_day": 30}
+        api = carol.post(f"/api/patients/{patient}/{path}", json=body, headers={"x-csrf-token": token})
+        assert api.status_code == 403, path
+    assert carol.get(f"/api/patients/{patient}/plan").status_code == 200  # seeing it is fine
     assert carol.get(f"/patients/{patient}/access").status_code == 403
     invite = carol.post(
         f"/patients/{patient}/invitations", data={"csrf_token": page_token(carol), "role": "caregiver"}
@@ -211,7 +240,9 @@ def test_anonymous_requests_are_sent_to_sign_in(web: TestClient) -> None:
     for route in route_table():
         if route.path in PUBLIC:
             continue
-        path = route.path.format(patient_id=1, slot_id=1, medicine_id=1, grant_id=1, invitation_id=1)
+        path = route.path.format(
+            patient_id=1, slot_id=1, medicine_id=1, grant_id=1, invitation_id=1, plan_id=1
+        )
         for method in sorted(route.methods - {"HEAD"}):
             response = web.request(method, path)
             checked += 1
@@ -283,7 +314,7 @@ def test_a_clinician_sees_a_linked_patient_and_cannot_override_for_an_unlinked_o
             "action": "preview",
             "kind": "titration",
             "target_mg_day": "30",
-            "start": "2026-12-01",
+            "start": _today(),
             "kidney_way": "dialysis",
             "clinician_override": "yes",
             "products": "solution:1mg/ml",
@@ -294,7 +325,9 @@ def test_a_clinician_sees_a_linked_patient_and_cannot_override_for_an_unlinked_o
         assert allowed.status_code == 200 and "Preview" in allowed.text
 
 
-@pytest.mark.parametrize(("field", "value"), [("days", "2.5"), ("days", "two"), ("min_days", "-1")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("review_weeks", "2.5"), ("review_weeks", "two"), ("min_days", "-1")]
+)
 def test_the_plan_form_never_changes_a_number_quietly(web: TestClient, field: str, value: str) -> None:
     sign_up(web, "ua@example.org")
     patient = web.get("/").headers["location"].split("/")[2]
@@ -303,7 +336,7 @@ def test_the_plan_form_never_changes_a_number_quietly(web: TestClient, field: st
         "action": "preview",
         "kind": "maintenance",
         "mg_day": "15",
-        "start": "2026-12-01",
+        "start": _today(),
         field: value,
     }
     response = web.post(f"/patients/{patient}/plans", data=form)

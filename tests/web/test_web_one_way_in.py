@@ -110,16 +110,20 @@ def test_the_api_takes_a_childs_age_and_weight_like_the_form(client: TestClient)
 
 
 def _save_plan_with_a_late_evening_dose(client: TestClient, patient: str) -> None:
+    """Preview, then save the draft the preview made (at 12:00: it starts at 14:00)."""
     form = {
         "csrf_token": page_token(client),
-        "action": "save",
         "kind": "maintenance",
         "mg_day": "15",
-        "days": "3",
         "start": "2026-12-01",
         "times": "08:00,14:00,22:40",
     }
-    saved = client.post(f"/patients/{patient}/plans", data=form)
+    preview = client.post(f"/patients/{patient}/plans", data={**form, "action": "preview"})
+    assert preview.status_code == 200, preview.text
+    draft = dict(
+        re.findall(r'<input type="hidden" name="(draft|previewed_takeover)" value="([^"]+)">', preview.text)
+    )
+    saved = client.post(f"/patients/{patient}/plans", data={**form, **draft, "action": "save"})
     assert saved.status_code == 303, saved.text
 
 
@@ -244,9 +248,12 @@ def test_a_diary_entry_error_names_its_question_and_keeps_what_was_chosen(client
 
 
 @pytest.mark.parametrize("typed", ["08:00+05:00", "8 o'clock", "25:00", ""])
-def test_a_missed_dose_time_is_read_the_same_on_the_page_and_the_api(client: TestClient, typed: str) -> None:
+def test_a_missed_dose_time_is_read_the_same_on_the_page_and_the_api(
+    client: TestClient, clock: Clock, typed: str
+) -> None:
     patient = _patient(client)
-    _save_plan_with_a_late_evening_dose(client, patient)
+    _save_plan_with_a_late_evening_dose(client, patient)  # at 12:00: its first dose is at 14:00
+    clock.moment = datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo(ZONE))
     page = client.post(
         f"/patients/{patient}/missed",
         data={"csrf_token": page_token(client, f"/patients/{patient}/missed"), "missed": typed},
@@ -255,6 +262,6 @@ def test_a_missed_dose_time_is_read_the_same_on_the_page_and_the_api(client: Tes
     api = client.post(f"/api/patients/{patient}/missed", json={"missed": typed}, headers=_api_headers(client))
     assert api.status_code in (400, 422) and api.json()["field"] == "/missed"
     fine = client.post(
-        f"/api/patients/{patient}/missed", json={"missed": "08:00"}, headers=_api_headers(client)
+        f"/api/patients/{patient}/missed", json={"missed": "14:00"}, headers=_api_headers(client)
     )
     assert fine.status_code == 200 and fine.json()["action"] in ("take_now", "skip", "contact_prescriber")

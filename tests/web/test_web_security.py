@@ -342,18 +342,21 @@ def test_every_page_route_is_a_real_page(web: TestClient) -> None:
     """A smoke walk of the GET pages a patient sees: each renders, with the disclaimer."""
     sign_up(web, "qa@example.org")
     patient = web.get("/").headers["location"].split("/")[2]
-    saved = web.post(
-        f"/patients/{patient}/plans",
-        data={
-            "csrf_token": page_token(web),
-            "action": "save",
-            "kind": "titration",
-            "target_mg_day": "30",
-            "start": "2026-11-01",
-            "kidney_way": "crcl",
-            "crcl_ml_min": "45",
-        },
+    form = {
+        "csrf_token": page_token(web),
+        "kind": "titration",
+        "target_mg_day": "30",
+        "start": "2026-11-01",
+        "started_earlier": "yes",  # already on it: its doses are planned from now on
+        "kidney_way": "crcl",
+        "crcl_ml_min": "45",
+    }
+    preview = web.post(f"/patients/{patient}/plans", data={**form, "action": "preview"})
+    assert preview.status_code == 200, preview.text
+    draft = dict(
+        re.findall(r'<input type="hidden" name="(draft|previewed_takeover)" value="([^"]+)">', preview.text)
     )
+    saved = web.post(f"/patients/{patient}/plans", data={**form, **draft, "action": "save"})
     assert saved.status_code == 303
     walked = 0
     for route in route_table():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.monograph import cite_sources
-from dosewise.domain.units import ug_to_mg
+from dosewise.domain.units import format_mg, ug_to_mg
 
 if TYPE_CHECKING:
     from datetime import time
@@ -54,7 +54,9 @@ def plan_to_dict(
     time_zone: str | None = None,
 ) -> dict[str, Any]:
     """The plan JSON of the CLI contract (``drug``, ``kind``, ``kidney``, ``max_daily_mg``,
-    ``steps``, ``warnings``, ``cautions``, ``sources``; tapers add ``stop_date``)."""
+    ``steps``, ``warnings``, ``cautions``, ``sources``; tapers add ``stop_date``). What happens
+    after the last step: ``open_ended`` (it continues at that step's doses), ``review_on`` (the
+    prescriber's review date, or None) and ``after_last_step`` (the same in words)."""
     data: dict[str, Any] = {
         "drug": plan.drug,
         "kind": plan.kind,
@@ -82,10 +84,23 @@ def plan_to_dict(
     }
     if plan.kind == "taper":
         data["stop_date"] = None if plan.stop_date is None else plan.stop_date.isoformat()
+    data["open_ended"] = plan.open_ended
+    data["review_on"] = None if plan.review_on is None else plan.review_on.isoformat()
+    data["after_last_step"] = describe_after_last_step(plan)
     data["pk"] = pk_to_dict(plan, monograph)
     for step, pk_step in zip(data["steps"], data["pk"].pop("steps"), strict=True):
         step["steady_state_within_step"] = pk_step
     return data
+
+
+def describe_after_last_step(plan: Plan) -> str:
+    """What happens after the plan's last step, in words: a plan never ends in nothing."""
+    if not plan.open_ended:
+        stop = "" if plan.stop_date is None else f" on {plan.stop_date.isoformat()}"
+        return f"stopped{stop} after the taper: no more doses"
+    daily = format_mg(plan.steps[-1].daily_ug)
+    review = "" if plan.review_on is None else f" (review by {plan.review_on.isoformat()})"
+    return f"then continues at {daily} mg/day until a new plan or a taper{review}"
 
 
 def pk_to_dict(plan: Plan, monograph: Monograph) -> dict[str, Any]:

@@ -1,11 +1,17 @@
 """The plan builder: titration, taper, maintenance or the clinician's own steps; the kidney
-calculator inline; a preview (plan table, day-by-day schedule, simulated levels) before saving;
-refusals explained. Every rule is in the services and the domain, none here."""
+calculator inline; a preview (plan table, when it takes over, the daily dose before and after,
+day-by-day schedule, simulated levels) before saving; refusals explained. Every rule is in the
+services and the domain, none here.
+
+Save commits exactly the plan the preview showed: the preview puts a signed draft of its inputs
+in the form (``plans.seal_draft``); Save opens it, and if the form says something else now (or
+the plan would now start at another time) it shows the new preview instead of saving. Only the
+patient and their clinician change the plan; a caregiver sees it and cannot post it (403)."""
 
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -13,14 +19,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dosewise.errors import InputError, SafetyRefusal
+from dosewise.domain.units import format_mg
+from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 from dosewise.exporters.plan_json import kidney_to_dict
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services import plans
 from dosewise.services.access import PatientAccess
-from dosewise.services.inputs import PlanInput
-from dosewise.services.plans import BuiltPlan
-from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.services.clock import from_utc
+from dosewise.services.inputs import PlanInput, parse_input
+from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, BuiltPlan, PlanChange, RiseNeedsConfirmation
+from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -54,7 +62,13 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "sex": ("sex", "Sex"),
     "weight_kg": ("weight_kg", "Weight, kg"),
     "clinician_override": ("clinician_override", "Clinician override"),
+    "confirm_rise": ("confirm_rise", "The reason for the rise"),
 }
+# What the page says when Save cannot commit the draft it was sent with.
+CHANGED = "You changed the form after the preview: check this plan, then save it."
+MOVED = "The time this plan would start has changed since the preview: check it, then save it."
+NOTICES = {"confirmed": "The plan is confirmed. The patient sees that you confirmed it."}
+WHEN = "%a %-d %b %H:%M"  # "Wed 2 Dec 08:00", on the patient's clock
 FORM_DEFAULTS: dict[str, Any] = {
     "kind": "titration",
     "doses_per_day": "3",
@@ -65,9 +79,9 @@ FORM_DEFAULTS: dict[str, Any] = {
 }
 
 
-def worded(error: InputError) -> tuple[str, str | None]:
+def worded(error: DosewiseError) -> tuple[str, str | None]:
     """The message as the page says it (the field's label first) and the input to mark."""
-    found = FIELD_LABELS.get(error.field or "")
+    found = FIELD_LABELS.get(getattr(error, "field", None) or "")
     if found is None:
         return str(error), None
     element, label = found
@@ -92,29 +106,54 @@ def product_choices(drug: str) -> tuple[tuple[str, str], ...]:
     return tuple(choices)
 
 
+def _today(context: AppContext, patient: PatientAccess) -> date:
+    return context.now().astimezone(ZoneInfo(patient.time_zone)).date()
+
+
 def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str, Any]:
+    """The builder's fields for changing the plan in force. Never a dose other than the one in
+    force today: a titration under way is kept at today's step (not its target), a taper under
+    way starts from today's dose, a clinician's plan keeps its doses from today on."""
     current = plans.current_plan(context.engine, patient_id=patient.patient_id)
-    today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
+    today = _today(context, patient)
     products = plans.patient_products(context.engine, patient_id=patient.patient_id)
     form = {**FORM_DEFAULTS, "start": today.isoformat(), "products": products}
     if current is None:
         return form
-    data = current.data
+    plan, data = current.record.plan, current.data
     kidney = data.get("kidney") or {}
     crcl = kidney.get("crcl_ml_min")
     way = "dialysis" if kidney.get("band") == "dialysis" else "crcl" if crcl is not None else "none"
-    last_daily = f"{data['steps'][-1]['daily_mg']:g}" if data.get("steps") else ""
+    daily_ug = plan.daily_ug_on(today)
+    daily = format_mg(daily_ug) if daily_ug else ""
+    kind = {"titration": "maintenance", "maintenance": "maintenance"}.get(plan.kind, plan.kind)
+    if not daily_ug:  # a taper that has ended: nothing is taken now
+        kind = "titration"
     return {
         **form,
-        "kind": "maintenance" if current.kind == "titration" else current.kind,
-        "mg_day": last_daily,
-        "from_mg_day": last_daily,
+        "kind": kind,
+        "mg_day": daily,
+        "from_mg_day": daily,
+        "steps": _steps_from(plan, today) if kind == "clinician" else [],
         "doses_per_day": str(data.get("doses_per_day", 3)),
         "times": ",".join(data.get("times") or []),
         "products": products or list(data.get("products", [])),
         "kidney_way": way,
         "crcl_ml_min": f"{crcl:g}" if crcl is not None else "",
     }
+
+
+def _steps_from(plan: Any, today: date) -> list[str]:
+    """A clinician's steps from the one in force today on, as DAYS:MG,MG,MG lines."""
+    lines = [
+        f"{(step.end - max(step.start, today)).days + 1}:{','.join(format_mg(d) for d in step.doses_ug)}"
+        for step in plan.steps
+        if step.end >= today
+    ]
+    if not lines:  # after the last step: the plan goes on at that step's doses
+        last = plan.steps[-1]
+        lines = [f"{last.days}:{','.join(format_mg(d) for d in last.doses_ug)}"]
+    return lines
 
 
 def plan_page(
@@ -126,11 +165,25 @@ def plan_page(
     status: int = 200,
     preview: dict[str, Any] | None = None,
     kidney: dict[str, Any] | None = None,
-    error: InputError | None = None,
+    error: DosewiseError | str | None = None,
     refusal: dict[str, Any] | None = None,
+    notice: str | None = None,
 ) -> Response:
     current = plans.current_plan(context.engine, patient_id=patient.patient_id)
-    message, error_field = worded(error) if error is not None else (None, None)
+    message: str | None = None
+    error_field: str | None = None
+    if isinstance(error, str):
+        message = error
+    elif error is not None:
+        message, error_field = worded(error)
+    zone = ZoneInfo(patient.time_zone)
+    stored = None
+    if current is not None:
+        stored = {
+            "saved": from_utc(current.created_at, zone),
+            "takes_over": None if current.takes_over_at is None else from_utc(current.takes_over_at, zone),
+            "confirmed": None if current.confirmed_at is None else from_utc(current.confirmed_at, zone),
+        }
     return render(
         context,
         request,
@@ -141,11 +194,15 @@ def plan_page(
         kinds=KINDS,
         product_choices=product_choices(current.record.plan.drug if current is not None else DEFAULT_DRUG),
         current=current,
+        stored=stored,
+        now=context.now().astimezone(zone),
+        when=WHEN,
         preview=preview,
         kidney=kidney,
         error=message,
         error_field=error_field,
         refusal=refusal,
+        notice=notice,
         is_clinician=patient.may_override,
         can_plan=patient.can("plan"),
     )
@@ -153,7 +210,9 @@ def plan_page(
 
 @router.get("/patients/{patient_id}/plans")
 def plans_page(request: Request, context: Ctx, user: User, patient: Patient) -> Response:
-    return plan_page(context, request, patient, _form_from_current(patient, context))
+    form = _form_from_current(patient, context) if patient.can("plan") else dict(FORM_DEFAULTS)
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return plan_page(context, request, patient, form, notice=notice)
 
 
 async def _plan_form(request: Request) -> Submitted[PlanInput]:
@@ -168,63 +227,225 @@ def build(
     patient: Patient,
     submitted: Annotated[Submitted[PlanInput], Depends(_plan_form)],
     action: Annotated[str, Form()] = "preview",
+    draft: Annotated[str, Form(max_length=8000)] = "",
+    previewed_takeover: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    """Preview (the default), work out kidney function, or save the previewed draft."""
     patient.require("plan")
     form = submitted.values
     if submitted.model is None:
         return plan_page(context, request, patient, form, status=400, error=submitted.error)
+    model = submitted.model
+    if action == "kidney":
+        return _kidney(context, request, patient, model, form)
+    if action == "save":
+        return _save(context, request, user.actor, patient, model, form, draft, previewed_takeover)
+    return _preview(context, request, patient, model, form)
+
+
+def _refused(
+    context: AppContext,
+    request: Request,
+    patient: PatientAccess,
+    form: dict[str, Any],
+    refusal: SafetyRefusal,
+) -> Response:
+    explained = {
+        "message": str(refusal),
+        "overridable": refusal.overridable,
+        "clinician": patient.may_override,
+    }
+    return plan_page(context, request, patient, form, status=422, refusal=explained)
+
+
+def _kidney(
+    context: AppContext, request: Request, patient: PatientAccess, model: PlanInput, form: dict[str, Any]
+) -> Response:
+    """The calculator's own button: the kidney band from what was typed, without a plan."""
+    if model.kidney_way in (None, "none") and model.scr is not None:
+        model = model.model_copy(update={"kidney_way": "creatinine"})
     try:
-        model = submitted.model
-        if action == "kidney" and model.kidney_way in (None, "none") and model.scr is not None:
-            model = model.model_copy(update={"kidney_way": "creatinine"})  # the calculator's own button
         plan_request = model.to_request()
         plans.check_override(plan_request, patient)
-        if action == "kidney":
-            monograph = load_monograph(plan_request.drug)
-            kidney = plans.assess_kidney(monograph, plan_request)
-            kidney_data = kidney_to_dict(kidney, monograph) if kidney is not None else None
-            return plan_page(context, request, patient, form, kidney=kidney_data)
-        today = context.now().astimezone(ZoneInfo(patient.time_zone)).date()
-        built = plans.build_plan(plan_request, caller=patient, today=today)
+        monograph = load_monograph(plan_request.drug)
+        kidney = plans.assess_kidney(monograph, plan_request)
     except SafetyRefusal as refusal:
-        explained = {
-            "message": str(refusal),
-            "overridable": refusal.overridable,
-            "clinician": patient.may_override,
-        }
-        return plan_page(context, request, patient, form, status=422, refusal=explained)
+        return _refused(context, request, patient, form, refusal)
     except InputError as error:
         return plan_page(context, request, patient, form, status=400, error=error)
+    kidney_data = kidney_to_dict(kidney, monograph) if kidney is not None else None
+    return plan_page(context, request, patient, form, kidney=kidney_data)
+
+
+def _build(context: AppContext, patient: PatientAccess, model: PlanInput) -> tuple[BuiltPlan, PlanChange]:
+    """The plan the inputs make and how it would take over now (InputError, SafetyRefusal)."""
+    plan_request = model.to_request()
+    built = plans.build_plan(plan_request, caller=patient, today=_today(context, patient))
+    change = plans.plan_change(
+        context.engine,
+        patient_id=patient.patient_id,
+        built=built,
+        time_zone=patient.time_zone,
+        now=context.now(),
+    )
+    return built, change
+
+
+def _preview(
+    context: AppContext,
+    request: Request,
+    patient: PatientAccess,
+    model: PlanInput,
+    form: dict[str, Any],
+    *,
+    status: int = 200,
+    error: DosewiseError | str | None = None,
+) -> Response:
+    """The plan the form makes, how it takes over, and a draft that Save commits as shown;
+    ``error``: why this preview is shown instead of saving."""
+    try:
+        built, change = _build(context, patient, model)
+    except SafetyRefusal as refusal:
+        return _refused(context, request, patient, form, refusal)
+    except InputError as problem:
+        return plan_page(context, request, patient, form, status=400, error=problem)
     zone = ZoneInfo(patient.time_zone)
-    if action == "save":
+    token = plans.seal_draft(
+        context.settings.secret_key,
+        patient_id=patient.patient_id,
+        inputs=model.plan_inputs(),
+        built=built,
+        time_zone=patient.time_zone,
+    )
+    kidney_data = (
+        kidney_to_dict(built.plan.kidney, built.monograph) if built.plan.kidney is not None else None
+    )
+    preview = {
+        "plan": plans.plan_view(built, time_zone=patient.time_zone),
+        "change": _change_view(change, built, _today(context, patient)),
+        "schedule": day_by_day(built, zone, since=change.takes_over),
+        "chart": levels_chart(built, zone),
+        "draft": token,
+        "takes_over": change.takes_over.isoformat(),
+        "review_weeks": model.review_weeks or DEFAULT_REVIEW_WEEKS,
+        "review_default": model.review_weeks is None,
+    }
+    return plan_page(
+        context, request, patient, form, status=status, preview=preview, kidney=kidney_data, error=error
+    )
+
+
+def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str, Any]:
+    """How the preview words the change: when the plan starts, the daily dose before and after,
+    a rise that needs a reason."""
+    when = change.takes_over.strftime(WHEN)
+    start = built.plan.start
+    if change.current_daily_ug is None:
+        starts = f"This plan starts at {when}, its first dose time from now."
+    else:
+        which = "on its first day" if start > today else "your next dose time"
+        starts = (
+            f"This plan starts at {when}, {which}. Until then keep to the current plan; "
+            "the current plan's later doses are cancelled."
+        )
+    earlier = None
+    if start < today:
+        earlier = (
+            f"It started earlier, on {start.strftime('%a %-d %b')}: its doses are planned from "
+            f"{when} on, and nothing before is counted as missed."
+        )
+    message = change.rise_message() if change.needs_confirmation else None
+    return {
+        "starts": starts,
+        "earlier": earlier,
+        "when": when,
+        "before_mg": None if change.current_daily_ug is None else format_mg(change.current_daily_ug),
+        "after_mg": format_mg(change.new_daily_ug),
+        "needs_confirmation": change.needs_confirmation,
+        "message": None if message is None else message[0].upper() + message[1:],
+    }
+
+
+def _save(
+    context: AppContext,
+    request: Request,
+    actor: str,
+    patient: PatientAccess,
+    model: PlanInput,
+    form: dict[str, Any],
+    token: str,
+    previewed_takeover: str,
+) -> Response:
+    """Save the draft the preview made, exactly: if the form or the start moved since, or the
+    draft cannot be read, show the preview of what the form says now instead (nothing stored)."""
+    try:
+        opened = plans.open_draft(context.settings.secret_key, token, patient_id=patient.patient_id)
+        previewed = parse_input(PlanInput, opened.inputs)
+    except InputError as error:
+        return _preview(context, request, patient, model, form, status=400, error=_sentence(error))
+    if previewed.to_request() != model.to_request():
+        return _preview(context, request, patient, model, form, status=409, error=CHANGED)
+    try:
+        built, change = _build(context, patient, previewed)
+        plans.check_draft(opened, built, time_zone=patient.time_zone)
+    except InputError as error:
+        if error.field != "draft":
+            return _preview(context, request, patient, model, form)  # says what is wrong now
+        return _preview(context, request, patient, model, form, status=409, error=_sentence(error))
+    except SafetyRefusal as refusal:
+        return _refused(context, request, patient, form, refusal)
+    if change.takes_over.isoformat() != previewed_takeover:
+        return _preview(context, request, patient, model, form, status=409, error=MOVED)
+    try:
         plans.save_plan(
             context.engine,
             patient_id=patient.patient_id,
             built=built,
             time_zone=patient.time_zone,
             now=context.now(),
-            actor=user.actor,
+            actor=actor,
             caller=patient,
-            confirm_rise=submitted.model.confirm_rise,
+            takes_over=change.takes_over,
+            confirm_rise=model.confirm_rise,
         )
-        return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
-    kidney_data = (
-        kidney_to_dict(built.plan.kidney, built.monograph) if built.plan.kidney is not None else None
+    except RiseNeedsConfirmation as rise:
+        return _preview(context, request, patient, model, form, status=422, error=rise)
+    except InputError as error:
+        return _preview(context, request, patient, model, form, status=400, error=error)
+    return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
+
+
+def _sentence(error: DosewiseError) -> str:
+    text = str(error)
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+@router.post("/patients/{patient_id}/plans/{plan_id}/confirm")
+def confirm(plan_id: Id, request: Request, context: Ctx, user: User, patient: Patient) -> Response:
+    """A linked clinician confirms a plan the patient entered (403 for anyone else)."""
+    plans.confirm_plan(
+        context.engine,
+        patient_id=patient.patient_id,
+        plan_id=plan_id,
+        now=context.now(),
+        actor=user.actor,
+        caller=patient,
     )
-    preview = {
-        "plan": plans.plan_view(built, time_zone=patient.time_zone),
-        "schedule": day_by_day(built, zone),
-        "chart": levels_chart(built, zone),
-    }
-    return plan_page(context, request, patient, form, preview=preview, kidney=kidney_data)
+    return RedirectResponse(f"/patients/{patient.patient_id}/plans?done=confirmed", status_code=303)
 
 
-def day_by_day(built: BuiltPlan, zone: ZoneInfo) -> list[tuple[date, list[tuple[str, float, str]]]]:
-    """The first days of the plan: (date, [(clock, mg, how)])."""
+def day_by_day(
+    built: BuiltPlan, zone: ZoneInfo, *, since: datetime | None = None
+) -> list[tuple[date, list[tuple[str, float, str]]]]:
+    """The first days of the plan from ``since`` (when it takes over): (date, [(clock, mg, how)])."""
     from dosewise.domain.schedule import build_dose_events
 
+    first = None if since is None else since.astimezone(zone).date()
+    until = (first or built.plan.start) + timedelta(days=SCHEDULE_DAYS)
     days: dict[date, list[tuple[str, float, str]]] = {}
-    for event in build_dose_events(built.plan, built.times, zone):
+    for event in build_dose_events(built.plan, built.times, zone, since=first, until=until):
+        if since is not None and event.at < since:
+            continue
         day = event.at.date()
         if day not in days and len(days) >= SCHEDULE_DAYS:
             break
