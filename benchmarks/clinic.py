@@ -66,7 +66,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tes
 
 PASSWORD = "clinic-benchmark-password"  # a throwaway account in a throwaway database
 ZONES = ("Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney")
-AHEAD_DAYS = 14  # the plan is laid out this far beyond today
 SIDE_EFFECTS = ("drowsiness", "dizziness", "nausea", "fatigue", "fainting", "high_fever", "confusion")
 BATCH = 20_000
 
@@ -92,9 +91,7 @@ def _template_plans(engine: Engine, now: datetime, days: int, actor: str) -> dic
         zone_name = ZONES[number % len(ZONES)]
         zone = ZoneInfo(zone_name)
         start = now.astimezone(zone).date() - timedelta(days=days)
-        built = build_plan(
-            PlanRequest(kind="maintenance", mg_day=15, doses_per_day=3, start=start, days=days + AHEAD_DAYS)
-        )
+        built = build_plan(PlanRequest(kind="maintenance", mg_day=15, doses_per_day=3, start=start))
         plan_id = plans.start_plan(
             engine,
             patient_id=number,

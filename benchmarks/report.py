@@ -56,8 +56,9 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
         days=days,
         doses_per_day=4,
     )
+    entered = datetime.combine(first, datetime.min.time(), tzinfo=ZONE)  # before its first dose
     plans.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
-                     now=now, actor="bench")  # fmt: skip
+                     now=entered, actor="bench")  # fmt: skip
     with unit_of_work(engine) as session:
         slots = session.execute(select(DoseSlotRow.id, DoseSlotRow.due_at).order_by(DoseSlotRow.id)).all()
         events = []

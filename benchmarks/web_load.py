@@ -212,8 +212,9 @@ def seed(url: str, clients: int, doses_each: int) -> list[Account]:
             built = build_plan(
                 PlanRequest(kind="maintenance", mg_day=MG_DAY, doses_per_day=DOSES_PER_DAY, start=start)
             )
+            entered = datetime.combine(start, datetime.min.time(), zone)  # before its first dose
             plans.start_plan(engine, patient_id=patient_id, plan=built.plan,
-                             times=built.times, zone=zone, now=now, actor=f"user:{user_id}")  # fmt: skip
+                             times=built.times, zone=zone, now=entered, actor=f"user:{user_id}")  # fmt: skip
             with unit_of_work(engine) as session:
                 slots = tuple(
                     session.scalars(

@@ -4,6 +4,7 @@ whole micrograms; migration 0005 converts the display JSON that Dosewise 0.1 sto
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -124,6 +125,8 @@ def test_migration_0005_converts_stored_display_json(database_url: str, name: st
     engine = build_engine(database_url)
     upgrade_database(engine, "0004")
     built = build_plan(REQUESTS[name])
+    # plans stored before issue 12 had no review date
+    built = replace(built, plan=replace(built.plan, review_on=None))
     before = _insert_v1_plan(engine, built)
     _insert_a_taken_dose(engine)
     upgrade_database(engine)

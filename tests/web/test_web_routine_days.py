@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 

@@ -133,8 +133,10 @@ def render_plan(
             "or a taper replaces it (never stop baclofen suddenly)"
         )
         if plan.review_on is not None:
-            console.print(f"Review with the prescriber by {plan.review_on.isoformat()} (Dosewise default: 12 weeks "
-                          "after the last step begins, unless the clinician set it)")  # fmt: skip
+            console.print(
+                f"Review with the prescriber by {plan.review_on.isoformat()} (Dosewise default: 12 weeks "
+                "after the last step begins, unless the clinician set it)"
+            )
         console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
     else:
         console.print(f"Tapering from {format_mg(plan.max_daily_ug)} mg/day")

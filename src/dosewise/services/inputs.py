@@ -73,6 +73,7 @@ class PlanCommit(InputModel):
 
     draft: str = Field(max_length=8000, title="the preview's draft")
     confirm_rise: str | None = Field(default=None, max_length=500, title="the reason for a larger rise")
+    reason: str | None = Field(default=None, max_length=500, title="why the plan changes")
 
 
 class PlanInput(InputModel):
@@ -128,9 +129,16 @@ class PlanInput(InputModel):
         description="saving only: why the daily dose rises more than a step may (audited)",
     )
 
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        title="why the plan changes",
+        description="saving only, optional: shown to the care team and in the report",
+    )
+
     def plan_inputs(self) -> dict[str, Any]:
-        """What makes the plan (not how saving it is confirmed): a draft's content."""
-        return self.model_dump(mode="json", exclude={"confirm_rise"})
+        """What makes the plan (not why or how saving it is confirmed): a draft's content."""
+        return self.model_dump(mode="json", exclude={"confirm_rise", "reason"})
 
     def to_request(self) -> PlanRequest:
         kind = self.kind
@@ -292,3 +300,16 @@ class MissedInput(InputModel):
         from dosewise.services.clock import parse_clock
 
         return parse_clock(self.missed, field="missed")
+
+
+class CorrectionInput(InputModel):
+    """A correction of one dose's record: undo it, or say it was taken (at a time) or skipped."""
+
+    change: Literal["undo", "taken", "skipped"] = Field(title="the correction")
+    taken_at: str | None = Field(
+        default=None,
+        max_length=40,
+        title="when it was taken",
+        description="with 'taken': HH:MM on the patient's clock (the latest such time not in the future), "
+        "YYYY-MM-DDTHH:MM on the patient's clock, or ISO 8601 with a UTC offset (default: now)",
+    )

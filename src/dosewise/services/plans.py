@@ -428,6 +428,7 @@ def save_plan(
     caller: Caller | None = None,
     takes_over: datetime | None = None,
     confirm_rise: str | None = None,
+    reason: str | None = None,
 ) -> int:
     """Store the plan as the patient's plan from its next dose time; returns its id.
 
@@ -452,6 +453,7 @@ def save_plan(
         entered_as=entered_as,
         takes_over=takes_over,
         confirm_rise=confirm_rise,
+        reason=reason,
         monograph=built.monograph,
     )
 
@@ -468,6 +470,7 @@ def start_plan(
     entered_as: str = "patient",
     takes_over: datetime | None = None,
     confirm_rise: str | None = None,
+    reason: str | None = None,
     monograph: Monograph | None = None,
 ) -> int:
     """Store a plan and its dose slots; returns the plan id.
@@ -490,12 +493,14 @@ def start_plan(
 
     monograph = monograph or load_monograph(plan.drug)
     built = BuiltPlan(plan=plan, monograph=monograph, times=times)
-    reason = (confirm_rise or "").strip() or None
+    confirmed = (confirm_rise or "").strip() or None
+    said = (reason or "").strip() or None
+    why = f"{said} (rise: {confirmed})" if said and confirmed else said or confirmed
     with unit_of_work(engine) as session:
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient {patient_id}")
         change = _plan_change(session, patient_id, built, zone, now, takes_over)
-        if change.needs_confirmation and reason is None:
+        if change.needs_confirmation and confirmed is None:
             raise RiseNeedsConfirmation(change.rise_message())
         moment = to_utc(change.takes_over)
         current = session.scalars(
@@ -532,7 +537,7 @@ def start_plan(
             slots_until=to_utc(events[-1].at) if plan.open_ended else None,
             entered_as=entered_as,
             entered_by=actor,
-            reason=reason,
+            reason=why,
         )
         session.add(row)
         session.flush()
@@ -552,7 +557,9 @@ def start_plan(
             "entered_as": entered_as,
         }
         if change.needs_confirmation:
-            detail["rise_confirmed"] = reason
+            detail["rise_confirmed"] = confirmed
+        if said:
+            detail["reason"] = said
         audit(session, now, actor, patient_id, "start_plan", "plan", row.id, detail)
         return row.id
 
@@ -612,7 +619,7 @@ def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = 
     from sqlalchemy import or_, select, update
 
     from dosewise.services.clock import to_utc
-    from dosewise.store.database import unit_of_work
+    from dosewise.store.database import read_only, unit_of_work
     from dosewise.store.models import PlanRow
     from dosewise.store.plan_codec import decode_plan
 
@@ -625,7 +632,7 @@ def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = 
     if patient_id is not None:
         query = query.where(PlanRow.patient_id == patient_id)
     made = 0
-    with unit_of_work(engine) as session:
+    with read_only(engine) as session:  # a read: the write lock only when there is work
         ids = list(session.scalars(query))
     for plan_id in ids:
         with unit_of_work(engine) as session:

@@ -474,7 +474,12 @@ def preview_plan(body: PlanInput, context: Ctx, patient: Patient) -> dict[str, A
 
 
 def _save(
-    built: BuiltPlan, context: AppContext, user: CurrentUser, patient: PatientAccess, reason: str | None
+    built: BuiltPlan,
+    context: AppContext,
+    user: CurrentUser,
+    patient: PatientAccess,
+    confirm_rise: str | None,
+    reason: str | None,
 ) -> PlanSaved:
     plans.save_plan(
         context.engine,
@@ -484,7 +489,8 @@ def _save(
         now=context.now(),
         actor=user.actor,
         caller=patient,
-        confirm_rise=reason,
+        confirm_rise=confirm_rise,
+        reason=reason,
     )
     saved = plans.current_plan(context.engine, patient_id=patient.patient_id)
     assert saved is not None
@@ -494,7 +500,7 @@ def _save(
 @router.post("/patients/{patient_id}/plans", status_code=201)
 def save_plan(body: PlanInput, context: Ctx, user: User, patient: Patient) -> PlanSaved:
     """Save the plan the body describes at once (what is sent is what is saved)."""
-    return _save(_build(body, patient, context), context, user, patient, body.confirm_rise)
+    return _save(_build(body, patient, context), context, user, patient, body.confirm_rise, body.reason)
 
 
 @router.post("/patients/{patient_id}/plans/commit", status_code=201)
@@ -505,7 +511,7 @@ def commit_plan(body: PlanCommit, context: Ctx, user: User, patient: Patient) ->
     inputs = parse_input(PlanInput, draft.inputs)
     built = _build(inputs, patient, context)
     plans.check_draft(draft, built, time_zone=patient.time_zone)
-    return _save(built, context, user, patient, body.confirm_rise)
+    return _save(built, context, user, patient, body.confirm_rise, body.reason)
 
 
 @router.post("/patients/{patient_id}/plans/{plan_id}/confirm")
