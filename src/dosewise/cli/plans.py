@@ -122,15 +122,24 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> None:
     zone_name, zone = settings.zone(args.tz)
     built = build_plan_from_args(args, settings, zone)
     if args.ics is not None:
-        from dosewise.cli.options import write_file
-        from dosewise.domain.schedule import build_dose_events
-        from dosewise.exporters.ical import build_calendar
+        from datetime import time
 
-        events = build_dose_events(built.plan, built.times, zone)
-        content = build_calendar(
-            built.plan, events, built.monograph, time_zone=zone_name, created=settings.now(zone)
+        from dosewise.cli.options import write_file
+        from dosewise.domain.schedule import localize
+        from dosewise.exporters.ical import ScheduledPlan, build_schedule_calendar
+
+        # the plan as asked, from its first day; its last step repeats (a taper's ends)
+        now = settings.now(zone)
+        scheduled = ScheduledPlan(
+            plan=built.plan,
+            times=built.times,
+            time_zone=zone_name,
+            monograph=built.monograph,
+            revised=now,
+            since=localize(built.plan.start, time(0), zone),
         )
-        write_file(args.ics, content, field="ics")
+        name = f"{built.monograph.display_name} {built.plan.kind}"
+        write_file(args.ics, build_schedule_calendar([scheduled], name=name, owner="", now=now), field="ics")
     if args.as_json:
         from dosewise.exporters.plan_json import plan_to_dict
 

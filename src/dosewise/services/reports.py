@@ -15,7 +15,6 @@ from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult, triage
-from dosewise.errors import InputError
 from dosewise.exporters.report import (
     LONG_RANGE_DAYS,
     LevelSeries,
@@ -419,37 +418,7 @@ def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
 
 
 def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:
-    """Reminders (.ics) for the doses of the current plan from today on, as stored in the diary."""
-    from dosewise.exporters.ical import PlanLabel, Reminder, build_reminder_calendar
-    from dosewise.services.plans import current_plan
+    """Reminders (.ics) for the patient's doses from ``now`` on (services.calendar builds them)."""
+    from dosewise.services import calendar
 
-    plan = current_plan(engine, patient_id=patient_id)
-    if plan is None:
-        raise InputError("there is no plan yet, so there are no doses to remind of")
-    record = plan.record
-    times = [t.strftime("%H:%M") for t in record.times]
-    with read_only(engine) as session:
-        zone = patient_zone(session, patient_id)
-        start, _ = day_bounds(now.astimezone(zone).date(), zone)
-        slots = load_slots(
-            session, patient_id, start, start + timedelta(days=2 * 366), zone, now
-        )  # a plan is <= 366 days
-    reminders = [
-        Reminder(
-            at=slot.due_at,
-            dose_ug=slot.dose_ug,
-            how=slot.how,
-            step_number=slot.step_number,
-            slot=times.index(slot.due_at.strftime("%H:%M")) if slot.due_at.strftime("%H:%M") in times else 0,
-        )
-        for slot in slots
-        if slot.plan_id == plan.plan_id
-    ]
-    label = PlanLabel(
-        drug=record.plan.drug,
-        kind=plan.kind,
-        disclaimer=record.plan.disclaimer,
-        sources=record.plan.sources,
-    )
-    monograph = load_monograph(record.plan.drug)
-    return build_reminder_calendar(label, reminders, monograph, time_zone=str(zone), created=now)
+    return calendar.export_calendar(engine, patient_id=patient_id, now=now)

@@ -97,6 +97,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     for router in routers():
         app.include_router(router)
+    from dosewise.web.routes.calendar import feed_router  # no sign-in: the secret URL is the key
+
+    app.include_router(feed_router)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -108,9 +111,24 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
 def routers() -> list[APIRouter]:
     """One router per resource, in the order they are tried."""
-    from dosewise.web.routes import access, account, api, auth, diary, patients, plans, report, safety, today
+    from dosewise.web.routes import (
+        access,
+        account,
+        api,
+        auth,
+        calendar,
+        diary,
+        patients,
+        plans,
+        report,
+        safety,
+        today,
+    )
 
-    return [m.router for m in (auth, account, patients, today, plans, diary, safety, report, access, api)]
+    return [
+        m.router
+        for m in (auth, account, patients, today, plans, diary, safety, report, calendar, access, api)
+    ]
 
 
 def route_table() -> list[APIRoute]:
