@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from dosewise.cli.settings import Settings
     from dosewise.domain.adherence import Slot, Tally
+    from dosewise.services.doses import Change
 
 DEFAULT_RANGE_DAYS = 28
 STATE_MARKS = {
@@ -50,8 +51,8 @@ ACTOR = "cli"
 
 
 def add_commands(commands: Any) -> None:
-    """diary init | plan | today | take | skip | symptoms | note | medicines | triage, and the
-    rest in _add_io_commands."""
+    """diary init | plan | today | take | skip | correct | symptoms | note | medicines | triage,
+    and the rest in _add_io_commands."""
     diary = add_command(
         commands, "diary", help="your dose and symptom diary (stored on this computer)",
         description="A diary of doses and symptoms for one local patient, in SQLite in your data folder "
@@ -78,7 +79,8 @@ def add_commands(commands: Any) -> None:
     plan.add_argument("--min-days", type=int, help="taper: " + MIN_DAYS_HELP)
     add_schedule(plan)
     plan.add_argument(
-        "--started-earlier", action="store_true",
+        "--started-earlier",
+        action="store_true",
         help="the --start day is in the past: the patient is already on this plan (doses from now on)",
     )
     plan.add_argument(
@@ -100,6 +102,25 @@ def add_commands(commands: Any) -> None:
                 help="when it was taken: HH:MM (the latest such time, so 22:40 typed after midnight is "
                 "last night) or YYYY-MM-DDTHH:MM (default: now)",
             )
+    correct = add_command(
+        actions, "correct", help="correct a dose's record: undo it, or say it was taken or skipped",
+        description="Correct what the diary says about one dose (never a second record for it): --undo "
+        "removes the record, --taken [--at TIME] and --skipped change it, or record a missed dose. Doses "
+        "due in the last 48 hours (a Dosewise default); ask your clinician for older ones. Every "
+        "correction is kept in the audit trail with the record before and after.",
+    )  # fmt: skip
+    correct.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
+    change = correct.add_mutually_exclusive_group(required=True)
+    change.add_argument(
+        "--undo", action="store_true", help="remove the record (the dose is due or missed again)"
+    )
+    change.add_argument("--taken", action="store_true", help="it was taken (at --at, default now)")
+    change.add_argument("--skipped", action="store_true", help="it was skipped")
+    correct.add_argument(
+        "--at",
+        help="with --taken: when it was taken, HH:MM (nearest the dose's time, not in the future) or "
+        "YYYY-MM-DDTHH:MM",
+    )
     symptoms = add_command(actions, "symptoms", help="record spasms, spasticity and side effects")
     symptoms.add_argument("--penn-frequency", type=int, required=True, help=PENN_FREQUENCY_HELP)
     symptoms.add_argument("--penn-severity", type=int, help=PENN_SEVERITY_HELP)
@@ -185,6 +206,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "today": _today,
                 "take": _record,
                 "skip": _record,
+                "correct": _correct,
                 "symptoms": _symptoms,
                 "note": _note,
                 "medicines": _medicines,
@@ -247,9 +269,12 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
     from dosewise.domain.units import format_mg
     from dosewise.services import doses
 
-    day = now.date() if args.date is None else _day(args.date, "the date", "date")
-    slots = doses.list_day(engine, patient_id=patient, day=day, now=now)
-    due = doses.due_now(engine, patient_id=patient, now=now)
+    due, today_slots = doses.today(engine, patient_id=patient, now=now)
+    day = due.now.date() if args.date is None else _day(args.date, "the date", "date")
+    slots = (
+        today_slots if day == due.now.date() else doses.list_day(engine, patient_id=patient, day=day, now=now)
+    )
+    routine = due.routine
     if args.as_json:
         print_json(
             {
@@ -265,11 +290,24 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
                     for slot, advice in due.overdue
                 ],
                 "next": _slot_dict(due.next_dose) if due.next_dose else None,
+                "routine": {
+                    "kind": routine.kind,
+                    "stopped": routine.stopped,
+                    "stop_date": routine.stop_date.isoformat() if routine.stop_date else None,
+                    "review_on": routine.review_on.isoformat() if routine.review_on else None,
+                    "new_plan_at": routine.new_plan_at.isoformat() if routine.new_plan_at else None,
+                },
             }
         )
         return
+    if routine.new_plan_at is not None:
+        when = f"{routine.new_plan_at:%a %d %b %H:%M}"
+        print(f"Your new plan starts at {when}; until then keep to the current doses.")
     if not slots:
-        print(f"No doses planned on {day.isoformat()}.")
+        if routine.stopped and routine.stop_date is not None and day >= routine.stop_date:
+            print(f"Baclofen was stopped on {routine.stop_date.isoformat()} after a taper. No more doses.")
+        else:
+            print(f"No doses planned on {day.isoformat()}.")
     else:
         print(f"Doses on {day.isoformat()} ({now.tzinfo}):")
         for slot in slots:
@@ -284,8 +322,17 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
         )
     if due.next_dose is not None:
         nxt = due.next_dose
-        print(f"Next: #{nxt.slot_id} {nxt.due_at:%Y-%m-%d %H:%M}, {format_mg(nxt.dose_ug)} mg ({nxt.how}).")
-    print("Decision support: agree changes with your prescriber.")
+        print(
+            f"Next: #{nxt.slot_id} {nxt.due_at:%a %Y-%m-%d %H:%M}, {format_mg(nxt.dose_ug)} mg ({nxt.how})."
+        )
+    if routine.kind == "taper" and not routine.stopped and routine.last_dose_day is not None:
+        print(f"This taper's last doses are on {routine.last_dose_day.isoformat()}; baclofen then stops.")
+    if routine.review_on is not None:
+        print(f"Review with your prescriber by {routine.review_on.isoformat()}.")
+    print(
+        "Wrong record? `dosewise diary correct DOSE` (--undo, --taken [--at HH:MM], --skipped). "
+        "Decision support: agree changes with your prescriber."
+    )
 
 
 def _record(
@@ -306,6 +353,35 @@ def _record(
         print(f"Dose #{record.slot_id} recorded as {record.status}.")
     else:
         print(f"Dose #{record.slot_id} was already recorded as {record.status}; nothing changed.")
+
+
+def _correct(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import doses
+
+    change: Change = "undo" if args.undo else "taken" if args.taken else "skipped"
+    if args.at is not None and change != "taken":
+        raise InputError("--at goes with --taken only", field="at")
+    try:
+        result = doses.correct_dose(
+            engine,
+            patient_id=patient,
+            slot_id=args.slot,
+            change=change,
+            taken_at=args.at,  # read on the patient's clock (near the dose's time) by the service
+            now=now,
+            actor=ACTOR,
+        )
+    except InputError as error:
+        if error.field == "taken_at":
+            error.field = "at"  # this command's flag for it
+        raise
+    if result.changed:
+        print(f"Corrected: {result.describe(now)} (dose #{result.slot_id}; kept in the audit trail).")
+    else:
+        said = doses.describe_record(result.due_at, result.after, result.after_taken_at, now)
+        print(f"Dose #{result.slot_id}: {said}; nothing changed.")
 
 
 def _symptoms(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from dosewise.domain.missed_dose import too_late_to_take
+
 DoseStatus = Literal["taken", "late", "skipped"]
 SlotState = Literal["on_time", "late", "skipped", "missed", "due", "upcoming"]
 
@@ -25,6 +27,9 @@ class Slot:
     recorded: DoseStatus | None
     taken_at: datetime | None  # aware, in the patient's zone
     state: SlotState
+    # when the dose after this one is due (aware): the next slot, or after the plan's last dose
+    # the usual gap later; the missed-dose rule compares with it (None: not read)
+    following: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +80,7 @@ def slot_state(
         return recorded
     if due > now:
         return "upcoming"
-    if now >= following or following - now < window:
+    if too_late_to_take(following, now, window):
         return "missed"  # the advice now says: skip it
     return "due"
 

@@ -26,11 +26,30 @@ MissedAction = Literal["take_now", "skip", "contact_prescriber"]
 class MissedDoseAdvice:
     action: MissedAction
     missed_at: datetime
-    next_dose: datetime
+    next_dose: datetime | None  # the next dose to take from now on (None: no more are planned)
     message: str
     source: str
     window_h: float
     warnings: tuple[Finding, ...] = ()
+
+
+def too_late_to_take(following: datetime, now: datetime, window: timedelta) -> bool:
+    """The one definition of "too late" [NHS], for the advice and for the diary's states: a
+    missed dose is taken as soon as remembered unless the dose after it has come, or is due
+    in less than ``window``; then it is skipped. ``following`` and ``now`` are both naive
+    UTC or both aware (compared in real elapsed time, right across a daylight-saving change)."""
+    if following.tzinfo is not None:
+        following = following.astimezone(UTC)
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC)
+    return now >= following or following - now < window
+
+
+def check_window(rules: MissedDoseRules, window_h: float | None) -> float:
+    window = rules.window_h if window_h is None else window_h
+    if not (math.isfinite(window) and 0 < window <= 12):
+        raise InputError(f"the window must be between 0 and 12 hours, got {window:g}")
+    return window
 
 
 def advise_missed_dose(
@@ -43,29 +62,58 @@ def advise_missed_dose(
     last_taken: datetime | None = None,
 ) -> MissedDoseAdvice:
     """What to do about the dose due at ``missed`` (today, or yesterday if that is later than
-    ``now``), given the dose ``times`` and the current aware time ``now``."""
+    ``now``), given the dose ``times`` and the current aware time ``now``: the one-off question,
+    with the dose times as typed (a diary asks :func:`advise_missed_slot` with its real doses)."""
     if now.tzinfo is None:
         raise InputError("the current time needs a time zone")
     if missed not in times:
         listed = ", ".join(t.strftime("%H:%M") for t in times)
         raise InputError(f"the missed time {missed:%H:%M} is not one of the dose times ({listed})")
-    window = rules.window_h if window_h is None else window_h
-    if not (math.isfinite(window) and 0 < window <= 12):
-        raise InputError(f"the window must be between 0 and 12 hours, got {window:g}")
     zone = now.tzinfo
     today = now.date()
     missed_at = localize(today, missed, zone)
     if missed_at > now:  # e.g. a bedtime dose noticed the next morning
         missed_at = localize(today - timedelta(days=1), missed, zone)
-    next_dose = min(
-        at
-        for day in (today, today + timedelta(days=1))
+    planned = [
+        localize(day, t, zone)
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1))
         for t in times
-        if (at := localize(day, t, zone)) > now
+    ]
+    following = min(at for at in planned if at > missed_at)
+    came = [at for at in planned if missed_at < at <= now]
+    return advise_missed_slot(
+        rules,
+        missed_at=missed_at,
+        following=following,
+        came=max(came) if came else None,
+        next_dose=min(at for at in planned if at > now),
+        now=now,
+        window_h=window_h,
+        last_taken=last_taken,
     )
-    until_next = next_dose.astimezone(UTC) - now.astimezone(UTC)
+
+
+def advise_missed_slot(
+    rules: MissedDoseRules,
+    *,
+    missed_at: datetime,
+    following: datetime,
+    came: datetime | None,
+    next_dose: datetime | None,
+    now: datetime,
+    window_h: float | None = None,
+    last_taken: datetime | None = None,
+) -> MissedDoseAdvice:
+    """What to do about the dose due at ``missed_at``, from the doses really planned around it
+    (all aware): ``following`` is when the dose after it is due (after a plan's last dose, the
+    usual gap later), ``came`` the latest dose due since it and by ``now`` (None: none came),
+    ``next_dose`` the next dose to take from now on (None: no more are planned). The decision
+    is :func:`too_late_to_take`, the rule the diary's states use too."""
+    if now.tzinfo is None or missed_at.tzinfo is None or following.tzinfo is None:
+        raise InputError("the current time needs a time zone")
+    window = check_window(rules, window_h)
     when = _describe(missed_at, now)
-    next_text = _describe(next_dose, now)
+    next_text = _describe(next_dose, now) if next_dose is not None else None
     never_double = "Never take two doses together to make up for a missed one."
     if last_taken is not None:
         if last_taken.tzinfo is None:
@@ -100,47 +148,74 @@ def advise_missed_dose(
                 ),
             )
     source = ", ".join(cite_sources(rules.message_source, rules.window_source))
-    passed = [
-        at
-        for day in (today - timedelta(days=1), today)
-        for t in times
-        if missed_at < (at := localize(day, t, zone)) <= now
-    ]
-    if passed:  # a later dose time has come since: the missed dose is overtaken, never doubled
-        later = _describe(max(passed), now)
-        return MissedDoseAdvice(
-            action="skip",
-            missed_at=missed_at,
-            next_dose=next_dose,
-            message=(
+    then = (
+        f"take the next one {next_text}"
+        if next_text is not None
+        else "keep to your plan (no more doses are planned)"
+    )
+    if too_late_to_take(following, now, timedelta(hours=window)):
+        if now.astimezone(UTC) >= following.astimezone(UTC):
+            # a later dose time has come since: the missed dose is overtaken, never doubled
+            later = _describe(came or following, now)
+            message = (
                 f"Skip the missed dose of {when}: a later dose time ({later}) has already come. "
-                f"If you took that dose, carry on and take the next one {next_text}. If you missed it "
-                f"too, ask again about that dose. {never_double}"
-            ),
-            source=source,
-            window_h=window,
-        )
-    if until_next < timedelta(hours=window):
+                f"If you took that dose, carry on and {then}. If you missed it too, ask again about "
+                f"that dose. {never_double}"
+            )
+        elif next_text is None:
+            message = (
+                f"Skip the missed dose of {when}: it was the plan's last dose and it is now too late to "
+                f"take it. No more doses are planned. {never_double}"
+            )
+        else:
+            message = (
+                f"Skip the missed dose of {when}: the next dose is due {_describe(following, now)}, in "
+                f"less than {window:g} hours. Take that one as normal. {never_double}"
+            )
         return MissedDoseAdvice(
             action="skip",
             missed_at=missed_at,
             next_dose=next_dose,
-            message=(
-                f"Skip the missed dose of {when}: the next dose is due {next_text}, in less than "
-                f"{window:g} hours. Take that one as normal. {never_double}"
-            ),
+            message=message,
             source=source,
             window_h=window,
         )
+    after = (
+        f"then the next dose {next_text} as normal"
+        if next_text is not None
+        else "it is the last dose planned"
+    )
     return MissedDoseAdvice(
         action="take_now",
         missed_at=missed_at,
         next_dose=next_dose,
-        message=(
-            f"Take the missed dose of {when} now, then the next dose {next_text} as normal. {never_double}"
-        ),
+        message=f"Take the missed dose of {when} now, {after}. {never_double}",
         source=source,
         window_h=window,
+    )
+
+
+def advise_recorded_dose(
+    rules: MissedDoseRules,
+    *,
+    missed_at: datetime,
+    taken_at: datetime,
+    next_dose: datetime | None,
+    now: datetime,
+) -> MissedDoseAdvice:
+    """A dose asked about as missed that the diary has as taken: never take it again [NHS]."""
+    then = f" Take the next dose {_describe(next_dose, now)} as normal." if next_dose is not None else ""
+    return MissedDoseAdvice(
+        action="skip",
+        missed_at=missed_at,
+        next_dose=next_dose,
+        message=(
+            f"Your diary has the dose of {_describe(missed_at, now)} as taken at {taken_at:%H:%M}: do not "
+            f"take it again. If that record is wrong, correct it on Today, then ask again.{then} Never take "
+            "two doses together to make up for a missed one."
+        ),
+        source=", ".join(cite_sources(rules.message_source)),
+        window_h=rules.window_h,
     )
 
 

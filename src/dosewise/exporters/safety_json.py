@@ -58,7 +58,7 @@ def missed_dose_to_dict(advice: MissedDoseAdvice, monograph: Monograph) -> dict[
     return {
         "action": advice.action,
         "missed_dose": advice.missed_at.isoformat(),
-        "next_dose": advice.next_dose.isoformat(),
+        "next_dose": advice.next_dose.isoformat() if advice.next_dose is not None else None,
         "window_h": advice.window_h,
         "message": advice.message,
         "source": advice.source,

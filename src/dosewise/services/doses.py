@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -23,9 +23,13 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     bindparam,
+    delete,
+    exists,
     func,
     insert,
+    or_,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -35,8 +39,9 @@ from dosewise.domain.adherence import Adherence, DoseStatus, Slot, slot_state, s
 from dosewise.domain.missed_dose import MissedDoseAdvice
 from dosewise.domain.monograph import Monograph
 from dosewise.domain.schedule import localize
-from dosewise.errors import InputError, NotFound
+from dosewise.errors import Conflict, InputError, NotFound
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
+from dosewise.services import plans
 from dosewise.services.audit import audit_on
 from dosewise.services.clock import FUTURE_TOLERANCE, to_utc
 from dosewise.services.patients import patient_zone
@@ -144,6 +149,230 @@ def record_dose(
             return _record(existing, created=False)
 
 
+# Patients and caregivers may correct a dose due this recently; a clinician any time. A Dosewise
+# default (the clinical reference has no such number), said in the refusal.
+CORRECTION_WINDOW = timedelta(hours=48)
+Change = Literal["undo", "taken", "skipped"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Correction:
+    """What a correction did to one dose: its record before and after (aware, on the patient's
+    clock; status None: nothing recorded, the dose is due or missed by the usual rule)."""
+
+    slot_id: int
+    due_at: datetime
+    before: DoseStatus | None
+    before_taken_at: datetime | None
+    after: DoseStatus | None
+    after_taken_at: datetime | None
+    changed: bool  # False: the record already said this (nothing stored, nothing audited)
+
+    def describe(self, now: datetime) -> str:
+        """ "14:00 dose marked taken at 14:40", on the patient's clock."""
+        if self.after is None and self.before is not None:
+            was = _record_words(self.before, self.before_taken_at, now)
+            return f"{_when(self.due_at, now)} dose: record undone (it said {was})"
+        return describe_record(self.due_at, self.after, self.after_taken_at, now)
+
+
+def describe_record(
+    due_at: datetime, status: DoseStatus | None, taken_at: datetime | None, now: datetime
+) -> str:
+    """What the diary says about a dose, as a correction shows it: "14:00 dose marked taken at
+    14:40 (late)", "14:00 dose marked skipped", "14:00 dose: nothing recorded"."""
+    if status is None:
+        return f"{_when(due_at, now)} dose: nothing recorded"
+    return f"{_when(due_at, now)} dose marked {_record_words(status, taken_at, now)}"
+
+
+def _record_words(status: DoseStatus, taken_at: datetime | None, now: datetime) -> str:
+    if status == "skipped" or taken_at is None:
+        return status
+    return f"taken at {_when(taken_at, now)}" + (" (late)" if status == "late" else "")
+
+
+def correct_dose(
+    engine: Engine,
+    *,
+    patient_id: int,
+    slot_id: int,
+    change: Change,
+    now: datetime,
+    actor: str,
+    taken_at: datetime | str | None = None,
+    any_time: bool = False,
+    may_record: bool = True,
+) -> Correction:
+    """Correct what the diary says about one dose, keeping who, when, before and after in the
+    audit trail (action ``correct_dose``).
+
+    ``undo`` removes the record (the dose is then due or missed by the usual rule); ``taken``
+    (at ``taken_at``, default now; typed text is read like :func:`record_dose` reads it) and
+    ``skipped`` change the dose's one record, or make it for a dose with none whose time has
+    passed: never a second record for a dose. The on-time window and the limits of
+    :func:`record_dose` apply to a corrected time too.
+
+    Patients and caregivers correct doses due in the last :data:`CORRECTION_WINDOW`; a
+    clinician (``any_time``) any dose. ``may_record`` False (a clinician: they correct the
+    diary but do not tick off doses) refuses to record a dose still due now.
+    """
+    if change not in ("undo", "taken", "skipped"):
+        raise InputError("a correction is 'undo', 'taken' or 'skipped'", field="change")
+    if change != "taken" and taken_at not in (None, ""):
+        raise InputError("a time taken goes with 'taken' only", field="taken_at")
+    now_utc = to_utc(now)
+    try:
+        with engine.begin() as connection:  # on SQLite: BEGIN IMMEDIATE; on PostgreSQL the slot is locked
+            found = connection.execute(_correction_statement(), {"slot_id": slot_id}).first()
+            if found is None or found.patient_id != patient_id:
+                raise NotFound(f"no dose #{slot_id} for this patient (see the doses of the day)")
+            zone = ZoneInfo(found.time_zone)
+            due_at: datetime = found.due_at
+            due = _aware(due_at, zone)
+            if not any_time and due_at < now_utc - CORRECTION_WINDOW:
+                hours = CORRECTION_WINDOW.total_seconds() / 3600
+                raise InputError(
+                    f"the {_when(due, now)} dose was due more than {hours:g} hours ago: corrections are "
+                    f"possible for {hours:g} hours (Dosewise default); ask your clinician for older ones"
+                )
+            before: DoseStatus | None = dose_status(found.status) if found.status is not None else None
+            before_taken: datetime | None = found.taken_at
+            if found.event_id is None and change != "undo":
+                _check_first_record(found, due, now, now_utc, may_record=may_record)
+            status, taken_utc = _corrected(change, taken_at, due, now, zone)
+            result = Correction(
+                slot_id=slot_id,
+                due_at=due,
+                before=before,
+                before_taken_at=_aware(before_taken, zone) if before_taken is not None else None,
+                after=status,
+                after_taken_at=_aware(taken_utc, zone) if taken_utc is not None else None,
+                changed=(before, before_taken) != (status, taken_utc),
+            )
+            if not result.changed:
+                return result
+            if found.event_id is None:
+                connection.execute(
+                    _insert_event_statement(),
+                    {"slot_id": slot_id, "status": status, "taken_at": taken_utc, "recorded_at": now_utc},
+                )
+            elif status is None:
+                connection.execute(delete(DoseEventRow).where(DoseEventRow.id == found.event_id))
+            else:
+                connection.execute(
+                    update(DoseEventRow)
+                    .where(DoseEventRow.id == found.event_id)
+                    .values(status=status, taken_at=taken_utc)
+                )
+            detail = {
+                "due_at": due.isoformat(),
+                "before": {"status": before, "taken_at": _iso(result.before_taken_at)},
+                "after": {"status": status, "taken_at": _iso(result.after_taken_at)},
+            }
+            audit_on(connection, now, actor, patient_id, "correct_dose", "dose_slot", slot_id, detail)
+            return result
+    except IntegrityError:  # a record was made for this dose meanwhile (another tab, another person)
+        raise Conflict(
+            "this dose was recorded meanwhile: look at it again, then correct that record"
+        ) from None
+
+
+def _corrected(
+    change: Change, taken_at: datetime | str | None, due: datetime, now: datetime, zone: tzinfo
+) -> tuple[DoseStatus | None, datetime | None]:
+    """The record a correction asks for (status, taken at in naive UTC), checked as
+    :func:`record_dose` checks a new one."""
+    if change == "undo":
+        return None, None
+    if change == "skipped":
+        return "skipped", None
+    if isinstance(taken_at, str):
+        taken_at = _moment_near(taken_at, due, now, zone)
+    now_utc, due_at = to_utc(now), to_utc(due)
+    taken_utc = to_utc(taken_at) if taken_at is not None else now_utc
+    if taken_utc > now_utc + FUTURE_TOLERANCE:
+        raise InputError("a dose cannot be recorded as taken in the future", field="taken_at")
+    if taken_utc < due_at - EARLY_LIMIT:
+        raise InputError(
+            f"the {_when(due, now)} dose cannot have been taken that long before it was due", field="taken_at"
+        )
+    return ("late" if taken_utc > due_at + ON_TIME_WINDOW else "taken"), taken_utc
+
+
+def _moment_near(text: str, due: datetime, now: datetime, zone: tzinfo) -> datetime:
+    """A typed time taken: ``HH:MM`` is the moment at that clock time nearest the dose's due
+    time and not in the future (yesterday's 08:00 dose "taken at 08:30" is yesterday 08:30); the
+    other forms are read as :func:`dosewise.services.clock.moment_from_text` reads them."""
+    from dosewise.services.clock import moment_from_text, parse_clock
+
+    cleaned = text.strip()
+    if len(cleaned) > 5 or ":" not in cleaned or "T" in cleaned:
+        return moment_from_text(cleaned, now=now, zone=zone, field="taken_at")
+    clock = parse_clock(cleaned, field="taken_at")
+    day = due.astimezone(zone).date()
+    candidates = [localize(day + timedelta(days=shift), clock, zone) for shift in (-1, 0, 1)]
+    possible = [at for at in candidates if at <= now + FUTURE_TOLERANCE] or candidates[:1]
+    return min(possible, key=lambda at: abs(at.astimezone(UTC) - due.astimezone(UTC)))
+
+
+def _check_first_record(
+    found: Row[Any], due: datetime, now: datetime, now_utc: datetime, *, may_record: bool
+) -> None:
+    """A correction makes a dose's first record only once its time has passed, and a clinician
+    only for a dose already missed (a dose due now is ticked off by the patient or a caregiver)."""
+    if found.due_at > now_utc:
+        raise InputError(f"the {_when(due, now)} dose is still to come: tick it off when it is taken")
+    if may_record:
+        return
+    following = found.following
+    if following is None:
+        following = found.due_at + timedelta(hours=24 / max(1, len(found.times.split(","))))
+    if slot_state(None, found.due_at, following, now_utc, missed_dose_window(found.drug)) == "due":
+        from dosewise.services.access import NotAllowed
+
+        raise NotAllowed(
+            f"the {_when(due, now)} dose is due now: the patient or a caregiver ticks it off; a clinician "
+            "corrects doses once they are missed"
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@cache
+def _correction_statement() -> Select[*tuple[Any, ...]]:
+    """A slot's patient, due time, zone, plan times and drug, the next slot's due time, and its
+    record; the slot row locked until the transaction ends (PostgreSQL; SQLite's write lock is
+    already held)."""
+    later = aliased(DoseSlotRow)
+    following = (
+        select(func.min(later.due_at))
+        .where(later.patient_id == DoseSlotRow.patient_id, later.due_at > DoseSlotRow.due_at)
+        .correlate(DoseSlotRow)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            PlanRow.patient_id,
+            DoseSlotRow.due_at,
+            PatientRow.time_zone,
+            PlanRow.times,
+            PlanRow.drug,
+            following.label("following"),
+            DoseEventRow.id.label("event_id"),
+            DoseEventRow.status,
+            DoseEventRow.taken_at,
+        )
+        .join(DoseSlotRow, DoseSlotRow.plan_id == PlanRow.id)
+        .join(PatientRow, PatientRow.id == PlanRow.patient_id)
+        .outerjoin(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .where(DoseSlotRow.id == bindparam("slot_id"))
+        .with_for_update(of=DoseSlotRow)
+    )
+
+
 @cache
 def _slot_statement() -> Select[*tuple[Any, ...]]:
     """A slot's patient, due time and zone, with what was recorded for it: one row."""
@@ -218,6 +447,23 @@ MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a 
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Routine:
+    """Where the patient's plan stands, besides the doses: what Today, the API and ``diary
+    today`` say when there are no doses, a new plan is coming, or a review is due."""
+
+    kind: str | None = None  # the plan in force (None: none yet)
+    stop_date: date | None = None  # a taper: the first day without the drug
+    stopped: bool = False  # a taper whose stop date has come: no more doses
+    review_on: date | None = None  # an open-ended plan: review it with the prescriber by then
+    new_plan_at: datetime | None = None  # aware: a new plan takes over then (later than now)
+
+    @property
+    def last_dose_day(self) -> date | None:
+        """A taper's last day with doses (the day before its stop date)."""
+        return None if self.stop_date is None else self.stop_date - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DueNow:
     """What to do now: overdue doses with their advice, and the next dose."""
 
@@ -227,6 +473,8 @@ class DueNow:
     monograph: Monograph  # of the patient's drug: the advice's sources
     missed_recently: tuple[Slot, ...] = field(default=())
     slots: tuple[Slot, ...] = field(default=(), repr=False)  # every slot read: yesterday to overmorrow
+    routine: Routine = field(default=Routine())
+    last_taken: datetime | None = None  # aware: the last dose taken (the long-gap advice)
 
 
 def load_slots(
@@ -268,6 +516,7 @@ def load_slots(
                 recorded=recorded,
                 taken_at=_aware(row.taken_at, zone) if row.taken_at is not None else None,
                 state=slot_state(recorded, row.due_at, following, now_utc, missed_dose_window(row.drug)),
+                following=_aware(following, zone),
             )
         )
     return slots
@@ -323,84 +572,187 @@ def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
 
 
 def list_day(engine: Engine, *, patient_id: int, day: date, now: datetime) -> list[Slot]:
-    """The doses of a calendar day in the patient's zone, oldest first."""
+    """The doses of a calendar day in the patient's zone, oldest first, one per time."""
+    _keep_slots_ahead(engine, patient_id, now)
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, end = day_bounds(day, zone)
-        return load_slots(session, patient_id, start, end, zone, now)
+        return one_per_time(load_slots(session, patient_id, start, end, zone, now))
+
+
+def one_per_time(slots: list[Slot]) -> list[Slot]:
+    """One dose per due time, as Today shows it: when a replaced plan's dose shares its time
+    with the new plan's (a plan change keeps what was recorded), the dose taken stays, else
+    the newest plan's. ``slots`` are in due order."""
+    kept: list[Slot] = []
+    for slot in slots:
+        if kept and kept[-1].due_at == slot.due_at:
+            if kept[-1].recorded not in ("taken", "late") and (
+                slot.recorded in ("taken", "late") or slot.plan_id > kept[-1].plan_id
+            ):
+                kept[-1] = slot
+            continue
+        kept.append(slot)
+    return kept
 
 
 def due_now(engine: Engine, *, patient_id: int, now: datetime) -> DueNow:
     """Overdue doses with the missed-dose advice for each (from the real history: the last
     dose taken decides the long-gap advice), and the next dose to come."""
-    with read_only(engine) as session:
-        return _due_now(session, patient_id, now)
+    return _read_due_now(engine, patient_id, now)
 
 
 def today(engine: Engine, *, patient_id: int, now: datetime) -> tuple[DueNow, list[Slot]]:
     """What :func:`due_now` and :func:`list_day` for the patient's today give, in one
     transaction (today's doses are within due_now's range: read once)."""
-    with read_connection(engine) as connection:  # plain rows: no ORM session on this hot path
-        due = _due_now(connection, patient_id, now)
+    due = _read_due_now(engine, patient_id, now)
     start, end = day_bounds(due.now.date(), due.now.tzinfo or UTC)
     start_aware, end_aware = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
     return due, [slot for slot in due.slots if start_aware <= slot.due_at < end_aware]
 
 
-def _due_now(session: Session | Connection, patient_id: int, now: datetime) -> DueNow:
-    from dosewise.services.missed_doses import advise_missed
+def _read_due_now(engine: Engine, patient_id: int, now: datetime) -> DueNow:
+    """:func:`_due_now` in one read transaction; when an open-ended plan's slots run short
+    (the same statement says so), they are made first (:func:`plans.keep_slots_ahead`)."""
+    with read_connection(engine) as connection:  # plain rows: no ORM session on this hot path
+        due = _due_now(connection, patient_id, now)
+    if due is not None:
+        return due
+    plans.keep_slots_ahead(engine, now=now, patient_id=patient_id)
+    with read_connection(engine) as connection:
+        due = _due_now(connection, patient_id, now, topped_up=True)
+    assert due is not None
+    return due
 
-    found = session.execute(_patient_now_statement(), {"patient_id": patient_id}).first()
+
+def _keep_slots_ahead(engine: Engine, patient_id: int, now: datetime) -> None:
+    """Make an open-ended plan's slots ahead if they run short (one read when they do not)."""
+    with read_connection(engine) as connection:
+        short = connection.execute(
+            select(_slots_short(bindparam("patient_id"))),
+            {"patient_id": patient_id, "top_up_before": to_utc(now) + plans.TOP_UP_WHEN},
+        ).scalar()
+    if short:
+        plans.keep_slots_ahead(engine, now=now, patient_id=patient_id)
+
+
+def _slots_short(patient_id: Any) -> Any:
+    """Whether an open-ended plan of the patient has its slots made up to less than
+    ``top_up_before`` (the condition of :func:`plans.keep_slots_ahead`)."""
+    return (
+        exists()
+        .where(
+            PlanRow.patient_id == patient_id,
+            PlanRow.slots_until.is_not(None),
+            PlanRow.slots_until < bindparam("top_up_before"),
+            or_(PlanRow.superseded_at.is_(None), PlanRow.slots_until < PlanRow.superseded_at),
+        )
+        .label("slots_short")
+    )
+
+
+def _due_now(
+    session: Session | Connection, patient_id: int, now: datetime, *, topped_up: bool = False
+) -> DueNow | None:
+    """None: slots must be made first (unless ``topped_up``)."""
+    from dosewise.services.missed_doses import advise_slot
+
+    now_utc = to_utc(now)
+    found = session.execute(
+        _patient_now_statement(),
+        {"patient_id": patient_id, "now": now_utc, "top_up_before": now_utc + plans.TOP_UP_WHEN},
+    ).first()
     if found is None:
         raise NotFound(f"no patient {patient_id}")
+    if found.slots_short and not topped_up:
+        return None
     drug = found.drug or DEFAULT_DRUG
     zone = ZoneInfo(found.time_zone)
-    times = tuple(time.fromisoformat(text) for text in found.times.split(",")) if found.times else ()
-    last_taken: datetime | None = found.last_taken
+    last_taken = _aware(found.last_taken, zone) if found.last_taken is not None else None
     local_now = now.astimezone(zone)
     start = to_utc(local_now - timedelta(days=1))
     end = to_utc(local_now + timedelta(days=2))
-    slots = load_slots(session, patient_id, start, end, zone, now)
-    overdue = []
-    for slot in slots:
-        if slot.state != "due":
-            continue
-        clock = slot.due_at.time().replace(tzinfo=None)
-        advice = advise_missed(
-            times=times if clock in times else tuple(sorted({*times, clock})),
-            missed=clock,
-            now=local_now,
-            last_taken=_aware(last_taken, zone) if last_taken is not None else None,
-            drug=drug,
-        )
-        overdue.append((slot, advice))
+    slots = one_per_time(load_slots(session, patient_id, start, end, zone, now))
+    overdue = tuple(
+        (slot, advise_slot(slot, slots, now=local_now, last_taken=last_taken, drug=drug))
+        for slot in slots
+        if slot.state == "due"
+    )
     upcoming = [slot for slot in slots if slot.state == "upcoming"]
     recent = tuple(s for s in slots if s.state == "missed" and s.due_at >= local_now - timedelta(hours=24))
     return DueNow(
         now=local_now,
-        overdue=tuple(overdue),
+        overdue=overdue,
         next_dose=upcoming[0] if upcoming else None,
         monograph=load_monograph(drug),
         missed_recently=recent,
         slots=tuple(slots),
+        routine=_routine(found.in_force, found.new_plan_at, local_now),
+        last_taken=last_taken,
     )
+
+
+def _routine(record: str | None, new_plan_at: datetime | None, local_now: datetime) -> Routine:
+    zone = local_now.tzinfo or UTC
+    coming = _aware(new_plan_at, zone) if new_plan_at is not None else None
+    if record is None:
+        return Routine(new_plan_at=coming)
+    kind, stop_date, review_on = _plan_dates(record)
+    return Routine(
+        kind=kind,
+        stop_date=stop_date,
+        stopped=stop_date is not None and stop_date <= local_now.date(),
+        review_on=review_on,
+        new_plan_at=coming,
+    )
+
+
+@lru_cache(maxsize=256)
+def _plan_dates(record: str) -> tuple[str, date | None, date | None]:
+    """A stored plan's kind, stop date and review date (keyed by the record's text: a plan's
+    record never changes, and decoding it on every Today would cost more than reading it)."""
+    from dosewise.store.plan_codec import decode_plan
+
+    plan = decode_plan(record).plan
+    return plan.kind, plan.stop_date, plan.review_on
 
 
 @cache
 def _patient_now_statement() -> Select[*tuple[Any, ...]]:
-    """The patient's zone, the current plan's dose times and drug, and the last dose taken: one row."""
+    """The patient's zone, the newest plan's drug, the last dose taken, the
+    plan in force (its stored record) and when a new one takes over, and whether slots must be
+    made ahead: one row."""
     patient_id: BindParameter[Any] = bindparam("patient_id")
+    now: BindParameter[Any] = bindparam("now")
 
     def newest_plan(column: Any) -> Any:
         return (
             select(column).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
         ).scalar_subquery()
 
+    in_force = (
+        select(PlanRow.record)
+        .where(
+            PlanRow.patient_id == patient_id,
+            or_(PlanRow.takes_over_at.is_(None), PlanRow.takes_over_at <= now),
+            or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > now),
+        )
+        .order_by(PlanRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    new_plan_at = (
+        select(func.min(PlanRow.takes_over_at))
+        .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None), PlanRow.takes_over_at > now)
+        .scalar_subquery()
+    )
     return select(
         PatientRow.time_zone,
-        newest_plan(PlanRow.times).label("times"),
         newest_plan(PlanRow.drug).label("drug"),
         _last_taken_query(patient_id).label("last_taken"),
+        in_force.label("in_force"),
+        new_plan_at.label("new_plan_at"),
+        _slots_short(patient_id),
     ).where(PatientRow.id == patient_id)
 
 
@@ -436,6 +788,7 @@ def adherence(
 ) -> Adherence:
     """Taken on time / late / skipped / missed, per day and per plan step."""
     check_range(first_day, last_day)
+    _keep_slots_ahead(engine, patient_id, now)
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
         start, _ = day_bounds(first_day, zone)

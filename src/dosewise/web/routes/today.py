@@ -1,19 +1,22 @@
-"""Today: the doses due, one tap to mark them, late doses with the missed-dose advice in place;
-and "I missed a dose" for any dose time."""
+"""Today: the doses due, one tap to mark them, late doses with the missed-dose advice in place,
+corrections (undo, change, "I took it at") with their audit trail, where the plan stands; and
+"I missed a dose" for any dose time, with the same advice Today gives."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import missed_dose_to_dict
 from dosewise.services import doses, missed_doses
 from dosewise.services.access import PatientAccess
-from dosewise.services.inputs import MissedInput
+from dosewise.services.inputs import CorrectionInput, MissedInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 
@@ -25,7 +28,14 @@ NOTICES = {
     "already": "That dose was already recorded; nothing changed.",
     "plan": "The new plan is saved. Its doses are below from its first day.",
     "joined": "You can now see this diary.",
+    "unchanged": "The diary already said that; nothing changed.",
 }
+
+
+def may_correct(patient: PatientAccess) -> bool:
+    """Patients and caregivers correct recent doses; the patient's clinician any dose (but a
+    clinician does not tick off doses: no "record" capability)."""
+    return patient.can("record") or patient.relation == "clinician"
 
 
 def today_page(
@@ -43,6 +53,12 @@ def today_page(
     monograph = due.monograph
     overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
     done = request.query_params.get("done", "")
+    notice = NOTICES.get(done)
+    if done == "corrected":
+        notice = _corrected_notice(due.slots, request.query_params.get("slot", ""), local)
+    correctable_since = None if patient.relation == "clinician" else local - doses.CORRECTION_WINDOW
+    # the doses of the last 24 hours before today, for corrections (today's are in the day's list)
+    earlier = [slot for slot in due.slots if slot.due_at.date() < local.date() and slot.due_at <= local]
     return render(
         context,
         request,
@@ -51,15 +67,28 @@ def today_page(
         patient=patient,
         now=local,
         slots=slots,
+        earlier=earlier if may_correct(patient) else [],
         overdue=overdue,
         next_dose=due.next_dose,
         missed_recently=due.missed_recently,
+        routine=due.routine,
         can_record=patient.can("record"),
+        can_correct=may_correct(patient),
+        correctable_since=correctable_since,
+        correction_hours=round(doses.CORRECTION_WINDOW.total_seconds() / 3600),
         recordable_until=local + doses.EARLY_LIMIT,
         early_limit=doses.EARLY_LIMIT,
-        notice=NOTICES.get(done),
+        notice=notice,
         error=error,
     )
+
+
+def _corrected_notice(slots: tuple[Slot, ...], slot_text: str, now: datetime) -> str:
+    """ "Corrected: 14:00 dose marked taken at 14:40." (the dose as the diary now says)."""
+    slot = next((s for s in slots if str(s.slot_id) == slot_text), None)
+    if slot is None:
+        return "Corrected."
+    return "Corrected: " + doses.describe_record(slot.due_at, slot.recorded, slot.taken_at, now) + "."
 
 
 @router.get("/patients/{patient_id}/today")
@@ -95,6 +124,43 @@ def record(
     return RedirectResponse(f"/patients/{patient.patient_id}/today?done={done}", status_code=303)
 
 
+async def _correction_form(request: Request) -> Submitted[CorrectionInput]:
+    return await read_form(request, CorrectionInput)
+
+
+@router.post("/patients/{patient_id}/doses/{slot_id}/correction")
+def correct(
+    request: Request,
+    context: Ctx,
+    user: User,
+    patient: Patient,
+    slot_id: Id,
+    submitted: Annotated[Submitted[CorrectionInput], Depends(_correction_form)],
+) -> Response:
+    if not may_correct(patient):
+        patient.require("record")
+    try:
+        if submitted.model is None:
+            raise submitted.error or InputError("choose a correction", field="change")
+        change = submitted.model.change
+        result = doses.correct_dose(
+            context.engine,
+            patient_id=patient.patient_id,
+            slot_id=slot_id,
+            change=change,
+            # one form holds the time field and every button: the time goes with "taken" only
+            taken_at=submitted.model.taken_at if change == "taken" else None,
+            now=context.now(),
+            actor=user.actor,
+            any_time=patient.relation == "clinician",
+            may_record=patient.can("record"),
+        )
+    except InputError as error:
+        return today_page(context, request, patient, status=400, error=str(error))
+    done = f"corrected&slot={result.slot_id}" if result.changed else "unchanged"
+    return RedirectResponse(f"/patients/{patient.patient_id}/today?done={done}", status_code=303)
+
+
 @router.get("/patients/{patient_id}/missed")
 def missed_form(request: Request, context: Ctx, patient: Patient) -> Response:
     return render(context, request, "missed.html.j2", patient=patient, advice=None, missed="")
@@ -122,7 +188,18 @@ def missed(
     except InputError as error:
         return _missed_error(context, request, patient, typed, str(error))
     data = missed_dose_to_dict(answer.advice, answer.monograph)
-    return render(context, request, "missed.html.j2", patient=patient, advice=data, missed=typed)
+    return render(
+        context,
+        request,
+        "missed.html.j2",
+        patient=patient,
+        advice=data,
+        missed=typed,
+        slot=answer.slot,
+        next_dose=answer.advice.next_dose,
+        now=context.now().astimezone(ZoneInfo(patient.time_zone)),
+        can_correct=may_correct(patient),
+    )
 
 
 def _missed_error(
