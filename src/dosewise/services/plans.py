@@ -23,7 +23,7 @@ from dosewise.monographs import load_monograph
 from dosewise.services.clock import check_date
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import CursorResult, Engine
 
     from dosewise.domain.kidney import KidneyAssessment, Sex
     from dosewise.domain.monograph import Monograph
@@ -279,13 +279,13 @@ def _chosen_kidney(kidney: KidneyInput) -> KidneyInput:
         if len(given) > 1:
             raise InputError(f"give kidney function one way, not {' and '.join(given)}", field="kidney_way")
         return kidney
-    given = {
+    values = {
         "crcl": ("crcl_ml_min", "the creatinine clearance", kidney.crcl_ml_min is not None),
         "creatinine": ("scr_umol_l", "the serum creatinine", labs),
         "dialysis": ("kidney_way", "dialysis", kidney.dialysis),
     }
     chosen = {"crcl": "“I know the CrCl”", "creatinine": "“from serum creatinine”", "dialysis": "dialysis"}
-    for way, (field, what, on) in given.items():
+    for way, (field, what, on) in values.items():
         if on and kidney.way not in (way, "none"):
             raise InputError(
                 f"{what} is filled in but kidney function is given as {chosen.get(kidney.way, kidney.way)}: "
@@ -658,7 +658,7 @@ def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = 
             new_until = to_utc(events[-1].at) if events else after
             if stop is not None and to_utc(now + SLOTS_AHEAD) >= stop:
                 new_until = max(new_until, stop)  # made up to where the next plan takes over: done
-            moved = session.execute(
+            moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(PlanRow)
                 .where(PlanRow.id == plan_id, PlanRow.slots_until == after)
                 .values(slots_until=new_until)
