@@ -143,7 +143,7 @@ def test_the_page_offers_undo_change_and_i_took_it_and_shows_what_changed(patien
                          data={"csrf_token": token, "change": "undo", "taken_at": "14:05"})  # fmt: skip
     assert undone.status_code == 303
     shown = client.get(undone.headers["location"]).text
-    assert "Corrected: 14:00 dose: nothing recorded." in shown
+    assert "Corrected: the record of the 14:00 dose is undone." in shown
     assert "Due now" in shown
     with patient["engine"].connect() as connection:
         assert connection.scalar(select(func.count()).select_from(DoseEventRow)) == 1

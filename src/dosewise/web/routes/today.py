@@ -54,8 +54,10 @@ def today_page(
     overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
     done = request.query_params.get("done", "")
     notice = NOTICES.get(done)
-    if done == "corrected":
-        notice = _corrected_notice(due.slots, request.query_params.get("slot", ""), local)
+    if done in ("corrected", "undone"):
+        notice = _corrected_notice(
+            due.slots, request.query_params.get("slot", ""), local, undone=done == "undone"
+        )
     correctable_since = None if patient.relation == "clinician" else local - doses.CORRECTION_WINDOW
     # the doses of the last 24 hours before today, for corrections (today's are in the day's list)
     earlier = [slot for slot in due.slots if slot.due_at.date() < local.date() and slot.due_at <= local]
@@ -83,11 +85,14 @@ def today_page(
     )
 
 
-def _corrected_notice(slots: tuple[Slot, ...], slot_text: str, now: datetime) -> str:
+def _corrected_notice(slots: tuple[Slot, ...], slot_text: str, now: datetime, *, undone: bool) -> str:
     """ "Corrected: 14:00 dose marked taken at 14:40." (the dose as the diary now says)."""
     slot = next((s for s in slots if str(s.slot_id) == slot_text), None)
     if slot is None:
         return "Corrected."
+    if undone:
+        when = slot.due_at.strftime("%H:%M" if slot.due_at.date() == now.date() else "%a %d %b %H:%M")
+        return f"Corrected: the record of the {when} dose is undone."
     return "Corrected: " + doses.describe_record(slot.due_at, slot.recorded, slot.taken_at, now) + "."
 
 
@@ -157,7 +162,9 @@ def correct(
         )
     except InputError as error:
         return today_page(context, request, patient, status=400, error=str(error))
-    done = f"corrected&slot={result.slot_id}" if result.changed else "unchanged"
+    done = "unchanged"
+    if result.changed:
+        done = f"{'undone' if result.after is None else 'corrected'}&slot={result.slot_id}"
     return RedirectResponse(f"/patients/{patient.patient_id}/today?done={done}", status_code=303)
 
 
