@@ -46,7 +46,7 @@ def patient(engine):
         plan=built.plan,
         times=built.times,
         zone=LONDON,
-        now=NOW,
+        now=datetime(2026, 12, 1, 7, tzinfo=LONDON),  # entered before its first dose
         actor="test",
     )
     for name in MEDICINES:
@@ -84,10 +84,14 @@ def test_one_off_triage_reports_unrecognised_medicines():
 
 
 def test_diary_missed_dose_is_the_one_off_advice_with_the_plans_times(engine, patient):
-    from_diary = advise_missed_from_diary(engine, patient_id=patient, missed=time(14), now=NOW).advice
-    one_off = advise_missed(times=parse_dose_times("08:00,14:00,20:00"), missed=time(14), now=NOW)
+    """The kidney-adjusted first step is one evening dose: yesterday's 20:00, with tonight's
+    20:00 next (1.5 h away at 18:30), is to be skipped by both."""
+    from_diary = advise_missed_from_diary(engine, patient_id=patient, missed=time(20), now=NOW).advice
+    one_off = advise_missed(times=parse_dose_times("20:00"), missed=time(20), now=NOW)
     assert from_diary == one_off
-    assert from_diary.missed_at == datetime(2026, 12, 2, 14, tzinfo=LONDON)
+    assert from_diary.missed_at == datetime(2026, 12, 1, 20, tzinfo=LONDON)
+    with pytest.raises(InputError, match="no dose was due at 14:00"):  # the diary knows there was none
+        advise_missed_from_diary(engine, patient_id=patient, missed=time(14), now=NOW)
 
 
 def test_missed_dose_from_a_diary_without_a_plan_says_so(engine):

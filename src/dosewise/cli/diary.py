@@ -102,25 +102,7 @@ def add_commands(commands: Any) -> None:
                 help="when it was taken: HH:MM (the latest such time, so 22:40 typed after midnight is "
                 "last night) or YYYY-MM-DDTHH:MM (default: now)",
             )
-    correct = add_command(
-        actions, "correct", help="correct a dose's record: undo it, or say it was taken or skipped",
-        description="Correct what the diary says about one dose (never a second record for it): --undo "
-        "removes the record, --taken [--at TIME] and --skipped change it, or record a missed dose. Doses "
-        "due in the last 48 hours (a Dosewise default); ask your clinician for older ones. Every "
-        "correction is kept in the audit trail with the record before and after.",
-    )  # fmt: skip
-    correct.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
-    change = correct.add_mutually_exclusive_group(required=True)
-    change.add_argument(
-        "--undo", action="store_true", help="remove the record (the dose is due or missed again)"
-    )
-    change.add_argument("--taken", action="store_true", help="it was taken (at --at, default now)")
-    change.add_argument("--skipped", action="store_true", help="it was skipped")
-    correct.add_argument(
-        "--at",
-        help="with --taken: when it was taken, HH:MM (nearest the dose's time, not in the future) or "
-        "YYYY-MM-DDTHH:MM",
-    )
+    _add_correction_commands(actions)
     symptoms = add_command(actions, "symptoms", help="record spasms, spasticity and side effects")
     symptoms.add_argument("--penn-frequency", type=int, required=True, help=PENN_FREQUENCY_HELP)
     symptoms.add_argument("--penn-severity", type=int, help=PENN_SEVERITY_HELP)
@@ -144,6 +126,36 @@ def add_commands(commands: Any) -> None:
     feel.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations "very sleepy"')
     add_json(feel)
     _add_io_commands(actions)
+
+
+def _add_correction_commands(actions: Any) -> None:
+    """diary missed | correct: what to do about a dose, and correcting its record."""
+    missed = add_command(
+        actions, "missed", help="I missed a dose: take it now or skip it? (from the diary's own doses)",
+        description="Missed-dose advice for a dose of the diary due in the last 24 hours: the same "
+        "advice `diary today` and the pages give, from the real next dose. Never double up.",
+    )  # fmt: skip
+    missed.add_argument("missed", metavar="HH:MM", help="the time the missed dose was due, e.g. 14:00")
+    add_json(missed)
+    correct = add_command(
+        actions, "correct", help="correct a dose's record: undo it, or say it was taken or skipped",
+        description="Correct what the diary says about one dose (never a second record for it): --undo "
+        "removes the record, --taken [--at TIME] and --skipped change it, or record a missed dose. Doses "
+        "due in the last 48 hours (a Dosewise default); ask your clinician for older ones. Every "
+        "correction is kept in the audit trail with the record before and after.",
+    )  # fmt: skip
+    correct.add_argument("slot", type=int, help="the dose number shown by `dosewise diary today`")
+    change = correct.add_mutually_exclusive_group(required=True)
+    change.add_argument(
+        "--undo", action="store_true", help="remove the record (the dose is due or missed again)"
+    )
+    change.add_argument("--taken", action="store_true", help="it was taken (at --at, default now)")
+    change.add_argument("--skipped", action="store_true", help="it was skipped")
+    correct.add_argument(
+        "--at",
+        help="with --taken: when it was taken, HH:MM (nearest the dose's time, not in the future) or "
+        "YYYY-MM-DDTHH:MM",
+    )
 
 
 def _add_io_commands(actions: Any) -> None:
@@ -207,6 +219,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "take": _record,
                 "skip": _record,
                 "correct": _correct,
+                "missed": _missed,
                 "symptoms": _symptoms,
                 "note": _note,
                 "medicines": _medicines,
@@ -353,6 +366,25 @@ def _record(
         print(f"Dose #{record.slot_id} recorded as {record.status}.")
     else:
         print(f"Dose #{record.slot_id} was already recorded as {record.status}; nothing changed.")
+
+
+def _missed(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services.clock import parse_clock
+    from dosewise.services.missed_doses import advise_missed_from_diary
+
+    answer = advise_missed_from_diary(
+        engine, patient_id=patient, missed=parse_clock(args.missed, field="missed"), now=now
+    )
+    if args.as_json:
+        from dosewise.exporters.safety_json import missed_dose_to_dict
+
+        print_json(missed_dose_to_dict(answer.advice, answer.monograph))
+    else:
+        from dosewise.cli.render import render_missed_dose
+
+        render_missed_dose(answer.advice, answer.monograph, str(now.tzinfo))
 
 
 def _correct(

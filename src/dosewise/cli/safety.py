@@ -27,7 +27,8 @@ def add_commands(commands: Any) -> None:
 
     missed = add_command(
         commands, "missed", help="I missed a dose: take it now or skip it?",
-        description="Missed-dose advice from your dose times and the time now. Never double up.",
+        description="Missed-dose advice from your dose times and the time now, without a diary (with "
+        "one, `dosewise diary missed HH:MM` answers from your real doses). Never double up.",
     )  # fmt: skip
     missed.add_argument("--times", required=True, help="your dose times HH:MM,..., e.g. 08:00,14:00,20:00")
     missed.add_argument("--missed", required=True, help="the dose time you missed, HH:MM")
