@@ -5,9 +5,13 @@ Each xdist worker starts its own uvicorn server (SQLite in a temporary folder) o
 other. Never `playwright install`: the browser is /usr/bin/chromium.
 
 Dose times: the patient's time zone is chosen at sign-up so that their local time is between
-15:00 and 16:00 whatever the real clock says. With the default dose times (08:00, 14:00, 20:00)
-and a plan starting today, the 08:00 dose is then missed, the 14:00 dose is due (late, with the
-missed-dose advice) and the 20:00 dose is to come: the same page at any time of day.
+15:00 and 16:00 whatever the real clock says. A plan takes over at its first dose time from the
+moment it is saved (issue 12), so the helpers save it "this morning": the server's clock
+(:data:`SERVER_CLOCK`) is set back to 07:xx on the patient's clock for the save, then returned
+to the real time. With the default dose times (08:00, 14:00, 20:00) the 08:00 dose is then
+missed, the 14:00 dose is due (late, with the missed-dose advice) and the 20:00 dose is to come:
+the same page at any time of day. A test may move the server's clock further
+(``e2e.clock.shifted(days=10)``); it is always put back.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +49,34 @@ LOCAL_HOUR = 15  # the patient's local hour during a test (see the module docstr
 # --- the live server -------------------------------------------------------------------------
 
 
+class ServerClock:
+    """The live server's "now": the real time, shifted while a test says so (one server per
+    xdist worker, and a worker runs one test at a time)."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(tz=UTC) + self.shift
+
+    @contextmanager
+    def shifted(self, **by: float) -> Iterator[None]:
+        """The server's clock moved by ``timedelta(**by)`` inside the block."""
+        before = self.shift
+        self.shift = before + timedelta(**by)
+        try:
+            yield
+        finally:
+            self.shift = before
+
+    def this_morning(self) -> Any:
+        """07:xx on the patient's clock (their local time is 15:xx): before the first dose time."""
+        return self.shifted(hours=7 - LOCAL_HOUR)
+
+
+SERVER_CLOCK = ServerClock()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free port of 127.0.0.1 (one per xdist worker); yields its address."""
@@ -60,7 +93,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         secure_cookies=False,
         argon2=Argon2Cost(time_cost=1, memory_kib=8, parallelism=1),
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=SERVER_CLOCK)
     # Bind the socket here (port 0: the system picks a free one) and hand it to uvicorn, so no
     # other process can take the port between choosing it and listening on it.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -169,22 +202,31 @@ def sign_up(
 
 
 def save_titration(
-    page: Page, account: Account, *, target: str = "30", crcl: str = "", products: tuple[str, ...] = ()
+    page: Page,
+    account: Account,
+    *,
+    target: str = "30",
+    crcl: str = "",
+    products: tuple[str, ...] = (),
+    this_morning: bool = True,
 ) -> None:
-    """Build and save a titration plan starting today (the builder's default start); products
-    are the labels of the builder's checkboxes (none: 5, 10 and 20 mg tablets)."""
-    page.goto(account.path("plans"))
-    page.get_by_label("Start or raise baclofen (titration)").check()
-    page.get_by_label("Titration: target mg a day").fill(target)
-    for product in products:
-        page.get_by_label(product).check()
-    if crcl:
-        page.get_by_label("I know the creatinine clearance (CrCl)").check()
-        page.get_by_label("CrCl, mL/min").fill(crcl)
-    page.get_by_role("button", name="Preview the plan").click()
-    expect(page.get_by_role("heading", name="Preview: not saved yet")).to_be_visible()
-    page.get_by_role("button", name="Save this plan").click()
-    expect(page).to_have_url(re.compile(r"/today\?done=plan$"))
+    """Build and save a titration plan starting today (the builder's default start), this
+    morning at 07:xx (``this_morning``, see the module docstring) or now; products are the
+    labels of the builder's checkboxes (none: 5, 10 and 20 mg tablets)."""
+    with SERVER_CLOCK.this_morning() if this_morning else SERVER_CLOCK.shifted():
+        page.goto(account.path("plans"))
+        page.get_by_label("Start or raise baclofen (titration)").check()
+        page.get_by_label("Titration: target mg a day").fill(target)
+        for product in products:
+            page.get_by_label(product).check()
+        if crcl:
+            page.get_by_label("I know the creatinine clearance (CrCl)").check()
+            page.get_by_label("CrCl, mL/min").fill(crcl)
+        page.get_by_role("button", name="Preview the plan").click()
+        expect(page.get_by_role("heading", name="Preview: not saved yet")).to_be_visible()
+        page.get_by_role("button", name="Save this plan").click()
+        expect(page).to_have_url(re.compile(r"/today\?done=plan$"))
+    page.reload()  # Today at the real time
     expect(page.get_by_role("status")).to_have_text(re.compile("The new plan is saved"))
 
 
@@ -227,6 +269,7 @@ class Helpers:
     join: Callable[[Page, str], int] = join
     screenshot: Callable[[Page, str], None] = screenshot
     afternoon_zone: Callable[..., str] = afternoon_zone
+    clock: ServerClock = field(default_factory=lambda: SERVER_CLOCK)
 
 
 @pytest.fixture(scope="session")

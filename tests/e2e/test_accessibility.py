@@ -77,6 +77,15 @@ def _preview(page: Page) -> None:
     expect(page.get_by_role("heading", name="Preview: not saved yet")).to_be_visible()
 
 
+def _rise(page: Page) -> None:
+    page.get_by_label("Keep the current dose (maintenance)").check()
+    page.get_by_label("Maintenance: mg a day").fill("60")
+    page.get_by_role("button", name="Preview the plan").click()
+    expect(page.get_by_role("heading", name="The daily dose rises more than a step may")).to_be_visible()
+    page.get_by_role("button", name="Save this plan").click()  # without the reason: the field's error
+    expect(page.locator("#error-confirm_rise")).to_be_visible()
+
+
 def _refusal(page: Page) -> None:
     page.get_by_label("Start or raise baclofen (titration)").check()
     page.get_by_label("Titration: target mg a day").fill("30")
@@ -134,6 +143,7 @@ SCREENS = {
     "today-with-doses": Screen("patient", "/patients/{p}/today", "Today"),
     "plan-builder-with-preview": Screen("patient", "/patients/{p}/plans", "Plan", _preview),
     "plan-refused": Screen("patient", "/patients/{p}/plans", "Plan", _refusal),
+    "plan-rise-without-a-reason": Screen("patient", "/patients/{p}/plans", "Plan", _rise),
     "diary": Screen("patient", "/patients/{p}/diary", "Diary"),
     "triage-with-a-result": Screen("patient", "/patients/{p}/triage", "How do I feel?", _triage),
     "medicines-with-an-interaction": Screen("patient", "/patients/{p}/medicines", "Other medicines"),

@@ -292,7 +292,8 @@ def test_a_rise_from_15_to_60_needs_a_reason_which_is_audited(
     assert refused.status_code == 422
     assert re.search(r'<textarea id="confirm_rise"[^>]*aria-invalid="true"', refused.text)
     assert re.search(
-        r'<p class="field-error" id="error-confirm_rise">The reason for the rise: ', refused.text
+        r'<p class="field-error" id="error-confirm_rise">The reason for the rise: say why the daily',
+        refused.text,
     )
     blank = _post(client, patient_id, {**form, "confirm_rise": "   "}, "save", **_hidden(refused.text))
     assert blank.status_code == 422

@@ -329,6 +329,7 @@ def _preview(
         "takes_over": change.takes_over.isoformat(),
         "review_weeks": model.review_weeks or DEFAULT_REVIEW_WEEKS,
         "review_default": model.review_weeks is None,
+        "review_passed": built.plan.review_on is not None and built.plan.review_on < _today(context, patient),
     }
     return plan_page(
         context, request, patient, form, status=status, preview=preview, kidney=kidney_data, error=error
@@ -350,9 +351,10 @@ def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str,
         )
     earlier = None
     if start < today:
+        day = start.strftime("%a %-d %b" if start.year == today.year else "%a %-d %b %Y")
         earlier = (
-            f"It started earlier, on {start.strftime('%a %-d %b')}: its doses are planned from "
-            f"{when} on, and nothing before is counted as missed."
+            f"It started earlier, on {day}: its doses are planned from {when} on, and nothing "
+            "before is counted as missed."
         )
     message = change.rise_message() if change.needs_confirmation else None
     return {
@@ -408,8 +410,9 @@ def _save(
             takes_over=change.takes_over,
             confirm_rise=model.confirm_rise,
         )
-    except RiseNeedsConfirmation as rise:
-        return _preview(context, request, patient, model, form, status=422, error=rise)
+    except RiseNeedsConfirmation:  # the preview says why at length; the field says what to do
+        missing = InputError("say why the daily dose rises this much (it is recorded)", field="confirm_rise")
+        return _preview(context, request, patient, model, form, status=422, error=missing)
     except InputError as error:
         return _preview(context, request, patient, model, form, status=400, error=error)
     return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
