@@ -138,5 +138,6 @@ def test_diary_today_shows_the_routine_and_the_real_next_dose(capsys, clock):
     clock(at(later, 21, 30))
     today = run_cli_json(capsys, "diary", "today")
     [due] = today["due_now"]
-    assert due["due"][11:16] == "21:00" and due["advice"] == "take_now"
-    assert "then the next dose 09:00 tomorrow" in due["message"]
+    # nothing recorded for 40 days: not "take it now" but "do not simply restart" [baclofen.md 10]
+    assert due["due"][11:16] == "21:00" and due["advice"] == "contact_prescriber"
+    assert "No dose recorded in the diary for" in due["message"]

@@ -251,3 +251,27 @@ def test_a_patient_who_stops_opening_dosewise_still_has_missed_doses_counted(eng
     later = at(DAY + timedelta(days=90), 21)
     flags = clinic.attention(engine, patient_id=patient, name="P", relation="clinician", now=later)
     assert flags.missed >= 3 * 6  # the week before: every dose, none recorded
+
+
+def test_a_day_without_any_dose_in_the_diary_is_never_take_it_now(engine, patient):
+    """24 hours or more with no dose taken (none recorded since the first planned dose counts):
+    "do not simply restart", not "take it now" [baclofen.md 10]; a fresh plan's first dose is fine."""
+    save(engine, patient, at(DAY, 7), target_mg_day=30)
+    due, _ = doses.today(engine, patient_id=patient, now=at(DAY, 8, 30))
+    assert [advice.action for _, advice in due.overdue] == ["take_now"]
+    later = DAY + timedelta(days=2)
+    due, _ = doses.today(engine, patient_id=patient, now=at(later, 8, 30))
+    [(_, advice)] = due.overdue
+    assert (
+        advice.action == "contact_prescriber"
+        and "No dose recorded in the diary for 48 hours" in advice.message
+    )
+    # the doses were taken but not ticked: recording yesterday evening's makes it a usual missed dose
+    yesterday = doses.list_day(
+        engine, patient_id=patient, day=later - timedelta(days=1), now=at(later, 8, 30)
+    )
+    evening = at(later - timedelta(days=1), 20, 5)
+    doses.correct_dose(engine, patient_id=patient, slot_id=yesterday[-1].slot_id, change="taken",
+                       taken_at=evening, now=at(later, 8, 30), actor="test")  # fmt: skip
+    due, _ = doses.today(engine, patient_id=patient, now=at(later, 8, 30))
+    assert [advice.action for _, advice in due.overdue] == ["take_now"]

@@ -103,6 +103,7 @@ def advise_missed_slot(
     now: datetime,
     window_h: float | None = None,
     last_taken: datetime | None = None,
+    gap_from_diary: bool = False,
 ) -> MissedDoseAdvice:
     """What to do about the dose due at ``missed_at``, from the doses really planned around it
     (all aware): ``following`` is when the dose after it is due (after a plan's last dose, the
@@ -128,10 +129,16 @@ def advise_missed_slot(
                 missed_at=missed_at,
                 next_dose=next_dose,
                 message=(
-                    f"No baclofen for {hours:.0f} hours. Do not simply restart your usual dose: contact "
-                    "your prescriber before resuming. Watch for withdrawal (hallucinations, confusion, "
-                    "high fever, muscle rigidity, returning spasms): if they appear, call emergency "
-                    f"services. {never_double}"
+                    (
+                        f"No dose recorded in the diary for {hours:.0f} hours. If you did take your doses, "
+                        "record them; if not, do not simply restart your usual dose: contact your "
+                        "prescriber before resuming."
+                        if gap_from_diary
+                        else f"No baclofen for {hours:.0f} hours. Do not simply restart your usual dose: "
+                        "contact your prescriber before resuming."
+                    )
+                    + " Watch for withdrawal (hallucinations, confusion, high fever, muscle rigidity, "
+                    f"returning spasms): if they appear, call emergency services. {never_double}"
                 ),
                 source=rules.long_gap_source,
                 window_h=window,

@@ -474,7 +474,8 @@ class DueNow:
     missed_recently: tuple[Slot, ...] = field(default=())
     slots: tuple[Slot, ...] = field(default=(), repr=False)  # every slot read: yesterday to overmorrow
     routine: Routine = field(default=Routine())
-    last_taken: datetime | None = None  # aware: the last dose taken (the long-gap advice)
+    last_taken: datetime | None = None  # aware: the last dose taken
+    no_dose_since: datetime | None = None  # aware: the long-gap advice counts from here
 
 
 def load_slots(
@@ -670,11 +671,16 @@ def _due_now(
     zone = ZoneInfo(found.time_zone)
     last_taken = _aware(found.last_taken, zone) if found.last_taken is not None else None
     local_now = now.astimezone(zone)
+    # no dose taken for 24 h or more means "do not simply restart": counted from the last dose
+    # taken, or, when the diary has none, from the first dose that was planned
+    no_dose_since = last_taken
+    if no_dose_since is None and found.first_due is not None:
+        no_dose_since = min(_aware(found.first_due, zone), local_now)
     start = to_utc(local_now - timedelta(days=1))
     end = to_utc(local_now + timedelta(days=2))
     slots = one_per_time(load_slots(session, patient_id, start, end, zone, now))
     overdue = tuple(
-        (slot, advise_slot(slot, slots, now=local_now, last_taken=last_taken, drug=drug))
+        (slot, advise_slot(slot, slots, now=local_now, last_taken=no_dose_since, drug=drug, from_diary=True))
         for slot in slots
         if slot.state == "due"
     )
@@ -689,6 +695,7 @@ def _due_now(
         slots=tuple(slots),
         routine=_routine(found.in_force, found.new_plan_at, local_now),
         last_taken=last_taken,
+        no_dose_since=no_dose_since,
     )
 
 
@@ -750,6 +757,11 @@ def _patient_now_statement() -> Select[*tuple[Any, ...]]:
         PatientRow.time_zone,
         newest_plan(PlanRow.drug).label("drug"),
         _last_taken_query(patient_id).label("last_taken"),
+        # the first dose ever planned: with none taken since, the long-gap advice counts from it
+        select(func.min(DoseSlotRow.due_at))
+        .where(DoseSlotRow.patient_id == patient_id)
+        .scalar_subquery()
+        .label("first_due"),
         in_force.label("in_force"),
         new_plan_at.label("new_plan_at"),
         _slots_short(patient_id),

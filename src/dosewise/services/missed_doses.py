@@ -66,7 +66,13 @@ def advise_missed(
 
 
 def advise_slot(
-    slot: Slot, slots: Sequence[Slot], *, now: datetime, last_taken: datetime | None, drug: str
+    slot: Slot,
+    slots: Sequence[Slot],
+    *,
+    now: datetime,
+    last_taken: datetime | None,
+    drug: str,
+    from_diary: bool = False,
 ) -> MissedDoseAdvice:
     """The advice for a dose of the diary from the doses really planned: ``slots`` are the
     patient's doses in due order, from ``slot`` to at least the next one to take after ``now``
@@ -89,6 +95,7 @@ def advise_slot(
         next_dose=upcoming,
         now=now,
         last_taken=last_taken,
+        gap_from_diary=from_diary,
     )
 
 
@@ -129,7 +136,9 @@ def advise_missed_from_diary(
         if not found:
             raise InputError(_no_dose_at(missed, recent, due), field="missed")
         slot = found[-1]
-    advice = advise_slot(slot, due.slots, now=local_now, last_taken=due.last_taken, drug=due.monograph.name)
+    advice = advise_slot(
+        slot, due.slots, now=local_now, last_taken=due.no_dose_since, drug=due.monograph.name, from_diary=True
+    )
     return MissedDoseAnswer(advice=advice, monograph=due.monograph, slot=slot)
 
 
