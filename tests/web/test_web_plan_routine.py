@@ -422,6 +422,8 @@ def test_a_clinician_confirms_the_plan_the_patient_entered(
     assert "Entered by the patient</strong>: not yet confirmed by a clinician." in own
     assert "Confirm this plan" not in own  # only a clinician confirms
     doctor = _linked(browsers, patient, "clinician", "doc@example.org")
+    listed = doctor.get("/clinic").text  # the clinician's list points at the plan to confirm
+    assert f'href="/patients/{patient_id}/plans">Plan entered by the patient: check and confirm' in listed
     page = doctor.get(f"/patients/{patient_id}/plans").text
     assert "Entered by the patient</strong>: not yet confirmed by a clinician." in page
     found = re.search(rf'<form method="post" action="(/patients/{patient_id}/plans/(\d+)/confirm)">', page)
@@ -432,6 +434,7 @@ def test_a_clinician_confirms_the_plan_the_patient_entered(
     assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("/plans?done=confirmed")
     after = doctor.get(confirmed.headers["location"]).text
     assert "The plan is confirmed." in after and "Confirm this plan" not in after
+    assert "check and confirm" not in doctor.get("/clinic").text
     assert "confirmed by a clinician on Tue 1 Dec 2026." in client.get(f"/patients/{patient_id}/plans").text
     with app.state.context.engine.connect() as connection:
         actions = list(connection.scalars(select(AuditRow.action).where(AuditRow.entity == "plan")))

@@ -857,3 +857,25 @@ def check_draft(draft: Draft, built: BuiltPlan, *, time_zone: str) -> None:
             "patient's record changed): preview it again",
             field="draft",
         )
+
+
+def unconfirmed_plans(engine: Engine, *, patient_ids: list[int]) -> dict[int, int]:
+    """{patient: plan id} for those of ``patient_ids`` whose plan in force was entered by the
+    patient and not yet confirmed by a clinician (one statement, for a page of the clinic list)."""
+    from sqlalchemy import select
+
+    from dosewise.store.database import read_only
+    from dosewise.store.models import PlanRow
+
+    if not patient_ids:
+        return {}
+    with read_only(engine) as session:
+        rows = session.execute(
+            select(PlanRow.patient_id, PlanRow.id).where(
+                PlanRow.patient_id.in_(patient_ids),
+                PlanRow.superseded_at.is_(None),
+                PlanRow.entered_as == "patient",
+                PlanRow.confirmed_at.is_(None),
+            )
+        ).all()
+    return {patient: plan for patient, plan in rows}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
-from dosewise.services import access, clinic
+from dosewise.services import access, clinic, plans
 from dosewise.web.context import Ctx, MaybeUser, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -39,12 +39,14 @@ def clinic_list(
     found = clinic.patient_page(
         context.engine, user=user, now=context.now(), page=page, page_size=clinic.PAGE_SIZE
     )
+    unconfirmed = plans.unconfirmed_plans(context.engine, patient_ids=[row.patient_id for row in found.rows])
     return render(
         context,
         request,
         "clinic.html.j2",
         listed=found,
         rows=found.rows,
+        unconfirmed=unconfirmed,
         look_back_days=clinic.LOOK_BACK.days,
         rise_points=clinic.RISE_POINTS,
     )
