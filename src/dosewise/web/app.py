@@ -132,8 +132,16 @@ def routers() -> list[APIRouter]:
 
 
 def route_table() -> list[APIRoute]:
-    """Every page and API route (the authorization tests walk this list)."""
-    return [route for router in routers() for route in router.routes if isinstance(route, APIRoute)]
+    """Every page and API route, the public calendar feed included (the authorization tests
+    walk this list)."""
+    from dosewise.web.routes.calendar import feed_router
+
+    return [
+        route
+        for router in (*routers(), feed_router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
 
 
 def app_from_environment() -> FastAPI:
