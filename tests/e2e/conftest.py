@@ -227,7 +227,7 @@ def save_titration(
         page.get_by_role("button", name="Save this plan").click()
         expect(page).to_have_url(re.compile(r"/today\?done=plan$"))
     page.reload()  # Today at the real time
-    expect(page.get_by_role("status")).to_have_text(re.compile("The new plan is saved"))
+    expect(page.get_by_role("status")).to_have_text(re.compile("The plan is saved"))
 
 
 def invite(page: Page, account: Account, role: str) -> str:

@@ -56,3 +56,35 @@ def test_after_a_titration_ends_today_shows_its_last_dose_every_day(database_url
         for clock_time in ("08:00", "14:00", "20:00"):
             assert clock_time in page.text
         assert len(re.findall(r"\b10 mg\b", page.text)) >= 3
+
+
+def test_a_dose_has_one_card_whether_due_late_or_from_last_night(database_url: str) -> None:
+    """At 08:05 the 08:00 dose is due: one card, no "missed" advice; at 09:30 the advice is on
+    that same card; after midnight, last night's 20:00 dose (still to take) has a card of its own
+    and is not listed twice."""
+    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+    app = create_app(web_settings(database_url), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "cards@example.org", zone="UTC")
+        web.cookies.clear()
+        signed = web.post("/api/session", json={"email": "cards@example.org", "password": PASSWORD}).json()
+        patient = web.get("/api/patients").json()[0]["id"]
+        saved = web.post(
+            f"/api/patients/{patient}/plans",
+            json={"kind": "titration", "target_mg_day": 30, "times": "08:00,14:00,23:00"},
+            headers={"x-csrf-token": signed["csrf_token"]},
+        )
+        assert saved.status_code == 201, saved.text
+        clock.moment = datetime(2026, 12, 1, 8, 5, tzinfo=UTC)
+        page = web.get(f"/patients/{patient}/today").text
+        assert page.count('aria-label="Taken: 08:00 dose"') == 1
+        assert "Due now" in page and "Take the missed dose" not in page
+        clock.moment = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+        page = web.get(f"/patients/{patient}/today").text
+        assert page.count('aria-label="Taken: 08:00 dose"') == 1
+        assert page.count("Take the missed dose of 08:00") == 1
+        clock.moment = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)  # the 23:00 dose, 90 minutes on
+        page = web.get(f"/patients/{patient}/today").text
+        assert "Still to take from yesterday" in page
+        cards = page.count('aria-label="Taken: Tue 23:00 dose"') + page.count('aria-label="Taken: 23:00 dose"')
+        assert cards == 1

@@ -166,7 +166,7 @@ def test_last_nights_doses_can_be_corrected_the_next_morning(patient: Any, clock
     clock.moment = at(DAY + timedelta(days=1), 7)
     twenty = slot_id(patient, clock, 20)
     page = today(patient)
-    assert "Earlier doses (last 24 hours)" in page
+    assert "Earlier doses (last 48 hours)" in page
     assert f'action="/patients/{pid}/doses/{twenty}/correction"' in page
     fixed = correct(
         client, page, f"/patients/{pid}/doses/{twenty}/correction", change="taken", taken_at="20:30"

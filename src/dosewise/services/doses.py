@@ -676,7 +676,7 @@ def _due_now(
     no_dose_since = last_taken
     if no_dose_since is None and found.first_due is not None:
         no_dose_since = min(_aware(found.first_due, zone), local_now)
-    start = to_utc(local_now - timedelta(days=1))
+    start = to_utc(local_now - CORRECTION_WINDOW)  # the doses a patient may still correct
     end = to_utc(local_now + timedelta(days=2))
     slots = one_per_time(load_slots(session, patient_id, start, end, zone, now))
     overdue = tuple(

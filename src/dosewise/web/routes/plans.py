@@ -102,7 +102,10 @@ def product_choices(drug: str) -> tuple[tuple[str, str], ...]:
         else:
             split = {2: ":halves", 4: ":quarters"}.get(definition.default_split, "")
             spec = f"{definition.form}:{strength}{split}"
-        choices.append((spec, parse_product_spec(spec, monograph).describe()))
+        product = parse_product_spec(spec, monograph)
+        # the canonical spelling (tablet:5mg:whole), as plans store a patient's products: the
+        # form then ticks every product the patient has (issue 12: 5 mg tablets were dropped)
+        choices.append((product.spec, product.describe()))
     return tuple(choices)
 
 

@@ -26,7 +26,7 @@ NOTICES = {
     "late": "Dose recorded as taken late.",
     "skipped": "Dose recorded as skipped.",
     "already": "That dose was already recorded; nothing changed.",
-    "plan": "The new plan is saved. Its doses are below from its first day.",
+    "plan": "The plan is saved. It takes over at its first dose time; its doses are below.",
     "joined": "You can now see this diary.",
     "unchanged": "The diary already said that; nothing changed.",
 }
@@ -51,7 +51,11 @@ def today_page(
     local = now.astimezone(zone)
     due, slots = doses.today(context.engine, patient_id=patient.patient_id, now=now)
     monograph = due.monograph
-    overdue = [(slot, missed_dose_to_dict(advice, monograph)) for slot, advice in due.overdue]
+    advice_of = {slot.slot_id: missed_dose_to_dict(advice, monograph) for slot, advice in due.overdue}
+    listed = {slot.slot_id for slot in slots}
+    # one card per dose: today's due doses carry their advice in the day's list; only a due
+    # dose of an earlier day (last night's, after midnight) gets a card of its own
+    overdue = [(slot, advice_of[slot.slot_id]) for slot, _ in due.overdue if slot.slot_id not in listed]
     done = request.query_params.get("done", "")
     notice = NOTICES.get(done)
     if done in ("corrected", "undone"):
@@ -60,7 +64,11 @@ def today_page(
         )
     correctable_since = None if patient.relation == "clinician" else local - doses.CORRECTION_WINDOW
     # the doses of the last 24 hours before today, for corrections (today's are in the day's list)
-    earlier = [slot for slot in due.slots if slot.due_at.date() < local.date() and slot.due_at <= local]
+    earlier = [
+        slot
+        for slot in due.slots
+        if slot.due_at.date() < local.date() and slot.due_at <= local and slot.slot_id not in advice_of
+    ]
     return render(
         context,
         request,
@@ -71,7 +79,10 @@ def today_page(
         slots=slots,
         earlier=earlier if may_correct(patient) else [],
         overdue=overdue,
+        advice_of=advice_of,
+        late_after=local - doses.ON_TIME_WINDOW,
         next_dose=due.next_dose,
+        next_dose_day=_day_word(due.next_dose.due_at, local) if due.next_dose else None,
         missed_recently=due.missed_recently,
         routine=due.routine,
         can_record=patient.can("record"),
@@ -83,6 +94,12 @@ def today_page(
         notice=notice,
         error=error,
     )
+
+
+def _day_word(moment: datetime, now: datetime) -> str:
+    """ "today", "tomorrow" or the weekday, for a time soon after ``now``."""
+    days = (moment.date() - now.date()).days
+    return "today" if days == 0 else "tomorrow" if days == 1 else moment.strftime("%A %-d %B")
 
 
 def _corrected_notice(slots: tuple[Slot, ...], slot_text: str, now: datetime, *, undone: bool) -> str:
