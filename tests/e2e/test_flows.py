@@ -336,7 +336,7 @@ def test_clinician_linked_by_code_changes_the_plan(page: Page, second_page: Page
     preview = clinician_page.get_by_role("region", name="Preview: not saved yet")
     expect(preview).to_contain_text("Maintenance, 3 doses a day")
     expect(preview).to_contain_text(
-        re.compile(r"This plan starts at \w{3} \d+ \w{3} 20:00, your next dose time")
+        re.compile(r"This plan starts at \w{3} \d+ \w{3} 20:00, the next dose time")
     )
     expect(preview).to_contain_text("(4 weeks after the last step begins)")
     expect(preview.get_by_role("table", name="The plan, step by step")).to_contain_text("15")

@@ -126,7 +126,7 @@ def test_a_large_rise_needs_a_reason(screen: Any, e2e: Any) -> None:
     expect(page).to_have_url(re.compile(r"/today\?done=plan$"))
     page.goto(patient.path("plans"))
     current = page.get_by_role("region", name="The plan now")
-    expect(current).to_contain_text("Reason given for the rise: Dr Okafor's letter of today: 60 mg a day")
+    expect(current).to_contain_text("Why: Dr Okafor's letter of today: 60 mg a day")
     expect(current).to_contain_text("Entered by the patient: not yet confirmed by a clinician.")
 
 

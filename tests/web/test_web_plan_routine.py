@@ -263,8 +263,8 @@ def test_the_preview_says_when_the_plan_takes_over_and_the_dose_before_and_after
     change, _ = _preview(client, patient_id, _plan_form(client, mg_day="30"))
     text = _text(change.text)
     assert (
-        "This plan starts at Tue 1 Dec 20:00, your next dose time. Until then keep to the current plan; "
-        "the current plan's later doses are cancelled." in text
+        "This plan starts at Tue 1 Dec 20:00, the next dose time. Until then the current plan goes on; "
+        "its later doses are cancelled." in text
     )
     assert "Daily dose: 15 mg now → , then 30 mg from Tue 1 Dec 20:00." in text
     assert 'name="confirm_rise"' not in change.text  # a rise of one step needs no reason
@@ -310,7 +310,7 @@ def test_a_rise_from_15_to_60_needs_a_reason_which_is_audited(
     assert audited["rise_confirmed"] == reason
     assert (audited["daily_mg_before"], audited["daily_mg_after"]) == (15, 60)
     page = client.get(f"/patients/{patient_id}/plans").text
-    assert f"Reason given for the rise: {reason}" in _text(page)
+    assert f"Why: {reason}" in _text(page)
 
 
 def test_a_plan_change_at_21_after_the_21_dose_was_taken_shows_one_21_card(
@@ -570,3 +570,17 @@ def test_kidney_input_that_cannot_be_used_names_its_field(patient: tuple[TestCli
         if element is not None:
             assert re.search(rf'id="{element}" name="{element}" aria-invalid="true"', response.text), fields
         assert "Preview: not saved yet" not in response.text
+
+
+def test_a_plan_change_can_say_why(app: Any, patient: tuple[TestClient, int]) -> None:
+    """The optional "why the plan changes" is kept with the plan, shown on the plan page and in
+    the audit trail; it is not part of the previewed plan (typing it needs no new preview)."""
+    client, patient_id = patient
+    form = _plan_form(client, mg_day="15")
+    _, draft = _preview(client, patient_id, form)
+    saved = _post(client, patient_id, {**form, "reason": "Dr Lee at the clinic, 30 Nov"}, "save", **draft)
+    assert saved.status_code == 303, saved.text
+    assert "Why: Dr Lee at the clinic, 30 Nov" in _text(client.get(f"/patients/{patient_id}/plans").text)
+    with app.state.context.engine.connect() as connection:
+        detail = connection.scalar(select(AuditRow.detail).where(AuditRow.action == "start_plan"))
+    assert '"reason": "Dr Lee at the clinic, 30 Nov"' in detail

@@ -63,6 +63,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "weight_kg": ("weight_kg", "Weight, kg"),
     "clinician_override": ("clinician_override", "Clinician override"),
     "confirm_rise": ("confirm_rise", "The reason for the rise"),
+    "reason": ("reason", "Why the plan changes"),
 }
 # What the page says when Save cannot commit the draft it was sent with.
 CHANGED = "You changed the form after the preview: check this plan, then save it."
@@ -347,10 +348,10 @@ def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str,
     if change.current_daily_ug is None:
         starts = f"This plan starts at {when}, its first dose time from now."
     else:
-        which = "on its first day" if start > today else "your next dose time"
+        which = "on its first day" if start > today else "the next dose time"
         starts = (
-            f"This plan starts at {when}, {which}. Until then keep to the current plan; "
-            "the current plan's later doses are cancelled."
+            f"This plan starts at {when}, {which}. Until then the current plan goes on; "
+            "its later doses are cancelled."
         )
     earlier = None
     if start < today:
@@ -412,6 +413,7 @@ def _save(
             caller=patient,
             takes_over=change.takes_over,
             confirm_rise=model.confirm_rise,
+            reason=model.reason,
         )
     except RiseNeedsConfirmation:  # the preview says why at length; the field says what to do
         missing = InputError("say why the daily dose rises this much (it is recorded)", field="confirm_rise")
