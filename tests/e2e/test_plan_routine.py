@@ -46,11 +46,8 @@ def test_a_titration_goes_on_after_its_last_step(page: Page, e2e: Any) -> None:
     patient = e2e.sign_up(page)
     e2e.save_titration(page, patient, target="30")  # 3 days of 5 mg three times a day, then 10 mg
     page.goto(patient.path("plans"))
-    plan_table = page.get_by_role("region", name="The plan now").get_by_role(
-        "table", name="The plan, step by step"
-    )
-    expect(plan_table.get_by_role("row").last).to_contain_text(
-        "continues at 30 mg/day until a new plan or a taper"
+    expect(page.get_by_role("region", name="The plan now").locator(".after-last-step")).to_contain_text(
+        "After the last step: continues at 30 mg/day until a new plan or a taper"
     )
     with e2e.clock.shifted(days=10):  # four days after the last step began... and still going
         page.goto(patient.path("today"))
@@ -80,9 +77,7 @@ def test_save_commits_the_previewed_plan_not_a_later_edit(screen: Any, e2e: Any)
         "You changed the form after the preview: check this plan, then save it."
     )
     preview = page.get_by_role("region", name="Preview: not saved yet")
-    expect(
-        preview.get_by_role("table", name="The plan, step by step").get_by_role("row").last
-    ).to_contain_text("continues at 80 mg/day")
+    expect(preview.locator(".after-last-step")).to_contain_text("continues at 80 mg/day")
     expect(page.get_by_text("There is no plan yet.")).to_have_count(0)  # the preview is shown instead
     assert_no_horizontal_scroll(page, f"the plan preview ({name})")
     e2e.screenshot(page, f"17-changed-after-preview-{name}")

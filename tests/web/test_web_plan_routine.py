@@ -529,12 +529,17 @@ def test_the_review_date_and_what_follows_the_last_step(patient: tuple[TestClien
     default, _ = _preview(client, patient_id, _plan_form(client, mg_day="15"))
     text = _text(default.text)
     assert "Review by 2027-02-23 (Dosewise default: 12 weeks after the last step begins" in text
-    assert "Then continues at 15 mg/day until a new plan or a taper (review by 2027-02-23)" in text
+    assert (
+        "After the last step: continues at 15 mg/day until a new plan or a taper (review by 2027-02-23)."
+        in text
+    )
     chosen, _ = _preview(client, patient_id, _plan_form(client, mg_day="15", review_weeks="4"))
     assert "Review by 2026-12-29 (4 weeks after the last step begins)" in _text(chosen.text)
     taper, _ = _preview(client, patient_id, _plan_form(client, kind="taper", from_mg_day="30"))
     text = _text(taper.text)
-    assert re.search(r"Then stopped on (\d{4}-\d\d-\d\d) after the taper: no more doses", text)
+    assert re.search(
+        r"After the last step: stopped on (\d{4}-\d\d-\d\d) after the taper: no more doses", text
+    )
     assert "Review by" not in text
 
 

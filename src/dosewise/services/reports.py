@@ -309,12 +309,17 @@ def _levels(
     )
 
 
-def planned_levels(plan: Plan, times: tuple[time, ...], zone: ZoneInfo) -> LevelSeries:
+def planned_levels(
+    plan: Plan, times: tuple[time, ...], zone: ZoneInfo, *, last_day: date | None = None
+) -> LevelSeries:
     """A typical patient's levels if every dose of the plan is taken on time (the plan's kidney
-    function; dialysis has no clearance in the model, so it is drawn without that adjustment)."""
+    function; dialysis has no clearance in the model, so it is drawn without that adjustment),
+    through ``last_day`` if given (an open-ended plan's long last step reads better short)."""
     from dosewise.domain.schedule import build_dose_events
 
     events = build_dose_events(plan, times, zone)
+    if last_day is not None:
+        events = [event for event in events if event.at.date() <= last_day] or events[:1]
     doses = [(event.at, event.dose_ug) for event in events]
     crcl = None if plan.kidney is None else plan.kidney.crcl_ml_min
     start = events[0].at.replace(hour=0, minute=0)

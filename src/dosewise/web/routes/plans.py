@@ -32,6 +32,7 @@ from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+CHART_LAST_STEP_DAYS = 7  # the chart shows this much of an open-ended plan's last step (setting)
 SCHEDULE_DAYS = 14  # the day-by-day table shows this many days (the plan table shows them all)
 KINDS = (
     ("titration", "Start or raise baclofen (titration)"),
@@ -468,7 +469,10 @@ def levels_chart(built: BuiltPlan, zone: ZoneInfo) -> dict[str, str]:
     from dosewise.exporters.report import levels_chart_svg
     from dosewise.services.reports import planned_levels
 
-    levels = planned_levels(built.plan, built.times, zone)
+    plan = built.plan
+    # an open-ended plan's last step (12 weeks of maintenance) is drawn for a week: steady by then
+    last_day = plan.steps[-1].start + timedelta(days=CHART_LAST_STEP_DAYS - 1) if plan.open_ended else None
+    levels = planned_levels(plan, built.times, zone, last_day=last_day)
     svg = levels_chart_svg(levels, "Estimated blood levels if every dose is taken on time (typical patient)")
     peak = max(levels.mg_l)
     last_day = levels.times[-1].date()
