@@ -88,3 +88,41 @@ def test_a_dose_has_one_card_whether_due_late_or_from_last_night(database_url: s
         assert "Still to take from yesterday" in page
         names = ('aria-label="Taken: Tue 23:00 dose"', 'aria-label="Taken: 23:00 dose"')
         assert sum(page.count(name) for name in names) == 1
+
+
+def test_the_api_refuses_a_large_rise_without_a_reason_and_commits_a_draft(database_url: str) -> None:
+    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+    app = create_app(web_settings(database_url), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "rise@example.org", zone="UTC")
+        web.cookies.clear()
+        signed = web.post("/api/session", json={"email": "rise@example.org", "password": PASSWORD}).json()
+        headers = {"x-csrf-token": signed["csrf_token"]}
+        patient = web.get("/api/patients").json()[0]["id"]
+        plans = f"/api/patients/{patient}/plans"
+        assert web.post(plans, json={"kind": "maintenance", "mg_day": 15}, headers=headers).status_code == 201
+        clock.moment = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+        refused = web.post(plans, json={"kind": "maintenance", "mg_day": 60}, headers=headers)
+        assert refused.status_code == 422
+        assert (
+            refused.json()["field"] == "/confirm_rise" and "from 15 to 60 mg/day" in refused.json()["detail"]
+        )
+        preview = web.post(
+            f"{plans}/preview", json={"kind": "maintenance", "mg_day": 60}, headers=headers
+        ).json()
+        assert preview["change"]["needs_confirmation"] is True
+        assert preview["change"]["takes_over"] == "2026-12-02T14:00:00+00:00"
+        commit = {
+            "draft": preview["draft"],
+            "confirm_rise": "Dr Lee, letter of 1 Dec",
+            "reason": "spasms at night",
+        }
+        saved = web.post(f"{plans}/commit", json=commit, headers=headers)
+        assert saved.status_code == 201, saved.text
+        body = saved.json()
+        assert body["plan"]["steps"][0]["daily_mg"] == 60 and body["entered_as"] == "patient"
+        assert body["reason"] == "spasms at night (rise: Dr Lee, letter of 1 Dec)"
+        assert body["takes_over"].startswith("2026-12-02T14:00")
+        # a draft changed on the way is refused, nothing stored
+        tampered = {"draft": preview["draft"][:-4] + "abcd"}
+        assert web.post(f"{plans}/commit", json=tampered, headers=headers).json()["field"] == "/draft"
