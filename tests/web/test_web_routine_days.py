@@ -126,3 +126,32 @@ def test_the_api_refuses_a_large_rise_without_a_reason_and_commits_a_draft(datab
         # a draft changed on the way is refused, nothing stored
         tampered = {"draft": preview["draft"][:-4] + "abcd"}
         assert web.post(f"{plans}/commit", json=tampered, headers=headers).json()["field"] == "/draft"
+
+
+def test_after_a_taper_today_and_the_calendar_page_say_it_stopped(database_url: str) -> None:
+    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+    app = create_app(web_settings(database_url), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "taper@example.org", zone="UTC")
+        web.cookies.clear()
+        signed = web.post("/api/session", json={"email": "taper@example.org", "password": PASSWORD}).json()
+        headers = {"x-csrf-token": signed["csrf_token"]}
+        patient = web.get("/api/patients").json()[0]["id"]
+        taper = web.post(
+            f"/api/patients/{patient}/plans", json={"kind": "taper", "from_mg_day": 30}, headers=headers
+        )
+        assert taper.status_code == 201, taper.text
+        stop = date.fromisoformat(taper.json()["plan"]["stop_date"])
+        clock.moment = datetime(stop.year, stop.month, stop.day, 9, 0, tzinfo=UTC) + timedelta(days=1)
+        web.cookies.clear()  # weeks later: the session has ended, sign in again
+        assert web.post("/api/session", json={"email": "taper@example.org", "password": PASSWORD}).is_success
+        today = web.get(f"/api/patients/{patient}/today").json()
+        assert today["doses"] == [] and today["routine"]["stopped"] is True
+        assert today["routine"]["stop_date"] == stop.isoformat()
+        page = web.get(f"/patients/{patient}/today").text
+        assert (
+            f"Baclofen was stopped on {stop.strftime('%A %-d %B %Y')} after a taper. No more doses." in page
+        )
+        assert "Missed a dose at another time?" not in page
+        calendar = web.get(f"/patients/{patient}/calendar").text
+        assert "after a taper: the calendar has no more doses to remind you of." in calendar

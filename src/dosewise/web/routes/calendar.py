@@ -8,11 +8,14 @@ own (:data:`feed_router`), outside the signed-in pages that the authorization te
 
 from __future__ import annotations
 
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.exporters.ical import REFRESH_INTERVAL
-from dosewise.services import calendar
+from dosewise.services import calendar, plans
 from dosewise.services.access import PatientAccess
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 
@@ -48,6 +51,10 @@ def calendar_page(
     notice = {"off": "The calendar link is off: calendar apps can no longer read it."}.get(
         request.query_params.get("done", "")
     )
+    zone = ZoneInfo(patient.time_zone)
+    current = plans.current_plan(context.engine, patient_id=patient.patient_id)
+    stop = current.record.plan.stop_date if current is not None else None
+    stopped_on = stop if stop is not None and stop <= context.now().astimezone(zone).date() else None
     return render(
         context,
         request,
@@ -57,6 +64,8 @@ def calendar_page(
         urls=_urls(context, request, token) if token is not None else None,
         manage=patient.can("manage"),
         notice=notice,
+        stopped_on=stopped_on,
+        link_made=link.created_at.replace(tzinfo=UTC).astimezone(zone) if link is not None else None,
         refresh_hours=int(REFRESH_INTERVAL.total_seconds() // 3600),
     )
 
