@@ -275,3 +275,18 @@ def test_a_day_without_any_dose_in_the_diary_is_never_take_it_now(engine, patien
                        taken_at=evening, now=at(later, 8, 30), actor="test")  # fmt: skip
     due, _ = doses.today(engine, patient_id=patient, now=at(later, 8, 30))
     assert [advice.action for _, advice in due.overdue] == ["take_now"]
+
+
+def test_workers_topping_up_at_once_make_each_slot_once(engine, patient):
+    """Four threads (on PostgreSQL: four connections) top up the same plan at the same moment:
+    one moves the horizon and makes the slots, the others find it moved; no slot twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    save(engine, patient, at(DAY, 7), target_mg_day=30)
+    later = at(DAY + timedelta(days=120), 9)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        made = list(pool.map(lambda _: plans.keep_slots_ahead(engine, now=later), range(4)))
+    assert sorted(made)[:3] == [0, 0, 0] and made.count(0) == 3 and max(made) > 0
+    with unit_of_work(engine) as session:
+        dues = session.scalars(select(DoseSlotRow.due_at)).all()
+    assert len(dues) == len(set(dues))
