@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -41,6 +43,8 @@ def access_page(
         notice=notice,
         error=error,
         lifetime_days=context.settings.invitation_lifetime.days,
+        zone=ZoneInfo(patient.time_zone),
+        utc=UTC,
     )
 
 
