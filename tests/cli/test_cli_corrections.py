@@ -120,7 +120,8 @@ def test_diary_today_shows_the_routine_and_the_real_next_dose(capsys, clock):
     assert "Next: #" in out and "08:00, 10 mg" in out
     routine = run_cli_json(capsys, "diary", "today")["routine"]
     assert routine["kind"] == "titration" and routine["stopped"] is False and routine["review_on"]
-    # a new plan at 19:00 takes over at its 21:00 dose: at 20:56 the 20:00 dose is too late
+    # a new plan saved at 19:00 takes over at the next dose time, 20:00 (that dose is cancelled,
+    # never a second dose an hour before the new plan's 21:00)
     later = DAY + timedelta(days=40)
     clock(at(later, 19))
     code, out, err = run(
@@ -130,7 +131,7 @@ def test_diary_today_shows_the_routine_and_the_real_next_dose(capsys, clock):
     clock(at(later, 20, 56))
     today = run_cli_json(capsys, "diary", "today")
     assert [(d["due"][11:16], d["state"]) for d in today["doses"]][-2:] == [
-        ("20:00", "missed"),
+        ("14:00", "missed"),
         ("21:00", "upcoming"),
     ]
     assert today["due_now"] == []

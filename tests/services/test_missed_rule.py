@@ -33,8 +33,9 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def patient(engine):
     """08:00, 14:00, 20:00 from DAY (08:00 and 14:00 taken); at 19:00 a new plan with doses at
-    09:00, 15:00 and 21:00 takes over at its next dose time, 21:00: the 20:00 dose stays, and
-    the real dose after it is at 21:00, an hour later."""
+    09:00, 15:00 and 21:00 is saved to take over at 21:00 (a stated moment; by default it would
+    take over at 20:00, the next dose time): the 20:00 dose stays, and the real dose after it
+    is at 21:00, an hour later."""
     monograph = load_monograph("baclofen")
     products = parse_product_specs([], monograph)
     patient_id = patients.create_patient(
@@ -51,7 +52,7 @@ def patient(engine):
     maintenance = build_maintenance(monograph, daily_mg=15, products=products, start=DAY, days=84)
     later_times = parse_clock_times("09:00,15:00,21:00", 3)
     plans.start_plan(engine, patient_id=patient_id, plan=maintenance, times=later_times, zone=LONDON,
-                     now=at(DAY, 19), actor="test")  # fmt: skip
+                     now=at(DAY, 19), takes_over=at(DAY, 21), actor="test")  # fmt: skip
     return patient_id
 
 

@@ -171,7 +171,8 @@ def test_a_rise_beyond_the_step_limit_needs_a_reason(engine, patient):
         written = select(AuditRow.detail).where(AuditRow.entity_id == rise, AuditRow.action == "start_plan")
         detail = json.loads(session.scalars(written).one())
     assert detail["rise_confirmed"] == reason
-    assert (detail["daily_mg_before"], detail["daily_mg_after"]) == (30, 60)
+    # measured from the dose taken now (15: the 30 mg/day plan has not begun), not the plan saved last
+    assert (detail["daily_mg_before"], detail["daily_mg_after"]) == (15, 60)
 
 
 def test_a_start_in_the_past_is_explicit_and_makes_no_missed_doses(engine, patient):
@@ -290,3 +291,50 @@ def test_workers_topping_up_at_once_make_each_slot_once(engine, patient):
     with unit_of_work(engine) as session:
         dues = session.scalars(select(DoseSlotRow.due_at)).all()
     assert len(dues) == len(set(dues))
+
+
+def test_saving_plans_in_a_row_is_no_way_round_the_rise_confirmation(engine, patient):
+    """15 mg/day in force; 30, then 45 saved a minute apart before either began: the 45 is a
+    rise of 30 from what is taken now, so it needs a reason."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=15)
+    save(engine, patient, at(DAY, 9), kind="maintenance", mg_day=30)
+    with pytest.raises(RiseNeedsConfirmation, match="from 15 to 45 mg/day"):
+        save(engine, patient, at(DAY, 9, 1), kind="maintenance", mg_day=45)
+
+
+def test_a_jump_between_two_steps_of_the_new_plan_needs_a_reason_too(engine, patient):
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=15)
+    with pytest.raises(RiseNeedsConfirmation, match="from 15 to 60 mg/day from one step to the next"):
+        save(engine, patient, at(DAY, 9), kind="clinician", steps=("1:5,5,5", "7:20,20,20"))
+
+
+def test_a_change_before_the_old_plans_next_dose_takes_over_then(engine, patient):
+    """Saved at 19:00 with the old plan's 20:00 dose to come and the new plan's first at 21:00:
+    the change takes over at 20:00 (the next dose time), so there are never two doses an hour
+    apart; the new plan's 21:00 is the next dose."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    save(engine, patient, at(DAY, 19), kind="maintenance", mg_day=30, times="09:00,15:00,21:00")
+    evening = [(s.due_at.strftime("%H:%M"), s.state) for s in doses.list_day(
+        engine, patient_id=patient, day=DAY, now=at(DAY, 19, 5)) if s.due_at.hour >= 19]  # fmt: skip
+    assert evening == [("21:00", "upcoming")]
+    with unit_of_work(engine) as session:
+        old = session.scalars(select(PlanRow).order_by(PlanRow.id)).first()
+        assert old.superseded_at == datetime(2026, 12, 1, 20, 0)
+
+
+def test_the_preview_and_save_leave_out_the_same_dose(engine, patient):
+    """14:00 taken at 14:05; at 15:30 a plan with 09:00, 16:00, 23:30: the change says the 16:00
+    dose is left out (within 3 h of a dose taken), and Save makes no 16:00 dose."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    two = doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 14))[1]
+    doses.record_dose(engine, patient_id=patient, slot_id=two.slot_id, status="taken", now=at(DAY, 14, 5),
+                      actor="test")  # fmt: skip
+    request = PlanRequest(kind="maintenance", mg_day=30, start=DAY, times="09:00,16:00,23:30")
+    built = plans.build_plan(request, today=DAY)
+    change = plans.plan_change(engine, patient_id=patient, built=built, time_zone="Europe/London",
+                               now=at(DAY, 15, 30))  # fmt: skip
+    assert [moment.strftime("%H:%M") for moment in change.left_out] == ["16:00"]
+    plans.save_plan(engine, patient_id=patient, built=built, time_zone="Europe/London", now=at(DAY, 15, 30),
+                    actor="test")  # fmt: skip
+    day = doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 15, 31))
+    assert [s.due_at.strftime("%H:%M") for s in day if s.due_at.hour >= 15] == ["23:30"]

@@ -64,9 +64,11 @@ def patient(app: Any) -> Any:
         yield {"client": client, "id": patient_id, "engine": engine}
 
 
-def start(patient: Any, plan: Any, now: datetime, times: tuple[Any, ...] = TIMES) -> int:
+def start(
+    patient: Any, plan: Any, now: datetime, times: tuple[Any, ...] = TIMES, takes_over: datetime | None = None
+) -> int:
     return plans.start_plan(patient["engine"], patient_id=patient["id"], plan=plan, times=times, zone=LONDON,
-                            now=now, actor="test")  # fmt: skip
+                            now=now, takes_over=takes_over, actor="test")  # fmt: skip
 
 
 def titration(start_day: date = DAY) -> Any:
@@ -245,7 +247,9 @@ def test_the_missed_page_names_the_real_next_dose(patient: Any, clock: Clock) ->
     start(patient, titration(), at(DAY, 7))
     client, pid = patient["client"], patient["id"]
     maintenance = build_maintenance(monograph, daily_mg=15, products=products, start=DAY, days=84)
-    start(patient, maintenance, at(DAY, 19), times=parse_clock_times("09:00,15:00,21:00", 3))
+    # taking over at a stated 21:00 (by default it would be 20:00, the next dose time)
+    start(patient, maintenance, at(DAY, 19), times=parse_clock_times("09:00,15:00,21:00", 3),
+          takes_over=at(DAY, 21))  # fmt: skip
     clock.moment = at(DAY, 20, 56)
     page = today(patient)
     assert "Missed (too late to take: skip it)" in page  # the 20:00 dose: 21:00 is 4 minutes away

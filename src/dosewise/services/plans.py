@@ -10,6 +10,7 @@ checked here too, against the caller's relation to the patient. Imports stay lig
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -327,14 +328,17 @@ def plan_view(built: BuiltPlan, *, time_zone: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanChange:
-    """How a new plan takes over from the one in force: when, and the daily dose before and
-    after. A rise above the step limit needs a confirmation with a reason."""
+    """How a new plan takes over from the one in force: when, the daily dose before and after,
+    the new doses left out by the spacing rule, and a rise above the step limit (at the change
+    or between two of its steps), which needs a confirmation with a reason."""
 
-    takes_over: datetime  # aware, on the patient's clock: the new plan's first dose from now
+    takes_over: datetime  # aware, on the patient's clock: the next dose time from now
     current_daily_ug: int | None  # None: no plan in force
     new_daily_ug: int
     rise_limit_ug: int
     rise_source: str
+    left_out: tuple[datetime, ...] = ()  # aware: new doses not made (a dose was taken < 3 h before)
+    step_rise: tuple[int, int] | None = None  # (from, to) µg/day: a rise above the limit between steps
 
     @property
     def rise_ug(self) -> int:
@@ -342,17 +346,21 @@ class PlanChange:
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.rise_ug > self.rise_limit_ug
+        return self.rise_ug > self.rise_limit_ug or self.step_rise is not None
 
     def rise_message(self) -> str:
         from dosewise.domain.units import format_mg
 
-        assert self.current_daily_ug is not None
+        if self.rise_ug > self.rise_limit_ug:
+            assert self.current_daily_ug is not None
+            before, after, how = self.current_daily_ug, self.new_daily_ug, "at once"
+        else:
+            assert self.step_rise is not None
+            (before, after), how = self.step_rise, "from one step to the next"
         return (
-            f"this plan raises the daily dose from {format_mg(self.current_daily_ug)} to "
-            f"{format_mg(self.new_daily_ug)} mg/day at once, more than the "
-            f"{format_mg(self.rise_limit_ug)} mg/day a step may rise [{self.rise_source}]: "
-            "confirm the rise and say why (for example, the prescriber's instruction)"
+            f"this plan raises the daily dose from {format_mg(before)} to {format_mg(after)} mg/day "
+            f"{how}, more than the {format_mg(self.rise_limit_ug)} mg/day a step may rise "
+            f"[{self.rise_source}]: confirm the rise and say why (for example, the prescriber's instruction)"
         )
 
 
@@ -375,10 +383,16 @@ def plan_change(
 def _plan_change(
     session: Any, patient_id: int, built: BuiltPlan, zone: tzinfo, now: datetime, takes_over: datetime | None
 ) -> PlanChange:
-    from sqlalchemy import select
+    """The takeover is the next dose time from now, of either plan: the new plan's first dose,
+    or the current plan's next dose if it comes first (which is then cancelled, never a second
+    dose an hour before the new plan's first); a plan set to start on a later day takes over on
+    its first dose. The rise is measured from the lower of the dose being taken now and the
+    dose of a plan saved but not begun yet (saving several plans in a row is no way round it)."""
+    from sqlalchemy import func, or_, select
 
     from dosewise.domain.schedule import build_dose_events
-    from dosewise.store.models import PlanRow
+    from dosewise.services.clock import to_utc
+    from dosewise.store.models import DoseEventRow, DoseSlotRow, PlanRow
     from dosewise.store.plan_codec import decode_plan
 
     local_now = now.astimezone(zone)
@@ -386,34 +400,63 @@ def _plan_change(
     if moment < local_now - timedelta(minutes=5):
         raise InputError("a plan takes over now or later, not in the past", field="takes_over")
     plan = built.plan
-    first = next(
-        (
-            event
-            for event in build_dose_events(
-                plan, built.times, zone, since=moment.date(), until=moment.date() + timedelta(days=2)
-            )
-            if event.at >= moment
-        ),
-        None,
-    )
-    if first is None:
+    events = [
+        event
+        for event in build_dose_events(
+            plan, built.times, zone, since=moment.date(), until=moment.date() + timedelta(days=2)
+        )
+        if event.at >= moment
+    ]
+    if not events:
         raise InputError("this plan has no doses left from now on: check its first day", field="start")
-    current = session.scalars(
-        select(PlanRow)
-        .where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
-        .order_by(PlanRow.id.desc())
-        .limit(1)
-    ).first()
-    current_daily = None
-    if current is not None:
-        current_daily = decode_plan(current.record).plan.daily_ug_on(first.at.date())
+    first = events[0]
+    start = first.at if takes_over is None else moment
+    if takes_over is None and plan.start <= local_now.date():
+        old_next = session.scalar(
+            select(func.min(DoseSlotRow.due_at))
+            .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
+            .where(
+                PlanRow.patient_id == patient_id,
+                PlanRow.superseded_at.is_(None),
+                DoseSlotRow.due_at >= to_utc(local_now),
+                ~select(DoseEventRow.id).where(DoseEventRow.slot_id == DoseSlotRow.id).exists(),
+            )
+        )
+        if old_next is not None:
+            start = min(start, old_next.replace(tzinfo=UTC).astimezone(zone))
+    now_utc = to_utc(local_now)
+    candidates = []
+    for query in (
+        select(PlanRow.record).where(  # the plan being taken now
+            PlanRow.patient_id == patient_id,
+            or_(PlanRow.takes_over_at.is_(None), PlanRow.takes_over_at <= now_utc),
+            or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > now_utc),
+        ),
+        select(PlanRow.record).where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None)),
+    ):
+        record = session.scalars(query.order_by(PlanRow.id.desc()).limit(1)).first()
+        if record is not None:
+            candidates.append(decode_plan(record).plan.daily_ug_on(first.at.date()))
     rules = built.monograph.titration.beyond_labelled
+    limit = round(rules.max_increase_mg * 1000)
+    taken = _taken_near(session, patient_id, to_utc(start))
+    left_out = tuple(
+        event.at for event in events if any(abs(to_utc(event.at) - t) < MIN_DOSE_SPACING for t in taken)
+    )
+    later_steps = [step for step in plan.steps if step.end >= first.at.date()]
+    step_rises = [
+        (a.daily_ug, b.daily_ug)
+        for a, b in itertools.pairwise(later_steps)
+        if b.daily_ug - a.daily_ug > limit
+    ]
     return PlanChange(
-        takes_over=first.at if takes_over is None else moment,
-        current_daily_ug=current_daily,
+        takes_over=start,
+        current_daily_ug=min(candidates) if candidates else None,
         new_daily_ug=plan.daily_ug_on(first.at.date()),
-        rise_limit_ug=round(rules.max_increase_mg * 1000),
+        rise_limit_ug=limit,
         rise_source=rules.source,
+        left_out=left_out,
+        step_rise=max(step_rises, key=lambda pair: pair[1] - pair[0]) if step_rises else None,
     )
 
 
@@ -517,13 +560,12 @@ def start_plan(
                     ~exists().where(DoseEventRow.slot_id == DoseSlotRow.id),
                 )
             )
-        taken = _taken_near(session, patient_id, moment)
+        left_out = set(change.left_out)
         horizon = (now.astimezone(zone) + SLOTS_AHEAD).date()
         events = [
             event
             for event in _events(plan, times, zone, since=change.takes_over.date(), until=horizon)
-            if to_utc(event.at) >= moment
-            and not any(abs(to_utc(event.at) - t) < MIN_DOSE_SPACING for t in taken)
+            if to_utc(event.at) >= moment and event.at not in left_out
         ]
         if not events:
             raise InputError("the plan has no doses to schedule")

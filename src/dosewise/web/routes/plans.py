@@ -328,7 +328,7 @@ def _preview(
     preview = {
         "plan": plans.plan_view(built, time_zone=patient.time_zone),
         "change": _change_view(change, built, _today(context, patient)),
-        "schedule": day_by_day(built, zone, since=change.takes_over),
+        "schedule": day_by_day(built, zone, since=change.takes_over, left_out=change.left_out),
         "chart": levels_chart(built, zone),
         "draft": token,
         "takes_over": change.takes_over.isoformat(),
@@ -362,9 +362,18 @@ def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str,
             "before is counted as missed."
         )
     message = change.rise_message() if change.needs_confirmation else None
+    left_out = None
+    if change.left_out:
+        times = ", ".join(moment.strftime(WHEN) for moment in change.left_out)
+        hours = plans.MIN_DOSE_SPACING.total_seconds() / 3600
+        left_out = (
+            f"Left out: the dose of {times}, less than {hours:g} hours after a dose already taken "
+            f"(doses at least {hours:g} hours apart: a Dosewise default)."
+        )
     return {
         "starts": starts,
         "earlier": earlier,
+        "left_out": left_out,
         "when": when,
         "before_mg": None if change.current_daily_ug is None else format_mg(change.current_daily_ug),
         "after_mg": format_mg(change.new_daily_ug),
@@ -444,7 +453,7 @@ def confirm(plan_id: Id, request: Request, context: Ctx, user: User, patient: Pa
 
 
 def day_by_day(
-    built: BuiltPlan, zone: ZoneInfo, *, since: datetime | None = None
+    built: BuiltPlan, zone: ZoneInfo, *, since: datetime | None = None, left_out: tuple[datetime, ...] = ()
 ) -> list[tuple[date, list[tuple[str, float, str]]]]:
     """The first days of the plan from ``since`` (when it takes over): (date, [(clock, mg, how)])."""
     from dosewise.domain.schedule import build_dose_events
@@ -453,8 +462,8 @@ def day_by_day(
     until = (first or built.plan.start) + timedelta(days=SCHEDULE_DAYS)
     days: dict[date, list[tuple[str, float, str]]] = {}
     for event in build_dose_events(built.plan, built.times, zone, since=first, until=until):
-        if since is not None and event.at < since:
-            continue
+        if (since is not None and event.at < since) or event.at in left_out:
+            continue  # before the takeover, or left out by the spacing rule (as Save does)
         day = event.at.date()
         if day not in days and len(days) >= SCHEDULE_DAYS:
             break
