@@ -338,3 +338,17 @@ def test_the_preview_and_save_leave_out_the_same_dose(engine, patient):
                     actor="test")  # fmt: skip
     day = doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 15, 31))
     assert [s.due_at.strftime("%H:%M") for s in day if s.due_at.hour >= 15] == ["23:30"]
+
+
+def test_the_long_gap_warning_stays_between_doses(engine, patient):
+    """28 h and 29.5 h after the last dose taken: the warning holds, also when no dose is due
+    (the 2 hours before each dose), and the Today page shows it."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    first = doses.list_day(engine, patient_id=patient, day=DAY, now=at(DAY, 8))[0]
+    doses.record_dose(engine, patient_id=patient, slot_id=first.slot_id, status="taken", now=at(DAY, 8),
+                      actor="test")  # fmt: skip
+    for moment in (at(DAY + timedelta(days=1), 12), at(DAY + timedelta(days=1), 13, 30)):
+        due, _ = doses.today(engine, patient_id=patient, now=moment)
+        assert due.no_dose_hours is not None and due.no_dose_hours >= 24, moment
+    due, _ = doses.today(engine, patient_id=patient, now=at(DAY, 13, 30))
+    assert due.no_dose_hours is None

@@ -56,6 +56,8 @@ def test_after_a_titration_ends_today_shows_its_last_dose_every_day(database_url
         for clock_time in ("08:00", "14:00", "20:00"):
             assert clock_time in page.text
         assert len(re.findall(r"\b10 mg\b", page.text)) >= 3
+        # nothing was ticked off in all those days: the page says not to simply restart
+        assert "No dose recorded for" in page.text and "do not simply restart" in page.text
 
 
 def test_a_dose_has_one_card_whether_due_late_or_from_last_night(database_url: str) -> None:

@@ -301,8 +301,9 @@ def test_corrections_through_the_api(patient: Any, clock: Clock) -> None:
     )
     assert old.status_code == 400 and "48 hours (Dosewise default)" in old.json()["detail"]
     routine = client.get(f"/api/patients/{pid}/today").json()["routine"]
+    # three days with nothing recorded: the "do not simply restart" warning (73 h since 08:00)
     assert routine == {"kind": "titration", "stopped": False, "stop_date": None,
-                       "review_on": None, "new_plan_at": None}  # fmt: skip
+                       "review_on": None, "new_plan_at": None, "no_dose_hours": 73}  # fmt: skip
 
 
 def test_a_caregiver_corrects_recent_doses_and_a_clinician_any_dose_but_records_none(

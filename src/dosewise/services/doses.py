@@ -477,6 +477,15 @@ class DueNow:
     last_taken: datetime | None = None  # aware: the last dose taken
     no_dose_since: datetime | None = None  # aware: the long-gap advice counts from here
 
+    @property
+    def no_dose_hours(self) -> float | None:
+        """Hours without a dose when they reach the monograph's long gap (24 h [DOSEWISE]): the
+        "do not simply restart" warning, shown whether or not a dose is due at this moment."""
+        if self.no_dose_since is None or not self.slots:
+            return None
+        hours = (self.now - self.no_dose_since).total_seconds() / 3600
+        return hours if hours >= self.monograph.missed_dose.long_gap_h else None
+
 
 def load_slots(
     session: Session | Connection,

@@ -702,7 +702,12 @@ def keep_slots_ahead(engine: Engine, *, now: datetime, patient_id: int | None = 
                 new_until = max(new_until, stop)  # made up to where the next plan takes over: done
             moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(PlanRow)
-                .where(PlanRow.id == plan_id, PlanRow.slots_until == after)
+                .where(
+                    PlanRow.id == plan_id,
+                    PlanRow.slots_until == after,
+                    # and not replaced meanwhile (then its doses stop where the new plan begins)
+                    PlanRow.superseded_at.is_(None) if stop is None else PlanRow.superseded_at == stop,
+                )
                 .values(slots_until=new_until)
             )
             if moved.rowcount != 1:  # another worker extended it first

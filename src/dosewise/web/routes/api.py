@@ -124,6 +124,10 @@ class RoutineOut(BaseModel):
     new_plan_at: datetime | None = Field(
         description="a new plan takes over then; until then the current doses"
     )
+    no_dose_hours: int | None = Field(
+        default=None,
+        description="24 h or more without a dose recorded: do not simply restart, contact the prescriber",
+    )
 
 
 class TodayOut(BaseModel):
@@ -267,6 +271,7 @@ def today(context: Ctx, patient: Patient) -> Response:
                 "stop_date": due.routine.stop_date,
                 "review_on": due.routine.review_on,
                 "new_plan_at": due.routine.new_plan_at,
+                "no_dose_hours": None if due.no_dose_hours is None else round(due.no_dose_hours),
             },
         }
     )

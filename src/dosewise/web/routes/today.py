@@ -85,6 +85,8 @@ def today_page(
         next_dose_day=_day_word(due.next_dose.due_at, local) if due.next_dose else None,
         missed_recently=due.missed_recently,
         routine=due.routine,
+        no_dose_hours=None if due.routine.stopped else due.no_dose_hours,
+        long_gap_source=due.monograph.missed_dose.long_gap_source,
         can_record=patient.can("record"),
         can_correct=may_correct(patient),
         correctable_since=correctable_since,

@@ -4,8 +4,9 @@ confirmed a plan and why, audit rows with before/after, calendar subscriptions
 - ``plans.takes_over_at``: the moment the plan's doses begin (the old plan's doses from then
   on are cancelled); ``plans.slots_until``: the dose slots of an open-ended plan exist up to
   here (NULL: every slot of the plan was made, as for a taper). A current plan stored before
-  this migration gets its last slot's time, so that its doses go on from there (a titration
-  that ended "in nothing" continues at its last step).
+  this migration gets its last slot's time, or the time of the upgrade if that is later, so that
+  its doses go on from now (a titration that ended "in nothing" continues at its last step,
+  and the days it showed no doses are not counted as missed).
 - ``plans.entered_as`` / ``entered_by``: who entered the plan (the patient entering the
   prescriber's plan, or a clinician); ``confirmed_by`` / ``confirmed_at``: a linked clinician
   confirmed a plan the patient entered; ``reason``: why the plan changed (a rise beyond the
@@ -56,9 +57,19 @@ def upgrade() -> None:
         "UPDATE plans SET takes_over_at = "
         "(SELECT min(dose_slots.due_at) FROM dose_slots WHERE dose_slots.plan_id = plans.id)"
     )
+    # ... from now on: the weeks between the last slot and the upgrade showed "no doses", and
+    # must not come back as missed doses (slots are made after slots_until only)
+    # on SQLite written as SQLAlchemy writes datetimes (microseconds), so that comparing the
+    # stored value with a bound one (keep_slots_ahead's conditional update) matches
+    now = (
+        "strftime('%Y-%m-%d %H:%M:%S.000000', 'now')"
+        if op.get_bind().dialect.name == "sqlite"
+        else "(now() AT TIME ZONE 'utc')"
+    )
+    latest = "max" if op.get_bind().dialect.name == "sqlite" else "greatest"
     op.execute(
-        "UPDATE plans SET slots_until = "
-        "(SELECT max(dose_slots.due_at) FROM dose_slots WHERE dose_slots.plan_id = plans.id) "
+        f"UPDATE plans SET slots_until = {latest}({now}, "  # noqa: S608 (no user input)
+        "(SELECT max(dose_slots.due_at) FROM dose_slots WHERE dose_slots.plan_id = plans.id)) "
         "WHERE superseded_at IS NULL AND kind != 'taper'"
     )
 
