@@ -257,3 +257,13 @@ def test_diary_missed_answers_from_the_real_doses_as_today_does(capsys, monkeypa
     assert run_json(capsys, "diary", "missed", "14:00")["action"] == "skip"
     code, out, err = run(capsys, "diary", "missed", "21:00")
     assert (code, out) == (2, "") and "no dose was due at 21:00" in err
+
+
+def test_diary_today_warns_after_a_day_without_a_dose(capsys, monkeypatch):
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-01T07:00+00:00")
+    assert run(capsys, "diary", "init", "--tz", "Europe/London")[0] == 0
+    assert run(capsys, "diary", "plan", "baclofen", "--target-mg-day", "30")[0] == 0
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-02T13:00+00:00")  # 29 h after the first dose time
+    assert run_json(capsys, "diary", "today")["routine"]["no_dose_hours"] == 29
+    code, out, _ = run(capsys, "diary", "today")
+    assert code == 0 and "NO DOSE RECORDED FOR 29 HOURS" in out and "do not simply restart" in out

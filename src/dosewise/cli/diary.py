@@ -288,6 +288,7 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
         today_slots if day == due.now.date() else doses.list_day(engine, patient_id=patient, day=day, now=now)
     )
     routine = due.routine
+    gap = None if routine.stopped else due.no_dose_hours
     if args.as_json:
         print_json(
             {
@@ -309,10 +310,17 @@ def _today(engine: Engine, args: argparse.Namespace, patient: int, now: datetime
                     "stop_date": routine.stop_date.isoformat() if routine.stop_date else None,
                     "review_on": routine.review_on.isoformat() if routine.review_on else None,
                     "new_plan_at": routine.new_plan_at.isoformat() if routine.new_plan_at else None,
+                    "no_dose_hours": None if gap is None else round(gap),
                 },
             }
         )
         return
+    if gap is not None:
+        print(
+            f"NO DOSE RECORDED FOR {gap:.0f} HOURS. If you took your doses, record them; if not, do not "
+            "simply restart your usual dose: contact your prescriber first. Withdrawal signs "
+            "(hallucinations, confusion, high fever, stiffness): call emergency services. [DOSEWISE, US-TAB]"
+        )
     if routine.new_plan_at is not None:
         when = f"{routine.new_plan_at:%a %d %b %H:%M}"
         print(f"Your new plan starts at {when}; until then keep to the current doses.")
