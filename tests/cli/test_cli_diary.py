@@ -244,12 +244,12 @@ def test_diary_triage_reports_medicines_it_did_not_recognise(capsys):
 
 
 def test_diary_missed_answers_from_the_real_doses_as_today_does(capsys, monkeypatch):
-    """At 20:56 the 20:00 dose is still to take (the next real dose is tomorrow 08:00), in
+    """At 21:10 the 20:00 dose is still to take (the next real dose is tomorrow 08:00), in
     `diary missed` and in `diary today` alike; a time with no dose is an error naming it."""
     monkeypatch.setenv("DOSEWISE_NOW", "2026-12-01T07:00+00:00")
     assert run(capsys, "diary", "init", "--tz", "Europe/London")[0] == 0
     assert run(capsys, "diary", "plan", "baclofen", "--target-mg-day", "30")[0] == 0
-    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-01T20:56+00:00")
+    monkeypatch.setenv("DOSEWISE_NOW", "2026-12-01T21:10+00:00")
     advice = run_json(capsys, "diary", "missed", "20:00")
     assert advice["action"] == "take_now" and advice["next_dose"].startswith("2026-12-02T08:00")
     today = run_json(capsys, "diary", "today")

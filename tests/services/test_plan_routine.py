@@ -259,6 +259,8 @@ def test_a_day_without_any_dose_in_the_diary_is_never_take_it_now(engine, patien
     "do not simply restart", not "take it now" [baclofen.md 10]; a fresh plan's first dose is fine."""
     save(engine, patient, at(DAY, 7), target_mg_day=30)
     due, _ = doses.today(engine, patient_id=patient, now=at(DAY, 8, 30))
+    assert due.overdue == ()  # half an hour after its time the 08:00 dose is simply due
+    due, _ = doses.today(engine, patient_id=patient, now=at(DAY, 9, 30))
     assert [advice.action for _, advice in due.overdue] == ["take_now"]
     later = DAY + timedelta(days=2)
     due, _ = doses.today(engine, patient_id=patient, now=at(later, 8, 30))
@@ -274,7 +276,7 @@ def test_a_day_without_any_dose_in_the_diary_is_never_take_it_now(engine, patien
     evening = at(later - timedelta(days=1), 20, 5)
     doses.correct_dose(engine, patient_id=patient, slot_id=yesterday[-1].slot_id, change="taken",
                        taken_at=evening, now=at(later, 8, 30), actor="test")  # fmt: skip
-    due, _ = doses.today(engine, patient_id=patient, now=at(later, 8, 30))
+    due, _ = doses.today(engine, patient_id=patient, now=at(later, 9, 30))
     assert [advice.action for _, advice in due.overdue] == ["take_now"]
 
 

@@ -5,6 +5,8 @@ the app's clock moved a day at a time; the doses never run out."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -24,15 +26,22 @@ class Clock:
         return self.moment
 
 
-def test_after_a_titration_ends_today_shows_its_last_dose_every_day(database_url: str) -> None:
+@contextmanager
+def signed_in(database_url: str, email: str) -> Iterator[tuple[TestClient, Clock, dict[str, str], int]]:
+    """The app with its clock at 07:00 UTC on 1 December, a patient (zone UTC) signed in through
+    the API: (client, clock, headers with the CSRF token, patient id)."""
     clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
     app = create_app(web_settings(database_url), clock=clock)
     with TestClient(app, follow_redirects=False) as web:
-        sign_up(web, "days@example.org", zone="UTC")
+        sign_up(web, email, zone="UTC")
         web.cookies.clear()
-        signed = web.post("/api/session", json={"email": "days@example.org", "password": PASSWORD}).json()
-        headers = {"x-csrf-token": signed["csrf_token"]}
+        signed = web.post("/api/session", json={"email": email, "password": PASSWORD}).json()
         patient = web.get("/api/patients").json()[0]["id"]
+        yield web, clock, {"x-csrf-token": signed["csrf_token"]}, patient
+
+
+def test_after_a_titration_ends_today_shows_its_last_dose_every_day(database_url: str) -> None:
+    with signed_in(database_url, "days@example.org") as (web, clock, headers, patient):
         saved = web.post(
             f"/api/patients/{patient}/plans",
             json={"kind": "titration", "target_mg_day": 30, "start": FIRST_DAY.isoformat()},
@@ -64,17 +73,11 @@ def test_a_dose_has_one_card_whether_due_late_or_from_last_night(database_url: s
     """At 08:05 the 08:00 dose is due: one card, no "missed" advice; at 09:30 the advice is on
     that same card; after midnight, last night's 20:00 dose (still to take) has a card of its own
     and is not listed twice."""
-    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
-    app = create_app(web_settings(database_url), clock=clock)
-    with TestClient(app, follow_redirects=False) as web:
-        sign_up(web, "cards@example.org", zone="UTC")
-        web.cookies.clear()
-        signed = web.post("/api/session", json={"email": "cards@example.org", "password": PASSWORD}).json()
-        patient = web.get("/api/patients").json()[0]["id"]
+    with signed_in(database_url, "cards@example.org") as (web, clock, headers, patient):
         saved = web.post(
             f"/api/patients/{patient}/plans",
             json={"kind": "titration", "target_mg_day": 30, "times": "08:00,14:00,23:00"},
-            headers={"x-csrf-token": signed["csrf_token"]},
+            headers=headers,
         )
         assert saved.status_code == 201, saved.text
         clock.moment = datetime(2026, 12, 1, 8, 5, tzinfo=UTC)
@@ -93,14 +96,7 @@ def test_a_dose_has_one_card_whether_due_late_or_from_last_night(database_url: s
 
 
 def test_the_api_refuses_a_large_rise_without_a_reason_and_commits_a_draft(database_url: str) -> None:
-    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
-    app = create_app(web_settings(database_url), clock=clock)
-    with TestClient(app, follow_redirects=False) as web:
-        sign_up(web, "rise@example.org", zone="UTC")
-        web.cookies.clear()
-        signed = web.post("/api/session", json={"email": "rise@example.org", "password": PASSWORD}).json()
-        headers = {"x-csrf-token": signed["csrf_token"]}
-        patient = web.get("/api/patients").json()[0]["id"]
+    with signed_in(database_url, "rise@example.org") as (web, clock, headers, patient):
         plans = f"/api/patients/{patient}/plans"
         assert web.post(plans, json={"kind": "maintenance", "mg_day": 15}, headers=headers).status_code == 201
         clock.moment = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -131,14 +127,7 @@ def test_the_api_refuses_a_large_rise_without_a_reason_and_commits_a_draft(datab
 
 
 def test_after_a_taper_today_and_the_calendar_page_say_it_stopped(database_url: str) -> None:
-    clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
-    app = create_app(web_settings(database_url), clock=clock)
-    with TestClient(app, follow_redirects=False) as web:
-        sign_up(web, "taper@example.org", zone="UTC")
-        web.cookies.clear()
-        signed = web.post("/api/session", json={"email": "taper@example.org", "password": PASSWORD}).json()
-        headers = {"x-csrf-token": signed["csrf_token"]}
-        patient = web.get("/api/patients").json()[0]["id"]
+    with signed_in(database_url, "taper@example.org") as (web, clock, headers, patient):
         taper = web.post(
             f"/api/patients/{patient}/plans", json={"kind": "taper", "from_mg_day": 30}, headers=headers
         )

@@ -133,9 +133,12 @@ def render_plan(
             "or a taper replaces it (never stop baclofen suddenly)"
         )
         if plan.review_on is not None:
+            from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, review_is_default
+
+            said = f" (Dosewise default: {DEFAULT_REVIEW_WEEKS} weeks after the last step begins)"
             console.print(
-                f"Review with the prescriber by {plan.review_on.isoformat()} (Dosewise default: 12 weeks "
-                "after the last step begins, unless the clinician set it)"
+                f"Review with the prescriber by {plan.review_on.isoformat()}"
+                + (said if review_is_default(plan) else "")
             )
         console.print(f"Maximum for this plan: {format_mg(plan.max_daily_ug)} mg/day")
     else:

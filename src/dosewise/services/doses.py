@@ -465,7 +465,8 @@ class Routine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DueNow:
-    """What to do now: overdue doses with their advice, and the next dose."""
+    """What to do now: late doses with their advice (a dose due less than
+    :data:`ON_TIME_WINDOW` ago is simply due), and the next dose."""
 
     now: datetime
     overdue: tuple[tuple[Slot, MissedDoseAdvice], ...]
@@ -688,10 +689,16 @@ def _due_now(
     start = to_utc(local_now - CORRECTION_WINDOW)  # the doses a patient may still correct
     end = to_utc(local_now + timedelta(days=2))
     slots = one_per_time(load_slots(session, patient_id, start, end, zone, now))
-    overdue = tuple(
+    # a due dose gets the missed-dose advice once it is late (past the on-time window) or when
+    # the advice is not simply "take it" (a long gap): at 08:05 the 08:00 dose is just due
+    advised = (
         (slot, advise_slot(slot, slots, now=local_now, last_taken=no_dose_since, drug=drug, from_diary=True))
         for slot in slots
         if slot.state == "due"
+    )
+    late = local_now - ON_TIME_WINDOW
+    overdue = tuple(
+        (slot, advice) for slot, advice in advised if slot.due_at < late or advice.action != "take_now"
     )
     upcoming = [slot for slot in slots if slot.state == "upcoming"]
     recent = tuple(s for s in slots if s.state == "missed" and s.due_at >= local_now - timedelta(hours=24))

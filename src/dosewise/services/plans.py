@@ -319,6 +319,13 @@ def _required(value: float | None, what: str, field: str) -> float:
     return value
 
 
+def review_is_default(plan: Plan) -> bool:
+    """The plan's review date is the Dosewise default (so every output can say it is one)."""
+    return plan.review_on is not None and plan.review_on == plan.steps[-1].start + timedelta(
+        weeks=DEFAULT_REVIEW_WEEKS
+    )
+
+
 def plan_view(built: BuiltPlan, *, time_zone: str) -> dict[str, Any]:
     """The plan as the pages, the API and ``--json`` show it (free to change: a view)."""
     from dosewise.exporters.plan_json import plan_to_dict
@@ -518,13 +525,13 @@ def start_plan(
 ) -> int:
     """Store a plan and its dose slots; returns the plan id.
 
-    The plan takes over at ``takes_over`` (default: its first dose time from now on). The
-    plans in force are superseded from then; their slots from then on with nothing recorded
-    are cancelled (removed: neither missed nor shown). No slot is made before that moment (a
-    plan started earlier never turns the time before it was entered into missed doses), nor
-    within :data:`MIN_DOSE_SPACING` of a dose already taken. An open-ended plan's slots are
-    made :data:`SLOTS_AHEAD` ahead and topped up by :func:`keep_slots_ahead`. The patient's
-    products are remembered for the next plan.
+    The plan takes over at ``takes_over`` (default: the next dose time from now of either
+    plan, see :func:`_plan_change`). The plans in force are superseded from then; their slots
+    from then on with nothing recorded are cancelled (removed: neither missed nor shown). No
+    slot is made before that moment (a plan started earlier never turns the time before it was
+    entered into missed doses), nor within :data:`MIN_DOSE_SPACING` of a dose already taken.
+    An open-ended plan's slots are made :data:`SLOTS_AHEAD` ahead and topped up by
+    :func:`keep_slots_ahead`. The patient's products are remembered for the next plan.
     """
     from sqlalchemy import delete, exists, select
 

@@ -28,7 +28,7 @@ from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_zone
-from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, TOP_UP_WHEN, keep_slots_ahead, stored_plan
+from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
 from dosewise.store.database import read_only
 from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
@@ -117,7 +117,7 @@ def gather_report(
             entered_as=item.entered_as,
             confirmed_at=local(item.confirmed_at) if item.confirmed_at else None,
             reason=item.reason,
-            review_is_default=_review_is_default(item.record.plan),
+            review_is_default=review_is_default(item.record.plan),
         )
         for item in stored
     )
@@ -192,13 +192,6 @@ def _keep_doses_ahead(engine: Engine, patient_id: int, now: datetime) -> None:
 
 def _in_force_from(moment: datetime | None, local: Callable[[datetime], datetime]) -> datetime | None:
     return None if moment is None else local(moment)
-
-
-def _review_is_default(plan: Plan) -> bool:
-    """The review date is the Dosewise default (so the report says it is one)."""
-    return plan.review_on is not None and plan.review_on == plan.steps[-1].start + timedelta(
-        weeks=DEFAULT_REVIEW_WEEKS
-    )
 
 
 def _doses_in_force(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.exporters.ical import REFRESH_INTERVAL
-from dosewise.services import calendar, plans
+from dosewise.services import calendar, doses
 from dosewise.services.access import PatientAccess
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 
@@ -52,9 +52,8 @@ def calendar_page(
         request.query_params.get("done", "")
     )
     zone = ZoneInfo(patient.time_zone)
-    current = plans.current_plan(context.engine, patient_id=patient.patient_id)
-    stop = current.record.plan.stop_date if current is not None else None
-    stopped_on = stop if stop is not None and stop <= context.now().astimezone(zone).date() else None
+    routine = doses.due_now(context.engine, patient_id=patient.patient_id, now=context.now()).routine
+    stopped_on = routine.stop_date if routine.stopped else None  # Today's rule, not a second one
     return render(
         context,
         request,

@@ -368,7 +368,7 @@ def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str,
         hours = plans.MIN_DOSE_SPACING.total_seconds() / 3600
         left_out = (
             f"Left out: the dose of {times}, less than {hours:g} hours after a dose already taken "
-            f"(doses at least {hours:g} hours apart: a Dosewise default)."
+            f"(doses at least {hours:g} hours apart: a Dosewise default [{plans.MIN_DOSE_SPACING_SOURCE}])."
         )
     return {
         "starts": starts,

@@ -80,7 +80,6 @@ def today_page(
         earlier=earlier if may_correct(patient) else [],
         overdue=overdue,
         advice_of=advice_of,
-        late_after=local - doses.ON_TIME_WINDOW,
         next_dose=due.next_dose,
         next_dose_day=_day_word(due.next_dose.due_at, local) if due.next_dose else None,
         missed_recently=due.missed_recently,
