@@ -55,6 +55,12 @@ class PatientRow(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # what the advice depends on (0009): the country for the emergency number, and the
+    # conditions with their own cautions (baclofen.md section 10)
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2, upper case
+    pregnant: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    breastfeeding: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    epilepsy: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class ProductRow(Base):
@@ -215,6 +221,31 @@ class SymptomEntryRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class TriageResultRow(Base):
+    """A triage told to someone (0009): the level, the reasons and what it was given from (the
+    questions answered, the words typed, the diary's context), as shown then. Kept, never
+    recomputed: the record of the advice given. ``symptom_entry_id``: the diary entry whose side
+    effects were triaged (NULL: "How do I feel?", the API or ``diary triage``)."""
+
+    __tablename__ = "triage_results"
+    __table_args__ = (
+        CheckConstraint("level IN ('emergency', 'urgent', 'routine')", name="level"),
+        Index("ix_triage_results_patient_recorded", "patient_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    recorded_at: Mapped[datetime]
+    level: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings, each with its [SOURCE]
+    inputs: Mapped[str] = mapped_column(Text)  # JSON: answers, texts, context
+    sources: Mapped[str] = mapped_column(Text)  # JSON list of source keys
+    symptom_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("symptom_entries.id", ondelete="CASCADE"), index=True
+    )
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
 
@@ -307,6 +338,7 @@ class AttentionSummaryRow(Base):
     missed: Mapped[int] = mapped_column(Integer)
     skipped: Mapped[int] = mapped_column(Integer)
     worst_triage: Mapped[str | None] = mapped_column(String(16))
+    worst_triage_at: Mapped[datetime | None]  # when the worst result was given (0009)
     spasticity_now: Mapped[float | None] = mapped_column(Float)
     spasticity_before: Mapped[float | None] = mapped_column(Float)
     has_plan: Mapped[bool] = mapped_column(Boolean)
