@@ -106,5 +106,5 @@ def test_bad_context(monograph, kwargs, message):
 
 
 def test_no_symptom(monograph):
-    with pytest.raises(InputError, match="name at least one symptom"):
+    with pytest.raises(InputError, match="answer the questions, tick what you feel, or describe it"):
         triage(monograph, ["  "])

@@ -72,10 +72,15 @@ def test_diary_triage_is_the_one_off_triage_with_the_diarys_context(engine, pati
         missed_doses_24h=min(context.missed_doses_24h, 24) or None,
         crcl_ml_min=context.crcl_ml_min,
         medicines=context.medicines,
+        usual_dose_mg=context.usual_dose_mg,
+        tablet_mg=context.tablet_mg,
     )
-    assert from_diary == one_off
+    assert from_diary.result == one_off.result
+    assert from_diary.context == context
     assert from_diary.unrecognised_medicines == one_off.unrecognised_medicines == ("Zzzqx",)
     assert any("oxycodone" in reason for reason in from_diary.result.reasons)  # a sedating medicine counts
+    # drowsiness with an opioid (a major interaction) is at least urgent
+    assert from_diary.result.level in ("urgent", "emergency")
 
 
 def test_one_off_triage_reports_unrecognised_medicines():

@@ -290,17 +290,58 @@ class CombinedSedation:
     source: str
 
 
-SymptomKind = Literal["emergency", "alarming", "withdrawal", "urgent", "rebound", "common"]
+SymptomKind = Literal[
+    "emergency", "alarming", "withdrawal", "urgent", "rebound", "common", "overdose", "stopped", "pregnancy",
+    "kidney", "sedative", "reassurance",
+]  # fmt: skip
+_PATTERN_PART = re.compile(r"^[a-z0-9]+\*?( [a-z0-9]+\*?)*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Symptom:
+    """A symptom (or a fact such as "took too many" or "stopped baclofen") triage recognises.
+
+    ``synonyms`` are phrases read word for word; ``patterns`` read words in any order within
+    one clause: ``"breath* + slow|shallow"`` is a word starting with "breath" and one of "slow"
+    or "shallow", in either order ("breathing slow", "slow shallow breathing"). ``includes``:
+    narrower symptoms this one replaces where both are read from the same words ("severe
+    weakness" is not also "weakness")."""
+
     key: str
     label: str
     kind: SymptomKind
     synonyms: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+    includes: tuple[str, ...] = ()
     withdrawal: bool = False  # an emergency within the withdrawal window
+    withdrawal_urgent: bool = False  # urgent within the withdrawal window (UK: anxiety, fast heartbeat)
     accumulation: bool = False  # urgent with CrCl below the accumulation threshold
+    overdose_sign: bool = False  # with taking too much: an emergency (section 10)
+    sedation: bool = False  # urgent with a medicine whose interaction is major (opioids, benzodiazepines)
+    with_levodopa: bool = False  # named beside levodopa (confusion, hallucinations, agitation [PMS])
+    source: str = ""  # where the rule for this symptom comes from, when not the [triage] sources
+    note: str = ""  # what to do, shown with the reason
+
+    def __post_init__(self) -> None:
+        for pattern in self.patterns:
+            for group in pattern.split(" + "):
+                for part in group.split("|"):
+                    if not _PATTERN_PART.match(part):
+                        raise ValueError(
+                            f"pattern {pattern!r}: {part!r} is not lower-case words (a final * allowed)"
+                        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TriageQuestion:
+    """A question of the guided triage, asked before the free text. ``symptoms``: what a "yes"
+    means; ``amount``/``hours``: the answer also asks how much was taken / how long ago."""
+
+    key: str
+    text: str
+    hint: str = ""
+    symptoms: tuple[str, ...] = ()
+    danger: bool = True  # asked again whenever something typed was not recognised
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,6 +351,17 @@ class TriageRules:
     source: str
     accumulation_source: str
     common_source: str
+    overdose_ratio: float  # more than this times the usual single dose: an emergency
+    overdose_source: str
+    max_single_dose_mg: float  # the largest labelled single dose
+    smallest_tablet_mg: float  # more tablets at once than max / smallest exceed any labelled dose
+    max_dose_source: str
+    unrecognised_source: str
+    severity_words: tuple[str, ...]  # "severe headache": a common effect that is not mild
+    severity_source: str
+    negation_words: tuple[str, ...]
+    scope_breakers: tuple[str, ...]
+    spellings: dict[str, str]  # common misspellings -> the word meant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,6 +419,7 @@ class Monograph:
     same_drug: SameDrug
     triage: TriageRules
     symptoms: tuple[Symptom, ...]
+    triage_questions: tuple[TriageQuestion, ...]
     pk: PkRules
     advice: tuple[Advice, ...] = ()
 
@@ -382,6 +435,10 @@ class Monograph:
         keys = [symptom.key for symptom in self.symptoms]
         if len(keys) != len(set(keys)):
             raise ValueError("two [[symptoms]] share a key")
+        named = {key for symptom in self.symptoms for key in symptom.includes}
+        named |= {key for question in self.triage_questions for key in question.symptoms}
+        if named - set(keys):
+            raise ValueError(f"unknown symptom keys: {', '.join(sorted(named - set(keys)))}")
 
     def product_definition(self, form: str, strength_mg: float) -> ProductDefinition | None:
         for definition in self.products:

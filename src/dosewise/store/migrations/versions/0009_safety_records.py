@@ -21,7 +21,10 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-STALE = "UPDATE attention_summaries SET valid_until = NULL, version = version + 1 WHERE patient_id = {row}.patient_id"
+STALE = (
+    "UPDATE attention_summaries SET valid_until = NULL, version = version + 1 "
+    "WHERE patient_id = {row}.patient_id"
+)
 
 SQLITE_TRIGGERS = tuple(
     f"""
@@ -32,7 +35,9 @@ SQLITE_TRIGGERS = tuple(
     """
     for when, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",)))
 )
-SQLITE_TRIGGER_NAMES = tuple(f"triage_results_attention_stale_{when}" for when in ("insert", "update", "delete"))
+SQLITE_TRIGGER_NAMES = tuple(
+    f"triage_results_attention_stale_{when}" for when in ("insert", "update", "delete")
+)
 POSTGRESQL_TRIGGERS = (
     f"""
     CREATE FUNCTION triage_results_attention_stale() RETURNS trigger LANGUAGE plpgsql AS $$
