@@ -122,8 +122,13 @@ def add_commands(commands: Any) -> None:
         "--stop", type=int, action="append", default=[], help="the number of one you stopped"
     )
     add_json(medicines)
-    feel = add_command(actions, "triage", help="how do I feel? triage with your diary's context")
-    feel.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations "very sleepy"')
+    feel = add_command(
+        actions, "triage", help="how do I feel? triage with your diary's context (kept in the diary)"
+    )
+    feel.add_argument("symptoms", nargs="*", help='symptoms, e.g. hallucinations "very sleepy"')
+    from dosewise.cli.safety import add_triage_questions
+
+    add_triage_questions(feel)
     add_json(feel)
     _add_io_commands(actions)
 
@@ -499,10 +504,18 @@ def _medicines(
 def _triage(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
-    from dosewise.cli.safety import show_triage
-    from dosewise.services.triage import assess_symptoms_from_diary
+    from dosewise.cli.safety import show_triage, triage_answers
+    from dosewise.services.triage import triage_patient
 
-    assessment = assess_symptoms_from_diary(engine, patient_id=patient, symptoms=args.symptoms, now=now)
+    assessment = triage_patient(
+        engine,
+        patient_id=patient,
+        symptoms=args.symptoms,
+        now=now,
+        actor="cli",
+        answers=triage_answers(args),
+        amount=args.amount,
+    )
     show_triage(assessment, as_json=args.as_json)
 
 

@@ -207,5 +207,11 @@ def render_triage(result: TriageResult, monograph: Monograph) -> None:
     console.print(Text("Why", style="bold"))
     for reason in result.reasons:
         console.print(f"  - {reason}")
+    for typed, read in result.corrections:
+        console.print(f"  (read {typed!r} as {read!r})")
+    if result.questions:
+        console.print(Text("Answer these too, so that nothing is missed:", style="bold"))
+        for question in result.questions:
+            console.print(f"  --{question.key.replace('_', '-')} yes|no   {question.text}")
     _print_sources(console, monograph, result.sources)
     console.print(NOT_A_REPLACEMENT)

@@ -48,17 +48,58 @@ def add_commands(commands: Any) -> None:
 
     triage = add_command(
         commands, "triage", help="how urgent is this symptom?",
-        description="Emergency, urgent or routine, from your symptoms and their context.",
+        description="Emergency, urgent or routine, from the answers to the danger questions (asked "
+        "first), your symptoms in your own words, and their context. Anything not recognised is at "
+        "least urgent and asks the questions again.",
     )  # fmt: skip
-    triage.add_argument("symptoms", nargs="+", help='symptoms, e.g. hallucinations fever "very sleepy"')
+    triage.add_argument("symptoms", nargs="*", help='symptoms, e.g. hallucinations fever "breathing slow"')
+    add_triage_questions(triage)
     triage.add_argument("--stopped-hours-ago", type=float, help="hours since baclofen was stopped")
     triage.add_argument("--missed-doses-24h", type=int, help="doses missed in the last 24 hours")
     triage.add_argument("--crcl", type=float, help="creatinine clearance in mL/min")
     triage.add_argument(
         "--medicine", action="append", default=[], help="another medicine you take (repeatable)"
     )
+    triage.add_argument("--usual-dose-mg", type=float, help="the usual single dose in mg (for --took-more)")
+    triage.add_argument("--tablet-mg", type=float, help="the tablet strength in mg (for '20 tablets')")
     add_json(triage)
     triage.set_defaults(run=run_triage)
+
+
+# The guided questions (monograph [[triage_questions]]; a test keeps the two lists equal): named
+# here so that parsing the command line does not load the monograph (start-up budget).
+TRIAGE_QUESTIONS = (
+    ("breathing", "is breathing slow, shallow, noisy or difficult?"),
+    ("hard_to_wake", "is the person very hard to wake, or cannot be woken?"),
+    ("seizure", "has there been a fit (seizure)?"),
+    ("swelling", "is the face, lips, tongue or throat swelling?"),
+    ("fever_stiffness", "high fever, or muscles stiff and rigid all over?"),
+    ("confusion", "new confusion, or seeing or hearing things that are not there?"),
+    ("self_harm", "any thoughts of self-harm or suicide?"),
+    ("took_more", "was more baclofen taken than prescribed? (say how much with --amount)"),
+    ("stopped", "has baclofen been stopped, run out, or doses missed in the last 3 days?"),
+    ("pregnant", "pregnant, or might be pregnant?"),
+)
+
+
+def add_triage_questions(parser: argparse.ArgumentParser) -> None:
+    """--breathing yes|no ... : the guided questions, and --amount."""
+    group = parser.add_argument_group("the danger questions (answer yes or no)")
+    for key, question in TRIAGE_QUESTIONS:
+        group.add_argument(
+            f"--{key.replace('_', '-')}", dest=f"q_{key}", choices=("yes", "no"), help=question
+        )
+    group.add_argument(
+        "--amount", default="", help='with --took-more: how much at once, e.g. "20 tablets" or "60 mg"'
+    )
+
+
+def triage_answers(args: argparse.Namespace) -> dict[str, bool]:
+    return {
+        key: getattr(args, f"q_{key}") == "yes"
+        for key, _ in TRIAGE_QUESTIONS
+        if getattr(args, f"q_{key}", None) is not None
+    }
 
 
 def run_interactions(args: argparse.Namespace, settings: Settings) -> None:
@@ -120,10 +161,14 @@ def run_triage(args: argparse.Namespace, settings: Settings) -> None:
 
     assessment = assess_symptoms(
         args.symptoms,
+        answers=triage_answers(args),
+        amount=args.amount,
         stopped_hours_ago=args.stopped_hours_ago,
         missed_doses_24h=args.missed_doses_24h,
         crcl_ml_min=args.crcl,
         medicines=args.medicine,
+        usual_dose_mg=args.usual_dose_mg,
+        tablet_mg=args.tablet_mg,
     )
     show_triage(assessment, as_json=args.as_json)
 
@@ -136,7 +181,10 @@ def show_triage(assessment: TriageAssessment, *, as_json: bool) -> None:
     if as_json:
         from dosewise.exporters.safety_json import triage_to_dict
 
-        print_json(triage_to_dict(assessment.result, monograph, unrecognised_medicines=unknown))
+        data = triage_to_dict(assessment.result, monograph, unrecognised_medicines=unknown)
+        if assessment.result_id is not None:
+            data["result_id"] = assessment.result_id
+        print_json(data)
         return
     if unknown:
         note(f"medicine not recognised, not counted: {', '.join(unknown)}")

@@ -292,7 +292,7 @@ class CombinedSedation:
 
 SymptomKind = Literal[
     "emergency", "alarming", "withdrawal", "urgent", "rebound", "common", "overdose", "stopped", "pregnancy",
-    "kidney", "sedative", "reassurance",
+    "kidney", "sedative", "reassurance", "mention",
 ]  # fmt: skip
 _PATTERN_PART = re.compile(r"^[a-z0-9]+\*?( [a-z0-9]+\*?)*$")
 

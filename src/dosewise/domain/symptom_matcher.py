@@ -89,7 +89,7 @@ class _Index:
 
 _KIND_RANK = {
     "emergency": 6, "overdose": 5, "withdrawal": 4, "alarming": 4, "urgent": 3, "stopped": 3,
-    "pregnancy": 3, "rebound": 2, "common": 1, "kidney": 1, "sedative": 1, "reassurance": 3,
+    "pregnancy": 3, "rebound": 2, "common": 1, "kidney": 1, "sedative": 1, "reassurance": 3, "mention": 0,
 }  # fmt: skip
 
 

@@ -51,9 +51,8 @@ ADVICE: dict[TriageLevel, str] = {
     ),
 }
 OVERDOSE_URGENT_ADVICE = (
-    "Contact your prescriber or a poison centre now, do not wait. Do not take the next dose until "
-    "you have spoken to them. If breathing slows, the person is hard to wake or has a fit, call "
-    "emergency services."
+    "Contact your prescriber or a poison centre now, do not wait. Never take two doses together to "
+    "make up. If breathing slows, the person is hard to wake or has a fit, call emergency services."
 )
 ANSWERS = ("yes", "no")
 
@@ -301,7 +300,7 @@ def _grade_symptom(
     rules = grading.rules
     level, reason, source = _symptom_finding(symptom, rules, context)
     grading.raise_to(level, reason, source)
-    if symptom.key.endswith("_mention"):
+    if symptom.kind == "mention":
         grading.ask = True
     if level == "routine" and severe and symptom.kind == "common":
         grading.raise_to(
@@ -446,7 +445,7 @@ def _symptom_finding(
             f"{symptom.label} with {kidneys}: baclofen may be building up",
             rules.accumulation_source,
         )
-    if symptom.kind in ("alarming", "urgent"):
+    if symptom.kind in ("alarming", "urgent", "mention"):
         return "urgent", f"{symptom.label}: needs the prescriber's advice today{note}", source
     if symptom.kind == "stopped":
         return "urgent", f"{symptom.label}: stopping suddenly can cause withdrawal{note}", source

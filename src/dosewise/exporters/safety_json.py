@@ -83,4 +83,12 @@ def triage_to_dict(
         "advice": result.advice,
         "sources": describe_sources(monograph, result.sources),
         "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+        # issue 13: the guided questions and how the words were read
+        "answers": {key: ("yes" if value else "no") for key, value in result.answers.items()},
+        "denied": [s.key for s in result.denied],
+        "corrections": [{"typed": typed, "read_as": read} for typed, read in result.corrections],
+        "needs_answers": bool(result.questions),
+        "questions": [{"key": q.key, "text": q.text, "hint": q.hint} for q in result.questions],
+        "withdrawal_context": result.withdrawal_context,
+        "overdose_mg": result.overdose_mg,
     }

@@ -275,20 +275,50 @@ class MedicineInput(InputModel):
     name: str = Field(max_length=200, title="the medicine")
 
 
-class TriageInput(InputModel):
-    """How do I feel? Symptoms from the list, and others in one's own words (comma-separated)."""
+YesNo = Annotated[bool | None, Field(description="yes or no; leave out if not answered")]
 
+
+class TriageInput(InputModel):
+    """How do I feel? The danger questions first (yes/no, each optional), the symptoms from the
+    list, and others in one's own words (comma-separated)."""
+
+    breathing: YesNo = None
+    hard_to_wake: YesNo = None
+    seizure: YesNo = None
+    swelling: YesNo = None
+    fever_stiffness: YesNo = None
+    confusion: YesNo = None
+    self_harm: YesNo = None
+    took_more: YesNo = None
+    stopped: YesNo = None
+    pregnant: YesNo = None
+    amount: str = Field(
+        default="", max_length=200, title="how much was taken", description='e.g. "20 tablets" or "60 mg"'
+    )
     symptoms: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=50, title="the symptoms"
     )
     other: str = Field(default="", max_length=MAX_TEXT, title="other symptoms", description="comma-separated")
 
+    def answers(self) -> dict[str, bool]:
+        """The questions answered, by key."""
+        return {key: value for key in TRIAGE_QUESTION_KEYS if (value := getattr(self, key)) is not None}
+
     def texts(self) -> list[str]:
         typed = [part.strip() for part in self.other.split(",") if part.strip()]
         found = [text.strip() for text in self.symptoms if text.strip()] + typed
-        if not found:
-            raise InputError("tick what you feel, or describe it in your own words", field="symptoms")
+        if not found and not self.answers():
+            raise InputError(
+                "answer the questions, tick what you feel, or describe it in your own words", field="symptoms"
+            )
         return found
+
+
+# the monograph's [[triage_questions]] keys (a test keeps them equal)
+TRIAGE_QUESTION_KEYS = (
+    "breathing", "hard_to_wake", "seizure", "swelling", "fever_stiffness", "confusion", "self_harm",
+    "took_more", "stopped", "pregnant",
+)  # fmt: skip
 
 
 class MissedInput(InputModel):

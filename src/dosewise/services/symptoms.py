@@ -56,6 +56,13 @@ def record_symptoms(
     if not low <= spasticity_nrs <= high:
         raise InputError(f"the spasticity rating is {low}-{high}", field="spasticity_nrs")
     check_note(note, required=False)
+    from dosewise.services import triage  # the diary's context, read before the entry is written
+
+    assessment = None
+    if side_effects:
+        assessment = triage.assess_symptoms_from_diary(
+            engine, patient_id=patient_id, symptoms=list(side_effects), now=now
+        )
     with unit_of_work(engine) as session:
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient {patient_id}")
@@ -72,6 +79,16 @@ def record_symptoms(
         session.add(entry)
         session.flush()
         audit(session, now, actor, patient_id, "symptoms", "symptom_entry", entry.id)
+        if assessment is not None:  # the side effects' triage, kept with the entry
+            triage.store_result(
+                session,
+                patient_id=patient_id,
+                now=now,
+                actor=actor,
+                result=assessment.result,
+                inputs={"symptoms": sorted(effects), "answers": {}, "side_effects": effects},
+                symptom_entry_id=entry.id,
+            )
         return entry.id
 
 

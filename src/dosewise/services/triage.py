@@ -273,6 +273,17 @@ def stored_result(row: TriageResultRow) -> StoredTriage:
     )
 
 
+def entry_result(engine: Engine, *, patient_id: int, symptom_entry_id: int) -> StoredTriage | None:
+    """The triage kept with a diary entry's side effects, if any."""
+    with read_only(engine) as session:
+        row = session.scalars(
+            select(TriageResultRow).where(
+                TriageResultRow.patient_id == patient_id, TriageResultRow.symptom_entry_id == symptom_entry_id
+            )
+        ).first()
+        return None if row is None else stored_result(row)
+
+
 def triage_history(
     engine: Engine, *, patient_id: int, since: datetime | None = None, until: datetime | None = None
 ) -> list[StoredTriage]:
@@ -390,3 +401,27 @@ def _largest_tablet_mg(specs: Sequence[str]) -> float | None:
             except ValueError:
                 continue
     return max(strengths) if strengths else None
+
+
+def stored_view(stored: StoredTriage, monograph: Monograph) -> dict[str, Any]:
+    """A kept triage result, shaped like :func:`triage_to_dict` (for showing it again)."""
+    from dosewise.domain.triage import ADVICE
+    from dosewise.exporters.plan_json import describe_sources
+    from dosewise.exporters.safety_json import NOT_A_REPLACEMENT
+
+    return {
+        "result_id": stored.result_id,
+        "recorded_at": stored.recorded_at.isoformat(),
+        "level": stored.level,
+        "symptoms": list(stored.symptoms),
+        "unrecognised": list(stored.unrecognised),
+        "unrecognised_medicines": [],
+        "reasons": list(stored.reasons),
+        "advice": ADVICE[stored.level],  # type: ignore[index]
+        "sources": describe_sources(monograph, stored.sources),
+        "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+        "answers": {key: ("yes" if value else "no") for key, value in stored.answers.items()},
+        "corrections": [],
+        "needs_answers": False,
+        "questions": [],
+    }

@@ -417,12 +417,22 @@ def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -
 
 @router.post("/patients/{patient_id}/triage")
 def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
-    result = triage.assess_symptoms_from_diary(
-        context.engine, patient_id=patient.patient_id, symptoms=body.texts(), now=context.now()
+    """The guided triage: answers to the danger questions, symptoms, one's own words. The result
+    is kept in the diary (``result_id``) for the patient, caregivers and clinicians."""
+    result = triage.triage_patient(
+        context.engine,
+        patient_id=patient.patient_id,
+        symptoms=body.texts(),
+        now=context.now(),
+        actor=user.actor,
+        answers=body.answers(),
+        amount=body.amount,
     )
-    return triage_to_dict(
+    data = triage_to_dict(
         result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
     )
+    data["result_id"] = result.result_id
+    return data
 
 
 @router.post("/patients/{patient_id}/missed")

@@ -18,7 +18,7 @@ from dosewise.domain.scales import (
     SPASTICITY_NRS_RANGE,
 )
 from dosewise.errors import InputError
-from dosewise.services import notes, patients, symptoms
+from dosewise.services import notes, patients, symptoms, triage
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import NoteInput, SymptomsInput
 from dosewise.services.reports import gather_report
@@ -60,6 +60,15 @@ def diary_page(
     )
     monograph = patients.monograph_of(context.engine, patient_id=patient.patient_id)
     side_effects = [s for s in monograph.symptoms if s.kind in ("common", "alarming", "urgent", "rebound")]
+    # an entry just saved whose side effects are urgent or an emergency: that first, plainly
+    result = None
+    entry = request.query_params.get("entry", "")
+    if entry.isdigit():
+        stored = triage.entry_result(
+            context.engine, patient_id=patient.patient_id, symptom_entry_id=int(entry)
+        )
+        if stored is not None and stored.level != "routine":
+            result = triage.stored_view(stored, monograph)
     return render(
         context,
         request,
@@ -78,7 +87,9 @@ def diary_page(
         form=form or {},
         can_record=patient.can("record"),
         can_note=patient.can("note"),
-        notice=NOTICES.get(request.query_params.get("done", "")),
+        notice=None if result else NOTICES.get(request.query_params.get("done", "")),
+        result=result,
+        emergency=None,
         error=error,
     )
 
@@ -108,7 +119,7 @@ def add_symptoms(
     try:
         if submitted.model is None:
             raise submitted.error or InputError("check the entry")
-        symptoms.record_symptoms(
+        entry = symptoms.record_symptoms(
             context.engine,
             patient_id=patient.patient_id,
             now=context.now(),
@@ -117,7 +128,9 @@ def add_symptoms(
         )
     except InputError as error:
         return diary_page(context, request, patient, status=400, error=worded(error), form=submitted.values)
-    return RedirectResponse(f"/patients/{patient.patient_id}/diary?done=symptoms", status_code=303)
+    return RedirectResponse(
+        f"/patients/{patient.patient_id}/diary?done=symptoms&entry={entry}", status_code=303
+    )
 
 
 def worded(error: InputError) -> str:

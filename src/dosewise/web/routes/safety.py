@@ -3,7 +3,7 @@ with its interactions, checked every time the list changes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -38,18 +38,52 @@ def _symptom_groups(monograph: Monograph) -> list[tuple[str, list[tuple[str, str
     return groups
 
 
-@router.get("/patients/{patient_id}/triage")
-def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
+def _triage_page(
+    context: AppContext,
+    request: Request,
+    patient: PatientAccess,
+    *,
+    status: int = 200,
+    result: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> Response:
+    """The guided questions first (the "stopped" one prefilled from the diary), the symptom
+    list, one's own words; a result, when there is one, comes first of all."""
+    monograph = patients.monograph_of(context.engine, patient_id=patient.patient_id)
+    diary = triage.diary_context(context.engine, patient_id=patient.patient_id, now=context.now())
+    values = dict(values or {})
+    if "stopped" not in values and diary.stopped_or_missed:
+        values["stopped"] = "yes"
+    asked = {q["key"] for q in result["questions"]} if result else set()
     return render(
         context,
         request,
         "triage.html.j2",
+        status=status,
         patient=patient,
-        groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
-        result=None,
-        chosen=[],
-        other="",
+        questions=[(q, _yes_no(values.get(q.key)), q.key in asked) for q in monograph.triage_questions],
+        diary=diary,
+        groups=_symptom_groups(monograph),
+        result=result,
+        chosen=[text for text in values.get("symptoms", []) if text],
+        other=str(values.get("other", "")),
+        amount=str(values.get("amount", "")),
+        error=error,
     )
+
+
+def _yes_no(value: object) -> str:
+    if value in (True, "yes"):
+        return "yes"
+    if value in (False, "no"):
+        return "no"
+    return ""
+
+
+@router.get("/patients/{patient_id}/triage")
+def triage_form(request: Request, context: Ctx, patient: Patient) -> Response:
+    return _triage_page(context, request, patient)
 
 
 async def _triage_form(request: Request) -> Submitted[TriageInput]:
@@ -64,41 +98,25 @@ def post_triage(
     patient: Patient,
     submitted: Annotated[Submitted[TriageInput], Depends(_triage_form)],
 ) -> Response:
-    chosen = [text for text in submitted.values.get("symptoms", []) if text]
-    other = str(submitted.values.get("other", ""))
     try:
         if submitted.model is None:
-            raise submitted.error or InputError("tick what you feel")
+            raise submitted.error or InputError("answer the questions or tick what you feel")
         texts = submitted.model.texts()
-    except InputError as error:
-        return render(
-            context,
-            request,
-            "triage.html.j2",
-            status=400,
-            patient=patient,
-            groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
-            result=None,
-            chosen=chosen,
-            other=other,
-            error=str(error),
+        assessment = triage.triage_patient(
+            context.engine,
+            patient_id=patient.patient_id,
+            symptoms=texts,
+            now=context.now(),
+            actor=user.actor,
+            answers=submitted.model.answers(),
+            amount=submitted.model.amount,
         )
-    result = triage.assess_symptoms_from_diary(
-        context.engine, patient_id=patient.patient_id, symptoms=texts, now=context.now()
-    )
+    except InputError as error:
+        return _triage_page(context, request, patient, status=400, values=submitted.values, error=str(error))
     data = triage_to_dict(
-        result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
+        assessment.result, assessment.monograph, unrecognised_medicines=assessment.unrecognised_medicines
     )
-    return render(
-        context,
-        request,
-        "triage.html.j2",
-        patient=patient,
-        groups=_symptom_groups(patients.monograph_of(context.engine, patient_id=patient.patient_id)),
-        result=data,
-        chosen=chosen,
-        other=other,
-    )
+    return _triage_page(context, request, patient, result=data, values=submitted.values)
 
 
 def medicines_page(
