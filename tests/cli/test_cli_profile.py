@@ -20,7 +20,9 @@ def test_about_me_is_shown_set_and_cleared(capsys) -> None:
     assert code == 0
     assert "Country: not said" in out and "In an emergency call 112 [GSM112]" in out
     assert "check your local emergency number" in out and "--country GB" in out
-    code, out, _ = run(capsys, "diary", "profile", "--country", "gb", "--pregnant", "yes", "--epilepsy", "yes")
+    code, out, _ = run(
+        capsys, "diary", "profile", "--country", "gb", "--pregnant", "yes", "--epilepsy", "yes"
+    )
     assert code == 0
     assert "Country: United Kingdom (GB)" in out and "In an emergency call 999 (or 112) [GB]" in out
     assert "Conditions with their own advice: pregnant, epilepsy." in out
@@ -50,7 +52,14 @@ def test_how_to_take_with_products_and_as_json(capsys) -> None:
     assert "Fleqsuvy oral suspension 25 mg/5 mL: Dosewise could not verify" in out
     assert "Ozobax oral solution 5 mg/5 mL:" not in out  # only the products asked for
     data = run_json(capsys, "how-to-take", "--json")
-    assert [t["key"] for t in data["topics"]] == ["food", "effect", "range", "dependence", "driving", "missed"]
+    assert [t["key"] for t in data["topics"]] == [
+        "food",
+        "effect",
+        "range",
+        "dependence",
+        "driving",
+        "missed",
+    ]
     assert {item["verified"] for item in data["storage"]} == {True, False}
     assert all(s["key"] and s["citation"] for s in data["sources"])
     code, _, err = run(capsys, "how-to-take", "--product", "tablet:13mg")

@@ -13,7 +13,8 @@ from dosewise.domain.emergency import (
 )
 from dosewise.monographs import load_emergency_numbers
 
-EU = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+EU = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"]
+EU += ["IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
 REQUIRED = ["US", "CA", "GB", "IE", "AU", "NZ", "IN", "ZA", "CH", "NO", "JP", "CN", "BR", "MX", *EU]
 
 
@@ -74,8 +75,8 @@ def test_the_directory_refuses_bad_data() -> None:
     with pytest.raises(ValueError, match="ISO 3166-1"):
         EmergencyDirectory(default=default, sources=source,
                            countries={"gbr": CountryNumber(name="x", number="999", source="S")})  # fmt: skip
+    unsourced = {"GB": CountryNumber(name="x", number="999", source="NOPE")}
     with pytest.raises(ValueError, match="unknown source"):
-        EmergencyDirectory(default=default, sources=source,
-                           countries={"GB": CountryNumber(name="x", number="999", source="NOPE")})  # fmt: skip
+        EmergencyDirectory(default=default, sources=source, countries=unsourced)
     with pytest.raises(ValueError, match="2 to 6 digits"):
         CountryNumber(name="x", number="9-9-9", source="S")

@@ -61,7 +61,14 @@ def test_how_to_take_covers_the_topics_of_the_reference(guidance) -> None:
 
 def test_storage_is_each_products_own_and_never_generalised(guidance) -> None:
     tablets, ozobax, ozobax_ds, fleqsuvy, granules, odd = guidance.storage_for(
-        [("tablet", 10), ("solution", 1), ("solution", 2), ("suspension", 5), ("granules", 20), ("tablet", 7.5)]
+        [
+            ("tablet", 10),
+            ("solution", 1),
+            ("solution", 2),
+            ("suspension", 5),
+            ("granules", 20),
+            ("tablet", 7.5),
+        ]
     )
     assert tablets.source == "US-TAB" and "20 °C to 25 °C" in (tablets.text or "")
     assert ozobax.source == "OZO" and "refrigerator" in (ozobax.text or "")

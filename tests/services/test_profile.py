@@ -26,7 +26,12 @@ def patient(engine) -> int:
 
 def test_a_new_patient_has_no_country_and_no_conditions(engine, patient) -> None:
     profile = patients.patient_profile(engine, patient_id=patient)
-    assert profile.as_dict() == {"country": None, "pregnant": False, "breastfeeding": False, "epilepsy": False}
+    assert profile.as_dict() == {
+        "country": None,
+        "pregnant": False,
+        "breastfeeding": False,
+        "epilepsy": False,
+    }
     assert profile.emergency.is_default and profile.emergency.number == "112"
     assert patients.condition_advice(engine, patient_id=patient) == ()
 
@@ -50,7 +55,10 @@ def test_setting_the_profile_changes_only_what_is_given_and_is_audited(engine, p
     assert [actor for actor, _, _ in trail] == ["user:7", "cli", "cli"]  # nothing changed: no row
     assert trail[0][2]["before"]["country"] is None and trail[0][2]["after"]["country"] == "GB"
     assert trail[1][2]["after"]["epilepsy"] is True
-    assert [a.condition for a in patients.condition_advice(engine, patient_id=patient)] == ["pregnant", "epilepsy"]
+    assert [a.condition for a in patients.condition_advice(engine, patient_id=patient)] == [
+        "pregnant",
+        "epilepsy",
+    ]
 
 
 @pytest.mark.parametrize("country", ["XX", "GBR", "United Kingdom"])
