@@ -32,7 +32,7 @@ def test_readme_tour_runs_in_order(tmp_path, monkeypatch, capsys):
 def test_tour_has_the_commands():
     assert len(COMMANDS) >= 6
     expected = {"kidney", "plan", "taper", "maintain", "schedule", "interactions", "missed", "triage"}
-    expected |= {"simulate", "diary"}
+    expected |= {"simulate", "diary", "how-to-take"}
     assert {argv[1] for argv in COMMANDS} == expected
 
 

@@ -122,6 +122,22 @@ def _sign_up_mistake(page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("unknown time zone")
 
 
+def _about_me(page: Page) -> None:
+    """Pregnant and epileptic, in the UK: the emergency number and the advice on the page."""
+    page.get_by_label("Country").select_option(label="United Kingdom")
+    page.get_by_label("Pregnant").check()
+    page.get_by_label("Epilepsy").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile("^Saved"))
+    expect(page.get_by_role("heading", name="Because of pregnancy and epilepsy")).to_be_visible()
+
+
+def _about_me_mistake(page: Page) -> None:
+    page.locator("#country").evaluate("s => { s.add(new Option('Narnia', 'NA')); s.value = 'NA'; }")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#error-country")).to_contain_text("no emergency number")
+
+
 def _open_report(page: Page) -> None:
     page.get_by_role("link", name="Open the report").click()
 
@@ -151,6 +167,10 @@ SCREENS = {
     "report": Screen("patient", "/patients/{p}/report", "Report for the prescriber"),
     "report-on-screen": Screen("patient", "/patients/{p}/report", "Baclofen diary report", _open_report),
     "access-with-a-code": Screen("patient", "/patients/{p}/access", "Who can see your diary", _code),
+    "about-me-with-advice": Screen("patient", "/patients/{p}/profile", "About me", _about_me),
+    "about-me-with-a-mistake": Screen("patient", "/patients/{p}/profile", "About me", _about_me_mistake),
+    "how-to-take": Screen("patient", "/patients/{p}/how-to-take", "How to take baclofen"),
+    "clinician-about-me": Screen("clinician", "/patients/{p}/profile", "About Kim Axe"),
     "account": Screen("patient", "/account", "Account"),
     "clinic": Screen("clinician", "/clinic", "My patients"),
     "clinician-plan": Screen("clinician", "/patients/{p}/plans", "Plan", _preview),

@@ -36,7 +36,9 @@ def api_patient(tmp_path: Any) -> Any:
     with TestClient(app, follow_redirects=False) as web:
         sign_up(web, "api@example.org")
         web.cookies.clear()
-        signed = web.post("/api/session", json={"email": "api@example.org", "password": "correct horse battery"})
+        signed = web.post(
+            "/api/session", json={"email": "api@example.org", "password": "correct horse battery"}
+        )
         patient = web.get("/api/patients").json()[0]["id"]
         yield web, patient, {"x-csrf-token": signed.json()["csrf_token"]}
 
@@ -76,6 +78,7 @@ def test_the_page_asks_the_questions_first_and_keeps_the_result(signed_in_patien
     body = response.text
     assert body.index("EMERGENCY") < body.index("First, the danger signs")  # the result comes first
     assert "Kept in the diary" in body
+    assert 'href="tel:112"' in body  # no country yet: 112, with a note to check the local number
     kept = triage_history(engine, patient_id=patient_id)
     assert [r.level for r in kept] == ["emergency"]
     assert kept[0].answers == {"breathing": False}
@@ -105,3 +108,4 @@ def test_the_api_takes_answers_and_returns_the_kept_result(api_patient):
     assert data["level"] == "emergency"
     assert data["answers"] == {"took_more": "yes"}
     assert isinstance(data["result_id"], int)
+    assert data["emergency_number"]["tel"].startswith("tel:")

@@ -48,11 +48,12 @@ PENN_SEVERITY_HELP = "Penn spasm severity when frequency > 0 [PSFS]: " + ", ".jo
 )
 
 ACTOR = "cli"
+YES_NO = ("yes", "no")
 
 
 def add_commands(commands: Any) -> None:
-    """diary init | plan | today | take | skip | correct | symptoms | note | medicines | triage,
-    and the rest in _add_io_commands."""
+    """diary init | plan | today | take | skip | correct | symptoms | note | medicines | profile |
+    triage, and the rest in _add_io_commands."""
     diary = add_command(
         commands, "diary", help="your dose and symptom diary (stored on this computer)",
         description="A diary of doses and symptoms for one local patient, in SQLite in your data folder "
@@ -122,6 +123,16 @@ def add_commands(commands: Any) -> None:
         "--stop", type=int, action="append", default=[], help="the number of one you stopped"
     )
     add_json(medicines)
+    profile = add_command(
+        actions, "profile",
+        help="About me: your country (for the emergency number), pregnancy, breastfeeding, epilepsy",
+        description="Show About me, or change it: the country gives the emergency number Dosewise shows; "
+        "pregnancy, breastfeeding and epilepsy show their own advice with the plan, today and the report.",
+    )  # fmt: skip
+    profile.add_argument("--country", help="ISO 3166-1 alpha-2 code, e.g. GB, US, DE ('none' clears it)")
+    for condition in ("pregnant", "breastfeeding", "epilepsy"):
+        profile.add_argument(f"--{condition}", choices=YES_NO, help=f"{condition}: yes or no")
+    add_json(profile)
     feel = add_command(
         actions, "triage", help="how do I feel? triage with your diary's context (kept in the diary)"
     )
@@ -229,6 +240,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "note": _note,
                 "medicines": _medicines,
                 "triage": _triage,
+                "profile": _profile,
                 "adherence": _adherence,
                 "report": _report,
                 "export": _export,
@@ -517,6 +529,54 @@ def _triage(
         amount=args.amount,
     )
     show_triage(assessment, as_json=args.as_json)
+
+
+def _profile(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import patients
+
+    def flag(value: str | None) -> bool | None:
+        return None if value is None else value == "yes"
+
+    changes = (args.country, args.pregnant, args.breastfeeding, args.epilepsy)
+    if any(value is not None for value in changes):
+        country = args.country
+        profile = patients.set_patient_profile(
+            engine,
+            patient_id=patient,
+            now=now,
+            actor=ACTOR,
+            country=patients.KEEP
+            if country is None
+            else (None if country.strip().lower() == "none" else country),
+            pregnant=flag(args.pregnant),
+            breastfeeding=flag(args.breastfeeding),
+            epilepsy=flag(args.epilepsy),
+        )
+    else:
+        profile = patients.patient_profile(engine, patient_id=patient)
+    advice = patients.advice_for_profile(profile)
+    guidance = patients.patient_guidance()
+    name = dict(patients.country_choices()).get(profile.country or "")
+    if args.as_json:
+        from dosewise.exporters.guidance_json import profile_to_dict
+
+        print_json(profile_to_dict(profile.as_dict(), name, profile.emergency, advice, guidance))
+        return
+    from dosewise.cli.guidance import print_advice, print_sources
+    from dosewise.exporters.guidance_json import advice_keys
+
+    emergency = profile.emergency
+    print(f"Country: {f'{name} ({profile.country})' if profile.country else 'not said'}")
+    print(f"In an emergency call {emergency.label} [{emergency.source}].")
+    print(f"  [{emergency.source}] {emergency.citation} {emergency.url}".rstrip())
+    if emergency.note:
+        print(f"  {emergency.note} Set it with --country, e.g. --country GB.")
+    said = ", ".join(c for c in ("pregnant", "breastfeeding", "epilepsy") if getattr(profile, c)) or "none"
+    print(f"Conditions with their own advice: {said}.")
+    print_advice(advice)
+    print_sources(guidance, advice_keys(advice))
 
 
 def _range(args: argparse.Namespace, now: datetime) -> tuple[date, date]:

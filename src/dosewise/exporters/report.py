@@ -15,6 +15,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.adherence import Adherence, Slot, Tally
+from dosewise.domain.guidance import ConditionAdvice
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult
@@ -159,6 +160,10 @@ class ReportData:
     doses: tuple[Slot, ...] = ()
     in_force: frozenset[int] = frozenset()
     settings: tuple[str, ...] = field(default=())  # Dosewise defaults used, said in the report
+    # the advice for the patient's conditions (About me: pregnant, breastfeeding, epilepsy) and
+    # the sources it cites, as (key, citation)
+    conditions: tuple[ConditionAdvice, ...] = ()
+    condition_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def range_days(self) -> int:

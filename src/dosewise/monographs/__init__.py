@@ -1,4 +1,6 @@
-"""Load drug monographs (``<drug>.toml`` next to this file) into typed domain records.
+"""Load drug monographs (``<drug>.toml`` next to this file) into typed domain records, and the
+reference files that are not drugs (:data:`REFERENCE_FILES`: the vocabulary of other medicines,
+the emergency numbers, the patient guidance).
 
 The TOML is converted field by field into the frozen dataclasses of
 :mod:`dosewise.domain.monograph`, following their type annotations; every error names the
@@ -22,12 +24,26 @@ from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
 
 if TYPE_CHECKING:
+    from dosewise.domain.emergency import EmergencyDirectory
+    from dosewise.domain.guidance import Guidance
     from dosewise.domain.medicines import MedicineVocabulary
 
-__all__ = ["available_drugs", "load_medicines", "load_monograph", "parse_monograph"]
+__all__ = [
+    "REFERENCE_FILES",
+    "available_drugs",
+    "load_emergency_numbers",
+    "load_guidance",
+    "load_medicines",
+    "load_monograph",
+    "parse_monograph",
+]
 
 _Record = TypeVar("_Record")
 _VOCABULARY = "medicines"  # the vocabulary of other medicines, not a drug monograph
+_EMERGENCY = "emergency_numbers"
+_GUIDANCE = "guidance"
+# The *.toml files here that are reference data, not drug monographs.
+REFERENCE_FILES: frozenset[str] = frozenset({_VOCABULARY, _EMERGENCY, _GUIDANCE})
 _FOLDER = os.path.dirname(__file__)  # the monographs ship inside the package
 
 
@@ -39,7 +55,7 @@ class _FieldError(Exception):
 def available_drugs() -> tuple[str, ...]:
     """Names of the drugs that have a monograph."""
     names = (name.removesuffix(".toml") for name in os.listdir(_FOLDER) if name.endswith(".toml"))
-    return tuple(sorted(name for name in names if name != _VOCABULARY))
+    return tuple(sorted(name for name in names if name not in REFERENCE_FILES))
 
 
 DEFAULT_DRUG = "baclofen"  # the drug of a diary with no plan yet, and of the one-off commands
@@ -63,6 +79,31 @@ def load_medicines() -> MedicineVocabulary:
 
     with open(os.path.join(_FOLDER, f"{_VOCABULARY}.toml"), encoding="utf-8") as file:
         return _parse(file.read(), MedicineVocabulary, f"{_VOCABULARY}.toml")
+
+
+@cache
+def load_emergency_numbers() -> EmergencyDirectory:
+    """The emergency number of each country, with sources (emergency_numbers.toml)."""
+    from dosewise.domain.emergency import EmergencyDirectory
+
+    return _parse(_read(_EMERGENCY), EmergencyDirectory, f"{_EMERGENCY}.toml")
+
+
+@cache
+def load_guidance(drug: str = "baclofen") -> Guidance:
+    """What a patient reads about taking ``drug`` (guidance.toml); InputError for a drug
+    without guidance."""
+    from dosewise.domain.guidance import Guidance
+
+    guidance = _parse(_read(_GUIDANCE), Guidance, f"{_GUIDANCE}.toml")
+    if guidance.drug != drug.strip().lower():
+        raise InputError(f"Dosewise has patient guidance for {guidance.drug} only, not {drug!r}")
+    return guidance
+
+
+def _read(name: str) -> str:
+    with open(os.path.join(_FOLDER, f"{name}.toml"), encoding="utf-8") as file:
+        return file.read()
 
 
 def parse_monograph(text: str, *, origin: str = "monograph") -> Monograph:

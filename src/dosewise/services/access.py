@@ -45,16 +45,18 @@ if TYPE_CHECKING:
 Relation = Literal["owner", "caregiver", "clinician"]
 
 
-Capability = Literal["view", "record", "plan", "note", "manage"]
+Capability = Literal["view", "record", "plan", "note", "manage", "profile"]
 
 
 # What each relation to a patient may do. Caregivers record for the patient (doses, symptoms,
 # notes, triage) but never change the plan; the patient enters the prescriber's plan and
-# clinicians change plans; only the patient manages access and the account.
+# clinicians change plans; only the patient manages access and the account. "About me" (the
+# country and the conditions the advice depends on) is changed by the patient and their
+# clinician; a caregiver sees it.
 CAPABILITIES: dict[Relation, frozenset[Capability]] = {
-    "owner": frozenset({"view", "record", "plan", "note", "manage"}),
+    "owner": frozenset({"view", "record", "plan", "note", "manage", "profile"}),
     "caregiver": frozenset({"view", "record", "note"}),
-    "clinician": frozenset({"view", "plan", "note"}),
+    "clinician": frozenset({"view", "plan", "note", "profile"}),
 }
 
 

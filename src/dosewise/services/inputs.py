@@ -343,3 +343,16 @@ class CorrectionInput(InputModel):
         description="with 'taken': HH:MM on the patient's clock (the latest such time not in the future), "
         "YYYY-MM-DDTHH:MM on the patient's clock, or ISO 8601 with a UTC offset (default: now)",
     )
+
+
+class ProfileInput(InputModel):
+    """About me: ``PUT /api/patients/{id}/profile`` and the About me form. In the API a field
+    left out is unchanged and ``"country": null`` clears the country; the form sends them all
+    (an unticked box is "no")."""
+
+    country: str | None = Field(
+        default=None, max_length=40, title="the country", description="ISO 3166-1 alpha-2, e.g. GB"
+    )
+    pregnant: bool | None = Field(default=None, title="pregnant")
+    breastfeeding: bool | None = Field(default=None, title="breastfeeding")
+    epilepsy: bool | None = Field(default=None, title="epilepsy")

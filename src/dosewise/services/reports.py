@@ -27,7 +27,7 @@ from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
-from dosewise.services.patients import drug_of, patient_zone
+from dosewise.services.patients import drug_of, patient_guidance, patient_zone
 from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
 from dosewise.store.database import read_only
 from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
@@ -99,6 +99,11 @@ def gather_report(
             )
         )
         patient_name, time_zone = patient.name, patient.time_zone
+        flags = {
+            "pregnant": patient.pregnant,
+            "breastfeeding": patient.breastfeeding,
+            "epilepsy": patient.epilepsy,
+        }
 
     def local(moment: datetime) -> datetime:
         return moment.replace(tzinfo=UTC).astimezone(zone)
@@ -145,6 +150,8 @@ def gather_report(
         else None
     )
     keys = _source_keys(plans, symptoms, interactions, level_series)
+    guidance = patient_guidance()
+    conditions = guidance.advice_for(**{name: bool(value) for name, value in flags.items()})
     return ReportData(
         patient_name=patient_name,
         time_zone=time_zone,
@@ -165,6 +172,13 @@ def gather_report(
         levels=level_series,
         sources=tuple((key, monograph.sources[key]) for key in keys if key in monograph.sources),
         disclaimer=monograph.disclaimer,
+        conditions=conditions,
+        condition_sources=tuple(
+            (key, source.citation)
+            for key, source in guidance.cited(
+                key for item in conditions for s in item.statements for key in s.keys
+            )
+        ),
         settings=(
             f"a dose taken more than {ON_TIME_WINDOW.total_seconds() / 3600:g} h after its time is 'late'",
             f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",

@@ -120,6 +120,7 @@ def routers() -> list[APIRouter]:
         diary,
         patients,
         plans,
+        profile,
         report,
         safety,
         today,
@@ -127,7 +128,20 @@ def routers() -> list[APIRouter]:
 
     return [
         m.router
-        for m in (auth, account, patients, today, plans, diary, safety, report, calendar, access, api)
+        for m in (
+            auth,
+            account,
+            patients,
+            today,
+            plans,
+            diary,
+            safety,
+            report,
+            calendar,
+            access,
+            profile,
+            api,
+        )
     ]
 
 

@@ -18,8 +18,10 @@ from pydantic_core import to_json
 
 from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
+from dosewise.exporters.guidance_json import profile_to_dict
 from dosewise.exporters.safety_json import interactions_to_dict, missed_dose_to_dict, triage_to_dict
 from dosewise.services import access, auth, doses, medicines, missed_doses, notes, plans, symptoms, triage
+from dosewise.services import patients as patient_service
 from dosewise.services.access import PatientAccess
 from dosewise.services.auth import CurrentUser
 from dosewise.services.inputs import (
@@ -31,6 +33,7 @@ from dosewise.services.inputs import (
     NoteInput,
     PlanCommit,
     PlanInput,
+    ProfileInput,
     SymptomsInput,
     TriageInput,
     parse_input,
@@ -432,6 +435,9 @@ def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patien
         result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
     )
     data["result_id"] = result.result_id
+    number = patient_service.patient_profile(context.engine, patient_id=patient.patient_id).emergency
+    data["emergency_number"] = {"number": number.number, "label": number.label, "tel": number.tel_uri,
+                                "country": number.country, "note": number.note}  # fmt: skip
     return data
 
 
@@ -564,3 +570,39 @@ def fhir(context: Ctx, patient: Patient) -> dict[str, Any]:
         export_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
     )
     return bundle
+
+
+def _profile(profile: patient_service.PatientProfile) -> dict[str, Any]:
+    return profile_to_dict(
+        profile.as_dict(),
+        dict(patient_service.country_choices()).get(profile.country or ""),
+        profile.emergency,
+        patient_service.advice_for_profile(profile),
+        patient_service.patient_guidance(),
+    )
+
+
+@router.get("/patients/{patient_id}/profile")
+def profile(context: Ctx, patient: Patient) -> dict[str, Any]:
+    """About me: the country (ISO alpha-2) and its emergency number, pregnant, breastfeeding,
+    epilepsy, and the advice for those conditions with its sources."""
+    return _profile(patient_service.patient_profile(context.engine, patient_id=patient.patient_id))
+
+
+@router.put("/patients/{patient_id}/profile")
+def set_profile(body: ProfileInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
+    """Change About me (the patient or their clinician; audited). A field left out is unchanged;
+    ``"country": null`` clears the country."""
+    patient.require("profile")
+    given = body.model_fields_set
+    saved = patient_service.set_patient_profile(
+        context.engine,
+        patient_id=patient.patient_id,
+        now=context.now(),
+        actor=user.actor,
+        country=body.country if "country" in given else patient_service.KEEP,
+        pregnant=body.pregnant,
+        breastfeeding=body.breastfeeding,
+        epilepsy=body.epilepsy,
+    )
+    return _profile(saved)

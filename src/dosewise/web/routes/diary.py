@@ -89,7 +89,9 @@ def diary_page(
         can_note=patient.can("note"),
         notice=None if result else NOTICES.get(request.query_params.get("done", "")),
         result=result,
-        emergency=None,
+        emergency=patients.patient_profile(context.engine, patient_id=patient.patient_id).emergency
+        if result
+        else None,
         error=error,
     )
 

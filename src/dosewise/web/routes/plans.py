@@ -30,6 +30,7 @@ from dosewise.services.inputs import PlanInput, parse_input
 from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, BuiltPlan, PlanChange, RiseNeedsConfirmation
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
+from dosewise.web.routes.profile import condition_context
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 CHART_LAST_STEP_DAYS = 7  # the chart shows this much of an open-ended plan's last step (setting)
@@ -210,6 +211,7 @@ def plan_page(
         notice=notice,
         is_clinician=patient.may_override,
         can_plan=patient.can("plan"),
+        **condition_context(context, patient),  # the advice for pregnancy, breastfeeding, epilepsy
     )
 
 

@@ -69,6 +69,7 @@ def _triage_page(
         chosen=[text for text in values.get("symptoms", []) if text],
         other=str(values.get("other", "")),
         amount=str(values.get("amount", "")),
+        emergency=patients.patient_profile(context.engine, patient_id=patient.patient_id).emergency,
         error=error,
     )
 

@@ -19,6 +19,7 @@ from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import CorrectionInput, MissedInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
+from dosewise.web.routes.profile import condition_context
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 NOTICES = {
@@ -94,6 +95,7 @@ def today_page(
         early_limit=doses.EARLY_LIMIT,
         notice=notice,
         error=error,
+        **condition_context(context, patient),
     )
 
 
