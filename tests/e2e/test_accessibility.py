@@ -95,8 +95,8 @@ def _refusal(page: Page) -> None:
 
 
 def _triage(page: Page) -> None:
-    page.get_by_label("A seizure").check()
-    page.get_by_label("Dizziness").check()
+    page.get_by_role("group", name=re.compile("a fit")).get_by_label("Yes").check()
+    page.get_by_label("In your own words").fill("dizzy")
     page.get_by_role("button", name="What should I do?").click()
     expect(page.get_by_role("heading", name=re.compile("^EMERGENCY"))).to_be_visible()
 

@@ -163,15 +163,18 @@ def test_patient_journey(page: Page, e2e: Any) -> None:
     e2e.screenshot(page, "05-missed")
 
     # Triage: an emergency comes first, before anything else on the page.
+    # The danger questions come first; one's own words, read in any order, second.
     page.get_by_role("link", name="How do I feel?").click()
-    page.get_by_label("Drowsiness", exact=True).check()
-    page.get_by_label("A seizure").check()
+    page.get_by_role("group", name=re.compile("Is breathing slow")).get_by_label("No").check()
+    page.get_by_role("group", name=re.compile("a fit")).get_by_label("Yes").check()
+    page.get_by_label("In your own words").fill("sleepy")
     page.get_by_role("button", name="What should I do?").click()
-    result = page.get_by_role("alert")
-    expect(result.get_by_role("heading")).to_have_text("EMERGENCY: call your local emergency number now")
+    result = page.locator("#triage-result")
+    expect(result.get_by_role("heading", level=2)).to_have_text("EMERGENCY: call 112 now")
+    expect(result.get_by_role("link", name="Call 112")).to_have_attribute("href", "tel:112")
     expect(result).to_contain_text("Call emergency services now.")
     expect(result).to_contain_text("a seizure: a danger sign")
-    expect(page.locator("main h2").first).to_have_text("EMERGENCY: call your local emergency number now")
+    expect(page.locator("main h2").first).to_have_text("EMERGENCY: call 112 now")
     result_box = result.bounding_box()
     form_box = page.get_by_role("button", name="What should I do?").bounding_box()
     assert result_box is not None and form_box is not None
@@ -292,7 +295,9 @@ def test_clinician_linked_by_code_changes_the_plan(page: Page, second_page: Page
     page.get_by_role("group", name=re.compile("How stiff")).get_by_label("8", exact=True).check()
     page.get_by_label("Confusion").select_option(label="moderate")
     page.get_by_role("button", name="Save in the diary").click()
-    expect(page.get_by_role("status")).to_have_text("Saved in the diary.")
+    # an urgent or emergency entry: the result first, plainly, instead of a green "Saved"
+    expect(page.locator("main h2").first).to_have_text(re.compile("^(EMERGENCY|URGENT)"))
+    expect(page.locator("#triage-result")).to_contain_text("Kept in the diary")
     expect(page.get_by_role("table", name="Diary entries, newest first")).to_contain_text("EMERGENCY")
     code = e2e.invite(page, patient, "clinician")
 
