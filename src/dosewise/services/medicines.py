@@ -55,7 +55,12 @@ def check_medicines(
             error.field = error.field or "crcl_ml_min"
             raise
     try:
-        return check_interactions(monograph, MedicineIndex(load_medicines()), names, kidney=kidney)
+        index = MedicineIndex(
+            load_medicines(),
+            same_drug=monograph.same_drug.names,
+            same_drug_misspellings=monograph.same_drug.misspellings,
+        )
+        return check_interactions(monograph, index, names, kidney=kidney)
     except InputError as error:
         error.field = error.field or "medicines"
         raise
