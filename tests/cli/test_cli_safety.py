@@ -140,3 +140,44 @@ def test_missed_errors_name_the_flag(capsys, argv, line):
     code, out, err = run(capsys, "missed", "--times", "08:00,14:00", *argv)
     assert (code, out) == (2, "")
     assert err.startswith(line) and err.count("\n") == 1
+
+
+def test_interactions_json_keeps_its_fields_and_adds_how_names_were_read(capsys):
+    data = run_json(capsys, "interactions", "baclofen", "opioids", "oxycodon", "OxyContin", "NyQuil",
+                    "aspirin 81", "Lioresal", "zzqx")  # fmt: skip
+    old = {"input", "matched", "medicine", "class", "severity", "effect", "advice", "source"}
+    added = {"read_as", "assumed", "read_note", "note", "in_some_forms", "classes"}
+    assert all(set(f) >= old | added for f in data["findings"])
+    assert {"drug", "findings", "combined", "no_listed_interaction", "unrecognised", "suggestions", "sources",
+            "disclaimer", "names", "listed_twice"} <= set(data)  # fmt: skip
+    findings = {f["input"]: f for f in data["findings"] if not f["in_some_forms"]}
+    assert (findings["opioids"]["read_as"], findings["opioids"]["matched"]) == ("class", "opioids (a class)")
+    assert findings["oxycodon"]["assumed"] is True
+    assert findings["oxycodon"]["read_note"] == "read as oxycodone (from 'oxycodon'): check the spelling"
+    assert {"input": "oxycodon", "assumed": "oxycodone"} in data["suggestions"]
+    alcohol = [f for f in data["findings"] if f["in_some_forms"]]
+    assert [(f["input"], f["medicine"]) for f in alcohol] == [("NyQuil", "alcohol")]
+    assert data["listed_twice"] == [
+        {"medicine": "oxycodone", "inputs": ["oxycodon", "OxyContin"],
+         "message": "listed twice: oxycodon and OxyContin are both oxycodone"}
+    ]  # fmt: skip
+    names = {n["input"]: n for n in data["names"]}
+    assert names["NyQuil"]["ingredients"] == ["doxylamine", "dextromethorphan", "paracetamol"]
+    assert names["NyQuil"]["in_some_forms"] == ["alcohol", "phenylephrine"]
+    assert (names["Lioresal"]["status"], names["zzqx"]["status"]) == ("same_drug", "not_recognised")
+    assert names["aspirin 81"]["matched"] == "aspirin 81 mg a day (low-dose aspirin)"
+    low = [m for m in data["no_listed_interaction"] if m["input"] == "aspirin 81"]
+    assert "not graded as an NSAID" in low[0]["about"]
+    assert [c["code"] for c in data["combined"]] == ["SAME_DRUG", "LISTED_TWICE", "COMBINED_SEDATION"]
+
+
+def test_interactions_table_says_what_each_name_was_read_as(capsys):
+    code, out, _ = run(capsys, "interactions", "baclofen", "opioids", "oxycodon", "OxyContin", "NyQuil",
+                       "antidepressants")  # fmt: skip
+    assert code == 0
+    text = " ".join(out.split())  # the table wraps
+    for expected in ("opioids (a class)", "LISTED TWICE",
+                     "read as oxycodone (from 'oxycodon'): check the spelling",
+                     "About 'antidepressants': Which antidepressant?", "COMBINED RISK"):  # fmt: skip
+        assert expected in text, expected
+    assert "spirits" not in text

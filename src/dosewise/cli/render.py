@@ -158,6 +158,8 @@ _LEVEL_STYLE = {"emergency": "bold white on red", "urgent": "bold yellow", "rout
 
 
 def render_interactions(report: InteractionReport, monograph: Monograph) -> None:
+    from dosewise.domain.interactions import NameMatch
+
     console = _console()
     if report.findings:
         table = Table(title=f"Interactions with {monograph.display_name}")
@@ -165,20 +167,29 @@ def render_interactions(report: InteractionReport, monograph: Monograph) -> None
             table.add_column(name)
         for f in report.findings:
             grade = Text(f.severity, style=_GRADE_STYLE[f.severity])
-            table.add_row(f.text, f.matched, f.class_label, grade, f.effect, f.advice, f.source)
+            label = f"{f.class_label} (in some forms)" if f.in_some_forms else f.class_label
+            table.add_row(f.text, f.matched, label, grade, f.effect, f.advice, f.source)
         console.print(table)
     elif report.no_listed_interaction:
         console.print("No interaction is listed for the recognised names (see below).")
+    elif report.combined:
+        console.print("No other medicine to check (see below).")
     else:
         console.print("No name was recognised, so nothing was checked.")
+    labels = {"SAME_DRUG": "DUPLICATE ", "LISTED_TWICE": "LISTED TWICE "}
     for finding in report.combined:
-        line = Text("DUPLICATE " if finding.code == "SAME_DRUG" else "COMBINED RISK ", style="bold red")
+        line = Text(labels.get(finding.code, "COMBINED RISK "), style="bold red")
         line.append(f"{finding.message} [{', '.join(cite_sources(finding.source))}]")
         console.print(line)
     for match in report.no_listed_interaction:
         console.print(f"{match.text}: recognised as {match.display}; no interaction listed in the sources.")
     for match in report.assumed:
-        console.print(f"Assumed {match.text!r} means {match.display}: check the spelling.")
+        line = Text("CHECK ", style="bold yellow")
+        line.append(f"{match.read_note}.")
+        console.print(line)
+    for read in report.names:
+        if isinstance(read, NameMatch) and read.note:
+            console.print(f"About {read.text!r}: {read.note}")
     for miss in report.unrecognised:
         hint = f" Did you mean {' or '.join(miss.suggestions)}?" if miss.suggestions else ""
         line = Text("NOT RECOGNISED ", style="bold yellow")

@@ -280,6 +280,7 @@ class SameDrug:
     names: tuple[str, ...]
     message: str
     source: str
+    misspellings: tuple[str, ...] = ()  # matched as the drug itself, reported as assumed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

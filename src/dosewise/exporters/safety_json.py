@@ -9,7 +9,7 @@ from dosewise.domain.monograph import cite_sources
 from dosewise.exporters.plan_json import describe_sources, finding_to_dict
 
 if TYPE_CHECKING:
-    from dosewise.domain.interactions import InteractionReport
+    from dosewise.domain.interactions import InteractionReport, NameMatch, NameMiss
     from dosewise.domain.missed_dose import MissedDoseAdvice
     from dosewise.domain.monograph import Monograph
     from dosewise.domain.triage import TriageResult
@@ -18,6 +18,10 @@ NOT_A_REPLACEMENT = "This does not replace your prescriber, pharmacist or emerge
 
 
 def interactions_to_dict(report: InteractionReport, monograph: Monograph) -> dict[str, Any]:
+    """The issue 3 contract; fields added later are only added, never renamed: per finding
+    ``read_as`` (medicine, product or class), ``assumed``, ``read_note``, ``note``,
+    ``in_some_forms`` and ``classes``; ``names`` (every name as it was read) and
+    ``listed_twice``."""
     return {
         "drug": monograph.name,
         "findings": [
@@ -30,6 +34,12 @@ def interactions_to_dict(report: InteractionReport, monograph: Monograph) -> dic
                 "effect": f.effect,
                 "advice": f.advice,
                 "source": ", ".join(cite_sources(f.source)),
+                "read_as": f.read_as,
+                "assumed": f.assumed,
+                "read_note": f.read_note,
+                "note": f.note,
+                "in_some_forms": f.in_some_forms,
+                "classes": list(f.drug_classes or (f.drug_class,)),
             }
             for f in report.findings
         ],
@@ -39,8 +49,17 @@ def interactions_to_dict(report: InteractionReport, monograph: Monograph) -> dic
                 "input": m.text,
                 "matched": m.display,
                 "note": "recognised; no interaction listed in the sources",
+                "read_as": m.kind,
+                "assumed": m.assumed,
+                "read_note": m.read_note,
+                "about": m.note,
             }
             for m in report.no_listed_interaction
+        ],
+        "names": [name_to_dict(name) for name in report.names],
+        "listed_twice": [
+            {"medicine": t.medicine, "inputs": list(t.texts), "message": t.message}
+            for t in report.listed_twice
         ],
         "unrecognised": [miss.text for miss in report.unrecognised],
         "suggestions": [
@@ -51,6 +70,39 @@ def interactions_to_dict(report: InteractionReport, monograph: Monograph) -> dic
         + [{"input": m.text, "assumed": m.display} for m in report.assumed],
         "sources": describe_sources(monograph, report.sources),
         "disclaimer": f"{monograph.disclaimer} {NOT_A_REPLACEMENT}",
+    }
+
+
+def name_to_dict(name: NameMatch | NameMiss) -> dict[str, Any]:
+    """How one typed name was read: a medicine, a product by its ingredients, a class, the
+    drug itself, or not recognised (never called safe)."""
+    from dosewise.domain.interactions import NameMiss
+
+    if isinstance(name, NameMiss):
+        return {
+            "input": name.text,
+            "status": "not_recognised",
+            "read_as": None,
+            "matched": None,
+            "assumed": False,
+            "read_note": "",
+            "note": "not recognised: no interaction data, so this is not a safety check",
+            "ingredients": [],
+            "in_some_forms": [],
+            "did_you_mean": list(name.suggestions),
+        }
+    return {
+        "input": name.text,
+        "status": "same_drug" if name.kind == "same_drug" else "recognised",
+        "read_as": name.kind,
+        "matched": name.display,
+        "assumed": name.assumed,
+        "read_note": name.read_note,
+        "note": name.note,
+        "ingredients": [] if name.kind == "class" else [m.name for m in name.medicines],
+        "in_some_forms": [m.name for m in name.sometimes],
+        "classes": list(dict.fromkeys(m.drug_class for m in (*name.medicines, *name.sometimes))),
+        "did_you_mean": [],
     }
 
 

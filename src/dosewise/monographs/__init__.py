@@ -172,15 +172,21 @@ def _convert_scalar(value: object, hint: type, path: str) -> object:
     return value
 
 
+@cache
+def _schema(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The TOML keys of a record's fields, and their types (read once per record type)."""
+    declared = {item.metadata.get("toml", item.name): item for item in fields(record)}
+    return declared, typing.get_type_hints(record)
+
+
 def _build(raw: object, record: Any, path: str) -> object:
     if not isinstance(raw, dict):
         raise _FieldError(path, f"expected a table, got {_describe(raw)}")
-    declared = {item.metadata.get("toml", item.name): item for item in fields(record)}
+    declared, hints = _schema(record)
     for key in raw:
         if key not in declared:
             known = ", ".join(sorted(declared))
             raise _FieldError(f"{path}.{key}".lstrip("."), f"unknown field (known: {known})")
-    hints = typing.get_type_hints(record)
     values: dict[str, object] = {}
     for name, item in declared.items():
         where = f"{path}.{name}".lstrip(".")

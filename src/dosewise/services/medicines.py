@@ -13,17 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
-
 from dosewise.errors import InputError, NotFound
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
-from dosewise.services.audit import audit
-from dosewise.services.clock import to_utc
-from dosewise.store.database import unit_of_work
-from dosewise.store.models import (
-    MedicineRow,
-    PatientRow,
-)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -43,7 +34,6 @@ def check_medicines(
         return None
     from dosewise.domain.interactions import MedicineIndex, check_interactions
     from dosewise.domain.kidney import assess_creatinine_clearance
-    from dosewise.errors import InputError
     from dosewise.monographs import load_medicines
 
     monograph = load_monograph(drug)
@@ -55,7 +45,12 @@ def check_medicines(
             error.field = error.field or "crcl_ml_min"
             raise
     try:
-        return check_interactions(monograph, MedicineIndex(load_medicines()), names, kidney=kidney)
+        index = MedicineIndex(
+            load_medicines(),
+            same_drug=monograph.same_drug.names,
+            same_drug_misspellings=monograph.same_drug.misspellings,
+        )
+        return check_interactions(monograph, index, names, kidney=kidney)
     except InputError as error:
         error.field = error.field or "medicines"
         raise
@@ -89,6 +84,13 @@ def unrecognised_names(report: InteractionReport | None) -> tuple[str, ...]:
 
 def add_medicine(engine: Engine, *, patient_id: int, name: str, now: datetime, actor: str) -> int:
     """Another medicine the patient takes (kept as typed; checked for interactions when read)."""
+    from sqlalchemy import func, select
+
+    from dosewise.services.audit import audit
+    from dosewise.services.clock import to_utc
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import MedicineRow, PatientRow
+
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > 200:
         raise InputError("a medicine name is 1-200 characters")
@@ -112,6 +114,11 @@ def add_medicine(engine: Engine, *, patient_id: int, name: str, now: datetime, a
 
 
 def stop_medicine(engine: Engine, *, patient_id: int, medicine_id: int, now: datetime, actor: str) -> None:
+    from dosewise.services.audit import audit
+    from dosewise.services.clock import to_utc
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import MedicineRow
+
     with unit_of_work(engine) as session:
         row = session.get(MedicineRow, medicine_id)
         if row is None or row.patient_id != patient_id:
@@ -123,6 +130,11 @@ def stop_medicine(engine: Engine, *, patient_id: int, medicine_id: int, now: dat
 
 def list_medicines(engine: Engine, *, patient_id: int) -> list[tuple[int, str]]:
     """The medicines the patient takes now: (number, name), in the order added."""
+    from sqlalchemy import select
+
+    from dosewise.store.database import unit_of_work
+    from dosewise.store.models import MedicineRow
+
     with unit_of_work(engine) as session:
         rows = session.execute(
             select(MedicineRow.id, MedicineRow.name)

@@ -42,7 +42,6 @@ from dosewise.store.models import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from dosewise.domain.interactions import InteractionReport
     from dosewise.domain.monograph import Monograph
 
 MAX_MISSED_DOSES_24H = 24
@@ -82,33 +81,14 @@ def assess_symptoms(
         missed_doses_24h=missed_doses_24h,
         crcl_ml_min=crcl_ml_min,
         sedating_medicines=report.sedating(monograph) if report is not None else [],
-        major_sedating_medicines=_major_sedating(report, monograph),
-        levodopa_medicines=_of_class(report, "levodopa"),
+        major_sedating_medicines=report.major_sedating(monograph) if report is not None else [],
+        levodopa_medicines=report.with_class(monograph, "levodopa") if report is not None else [],
         usual_dose_mg=usual_dose_mg,
         tablet_mg=tablet_mg,
     )
     return TriageAssessment(
         result=result, unrecognised_medicines=unrecognised_names(report), monograph=monograph
     )
-
-
-def _major_sedating(report: InteractionReport | None, monograph: Monograph) -> list[str]:
-    """The medicines whose interaction slows breathing and is major (opioids, benzodiazepines)."""
-    if report is None:
-        return []
-    classes = {
-        key
-        for rule in monograph.interactions
-        if rule.sedating and rule.severity == "major"
-        for key in rule.classes
-    }
-    return list(dict.fromkeys(f.matched for f in report.findings if f.drug_class in classes))
-
-
-def _of_class(report: InteractionReport | None, drug_class: str) -> list[str]:
-    if report is None:
-        return []
-    return list(dict.fromkeys(f.matched for f in report.findings if f.drug_class == drug_class))
 
 
 def assess_symptoms_from_diary(
