@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_data
-from dosewise.domain.kidney import assess_creatinine_clearance, assess_dialysis
+from dosewise.domain.kidney import AboveKidneyMaximum, assess_creatinine_clearance, assess_dialysis
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.taper import build_taper
 from dosewise.domain.titration import build_titration
@@ -88,7 +88,6 @@ def test_kidney_step_is_labelled_step_times_factor_rounded_down(monograph):
             {"target_daily_mg": 60, "crcl": 25},
             r"CrCl 25.00 mL/min is below 30 \(severe\).*1/3 of the usual dose, starting at no more than 7.5",
         ),
-        ({"target_daily_mg": 60, "age_years": 16, "weight_kg": 50}, "under 18"),
     ],
 )
 def test_refusals_where_a_clinician_must_decide(monograph, kwargs, message):
@@ -132,26 +131,38 @@ def test_override_above_80_stays_within_120(monograph):
     assert plan.max_daily_ug == 120_000
 
 
-@pytest.mark.parametrize(
-    ("age", "weight_kg", "target", "start_ug", "top_ug"),
-    [
-        (7, 25, 60, 7_500, 40_000),  # 0.3 mg/kg/day; 40 mg/day under 8 years [UK]
-        (10, 20, 60, 6_000, 40_000),  # 2 mg/kg/day = 40 mg/day before the 60 mg/day age cap
-        (0, 3, 40, 900, 6_000),  # an infant: 0.9 mg/day start, never above 6 mg/day
-        (15, 70, 80, 21_000, 60_000),  # 60 mg/day from 8 years
-    ],
-)
-def test_child_with_override_stays_weight_based(monograph, age, weight_kg, target, start_ug, top_ug):
-    plan = titration(
-        monograph, target_daily_mg=target, age_years=age, weight_kg=weight_kg, clinician_override=True,
-        products=["solution:1mg/ml:0.1ml"],
-    )  # fmt: skip
-    dailies = [s.daily_ug for s in plan.steps]
-    assert dailies[0] == start_ug
-    assert dailies[-1] == top_ug
-    rises = [b - a for a, b in pairwise(dailies)]
-    assert max(rises) <= start_ug  # each step rises by at most the starting dose
-    assert {"UK", "DOSEWISE"} <= set(plan.sources)
+@pytest.mark.parametrize("age", [0, 7, 15, 17.9])
+@pytest.mark.parametrize("override", [False, True])
+def test_no_automatic_plan_under_18_even_with_the_override(monograph, age, override):
+    """Today's bug: a 15-year-old under the override got an automatic 20, 40, 60 mg/day."""
+    with pytest.raises(SafetyRefusal, match="No automatic plan under 18 years") as refusal:
+        titration(monograph, target_daily_mg=60, age_years=age, weight_kg=50, clinician_override=override)
+    assert not refusal.value.overridable
+    assert "even with the clinician override" in str(refusal.value)
+    assert "the UK limits" in str(refusal.value) and "[UK]" in str(refusal.value)
+
+
+def test_the_override_lifts_the_adult_maximum_only_at_normal_kidney_function(monograph):
+    with pytest.raises(AboveKidneyMaximum, match=r"is 50 mg/day at CrCl 40\.00 mL/min") as refused:
+        titration(monograph, target_daily_mg=100, crcl=40, doses_per_day=4, clinician_override=True)
+    assert refused.value.field == "above_kidney_max"
+    plan = titration(monograph, target_daily_mg=100, crcl=40, doses_per_day=4, clinician_override=True,
+                     above_kidney_max=True)  # fmt: skip
+    assert plan.steps[-1].daily_ug == 50_000
+    assert plan.max_daily_ug == 60_000  # 120 x 1/2, never more
+    assert "ABOVE_KIDNEY_MAXIMUM" in [w.code for w in plan.warnings]
+    assert "CHEONG20" in plan.sources
+    # a target within 80 mg/day needs no confirmation; the maximum stays 80 x factor
+    within = titration(monograph, target_daily_mg=80, crcl=40, doses_per_day=4, clinician_override=True)
+    assert within.max_daily_ug == 40_000
+
+
+def test_severe_kidney_above_the_kidney_maximum_never_above_120_times_a_third(monograph):
+    plan = titration(monograph, target_daily_mg=120, crcl=20, doses_per_day=4, products=["solution:1mg/ml"],
+                     clinician_override=True, above_kidney_max=True)  # fmt: skip
+    assert plan.max_daily_ug == 40_000
+    assert max(s.daily_ug for s in plan.steps) <= 40_000
+    assert plan.steps[0].daily_ug <= 7_500  # CHEONG20
 
 
 @pytest.mark.parametrize(
@@ -177,7 +188,6 @@ def test_rounding_never_makes_a_step_rise_more_than_15(monograph, target, produc
         ({"target_daily_mg": -10}, "above 0"),
         ({"target_daily_mg": 60, "doses_per_day": 2}, "doses per day must be 3 or 4"),
         ({"target_daily_mg": 60, "age_years": 200}, "age 200 years is not plausible"),
-        ({"target_daily_mg": 60, "age_years": 10, "clinician_override": True}, "child's weight"),
         (
             {"target_daily_mg": 60, "crcl": 45, "products": ["tablet:20mg:whole"]},
             "cannot make the first step \\(7.5 mg/day",

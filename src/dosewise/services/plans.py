@@ -103,6 +103,9 @@ class PlanRequest:
     sex: Sex | None = None
     weight_kg: float | None = None
     clinician_override: bool = False
+    # the clinician also confirms a plan above the kidney-adjusted maximum (80 mg/day x the band
+    # factor), up to 120 x the factor, with the override only (baclofen.md section 10) [CHEONG20]
+    above_kidney_max: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,10 +127,18 @@ def about(field: str) -> Iterator[None]:
 
 
 def check_override(request: PlanRequest, caller: Caller | None) -> None:
-    """Only the patient's own clinician may lift a limit. ``caller`` None is the local CLI,
-    where the person at the keyboard answers for ``--clinician-override`` themselves."""
-    if request.clinician_override and caller is not None and not caller.may_override:
+    """Only the patient's own clinician may lift a limit (the override, and going above the
+    kidney-adjusted maximum). ``caller`` None is the local CLI, where the person at the keyboard
+    answers for ``--clinician-override`` themselves."""
+    if caller is None or caller.may_override:
+        return
+    if request.clinician_override:
         raise InputError("only the patient's clinician can override a limit", field="clinician_override")
+    if request.above_kidney_max:
+        raise InputError(
+            "only the patient's clinician can plan above the kidney-adjusted maximum",
+            field="above_kidney_max",
+        )
 
 
 def build_plan(request: PlanRequest, *, caller: Caller | None = None, today: date | None = None) -> BuiltPlan:
@@ -207,6 +218,7 @@ def _build(request: PlanRequest, review_weeks: int) -> BuiltPlan:
         "age_years": request.age_years,
         "weight_kg": request.weight_kg,
         "clinician_override": request.clinician_override,
+        "above_kidney_max": request.above_kidney_max,
     }
     if request.kind == "maintenance":
         from dosewise.domain.regimen import build_maintenance

@@ -63,6 +63,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "sex": ("sex", "Sex"),
     "weight_kg": ("weight_kg", "Weight, kg"),
     "clinician_override": ("clinician_override", "Clinician override"),
+    "above_kidney_max": ("above_kidney_max", "Above the kidney-adjusted maximum"),
     "confirm_rise": ("confirm_rise", "The reason for the rise"),
     "reason": ("reason", "Why the plan changes"),
 }
@@ -144,7 +145,8 @@ def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str,
         "times": ",".join(data.get("times") or []),
         "products": products or list(data.get("products", [])),
         "kidney_way": way,
-        "crcl_ml_min": f"{crcl:g}" if crcl is not None else "",
+        # as shown (truncated within its band): "%g" would round 29.9999 onto 30, another band
+        "crcl_ml_min": kidney.get("crcl_shown") or "" if crcl is not None else "",
     }
 
 
@@ -259,6 +261,7 @@ def _refused(
         "message": str(refusal),
         "overridable": refusal.overridable,
         "clinician": patient.may_override,
+        "field": getattr(refusal, "field", None),
     }
     return plan_page(context, request, patient, form, status=422, refusal=explained)
 
