@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
+from dosewise.domain.advice import build_standing_advice, check_dose_sizes, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import (
     AboveKidneyMaximum,
@@ -128,6 +128,7 @@ def build_maintenance(
         *_override_findings(needs),
         *_kidney_findings(monograph, kidney, confirmed, cap),
         *check_rounding(steps, doses_per_day),
+        *check_dose_sizes(monograph, steps),
     ]
     info = Finding(
         code="MAINTENANCE_ONLY",
@@ -211,6 +212,7 @@ def build_clinician_schedule(
         *_kidney_findings(monograph, kidney, confirmed, cap),
         *_pace_findings(monograph, plan_steps, kidney, age_years, weight_kg),
         *check_rounding(plan_steps, doses_per_day),
+        *check_dose_sizes(monograph, plan_steps),
     ]
     info = Finding(
         code="CLINICIAN_SCHEDULE",

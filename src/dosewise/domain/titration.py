@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 
-from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
+from dosewise.domain.advice import build_standing_advice, check_dose_sizes, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
 from dosewise.domain.kidney import (
     AboveKidneyMaximum,
@@ -27,7 +27,7 @@ from dosewise.domain.kidney import (
     format_crcl,
 )
 from dosewise.domain.monograph import Monograph
-from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
+from dosewise.domain.plan import Plan, PlanStep, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug, ug_to_mg
 from dosewise.errors import InputError, SafetyRefusal
@@ -102,6 +102,8 @@ def build_titration(
     if any(step.daily_ug > max_daily_ug for step in steps):  # safety limit as code
         raise SafetyRefusal("internal check failed: a step exceeds the maximum; no plan given")
     warnings += check_rounding(steps, doses_per_day)
+    warnings += check_target_reached(steps[-1], goals[-1], target_daily_mg, factor, products)
+    warnings += check_dose_sizes(monograph, steps)
     final = steps[-1]
     info = Finding(
         code="MAINTENANCE",
@@ -133,6 +135,35 @@ def build_titration(
         disclaimer=monograph.disclaimer,
         normal_kidney_target_ug=mg_to_ug(min(target_daily_mg, max_normal_mg)),
     )
+
+
+def check_target_reached(
+    final: PlanStep, goal_ug: int, target_daily_mg: float, factor: Fraction, products: Sequence[Product]
+) -> list[Finding]:
+    """Say plainly when the products cannot make the daily dose the plan aims at (rounded down,
+    never up [baclofen.md section 1]): the plan ends below it."""
+    if final.daily_ug >= goal_ug:
+        return []
+    aimed = f"{format_mg(goal_ug)} mg/day"
+    if factor != 1:
+        aimed += f" (the target of {target_daily_mg:.10g} mg/day at normal kidney function x {factor})"
+    elif mg_to_ug(target_daily_mg) != goal_ug:
+        aimed += " (the target, capped at the maximum)"
+    given = [format_mg(dose) for dose in final.doses_ug if dose]
+    doses = f"{len(given)} dose{'' if len(given) == 1 else 's'}: {', '.join(given)} mg"
+    return [
+        Finding(
+            code="TARGET_NOT_REACHED",
+            severity="warning",
+            message=(
+                f"With {' and '.join(product.describe() for product in products)}, the closest to {aimed} "
+                f"that can be given is {format_mg(final.daily_ug)} mg/day ({doses}): doses are rounded "
+                "down, never up. The plan ends there; a product with smaller doses (for example an oral "
+                "solution) would reach the target."
+            ),
+            source="DOSEWISE",
+        )
+    ]
 
 
 def _climb(
