@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from dosewise.domain.schedule import MIN_DOSE_SPACING
 from dosewise.errors import Conflict, InputError, NotFound, SafetyRefusal
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import check_date
@@ -44,9 +43,10 @@ MAX_REVIEW_WEEKS = 104
 # (settings, not clinical numbers: the schedule itself never ends).
 SLOTS_AHEAD = timedelta(days=60)
 TOP_UP_WHEN = timedelta(days=21)
-# Doses at least MIN_DOSE_SPACING apart (baclofen.md section 10, a product default [DOSEWISE],
-# the domain's one constant): plans warn below it (domain.schedule.check_dose_times), and no new
-# slot is offered this close to a dose already taken when a plan takes over.
+# Doses at least domain.schedule.MIN_DOSE_SPACING apart (baclofen.md section 10, a product
+# default [DOSEWISE], one constant): plans warn below it (domain.schedule.check_dose_times), and
+# no new slot is offered this close to a dose already taken when a plan takes over. Imported
+# where it is used: the domain's schedule module stays off the `kidney` command's start-up path.
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
 KidneyWay = Literal["none", "crcl", "creatinine", "dialysis"]
 
@@ -412,7 +412,7 @@ def _plan_change(
     dose of a plan saved but not begun yet (saving several plans in a row is no way round it)."""
     from sqlalchemy import func, or_, select
 
-    from dosewise.domain.schedule import build_dose_events, find_dosing_day
+    from dosewise.domain.schedule import MIN_DOSE_SPACING, build_dose_events, find_dosing_day
     from dosewise.services.clock import to_utc
     from dosewise.store.models import DoseEventRow, DoseSlotRow, PlanRow
     from dosewise.store.plan_codec import decode_plan
@@ -657,6 +657,7 @@ def _taken_near(session: Any, patient_id: int, moment: datetime) -> list[datetim
     the due times of slots from ``moment`` on that something was recorded for (they stay)."""
     from sqlalchemy import select
 
+    from dosewise.domain.schedule import MIN_DOSE_SPACING
     from dosewise.store.models import DoseEventRow, DoseSlotRow
 
     rows = session.execute(
