@@ -330,6 +330,7 @@ def test_clinician_linked_by_code_changes_the_plan(page: Page, second_page: Page
     expect(current.get_by_role("button", name="Confirm this plan")).to_have_count(0)
     # Then changes it to a maintenance plan at the dose taken today, reviewed in 4 weeks.
     expect(clinician_page.get_by_label("Clinician override")).to_be_visible()
+    expect(clinician_page.get_by_label("Above the kidney-adjusted maximum")).not_to_be_checked()
     expect(clinician_page.get_by_label("Keep the current dose (maintenance)")).to_be_checked()
     expect(clinician_page.get_by_label("Maintenance: mg a day")).to_have_value("15")  # today's step, not 30
     clinician_page.get_by_label("Review after, weeks").fill("4")
