@@ -212,8 +212,8 @@ def above_kidney_max_finding(monograph: Monograph, kidney: KidneyAssessment, max
             f"{format_mg(max_daily_ug)} mg/day at CrCl {crcl} "
             f"mL/min ({kidney.band}), where the kidney-adjusted maximum is {format_mg(kidney_max)} mg/day. "
             "Baclofen has caused toxicity in kidney disease from 10 mg/day in CKD stage 4 and 5 mg/day on "
-            "dialysis; it accumulates and can cause confusion, drowsiness and coma, often 2-3 days after a "
-            "start or a rise: monitor closely."
+            "dialysis; it accumulates and can cause confusion, drowsiness and coma, often 2-3 days after "
+            "starting [WOLF17, CHEONG20]: monitor closely."
         ),
         source="CHEONG20, WOLF17",
     )
