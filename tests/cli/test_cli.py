@@ -25,12 +25,9 @@ def test_kidney_json(capsys):
         "--scr-mg-dl",
         "1.4",
     )
-    assert (data["crcl_ml_min"], data["egfr_ckd_epi_2021"], data["band"], data["dose_factor"]) == (
-        35.42,
-        40.5,
-        "moderate",
-        0.5,
-    )
+    assert (data["egfr_ckd_epi_2021"], data["band"], data["dose_factor"]) == (40.5, "moderate", 0.5)
+    assert data["crcl_ml_min"] == pytest.approx(35.41667, abs=1e-5)  # the exact value
+    assert data["crcl_shown"] == "35.41"  # truncated, never rounded (docs/adr/0014)
     assert [s["key"] for s in data["sources"]] == ["CG76", "EPI21", "VLAV14"]
 
 
@@ -47,7 +44,7 @@ def test_kidney_in_umol(capsys):
         "--scr-umol-l",
         "88.4",
     )
-    assert (data["crcl_ml_min"], data["band"]) == (87.5, "normal")
+    assert (data["crcl_ml_min"], data["crcl_shown"], data["band"]) == (87.5, "87.50", "normal")
 
 
 def test_plan_json_contract(capsys):
@@ -225,6 +222,41 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, message):
         (["plan", "baclofen", "--target-mg-day", "60", "--crcl", "25"], "below 30"),
         (["plan", "baclofen", "--target-mg-day", "60", "--dialysis"], "on dialysis"),
         (["plan", "baclofen", "--target-mg-day", "60", "--age", "12"], "under 18"),
+        # the override lifts the adult maximum, never the children's rule
+        (
+            [
+                "plan",
+                "baclofen",
+                "--target-mg-day",
+                "60",
+                "--age",
+                "15",
+                "--weight-kg",
+                "50",
+                "--clinician-override",
+            ],
+            "No automatic plan under 18 years (age 15), even with the clinician override",
+        ),
+        (
+            [
+                "maintain",
+                "baclofen",
+                "--mg-day",
+                "20",
+                "--age",
+                "15",
+                "--weight-kg",
+                "50",
+                "--clinician-override",
+            ],
+            "even with the clinician override",
+        ),
+        # ... nor the kidney-adjusted maximum: that is a separate confirmation
+        (
+            ["maintain", "baclofen", "--mg-day", "60", "--crcl", "40", "--clinician-override"],
+            "above the kidney-adjusted maximum of 40 mg/day (1/2 of the labelled 80 mg/day) [VLAV14]: the "
+            "clinician override lifts the labelled maximum, not the kidney-adjusted one",
+        ),
         (["taper", "baclofen", "--from-mg-day", "60", "--min-days", "5"], "at least 14 days"),
     ],
 )
@@ -234,6 +266,22 @@ def test_safety_refusal_exits_3(capsys, argv, message):
     assert err.count("\n") == 1
     assert err.startswith("dosewise: refused for safety: ")
     assert message in err
+
+
+def test_the_kidney_confirmation_is_its_own_option(capsys):
+    argv = ["maintain", "baclofen", "--mg-day", "60", "--crcl", "40", "--clinician-override"]
+    code, _, err = run(capsys, *argv)
+    assert code == 3
+    assert err.rstrip().endswith("(clinician: add --above-kidney-max with --clinician-override)")
+    data = run_json(capsys, *argv, "--above-kidney-max")
+    assert data["max_daily_mg"] == 60
+    warning = next(w for w in data["warnings"] if w["code"] == "ABOVE_KIDNEY_MAXIMUM")
+    assert warning["severity"] == "warning" and "CHEONG20" in warning["source"]
+    code, out, _ = run(capsys, *argv, "--above-kidney-max")
+    assert code == 0 and "Above the kidney-adjusted maximum, confirmed by the clinician" in out
+    code, _, err = run(capsys, "maintain", "baclofen", "--mg-day", "30", "--crcl", "40", "--above-kidney-max")
+    assert (code, err.count("\n")) == (2, 1)
+    assert err.startswith("dosewise: error: --above-kidney-max: ")
 
 
 def test_override_lets_a_clinician_plan_within_caps(capsys):
@@ -266,13 +314,26 @@ def test_real_process_no_traceback_and_light_imports():
 
 
 @pytest.mark.parametrize(
-    ("crcl", "shown", "band"), [("80.04", "80.04", "normal"), ("49.96", "49.96", "moderate")]
+    ("crcl", "shown", "band"),
+    [
+        ("80.04", "80.04", "normal"),
+        ("80.001", "80.001", "normal"),  # 80.00 would be mild: more decimals, never another band
+        ("49.96", "49.96", "moderate"),
+        ("49.999", "49.99", "moderate"),
+        ("29.996", "29.99", "severe"),  # was "30.00 ... band severe"
+        ("30", "30.00", "moderate"),
+    ],
 )
 def test_crcl_near_a_band_edge_is_not_rounded_onto_it(capsys, crcl, shown, band):
-    argv = ["plan", "baclofen", "--target-mg-day", "30", "--crcl", crcl, "--product", "solution:1mg/ml"]
+    argv = ["plan", "baclofen", "--target-mg-day", "30", "--crcl", crcl, "--product", "solution:1mg/ml",
+            "--clinician-override"]  # fmt: skip
     code, out, _ = run(capsys, *argv)
     assert code == 0
     assert f"CrCl {shown} mL/min (Cockcroft-Gault); band {band}" in out
+    assert "30.00 mL/min" not in out or shown == "30.00"
+    data = run_json(capsys, *argv, "--json")
+    assert data["kidney"]["crcl_ml_min"] == float(crcl)  # JSON keeps the exact value
+    assert (data["kidney"]["crcl_shown"], data["kidney"]["band"]) == (shown, band)
 
 
 def test_piped_table_keeps_dates_whole():
@@ -303,7 +364,7 @@ def test_help_lists_the_commands():
     ("argv", "line"),
     [
         (
-            ["plan", "baclofen", "--target-mg-day", "30", "--age", "5", "--clinician-override"],
+            ["schedule", "baclofen", "--step", "3:2,2,2", "--age", "5", "--product", "solution:1mg/ml"],
             "dosewise: error: --weight-kg: give the child's weight in kg",
         ),
         (

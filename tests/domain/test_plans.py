@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -11,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_data
-from dosewise.domain.kidney import assess_creatinine_clearance, assess_dialysis
+from dosewise.domain.kidney import AboveKidneyMaximum, assess_creatinine_clearance, assess_dialysis
 from dosewise.domain.products import parse_product_specs
+from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.taper import build_taper
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError, SafetyRefusal
@@ -53,6 +55,41 @@ def test_titration_worked_examples(monograph, case):
         assert plan.steps[0].recipes[0].describe() == case["how_first"]
     for key in case["source"].replace(",", " ").split():
         assert key in plan.sources
+    codes = [w.code for w in plan.warnings]
+    for code in case.get("warnings", []):
+        assert code in codes
+
+
+def test_a_target_the_products_cannot_reach_is_said_plainly(monograph):
+    """Today's bug: 25 mg tablets in halves, 60 mg/day asked, 50 mg/day given without a word."""
+    plan = titration(monograph, target_daily_mg=60, products=["tablet:25mg:halves"])
+    warning = next(w for w in plan.warnings if w.code == "TARGET_NOT_REACHED")
+    assert warning.severity == "warning"
+    assert warning.message.startswith(
+        "With 25 mg tablet (halves), the closest to 60 mg/day that can be given is 50 mg/day "
+        "(3 doses: 12.5, 12.5, 25 mg): doses are rounded down, never up."
+    )
+    assert plan.steps[-1].daily_ug == 50_000  # rounding down stays
+    kidney = titration(monograph, target_daily_mg=55, crcl=45)
+    message = next(w.message for w in kidney.warnings if w.code == "TARGET_NOT_REACHED")
+    assert "the closest to 27.5 mg/day (the target of 55 mg/day at normal kidney function x 1/2)" in message
+    assert "is 25 mg/day (3 doses: 5, 10, 10 mg)" in message
+    exact = titration(monograph, target_daily_mg=60)
+    assert "TARGET_NOT_REACHED" not in [w.code for w in exact.warnings]
+
+
+def test_a_single_dose_above_20_mg_is_warned(monograph):
+    plan = titration(monograph, target_daily_mg=120, clinician_override=True)
+    warning = next(w for w in plan.warnings if w.code == "LARGE_SINGLE_DOSE")
+    assert "step 8: 40 mg" in warning.message
+    assert "20 mg four times daily" in warning.message and "Dosewise default" in warning.message
+    assert warning.source == "US-TAB, DOSEWISE"
+    labelled = titration(monograph, target_daily_mg=80, doses_per_day=4)  # 20 mg four times daily
+    assert "LARGE_SINGLE_DOSE" not in [w.code for w in labelled.warnings]
+    taper = build_taper(
+        monograph, from_daily_mg=100, products=parse_product_specs([], monograph), start=START
+    )
+    assert "LARGE_SINGLE_DOSE" in [w.code for w in taper.warnings]
 
 
 @pytest.mark.parametrize("case", EXAMPLES["taper"], ids=lambda c: c["name"])
@@ -88,7 +125,6 @@ def test_kidney_step_is_labelled_step_times_factor_rounded_down(monograph):
             {"target_daily_mg": 60, "crcl": 25},
             r"CrCl 25.00 mL/min is below 30 \(severe\).*1/3 of the usual dose, starting at no more than 7.5",
         ),
-        ({"target_daily_mg": 60, "age_years": 16, "weight_kg": 50}, "under 18"),
     ],
 )
 def test_refusals_where_a_clinician_must_decide(monograph, kwargs, message):
@@ -132,26 +168,38 @@ def test_override_above_80_stays_within_120(monograph):
     assert plan.max_daily_ug == 120_000
 
 
-@pytest.mark.parametrize(
-    ("age", "weight_kg", "target", "start_ug", "top_ug"),
-    [
-        (7, 25, 60, 7_500, 40_000),  # 0.3 mg/kg/day; 40 mg/day under 8 years [UK]
-        (10, 20, 60, 6_000, 40_000),  # 2 mg/kg/day = 40 mg/day before the 60 mg/day age cap
-        (0, 3, 40, 900, 6_000),  # an infant: 0.9 mg/day start, never above 6 mg/day
-        (15, 70, 80, 21_000, 60_000),  # 60 mg/day from 8 years
-    ],
-)
-def test_child_with_override_stays_weight_based(monograph, age, weight_kg, target, start_ug, top_ug):
-    plan = titration(
-        monograph, target_daily_mg=target, age_years=age, weight_kg=weight_kg, clinician_override=True,
-        products=["solution:1mg/ml:0.1ml"],
-    )  # fmt: skip
-    dailies = [s.daily_ug for s in plan.steps]
-    assert dailies[0] == start_ug
-    assert dailies[-1] == top_ug
-    rises = [b - a for a, b in pairwise(dailies)]
-    assert max(rises) <= start_ug  # each step rises by at most the starting dose
-    assert {"UK", "DOSEWISE"} <= set(plan.sources)
+@pytest.mark.parametrize("age", [0, 7, 15, 17.9])
+@pytest.mark.parametrize("override", [False, True])
+def test_no_automatic_plan_under_18_even_with_the_override(monograph, age, override):
+    """Today's bug: a 15-year-old under the override got an automatic 20, 40, 60 mg/day."""
+    with pytest.raises(SafetyRefusal, match="No automatic plan under 18 years") as refusal:
+        titration(monograph, target_daily_mg=60, age_years=age, weight_kg=50, clinician_override=override)
+    assert not refusal.value.overridable
+    assert "even with the clinician override" in str(refusal.value)
+    assert "the UK limits" in str(refusal.value) and "[UK]" in str(refusal.value)
+
+
+def test_the_override_lifts_the_adult_maximum_only_at_normal_kidney_function(monograph):
+    with pytest.raises(AboveKidneyMaximum, match=r"is 50 mg/day at CrCl 40\.00 mL/min") as refused:
+        titration(monograph, target_daily_mg=100, crcl=40, doses_per_day=4, clinician_override=True)
+    assert refused.value.field == "above_kidney_max"
+    plan = titration(monograph, target_daily_mg=100, crcl=40, doses_per_day=4, clinician_override=True,
+                     above_kidney_max=True)  # fmt: skip
+    assert plan.steps[-1].daily_ug == 50_000
+    assert plan.max_daily_ug == 60_000  # 120 x 1/2, never more
+    assert "ABOVE_KIDNEY_MAXIMUM" in [w.code for w in plan.warnings]
+    assert "CHEONG20" in plan.sources
+    # a target within 80 mg/day needs no confirmation; the maximum stays 80 x factor
+    within = titration(monograph, target_daily_mg=80, crcl=40, doses_per_day=4, clinician_override=True)
+    assert within.max_daily_ug == 40_000
+
+
+def test_severe_kidney_above_the_kidney_maximum_never_above_120_times_a_third(monograph):
+    plan = titration(monograph, target_daily_mg=120, crcl=20, doses_per_day=4, products=["solution:1mg/ml"],
+                     clinician_override=True, above_kidney_max=True)  # fmt: skip
+    assert plan.max_daily_ug == 40_000
+    assert max(s.daily_ug for s in plan.steps) <= 40_000
+    assert plan.steps[0].daily_ug <= 7_500  # CHEONG20
 
 
 @pytest.mark.parametrize(
@@ -177,7 +225,6 @@ def test_rounding_never_makes_a_step_rise_more_than_15(monograph, target, produc
         ({"target_daily_mg": -10}, "above 0"),
         ({"target_daily_mg": 60, "doses_per_day": 2}, "doses per day must be 3 or 4"),
         ({"target_daily_mg": 60, "age_years": 200}, "age 200 years is not plausible"),
-        ({"target_daily_mg": 60, "age_years": 10, "clinician_override": True}, "child's weight"),
         (
             {"target_daily_mg": 60, "crcl": 45, "products": ["tablet:20mg:whole"]},
             "cannot make the first step \\(7.5 mg/day",
@@ -298,3 +345,71 @@ def test_taper_properties(monograph, specs, from_mg, doses_per_day, min_days):
     for step in plan.steps:
         for dose, recipe in zip(step.doses_ug, step.recipes, strict=True):
             assert (recipe.dose_ug if recipe else 0) == dose
+
+
+@PROPERTY
+@given(
+    target=st.floats(min_value=1, max_value=120),
+    age=st.floats(min_value=0, max_value=17.99),
+    weight=st.one_of(st.none(), st.floats(min_value=2, max_value=150)),
+    override=st.booleans(),
+    crcl=st.one_of(st.none(), st.floats(min_value=1, max_value=250)),
+)
+def test_no_automatic_plan_under_18(monograph, target, age, weight, override, crcl):
+    """Under 18 only a clinician's own schedule: no titration or maintenance, override or not."""
+    kidney = assess_creatinine_clearance(monograph.kidney, crcl) if crcl is not None else None
+    common = {
+        "products": parse_product_specs(["solution:1mg/ml"], monograph), "start": START, "kidney": kidney,
+        "age_years": age, "weight_kg": weight, "clinician_override": override,
+    }  # fmt: skip
+    with pytest.raises(SafetyRefusal, match="No automatic plan under 18") as refused:
+        build_titration(monograph, target_daily_mg=target, **common)
+    assert not refused.value.overridable
+    with pytest.raises(SafetyRefusal, match="No automatic plan under 18"):
+        build_maintenance(monograph, daily_mg=target, days=7, **common)
+
+
+@PROPERTY
+@given(
+    specs=product_sets(),
+    target=st.floats(min_value=1, max_value=120),
+    crcl=st.floats(min_value=0, max_value=250),
+    doses_per_day=st.sampled_from([3, 4]),
+    confirmed=st.booleans(),
+    kind=st.sampled_from(["titration", "maintenance"]),
+)
+def test_never_above_the_kidney_maximum_without_the_confirmation(
+    monograph, specs, target, crcl, doses_per_day, confirmed, kind
+):
+    """With the override: never above 80 x factor without the kidney confirmation, never above
+    120 x factor with it, and the confirmation used is always said (CHEONG20)."""
+    kidney = assess_creatinine_clearance(monograph.kidney, crcl)
+    common = {
+        "products": parse_product_specs(specs, monograph), "start": START, "kidney": kidney,
+        "doses_per_day": doses_per_day, "clinician_override": True, "above_kidney_max": confirmed,
+    }  # fmt: skip
+    try:
+        if kind == "titration":
+            plan = build_titration(monograph, target_daily_mg=target, **common)
+        else:
+            plan = build_maintenance(monograph, daily_mg=target, days=7, **common)
+    except AboveKidneyMaximum as refusal:
+        assert not confirmed and kidney.impaired
+        assert refusal.field == "above_kidney_max" and "CHEONG20" in str(refusal)
+        return
+    except SafetyRefusal as refusal:  # 120 x factor even with the confirmation
+        assert kind == "maintenance" and "the most Dosewise plans above" in str(refusal)
+        return
+    except InputError as error:
+        assert "cannot make" in str(error)
+        return
+    factor = kidney.dose_factor
+    highest = max(step.daily_ug for step in plan.steps)
+    assert highest <= plan.max_daily_ug
+    assert highest <= math.floor(120_000 * factor)
+    kidney_max = math.floor(80_000 * factor)
+    warned = "ABOVE_KIDNEY_MAXIMUM" in [w.code for w in plan.warnings]
+    if kidney.impaired and highest > kidney_max:
+        assert confirmed and warned, "above the kidney-adjusted maximum only confirmed, and said"
+    if warned:  # the plan may go above it (its steps may round down below it)
+        assert confirmed and kidney.impaired and plan.max_daily_ug > kidney_max

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from dosewise.domain.kidney import assess_creatinine_clearance, assess_dialysis
+from dosewise.domain.kidney import AboveKidneyMaximum, assess_creatinine_clearance, assess_dialysis
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.regimen import build_clinician_schedule, build_maintenance, parse_step_spec
 from dosewise.errors import InputError, SafetyRefusal
@@ -38,9 +38,15 @@ def test_maintenance_keeps_the_dose_over_the_times(monograph):
     [
         ({"daily_mg": 90}, "above the labelled maximum of 80 mg/day", True),
         ({"daily_mg": 130, "clinician_override": True}, "120 mg/day, which Dosewise never plans", False),
-        ({"daily_mg": 60, "crcl": 40}, "40 mg/day at CrCl 40", False),
+        ({"daily_mg": 60, "crcl": 40}, "above the kidney-adjusted maximum of 40 mg/day", False),
         ({"daily_mg": 20, "crcl": 20}, "avoiding baclofen is advised", True),
-        ({"daily_mg": 20, "age_years": 12, "weight_kg": 40}, "a clinician sets the schedule", True),
+        ({"daily_mg": 20, "age_years": 12, "weight_kg": 40}, "No automatic plan under 18 years", False),
+        # the override lifts the adult maximum, never the children's rule (baclofen.md 10)
+        (
+            {"daily_mg": 20, "age_years": 12, "weight_kg": 40, "clinician_override": True},
+            "even with the clinician override",
+            False,
+        ),
     ],
 )
 def test_maintenance_limits(monograph, kwargs, message, overridable):
@@ -132,3 +138,58 @@ def test_bad_schedules(monograph, specs, error, message):
 def test_step_spelling(text):
     with pytest.raises(InputError, match="DAYS:DOSE"):
         parse_step_spec(text)
+
+
+def moderate(monograph, crcl=40):
+    return assess_creatinine_clearance(monograph.kidney, crcl)
+
+
+def test_the_override_does_not_lift_the_kidney_adjusted_maximum(monograph):
+    """Today's bug: 60 mg/day at CrCl 40 with the override was accepted without a word."""
+    kwargs = {"products": tablets(monograph), "start": START, "days": 7, "kidney": moderate(monograph)}
+    with pytest.raises(AboveKidneyMaximum, match="kidney-adjusted maximum of 40 mg/day") as refused:
+        build_maintenance(monograph, daily_mg=60, clinician_override=True, **kwargs)
+    assert refused.value.field == "above_kidney_max"
+    assert not refused.value.overridable
+    assert "up to 60 mg/day (1/2 of 120 mg/day)" in str(refused.value)
+    assert "[CHEONG20]" in str(refused.value)
+    plan = build_maintenance(monograph, daily_mg=60, clinician_override=True, above_kidney_max=True, **kwargs)
+    assert plan.steps[0].daily_ug == 60_000
+    assert plan.max_daily_ug == 60_000
+    warning = next(w for w in plan.warnings if w.code == "ABOVE_KIDNEY_MAXIMUM")
+    assert "CHEONG20" in warning.source and "kidney-adjusted maximum is 40 mg/day" in warning.message
+    assert "CHEONG20" in plan.sources
+    with pytest.raises(SafetyRefusal, match=r"60 mg/day at CrCl 40\.00 mL/min .*1/2 of 120"):
+        build_maintenance(monograph, daily_mg=62.5, clinician_override=True, above_kidney_max=True, **kwargs)
+
+
+def test_the_kidney_confirmation_is_the_clinicians_with_the_override(monograph):
+    with pytest.raises(InputError, match="together with the clinician override") as raised:
+        build_maintenance(monograph, daily_mg=30, products=tablets(monograph), start=START, days=7,
+                          kidney=moderate(monograph), above_kidney_max=True)  # fmt: skip
+    assert raised.value.field == "above_kidney_max"
+
+
+def test_the_kidney_confirmation_is_needed_only_above_the_kidney_maximum(monograph):
+    plan = build_maintenance(
+        monograph, daily_mg=30, products=tablets(monograph), start=START, days=7,
+        kidney=moderate(monograph), clinician_override=True, above_kidney_max=True,
+    )  # fmt: skip
+    assert plan.max_daily_ug == 40_000
+    assert "ABOVE_KIDNEY_MAXIMUM" not in [w.code for w in plan.warnings]
+
+
+def test_a_clinician_schedule_above_the_kidney_maximum(monograph):
+    kidney = moderate(monograph)
+    with pytest.raises(AboveKidneyMaximum, match="step 2: 45 mg/day at CrCl 40"):
+        schedule(monograph, "3:10,10,10", "3:15,15,15", kidney=kidney, clinician_override=True)
+    plan = schedule(monograph, "3:10,10,10", "3:15,15,15", kidney=kidney, clinician_override=True,
+                    above_kidney_max=True)  # fmt: skip
+    assert plan.max_daily_ug == 60_000
+    assert "ABOVE_KIDNEY_MAXIMUM" in [w.code for w in plan.warnings]
+
+
+def test_a_child_schedule_with_the_override_keeps_the_childrens_limits(monograph):
+    with pytest.raises(SafetyRefusal, match="60 mg/day for a child of 8 or over") as refusal:
+        schedule(monograph, "3:25,25,25", age_years=15, weight_kg=70, clinician_override=True)
+    assert not refusal.value.overridable

@@ -68,7 +68,7 @@ def test_patient_journey(page: Page, e2e: Any) -> None:
         build_kidney_adjusted_titration(page)
         page.get_by_role("button", name="Work out kidney function").click()
         expect(page.get_by_role("status")).to_contain_text(
-            "CrCl 52.39 mL/min, band mild, doses scaled by 2/3"
+            "CrCl 52.38 mL/min, band mild, doses scaled by 2/3"
         )
         page.get_by_role("button", name="Preview the plan").click()
         preview = page.get_by_role("region", name="Preview: not saved yet")
@@ -77,7 +77,7 @@ def test_patient_journey(page: Page, e2e: Any) -> None:
         )
         expect(preview).to_contain_text("Titration, 3 doses a day at 08:00, 14:00, 20:00")
         expect(preview).to_contain_text("Dosewise default: 12 weeks after the last step begins")
-        expect(preview).to_contain_text("Kidney function: CrCl 52.39 mL/min, mild: doses scaled by 2/3.")
+        expect(preview).to_contain_text("Kidney function: CrCl 52.38 mL/min, mild: doses scaled by 2/3.")
         expect(preview).to_contain_text("a target of 30 mg/day at normal kidney function becomes 20 mg/day")
         plan_table = preview.get_by_role("table", name="The plan, step by step")
         expect(plan_table.get_by_role("columnheader")).to_have_text(
@@ -335,6 +335,7 @@ def test_clinician_linked_by_code_changes_the_plan(page: Page, second_page: Page
     expect(current.get_by_role("button", name="Confirm this plan")).to_have_count(0)
     # Then changes it to a maintenance plan at the dose taken today, reviewed in 4 weeks.
     expect(clinician_page.get_by_label("Clinician override")).to_be_visible()
+    expect(clinician_page.get_by_label("Above the kidney-adjusted maximum")).not_to_be_checked()
     expect(clinician_page.get_by_label("Keep the current dose (maintenance)")).to_be_checked()
     expect(clinician_page.get_by_label("Maintenance: mg a day")).to_have_value("15")  # today's step, not 30
     clinician_page.get_by_label("Review after, weeks").fill("4")

@@ -59,7 +59,8 @@ def test_each_kind_is_built_by_its_domain_builder(fields: dict[str, object], kin
         ({"kidney": KidneyInput(way="dialysis", crcl_ml_min=12)}, "crcl_ml_min"),
         ({"kidney": KidneyInput(way="creatinine")}, "scr_umol_l"),
         ({"kind": "clinician", "steps": ("three:5,5,5",)}, "steps"),
-        ({"age_years": 10, "clinician_override": True}, "weight_kg"),
+        ({"kind": "clinician", "steps": ("3:2,2,2",), "age_years": 10}, "weight_kg"),
+        ({"above_kidney_max": True, "kidney": KidneyInput(crcl_ml_min=40)}, "above_kidney_max"),
         ({"start": date(1999, 1, 1)}, "start"),
     ],
 )

@@ -105,8 +105,17 @@ def test_the_api_takes_a_childs_age_and_weight_like_the_form(client: TestClient)
         "weight_kg": 30,
     }
     response = client.post(f"/api/patients/{patient}/plans/preview", json=child, headers=headers)
-    # the reference wants a clinician for a child: refused as overridable, not as an unknown field
-    assert response.status_code == 422 and response.json()["overridable"] is True
+    # no automatic plan under 18, and no override lifts that: refused, not an unknown field
+    assert response.status_code == 422 and response.json()["overridable"] is False
+    assert "No automatic plan under 18 years" in response.json()["detail"]
+    # the clinician's own steps are the way: checked against the UK limits for the child's weight
+    steps = {**child, "kind": "clinician", "steps": ["3:3,3,3"], "products": ["solution:1mg/ml"]}
+    response = client.post(f"/api/patients/{patient}/plans/preview", json=steps, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["max_daily_mg"] == 60
+    too_much = {**steps, "steps": ["3:25,25,25"]}
+    response = client.post(f"/api/patients/{patient}/plans/preview", json=too_much, headers=headers)
+    assert response.status_code == 422 and "60 mg/day for a child of 8 or over" in response.json()["detail"]
 
 
 def _save_plan_with_a_late_evening_dose(client: TestClient, patient: str) -> None:

@@ -105,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         field = getattr(refusal, "field", None)
         flag = flag_of(field) if field is not None else None
         if command is not None and flag in command._option_string_actions:
-            hint = f" (add {flag} REASON)"
+            takes_value = command._option_string_actions[flag].nargs != 0
+            hint = (
+                f" (add {flag} REASON)"
+                if takes_value
+                else f" (clinician: add {flag} with --clinician-override)"
+            )
         _fail(EXIT_SAFETY, f"refused for safety: {refusal}{hint}")
     except DosewiseError as error:
         _fail(EXIT_INPUT, f"error: {word_error(error, command)}")

@@ -64,7 +64,14 @@ def add_patient_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clinician-override", action="store_true",
         help="a clinician has reviewed the patient: plan where the reference requires a clinician "
-        "(CrCl < 30, dialysis, under 18, above 80 mg/day), within its caps",
+        "(CrCl < 30, dialysis, above 80 mg/day), within its caps; never an automatic plan under 18 "
+        "(enter the clinician's steps with `dosewise schedule`)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--above-kidney-max", action="store_true",
+        help="with --clinician-override and reduced kidney function: also allow doses above the "
+        "kidney-adjusted maximum (80 mg/day x the kidney dose factor), up to 120 mg/day x the factor; "
+        "the plan carries a warning (toxicity from 10 mg/day in CKD 4 [CHEONG20])",
     )  # fmt: skip
 
 

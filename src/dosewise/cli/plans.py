@@ -199,5 +199,6 @@ def build_plan_from_args(
         sex=getattr(args, "sex", None),
         weight_kg=getattr(args, "weight_kg", None),
         clinician_override=getattr(args, "clinician_override", False),
+        above_kidney_max=getattr(args, "above_kidney_max", False),
     )
     return build_plan(request, today=today if for_diary else None)

@@ -56,10 +56,10 @@ def _print_findings(console: Console, title: str, findings: tuple[Finding, ...])
         console.print(line)
 
 
-def _kidney_line(kidney: KidneyAssessment) -> str:
+def _kidney_line(kidney: KidneyAssessment, monograph: Monograph) -> str:
     if kidney.band == "dialysis":
         return "Kidney function: on dialysis"
-    parts = [f"CrCl {format_crcl(kidney.crcl_ml_min or 0)} mL/min (Cockcroft-Gault)"]
+    parts = [f"CrCl {format_crcl(monograph.kidney, kidney.crcl_ml_min or 0)} mL/min (Cockcroft-Gault)"]
     if kidney.egfr_ckd_epi_2021 is not None:
         parts.append(f"eGFR {kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m² (CKD-EPI 2021, for information)")
     parts.append(f"band {kidney.band}, dose factor {kidney.dose_factor}")
@@ -88,7 +88,10 @@ def render_kidney(kidney: KidneyAssessment, monograph: Monograph) -> None:
     table = Table(title="Kidney function for baclofen dosing", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    table.add_row("Creatinine clearance (Cockcroft-Gault)", f"{format_crcl(kidney.crcl_ml_min or 0)} mL/min")
+    table.add_row(
+        "Creatinine clearance (Cockcroft-Gault)",
+        f"{format_crcl(monograph.kidney, kidney.crcl_ml_min or 0)} mL/min",
+    )
     if kidney.egfr_ckd_epi_2021 is not None:
         table.add_row("eGFR (CKD-EPI 2021, for information)", f"{kidney.egfr_ckd_epi_2021:.1f} mL/min/1.73m²")
     table.add_row("Dose band", kidney.band)
@@ -125,7 +128,7 @@ def render_plan(
         table.add_row(str(number), step.start.isoformat(), str(step.days), format_mg(step.daily_ug), *cells)
     console.print(table)
     if plan.kidney is not None:
-        console.print(_kidney_line(plan.kidney))
+        console.print(_kidney_line(plan.kidney, monograph))
     if plan.stop_date is None:
         last = plan.steps[-1]
         console.print(

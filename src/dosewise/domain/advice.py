@@ -61,3 +61,37 @@ def check_rounding(steps: Sequence[PlanStep], doses_per_day: int) -> list[Findin
 def gather_sources(*texts: str, findings: Iterable[Finding] = ()) -> tuple[str, ...]:
     """Every source key named by ``texts`` and ``findings``."""
     return cite_sources(*texts, *(finding.source for finding in findings))
+
+
+def check_dose_sizes(monograph: Monograph, steps: Sequence[PlanStep]) -> list[Finding]:
+    """Say where a single dose is above the label's largest single dose (20 mg: the maximum is
+    written as 20 mg four times daily [US-TAB]); the warning is a Dosewise default."""
+    rules = monograph.titration
+    if rules.max_single_dose_mg is None:
+        return []
+    limit_ug = round(rules.max_single_dose_mg * 1000)
+    large = [
+        (number, dose)
+        for number, step in enumerate(steps, start=1)
+        for dose in sorted(set(step.doses_ug))
+        if dose > limit_ug
+    ]
+    if not large:
+        return []
+    listed = "; ".join(
+        f"step {number}: {', '.join(format_mg(dose) for number_, dose in large if number_ == number)} mg"
+        for number in dict.fromkeys(number for number, _ in large)
+    )
+    return [
+        Finding(
+            code="LARGE_SINGLE_DOSE",
+            severity="warning",
+            message=(
+                f"A single dose above {format_mg(limit_ug)} mg ({listed}): the label's maximum is written as "
+                f"{format_mg(limit_ug)} mg four times daily. Dosewise default: warn above "
+                f"{format_mg(limit_ug)} mg; the prescriber may change this. More doses a day would keep "
+                "each dose smaller."
+            ),
+            source=rules.max_single_dose_source,
+        )
+    ]

@@ -128,6 +128,10 @@ class TitrationRules:
     beyond_labelled: BeyondLabelled
     older_adults: OlderAdults
     children: Children
+    # the label's maximum is written as 20 mg four times daily: a larger single dose is warned
+    # (the warning is a Dosewise default; the number is the label's)
+    max_single_dose_mg: float | None = None
+    max_single_dose_source: str = ""
 
     def __post_init__(self) -> None:
         steps = self.steps_daily_mg

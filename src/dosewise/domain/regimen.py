@@ -7,10 +7,12 @@ change them but refuses one that breaks a limit of the reference:
 
 - above the labelled maximum of 80 mg/day without the clinician override, above 120 mg/day
   ever [US-TAB, FR];
-- above the kidney-adjusted maximum (the band factor of the maximum, about 5 mg/day on
-  dialysis) [VLAV14, PMS];
+- above the kidney-adjusted maximum (the band factor of the labelled maximum, about 5 mg/day
+  on dialysis) [VLAV14, PMS]; with the override and the clinician's separate confirmation
+  ``above_kidney_max``, up to the factor of 120 mg/day, with a warning [CHEONG20];
 - for under-18s, above the UK limits (40 mg/day under 8 years, 60 mg/day from 8 years, and
-  2 mg/kg/day) [UK];
+  2 mg/kg/day) [UK]. Under 18 only the clinician's own schedule is accepted: no maintenance
+  plan, with or without the override (baclofen.md section 10);
 - a step with no dose at all (an abrupt stop: stopping is a taper).
 
 Steps that rise or fall faster than the labelled steps, or start higher than the labelled start,
@@ -24,14 +26,24 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
-from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
+from dosewise.domain.advice import build_standing_advice, check_dose_sizes, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
-from dosewise.domain.kidney import KidneyAssessment, format_crcl
+from dosewise.domain.kidney import (
+    AboveKidneyMaximum,
+    KidneyAssessment,
+    above_kidney_max_finding,
+    calculate_kidney_maximum_ug,
+    check_above_kidney_max,
+    describe_kidney_maximum,
+    explain_above_kidney_max,
+    format_crcl,
+)
 from dosewise.domain.monograph import Monograph, PlanKind
 from dosewise.domain.plan import Plan, PlanStep, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
-from dosewise.domain.titration import OVERRIDE_HINT, product_sources
+from dosewise.domain.titration import OVERRIDE_HINT, product_sources, refuse_children
 from dosewise.domain.units import format_mg, mg_to_ug
 from dosewise.errors import InputError, SafetyRefusal
 
@@ -50,7 +62,7 @@ class ClinicianStep:
 class _Limit:
     ug: int
     reason: str
-    overridable: bool
+    lifted_by: Literal["override", "kidney"] | None  # the override; the kidney confirmation; nothing
 
 
 def parse_step_spec(text: str) -> ClinicianStep:
@@ -79,21 +91,26 @@ def build_maintenance(
     age_years: float | None = None,
     weight_kg: float | None = None,
     clinician_override: bool = False,
+    above_kidney_max: bool = False,
 ) -> Plan:
-    """The current daily dose for ``days`` days, split over the dose times."""
+    """The current daily dose for ``days`` days, split over the dose times (never under 18:
+    a child's plan is the clinician's own schedule)."""
     check_doses_per_day(monograph.titration, doses_per_day)
     _check_days(days, "the maintenance plan")
     if not math.isfinite(daily_mg) or daily_mg <= 0:
         raise InputError(f"the daily dose must be above 0 mg, got {daily_mg:g}", field="mg_day")
-    needs = _needs_clinician(monograph, kidney, age_years, daily_mg)
+    check_above_kidney_max(above_kidney_max, clinician_override)
+    refuse_children(monograph, age_years)
+    needs = _needs_clinician(monograph, kidney, daily_mg)
     if needs and not clinician_override:
         raise SafetyRefusal(
             f"No automatic plan: {'; '.join(needs)}. {OVERRIDE_HINT.capitalize()}.", overridable=True
         )
-    limits = _limits(monograph, kidney, age_years, weight_kg, clinician_override=clinician_override)
-    cap = min(limit.ug for limit in limits)
     asked_ug = mg_to_ug(daily_mg)
-    _refuse_above(limits, asked_ug, "the daily dose", clinician_override)
+    confirmed = _confirmed(monograph, kidney, clinician_override, above_kidney_max, asked_ug)
+    limits = _limits(monograph, kidney, age_years, weight_kg, clinician_override, confirmed=confirmed)
+    cap = min(limit.ug for limit in limits)
+    _refuse_above(monograph, kidney, limits, asked_ug, "the daily dose", clinician_override)
     menu = build_dose_menu(products, cap_ug=cap)
     daily = menu.floor_daily_ug(asked_ug, doses_per_day)
     if daily == 0:
@@ -107,7 +124,12 @@ def build_maintenance(
         start=start,
         doses_per_day=doses_per_day,
     )
-    warnings = [*_override_findings(needs), *check_rounding(steps, doses_per_day)]
+    warnings = [
+        *_override_findings(needs),
+        *_kidney_findings(monograph, kidney, confirmed, cap),
+        *check_rounding(steps, doses_per_day),
+        *check_dose_sizes(monograph, steps),
+    ]
     info = Finding(
         code="MAINTENANCE_ONLY",
         severity="info",
@@ -130,8 +152,10 @@ def build_clinician_schedule(
     age_years: float | None = None,
     weight_kg: float | None = None,
     clinician_override: bool = False,
+    above_kidney_max: bool = False,
 ) -> Plan:
-    """The prescriber's own steps, unchanged, or a refusal naming the limit a step breaks."""
+    """The prescriber's own steps, unchanged, or a refusal naming the limit a step breaks.
+    Under 18 this is the only plan there is: checked against the UK limits for children."""
     if not steps:
         raise InputError(
             "a clinician-entered schedule needs at least one step (DAYS:DOSE,DOSE,...)", field="steps"
@@ -153,16 +177,19 @@ def build_clinician_schedule(
                 "hallucinations; stopping is a taper (dosewise taper)"
             )
     _check_days(sum(step.days for step in steps), "the schedule", "steps")
-    needs = _needs_clinician(monograph, kidney, age_years=None, daily_mg=0)  # children: checked below
+    check_above_kidney_max(above_kidney_max, clinician_override)
+    needs = _needs_clinician(monograph, kidney, daily_mg=0)  # children: the limits below
     if needs and not clinician_override:
         raise SafetyRefusal(
             f"No automatic plan: {'; '.join(needs)}. {OVERRIDE_HINT.capitalize()}.", overridable=True
         )
-    limits = _limits(monograph, kidney, age_years, weight_kg, clinician_override=clinician_override)
-    cap = min(limit.ug for limit in limits)
     doses_ug = [tuple(mg_to_ug(dose) for dose in step.doses_mg) for step in steps]
+    highest = max(sum(doses) for doses in doses_ug)
+    confirmed = _confirmed(monograph, kidney, clinician_override, above_kidney_max, highest)
+    limits = _limits(monograph, kidney, age_years, weight_kg, clinician_override, confirmed=confirmed)
+    cap = min(limit.ug for limit in limits)
     for number, doses in enumerate(doses_ug, start=1):
-        _refuse_above(limits, sum(doses), f"step {number}", clinician_override)
+        _refuse_above(monograph, kidney, limits, sum(doses), f"step {number}", clinician_override)
     menu = build_dose_menu(products, cap_ug=max(max(doses) for doses in doses_ug))
     plan_steps: list[PlanStep] = []
     day = start
@@ -182,8 +209,10 @@ def build_clinician_schedule(
         day += timedelta(days=step.days)
     warnings = [
         *_override_findings(needs),
+        *_kidney_findings(monograph, kidney, confirmed, cap),
         *_pace_findings(monograph, plan_steps, kidney, age_years, weight_kg),
         *check_rounding(plan_steps, doses_per_day),
+        *check_dose_sizes(monograph, plan_steps),
     ]
     info = Finding(
         code="CLINICIAN_SCHEDULE",
@@ -201,24 +230,16 @@ def _check_days(days: int, what: str, field: str = "days") -> None:
         raise InputError(f"{what} lasts 1-{MAX_PLAN_DAYS} days, got {days}", field=field)
 
 
-def _needs_clinician(
-    monograph: Monograph, kidney: KidneyAssessment | None, age_years: float | None, daily_mg: float
-) -> list[str]:
+def _needs_clinician(monograph: Monograph, kidney: KidneyAssessment | None, daily_mg: float) -> list[str]:
     """Why this plan needs the clinician override (empty: it does not)."""
     rules = monograph.titration
     reasons = []
-    children = rules.children
-    if age_years is not None and age_years < children.min_age_automatic_years:
-        reasons.append(
-            f"age {age_years:g} is under {children.min_age_automatic_years}: a clinician sets the "
-            f"schedule [{children.source}]"
-        )
     if kidney is not None and kidney.band == "dialysis":
         reasons.append(f"on dialysis [{monograph.kidney.dialysis.source}]")
     elif kidney is not None and kidney.requires_clinician:
         reasons.append(
-            f"CrCl {format_crcl(kidney.crcl_ml_min or 0)} mL/min ({kidney.band}): avoiding baclofen "
-            f"is advised [{', '.join(kidney.sources)}]"
+            f"CrCl {format_crcl(monograph.kidney, kidney.crcl_ml_min or 0)} mL/min ({kidney.band}): "
+            f"avoiding baclofen is advised [{', '.join(kidney.sources)}]"
         )
     if daily_mg > rules.max_daily_mg:
         reasons.append(
@@ -228,22 +249,39 @@ def _needs_clinician(
     return reasons
 
 
+def _confirmed(
+    monograph: Monograph,
+    kidney: KidneyAssessment | None,
+    clinician_override: bool,
+    above_kidney_max: bool,
+    highest_ug: int,
+) -> bool:
+    """The clinician's confirmation above the kidney-adjusted maximum is in use: given (with the
+    override) and needed, a day above 80 mg/day x the factor."""
+    if not (clinician_override and above_kidney_max) or kidney is None:
+        return False
+    if not kidney.impaired or kidney.dose_factor is None:  # normal kidneys; dialysis: fixed caps
+        return False
+    return highest_ug > calculate_kidney_maximum_ug(monograph, kidney)
+
+
 def _limits(
     monograph: Monograph,
     kidney: KidneyAssessment | None,
     age_years: float | None,
     weight_kg: float | None,
-    *,
     clinician_override: bool,
+    *,
+    confirmed: bool,
 ) -> list[_Limit]:
-    """Every daily maximum that applies to this patient."""
+    """Every daily maximum that applies to this patient (``confirmed``: the clinician confirmed
+    going above the kidney-adjusted maximum)."""
     rules = monograph.titration
-    ceiling = rules.override_max_daily_mg if clinician_override else rules.max_daily_mg
     limits = [
         _Limit(
             ug=mg_to_ug(rules.max_daily_mg),
             reason=f"the labelled maximum of {rules.max_daily_mg:g} mg/day [{rules.max_daily_source}]",
-            overridable=True,
+            lifted_by="override",
         ),
         _Limit(
             ug=mg_to_ug(rules.override_max_daily_mg),
@@ -251,7 +289,7 @@ def _limits(
                 f"{rules.override_max_daily_mg:g} mg/day, which Dosewise never plans "
                 f"[{rules.override_max_daily_source}]"
             ),
-            overridable=False,
+            lifted_by=None,
         ),
     ]
     if kidney is not None and kidney.band == "dialysis":
@@ -260,22 +298,38 @@ def _limits(
             _Limit(
                 ug=mg_to_ug(dialysis.max_daily_mg),
                 reason=f"about {dialysis.max_daily_mg:g} mg/day on dialysis [{dialysis.max_source}]",
-                overridable=False,
+                lifted_by=None,
             )
         )
     elif kidney is not None and kidney.impaired and kidney.dose_factor is not None:
-        kidney_max = math.floor(mg_to_ug(ceiling) * kidney.dose_factor)
-        limits.append(
-            _Limit(
-                ug=kidney_max,
-                reason=(
-                    f"{format_mg(kidney_max)} mg/day at CrCl {format_crcl(kidney.crcl_ml_min or 0)} "
-                    f"mL/min ({kidney.band}: {kidney.dose_factor} of {ceiling:g} mg/day) "
-                    f"[{', '.join(kidney.sources)}]"
-                ),
-                overridable=False,
+        crcl = format_crcl(monograph.kidney, kidney.crcl_ml_min or 0)
+        if confirmed:
+            ceiling = calculate_kidney_maximum_ug(monograph, kidney, confirmed=True)
+            limits.append(
+                _Limit(
+                    ug=ceiling,
+                    reason=(
+                        f"{format_mg(ceiling)} mg/day at CrCl {crcl} mL/min ({kidney.band}: "
+                        f"{kidney.dose_factor} of {rules.override_max_daily_mg:g} mg/day), the most "
+                        "Dosewise plans above the kidney-adjusted maximum "
+                        f"[{', '.join(kidney.sources)}, {rules.override_max_daily_source}]"
+                    ),
+                    lifted_by=None,
+                )
             )
-        )
+        else:
+            kidney_max = calculate_kidney_maximum_ug(monograph, kidney)
+            limits.append(
+                _Limit(
+                    ug=kidney_max,
+                    reason=(
+                        f"{format_mg(kidney_max)} mg/day at CrCl {crcl} mL/min ({kidney.band}: "
+                        f"{kidney.dose_factor} of {rules.max_daily_mg:g} mg/day) "
+                        f"[{', '.join(kidney.sources)}]"
+                    ),
+                    lifted_by="kidney",
+                )
+            )
     children = rules.children
     if age_years is not None and age_years < children.min_age_automatic_years:
         if weight_kg is None:
@@ -290,7 +344,7 @@ def _limits(
                     f"{age_cap:g} mg/day for a child {'under 8' if under_8 else 'of 8 or over'} "
                     f"[{children.limits_source}]"
                 ),
-                overridable=False,
+                lifted_by=None,
             ),
             _Limit(
                 ug=per_kg,
@@ -298,23 +352,45 @@ def _limits(
                     f"{children.max_mg_per_kg_day:g} mg/kg/day ({format_mg(per_kg)} mg/day at "
                     f"{weight_kg:g} kg) [{children.limits_source}]"
                 ),
-                overridable=False,
+                lifted_by=None,
             ),
         ]
     if clinician_override:  # the labelled maximum no longer binds; the rest do
-        limits = [limit for limit in limits if not limit.overridable]
+        limits = [limit for limit in limits if limit.lifted_by != "override"]
     return limits
 
 
-def _refuse_above(limits: list[_Limit], daily_ug: int, what: str, clinician_override: bool) -> None:
+def _refuse_above(
+    monograph: Monograph,
+    kidney: KidneyAssessment | None,
+    limits: list[_Limit],
+    daily_ug: int,
+    what: str,
+    clinician_override: bool,
+) -> None:
     broken = [limit for limit in limits if daily_ug > limit.ug]
     if not broken:
         return
     tightest = min(broken, key=lambda limit: limit.ug)
-    overridable = all(limit.overridable for limit in broken) and not clinician_override
+    liftable = all(limit.lifted_by is not None for limit in broken)
+    if kidney is not None and liftable and any(limit.lifted_by == "kidney" for limit in broken):
+        raise AboveKidneyMaximum(
+            f"{what}: {format_mg(daily_ug)} mg/day at {describe_kidney_maximum(monograph, kidney)}"
+            f"{explain_above_kidney_max(monograph, kidney)}"
+        )
+    overridable = all(limit.lifted_by == "override" for limit in broken) and not clinician_override
     raise SafetyRefusal(
         f"{what}: {format_mg(daily_ug)} mg/day is above {tightest.reason}", overridable=overridable
     )
+
+
+def _kidney_findings(
+    monograph: Monograph, kidney: KidneyAssessment | None, confirmed: bool, max_daily_ug: int
+) -> list[Finding]:
+    """The warning of a plan above the kidney-adjusted maximum (the clinician confirmed it)."""
+    if not confirmed or kidney is None:
+        return []
+    return [above_kidney_max_finding(monograph, kidney, max_daily_ug)]
 
 
 def _not_deliverable(menu: DoseMenu, number: int, dose_ug: int) -> str:

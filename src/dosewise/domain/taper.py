@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
+from dosewise.domain.advice import build_standing_advice, check_dose_sizes, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
@@ -68,7 +68,7 @@ def build_taper(
         StepRequest(requested_daily_ug=t, daily_ug=t, days=d) for t, d in zip(totals, days, strict=True)
     ]
     steps = build_plan_steps(menu, requests, start=start, doses_per_day=doses_per_day)
-    warnings: list[Finding] = [*check_rounding(steps, doses_per_day)]
+    warnings: list[Finding] = [*check_rounding(steps, doses_per_day), *check_dose_sizes(monograph, steps)]
     low_start = from_daily_mg <= rules.low_start_threshold_mg
     warnings.append(
         Finding(

@@ -14,11 +14,20 @@ from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 
-from dosewise.domain.advice import build_standing_advice, check_rounding, gather_sources
+from dosewise.domain.advice import build_standing_advice, check_dose_sizes, check_rounding, gather_sources
 from dosewise.domain.findings import Finding
-from dosewise.domain.kidney import KidneyAssessment, format_crcl
+from dosewise.domain.kidney import (
+    AboveKidneyMaximum,
+    KidneyAssessment,
+    above_kidney_max_finding,
+    calculate_kidney_maximum_ug,
+    check_above_kidney_max,
+    describe_kidney_maximum,
+    explain_above_kidney_max,
+    format_crcl,
+)
 from dosewise.domain.monograph import Monograph
-from dosewise.domain.plan import Plan, StepRequest, build_plan_steps, check_doses_per_day
+from dosewise.domain.plan import Plan, PlanStep, StepRequest, build_plan_steps, check_doses_per_day
 from dosewise.domain.products import DoseMenu, Product, build_dose_menu
 from dosewise.domain.units import format_mg, mg_to_ug, ug_to_mg
 from dosewise.errors import InputError, SafetyRefusal
@@ -37,10 +46,18 @@ def build_titration(
     age_years: float | None = None,
     weight_kg: float | None = None,
     clinician_override: bool = False,
+    above_kidney_max: bool = False,
 ) -> Plan:
-    """A titration plan, or :class:`SafetyRefusal` where the reference requires a clinician."""
+    """A titration plan, or :class:`SafetyRefusal` where the reference requires a clinician.
+
+    The clinician override lifts the labelled maximum (80 mg/day) to at most 120 mg/day at
+    normal kidney function; with reduced kidney function the kidney-adjusted maximum (80 x the
+    band factor) stays the limit unless ``above_kidney_max`` also confirms going above it, to at
+    most 120 x the factor (baclofen.md section 10). Never a plan under 18 (:func:`refuse_children`).
+    """
     rules = monograph.titration
     _check_inputs(monograph, target_daily_mg, doses_per_day, age_years, weight_kg)
+    refuse_children(monograph, age_years)
     refusals = refusal_reasons(monograph, target_daily_mg, kidney, age_years)
     if refusals and not clinician_override:
         raise SafetyRefusal(
@@ -56,11 +73,13 @@ def build_titration(
         )
         for reason in refusals
     ]
-    ladder, step_days, max_normal_mg, start_cap_mg, increase_mg = _normal_kidney_ladder(
-        monograph, target_daily_mg, age_years, weight_kg, clinician_override, warnings
+    check_above_kidney_max(above_kidney_max, clinician_override)
+    ladder, step_days, max_normal_mg = _normal_kidney_ladder(
+        monograph, target_daily_mg, age_years, clinician_override, warnings
     )
+    increase_mg = rules.beyond_labelled.max_increase_mg
     factor, max_daily_ug, start_cap_ug = _kidney_caps(
-        monograph, kidney, max_normal_mg, start_cap_mg, warnings, target_daily_mg
+        monograph, kidney, max_normal_mg, warnings, target_daily_mg, above_kidney_max
     )
     menu = build_dose_menu(products, cap_ug=max_daily_ug)
     goals = [min(math.floor(mg_to_ug(step_mg) * factor), max_daily_ug) for step_mg in ladder]
@@ -83,6 +102,8 @@ def build_titration(
     if any(step.daily_ug > max_daily_ug for step in steps):  # safety limit as code
         raise SafetyRefusal("internal check failed: a step exceeds the maximum; no plan given")
     warnings += check_rounding(steps, doses_per_day)
+    warnings += check_target_reached(steps[-1], goals[-1], target_daily_mg, factor, products)
+    warnings += check_dose_sizes(monograph, steps)
     final = steps[-1]
     info = Finding(
         code="MAINTENANCE",
@@ -114,6 +135,35 @@ def build_titration(
         disclaimer=monograph.disclaimer,
         normal_kidney_target_ug=mg_to_ug(min(target_daily_mg, max_normal_mg)),
     )
+
+
+def check_target_reached(
+    final: PlanStep, goal_ug: int, target_daily_mg: float, factor: Fraction, products: Sequence[Product]
+) -> list[Finding]:
+    """Say plainly when the products cannot make the daily dose the plan aims at (rounded down,
+    never up [baclofen.md section 1]): the plan ends below it."""
+    if final.daily_ug >= goal_ug:
+        return []
+    aimed = f"{format_mg(goal_ug)} mg/day"
+    if factor != 1:
+        aimed += f" (the target of {target_daily_mg:.10g} mg/day at normal kidney function x {factor})"
+    elif mg_to_ug(target_daily_mg) != goal_ug:
+        aimed += " (the target, capped at the maximum)"
+    given = [format_mg(dose) for dose in final.doses_ug if dose]
+    doses = f"{len(given)} dose{'' if len(given) == 1 else 's'}: {', '.join(given)} mg"
+    return [
+        Finding(
+            code="TARGET_NOT_REACHED",
+            severity="warning",
+            message=(
+                f"With {' and '.join(product.describe() for product in products)}, the closest to {aimed} "
+                f"that can be given is {format_mg(final.daily_ug)} mg/day ({doses}): doses are rounded "
+                "down, never up. The plan ends there; a product with smaller doses (for example an oral "
+                "solution) would reach the target."
+            ),
+            source="DOSEWISE",
+        )
+    ]
 
 
 def _climb(
@@ -182,6 +232,24 @@ def _check_inputs(
         )
 
 
+def refuse_children(monograph: Monograph, age_years: float | None) -> None:
+    """No automatic plan under 18, with or without the clinician override: the override lifts
+    the adult maximum, never the children's rule (baclofen.md sections 2 and 10). A child's plan
+    is the clinician's own schedule, checked against the UK limits."""
+    children = monograph.titration.children
+    if age_years is None or age_years >= children.min_age_automatic_years:
+        return
+    raise SafetyRefusal(
+        f"No automatic plan under {children.min_age_automatic_years} years (age {age_years:g}), even "
+        f"with the clinician override [{children.source}]: the clinician enters the child's schedule "
+        "step by step (a clinician's own steps), and Dosewise checks it against the UK limits for "
+        f"children: about {children.start_mg_per_kg_day:g} mg/kg/day to start, at most "
+        f"{children.max_mg_per_kg_day:g} mg/kg/day, {children.max_daily_mg_under_8:g} mg/day under 8 years "
+        f"and {children.max_daily_mg_from_8:g} mg/day from 8 [{children.limits_source}]",
+        overridable=False,
+    )
+
+
 def refusal_reasons(
     monograph: Monograph,
     target_daily_mg: float,
@@ -191,12 +259,7 @@ def refusal_reasons(
     """Why the reference requires a clinician for this plan (empty: an automatic plan is fine)."""
     rules = monograph.titration
     reasons: list[str] = []
-    children = rules.children
-    if age_years is not None and age_years < children.min_age_automatic_years:
-        reasons.append(
-            f"age {age_years:g} is under {children.min_age_automatic_years}: dosing is weight-based and "
-            f"set by a clinician [{children.source}]"
-        )
+    refuse_children(monograph, age_years)
     if kidney is not None and kidney.band == "dialysis":
         dialysis = monograph.kidney.dialysis
         reasons.append(
@@ -213,9 +276,9 @@ def refusal_reasons(
             else ""
         )
         reasons.append(
-            f"CrCl {format_crcl(kidney.crcl_ml_min)} mL/min is below {edge:g} ({kidney.band}): avoiding "
-            f"baclofen is advised [{', '.join(kidney.sources)}]; with an override the plan is "
-            f"{band.factor} of the usual dose{start}"
+            f"CrCl {format_crcl(monograph.kidney, kidney.crcl_ml_min)} mL/min is below {edge:g} "
+            f"({kidney.band}): avoiding baclofen is advised [{', '.join(kidney.sources)}]; with an "
+            f"override the plan is {band.factor} of the usual dose{start}"
         )
     if target_daily_mg > rules.max_daily_mg:
         reasons.append(
@@ -230,12 +293,10 @@ def _normal_kidney_ladder(
     monograph: Monograph,
     target_daily_mg: float,
     age_years: float | None,
-    weight_kg: float | None,
     clinician_override: bool,
     warnings: list[Finding],
-) -> tuple[list[float], list[int], float, float | None, float]:
-    """Daily totals and days per step at normal kidney function, the maximum, a cap on the
-    first step, and the largest rise allowed per step."""
+) -> tuple[list[float], list[int], float]:
+    """Daily totals and days per step at normal kidney function, and the maximum."""
     rules = monograph.titration
     beyond = rules.beyond_labelled
     max_mg = rules.max_daily_mg
@@ -257,9 +318,6 @@ def _normal_kidney_ladder(
                 source=older.source,
             )
         )
-    children = rules.children
-    if age_years is not None and age_years < children.min_age_automatic_years:
-        return _child_ladder(monograph, target_daily_mg, age_years, weight_kg, max_mg, step_days, warnings)
     target = min(target_daily_mg, max_mg)
     if target < target_daily_mg:
         warnings.append(
@@ -279,56 +337,19 @@ def _normal_kidney_ladder(
         ladder.append(min(ladder[-1] + beyond.max_increase_mg, target))
     labelled = len(rules.steps_daily_mg)
     days = [step_days if i < labelled else max(beyond.min_step_days, step_days) for i in range(len(ladder))]
-    return ladder, days, max_mg, None, beyond.max_increase_mg
-
-
-def _child_ladder(
-    monograph: Monograph,
-    target_daily_mg: float,
-    age_years: float,
-    weight_kg: float | None,
-    max_mg: float,
-    step_days: int,
-    warnings: list[Finding],
-) -> tuple[list[float], list[int], float, float | None, float]:
-    """Under 18 (clinician override only): weight-based start, rises of the starting dose,
-    capped at 2 mg/kg/day and the age limit [UK]."""
-    children = monograph.titration.children
-    if weight_kg is None:
-        raise InputError("give the child's weight in kg: the doses are weight-based", field="weight_kg")
-    start_mg = children.start_mg_per_kg_day * weight_kg
-    age_cap = children.max_daily_mg_under_8 if age_years < 8 else children.max_daily_mg_from_8
-    cap = min(max_mg, age_cap, children.max_mg_per_kg_day * weight_kg, target_daily_mg)
-    warnings.append(
-        Finding(
-            code="CHILD_LIMITS",
-            severity="warning",
-            message=(
-                f"Under {children.min_age_automatic_years}: start at "
-                f"{children.start_mg_per_kg_day:g} mg/kg/day ({start_mg:.3g} mg/day), at most "
-                f"{children.max_mg_per_kg_day:g} mg/kg/day and "
-                f"{age_cap:g} mg/day at this age [{children.limits_source}]. Product default: each step "
-                "rises by the starting dose; the clinician sets the real schedule."
-            ),
-            source=f"{children.limits_source}, {children.step_source}",
-        )
-    )
-    ladder = [min(start_mg, cap)]
-    while ladder[-1] < cap:
-        ladder.append(min(ladder[-1] + start_mg, cap))
-    return ladder, [step_days] * len(ladder), cap, None, start_mg
+    return ladder, days, max_mg
 
 
 def _kidney_caps(
     monograph: Monograph,
     kidney: KidneyAssessment | None,
     max_normal_mg: float,
-    start_cap_mg: float | None,
     warnings: list[Finding],
     target_daily_mg: float,
+    above_kidney_max: bool,
 ) -> tuple[Fraction, int, int | None]:
     """The dose factor, the plan's maximum (µg) and a cap on the first step (µg or None)."""
-    start_cap_ug = mg_to_ug(start_cap_mg) if start_cap_mg is not None else None
+    start_cap_ug: int | None = None
     if kidney is None or kidney.band == "normal":
         return Fraction(1), mg_to_ug(max_normal_mg), start_cap_ug
     if kidney.band == "dialysis":
@@ -347,22 +368,29 @@ def _kidney_caps(
         # no band factor on dialysis: the fixed start becomes the first step's cap and the
         # fixed maximum the plan's cap, so the ladder is start -> maximum
         cap = mg_to_ug(min(dialysis.max_daily_mg, max_normal_mg))
-        start = mg_to_ug(dialysis.start_daily_mg)
-        return Fraction(1), cap, start if start_cap_ug is None else min(start, start_cap_ug)
+        return Fraction(1), cap, mg_to_ug(dialysis.start_daily_mg)
     factor = kidney.dose_factor if kidney.dose_factor is not None else Fraction(1)
     band = next(b for b in monograph.kidney.bands if b.name == kidney.band)
     max_ug = math.floor(mg_to_ug(max_normal_mg) * factor)
     if band.start_max_daily_mg is not None:
-        band_start = mg_to_ug(band.start_max_daily_mg)
-        start_cap_ug = band_start if start_cap_ug is None else min(start_cap_ug, band_start)
+        start_cap_ug = mg_to_ug(band.start_max_daily_mg)
     target_ug = math.floor(mg_to_ug(min(target_daily_mg, max_normal_mg)) * factor)
+    kidney_max_ug = calculate_kidney_maximum_ug(monograph, kidney)
+    if target_ug > kidney_max_ug:
+        if not above_kidney_max:
+            raise AboveKidneyMaximum(
+                f"the target of {target_daily_mg:.10g} mg/day at normal kidney function is "
+                f"{format_mg(target_ug)} mg/day at {describe_kidney_maximum(monograph, kidney)}"
+                f"{explain_above_kidney_max(monograph, kidney)}"
+            )
+        warnings.append(above_kidney_max_finding(monograph, kidney, max_ug))
     warnings.append(
         Finding(
             code="KIDNEY_ADJUSTED",
             severity="warning",
             message=(
-                f"CrCl {format_crcl(kidney.crcl_ml_min or 0)} mL/min ({kidney.band}): every step and the "
-                "maximum are "
+                f"CrCl {format_crcl(monograph.kidney, kidney.crcl_ml_min or 0)} mL/min ({kidney.band}): "
+                "every step and the maximum are "
                 f"scaled by {factor}; a target of {min(target_daily_mg, max_normal_mg):g} mg/day at "
                 f"normal kidney function becomes {format_mg(target_ug)} mg/day, maximum "
                 f"{format_mg(max_ug)} mg/day."

@@ -19,7 +19,7 @@ from icalendar import Alarm, Calendar, Event, vDuration
 
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
-from dosewise.domain.schedule import DoseEvent, build_dose_events, localize
+from dosewise.domain.schedule import DoseEvent, build_dose_events, calculate_day_offsets, localize
 from dosewise.domain.units import format_mg
 
 _UID_NAMESPACE = uuid.UUID("6f1f4f8e-4a3b-5c1e-9d2a-0d05e3a1b7c4")
@@ -301,16 +301,17 @@ def _series_entries(
     """The last step, one recurring event per dose time from its first dose not before ``since``."""
     plan, monograph = scheduled.plan, scheduled.monograph
     last = plan.steps[-1]
-    end_day = None if plan.open_ended else last.end
-    first_day = max(last.start, scheduled.since.astimezone(zone).date())
     safety, sources = _safety_text(monograph)
     entries: list[_Entry] = []
-    for slot, (clock, dose_ug, recipe) in enumerate(
-        zip(scheduled.times, last.doses_ug, last.recipes, strict=True)
+    offsets = calculate_day_offsets(scheduled.times)  # times after midnight: the next date
+    for slot, (clock, offset, dose_ug, recipe) in enumerate(
+        zip(scheduled.times, offsets, last.doses_ug, last.recipes, strict=True)
     ):
         if not dose_ug or recipe is None:
             continue
-        day = first_day
+        shift = timedelta(days=offset)
+        end_day = None if plan.open_ended else last.end + shift
+        day = max(last.start + shift, scheduled.since.astimezone(zone).date())
         while (
             localize(day, clock, zone) < scheduled.since
             or localize(day, clock, zone).astimezone(UTC) in left_out

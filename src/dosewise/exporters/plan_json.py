@@ -25,8 +25,14 @@ def describe_sources(monograph: Monograph, keys: tuple[str, ...]) -> list[dict[s
 
 
 def kidney_to_dict(kidney: KidneyAssessment, monograph: Monograph) -> dict[str, Any]:
+    """Kidney function: ``crcl_ml_min`` is the exact value (never rounded onto another band);
+    ``crcl_shown`` is how every output writes it (truncated, within its band: docs/adr/0014)."""
+    from dosewise.domain.kidney import format_crcl
+
+    crcl = kidney.crcl_ml_min
     return {
-        "crcl_ml_min": _round(kidney.crcl_ml_min, 2),
+        "crcl_ml_min": crcl,
+        "crcl_shown": None if crcl is None else format_crcl(monograph.kidney, crcl),
         "egfr_ckd_epi_2021": _round(kidney.egfr_ckd_epi_2021, 1),
         "band": kidney.band,
         "dose_factor": None if kidney.dose_factor is None else round(float(kidney.dose_factor), 4),

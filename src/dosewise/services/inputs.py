@@ -122,6 +122,12 @@ class PlanInput(InputModel):
     clinician_override: bool = Field(
         default=False, title="the clinician override", description="clinicians only"
     )
+    above_kidney_max: bool = Field(
+        default=False,
+        title="above the kidney-adjusted maximum",
+        description="clinicians only, with the override: allow up to 120 mg/day x the kidney dose factor "
+        "instead of 80 x the factor [CHEONG20: toxicity from 10 mg/day in CKD 4]",
+    )
     confirm_rise: str | None = Field(
         default=None,
         max_length=500,
@@ -166,6 +172,7 @@ class PlanInput(InputModel):
             sex=self.sex,
             weight_kg=self.weight_kg,
             clinician_override=self.clinician_override,
+            above_kidney_max=self.above_kidney_max,
         )
 
 

@@ -43,10 +43,10 @@ MAX_REVIEW_WEEKS = 104
 # (settings, not clinical numbers: the schedule itself never ends).
 SLOTS_AHEAD = timedelta(days=60)
 TOP_UP_WHEN = timedelta(days=21)
-# Doses at least this far apart (baclofen.md section 10, a product default [DOSEWISE]): no new
-# slot is offered this close to a dose already taken when a plan takes over.
-MIN_DOSE_SPACING = timedelta(hours=3)
-MIN_DOSE_SPACING_SOURCE = "DOSEWISE"
+# Doses at least domain.schedule.MIN_DOSE_SPACING apart (baclofen.md section 10, a product
+# default [DOSEWISE], one constant): plans warn below it (domain.schedule.check_dose_times), and
+# no new slot is offered this close to a dose already taken when a plan takes over. Imported
+# where it is used: the domain's schedule module stays off the `kidney` command's start-up path.
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
 KidneyWay = Literal["none", "crcl", "creatinine", "dialysis"]
 
@@ -103,6 +103,9 @@ class PlanRequest:
     sex: Sex | None = None
     weight_kg: float | None = None
     clinician_override: bool = False
+    # the clinician also confirms a plan above the kidney-adjusted maximum (80 mg/day x the band
+    # factor), up to 120 x the factor, with the override only (baclofen.md section 10) [CHEONG20]
+    above_kidney_max: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,10 +127,18 @@ def about(field: str) -> Iterator[None]:
 
 
 def check_override(request: PlanRequest, caller: Caller | None) -> None:
-    """Only the patient's own clinician may lift a limit. ``caller`` None is the local CLI,
-    where the person at the keyboard answers for ``--clinician-override`` themselves."""
-    if request.clinician_override and caller is not None and not caller.may_override:
+    """Only the patient's own clinician may lift a limit (the override, and going above the
+    kidney-adjusted maximum). ``caller`` None is the local CLI, where the person at the keyboard
+    answers for ``--clinician-override`` themselves."""
+    if caller is None or caller.may_override:
+        return
+    if request.clinician_override:
         raise InputError("only the patient's clinician can override a limit", field="clinician_override")
+    if request.above_kidney_max:
+        raise InputError(
+            "only the patient's clinician can plan above the kidney-adjusted maximum",
+            field="above_kidney_max",
+        )
 
 
 def build_plan(request: PlanRequest, *, caller: Caller | None = None, today: date | None = None) -> BuiltPlan:
@@ -155,8 +166,11 @@ def build_plan(request: PlanRequest, *, caller: Caller | None = None, today: dat
     review_weeks = DEFAULT_REVIEW_WEEKS if request.review_weeks is None else request.review_weeks
     if not 1 <= review_weeks <= MAX_REVIEW_WEEKS:
         raise InputError(f"the review is 1 to {MAX_REVIEW_WEEKS} weeks away", field="review_weeks")
+    from dosewise.domain.schedule import add_dose_time_findings
+
     built = _build(replace(request, start=start), review_weeks)
-    plan = built.plan
+    plan = add_dose_time_findings(built.plan, built.times)
+    built = replace(built, plan=plan)
     if plan.open_ended:
         review_on = plan.steps[-1].start + timedelta(weeks=review_weeks)
         built = replace(built, plan=replace(plan, review_on=review_on))
@@ -207,6 +221,7 @@ def _build(request: PlanRequest, review_weeks: int) -> BuiltPlan:
         "age_years": request.age_years,
         "weight_kg": request.weight_kg,
         "clinician_override": request.clinician_override,
+        "above_kidney_max": request.above_kidney_max,
     }
     if request.kind == "maintenance":
         from dosewise.domain.regimen import build_maintenance
@@ -397,7 +412,7 @@ def _plan_change(
     dose of a plan saved but not begun yet (saving several plans in a row is no way round it)."""
     from sqlalchemy import func, or_, select
 
-    from dosewise.domain.schedule import build_dose_events
+    from dosewise.domain.schedule import MIN_DOSE_SPACING, build_dose_events, find_dosing_day
     from dosewise.services.clock import to_utc
     from dosewise.store.models import DoseEventRow, DoseSlotRow, PlanRow
     from dosewise.store.plan_codec import decode_plan
@@ -443,14 +458,15 @@ def _plan_change(
     ):
         record = session.scalars(query.order_by(PlanRow.id.desc()).limit(1)).first()
         if record is not None:
-            candidates.append(decode_plan(record).plan.daily_ug_on(first.at.date()))
+            current = decode_plan(record)
+            candidates.append(current.plan.daily_ug_on(find_dosing_day(first.at, current.times)))
     rules = built.monograph.titration.beyond_labelled
     limit = round(rules.max_increase_mg * 1000)
     taken = _taken_near(session, patient_id, to_utc(start))
     left_out = tuple(
         event.at for event in events if any(abs(to_utc(event.at) - t) < MIN_DOSE_SPACING for t in taken)
     )
-    later_steps = [step for step in plan.steps if step.end >= first.at.date()]
+    later_steps = plan.steps[first.step_number - 1 :]
     step_rises = [
         (a.daily_ug, b.daily_ug)
         for a, b in itertools.pairwise(later_steps)
@@ -459,7 +475,7 @@ def _plan_change(
     return PlanChange(
         takes_over=start,
         current_daily_ug=min(candidates) if candidates else None,
-        new_daily_ug=plan.daily_ug_on(first.at.date()),
+        new_daily_ug=plan.steps[first.step_number - 1].daily_ug,  # the day the first dose belongs to
         rise_limit_ug=limit,
         rise_source=rules.source,
         left_out=left_out,
@@ -641,6 +657,7 @@ def _taken_near(session: Any, patient_id: int, moment: datetime) -> list[datetim
     the due times of slots from ``moment`` on that something was recorded for (they stay)."""
     from sqlalchemy import select
 
+    from dosewise.domain.schedule import MIN_DOSE_SPACING
     from dosewise.store.models import DoseEventRow, DoseSlotRow
 
     rows = session.execute(

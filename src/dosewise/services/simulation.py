@@ -198,7 +198,7 @@ def _doses_from_plan(plan: Mapping[str, Any], max_dose_mg: float) -> _Doses:
     """The plan's doses; it is simulated until the day after its last day would start (its
     first dose), at the CrCl the plan was made for."""
     from dosewise.domain.pk.simulate import histories_from_schedule
-    from dosewise.domain.schedule import DEFAULT_CLOCK_TIMES, parse_clock_times
+    from dosewise.domain.schedule import DEFAULT_CLOCK_TIMES, calculate_day_offsets, parse_clock_times
 
     def bad(why: str = "") -> InputError:
         return InputError(f"{NOT_A_PLAN}{': ' + why if why else ''}", field="plan")
@@ -230,7 +230,10 @@ def _doses_from_plan(plan: Mapping[str, Any], max_dose_mg: float) -> _Doses:
         raise InputError(
             "the model has no kidney function for dialysis: this plan cannot be simulated", field="plan"
         )
-    hours = [c.hour + c.minute / 60 for c in clocks]
+    # times that cross midnight (22:00, 06:00, 14:00): the doses after it are the next day's
+    hours = [
+        c.hour + c.minute / 60 + 24 * o for c, o in zip(clocks, calculate_day_offsets(clocks), strict=True)
+    ]
     dosed = [(day, doses) for day, doses in rows if any(doses)]
     if not dosed:
         raise bad("it has no doses")

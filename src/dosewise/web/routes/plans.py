@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dosewise.domain.schedule import MIN_DOSE_SPACING, MIN_DOSE_SPACING_SOURCE, find_dosing_day
 from dosewise.domain.units import format_mg
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 from dosewise.exporters.plan_json import kidney_to_dict
@@ -64,6 +65,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "sex": ("sex", "Sex"),
     "weight_kg": ("weight_kg", "Weight, kg"),
     "clinician_override": ("clinician_override", "Clinician override"),
+    "above_kidney_max": ("above_kidney_max", "Above the kidney-adjusted maximum"),
     "confirm_rise": ("confirm_rise", "The reason for the rise"),
     "reason": ("reason", "Why the plan changes"),
 }
@@ -130,7 +132,8 @@ def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str,
     kidney = data.get("kidney") or {}
     crcl = kidney.get("crcl_ml_min")
     way = "dialysis" if kidney.get("band") == "dialysis" else "crcl" if crcl is not None else "none"
-    daily_ug = plan.daily_ug_on(today)
+    now = context.now().astimezone(ZoneInfo(patient.time_zone))
+    daily_ug = plan.daily_ug_on(find_dosing_day(now, current.record.times))  # 06:00 of 22:00,06:00,..
     daily = format_mg(daily_ug) if daily_ug else ""
     kind = {"titration": "maintenance", "maintenance": "maintenance"}.get(plan.kind, plan.kind)
     if not daily_ug:  # a taper that has ended: nothing is taken now
@@ -145,7 +148,8 @@ def _form_from_current(patient: PatientAccess, context: AppContext) -> dict[str,
         "times": ",".join(data.get("times") or []),
         "products": products or list(data.get("products", [])),
         "kidney_way": way,
-        "crcl_ml_min": f"{crcl:g}" if crcl is not None else "",
+        # as shown (truncated within its band): "%g" would round 29.9999 onto 30, another band
+        "crcl_ml_min": kidney.get("crcl_shown") or "" if crcl is not None else "",
     }
 
 
@@ -261,6 +265,7 @@ def _refused(
         "message": str(refusal),
         "overridable": refusal.overridable,
         "clinician": patient.may_override,
+        "field": getattr(refusal, "field", None),
     }
     return plan_page(context, request, patient, form, status=422, refusal=explained)
 
@@ -367,10 +372,10 @@ def _change_view(change: PlanChange, built: BuiltPlan, today: date) -> dict[str,
     left_out = None
     if change.left_out:
         times = ", ".join(moment.strftime(WHEN) for moment in change.left_out)
-        hours = plans.MIN_DOSE_SPACING.total_seconds() / 3600
+        hours = MIN_DOSE_SPACING.total_seconds() / 3600
         left_out = (
             f"Left out: the dose of {times}, less than {hours:g} hours after a dose already taken "
-            f"(doses at least {hours:g} hours apart: a Dosewise default [{plans.MIN_DOSE_SPACING_SOURCE}])."
+            f"(doses at least {hours:g} hours apart: a Dosewise default [{MIN_DOSE_SPACING_SOURCE}])."
         )
     return {
         "starts": starts,
