@@ -23,12 +23,14 @@ from dosewise.exporters.report import (
     ReportPlan,
     ReportSymptoms,
 )
+from dosewise.exporters.safety_checks import SafetyCheck
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_zone
 from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
+from dosewise.services.safety_checks import load_safety_checks
 from dosewise.store.database import read_only
 from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
 
@@ -98,6 +100,7 @@ def gather_report(
                 .order_by(MedicineRow.id)
             )
         )
+        safety_checks = tuple(load_safety_checks(session, patient_id, since=start, before=end))
         patient_name, time_zone = patient.name, patient.time_zone
 
     def local(moment: datetime) -> datetime:
@@ -144,7 +147,7 @@ def gather_report(
         if levels
         else None
     )
-    keys = _source_keys(plans, symptoms, interactions, level_series)
+    keys = _source_keys(plans, symptoms, interactions, level_series, safety_checks)
     return ReportData(
         patient_name=patient_name,
         time_zone=time_zone,
@@ -169,6 +172,7 @@ def gather_report(
             f"a dose taken more than {ON_TIME_WINDOW.total_seconds() / 3600:g} h after its time is 'late'",
             f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",
         ),
+        safety_checks=safety_checks,
     )
 
 
@@ -353,6 +357,7 @@ def _source_keys(
     symptoms: tuple[ReportSymptoms, ...],
     interactions: InteractionReport | None,
     levels: LevelSeries | None,
+    safety_checks: tuple[SafetyCheck, ...] = (),
 ) -> list[str]:
     texts: list[str] = ["PSFS", "NHS", "DOSEWISE", "CG76", "EPI21", "VLAV14"]
     for plan in plans:
@@ -364,6 +369,8 @@ def _source_keys(
         texts += interactions.sources
     if levels is not None:
         texts += levels.sources
+    for check in safety_checks:
+        texts += check.sources
     return list(cite_sources(*texts))
 
 
