@@ -129,3 +129,56 @@ def test_a_report_without_safety_checks_says_so(tmp_path, monograph):
         assert 'id="safety-alert"' not in html and "None in this period." in html
     finally:
         engine.dispose()
+
+
+def test_each_safety_check_is_a_fhir_observation(checked, monograph):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from dosewise.domain.triage import triage as grade
+    from dosewise.services.reports import export_fhir
+    from dosewise.store.database import unit_of_work
+
+    engine, patient = checked
+    # a diary entry's side effects triaged and kept with the entry
+    moment = datetime(2026, 12, 7, 8, tzinfo=ZONE)
+    entry = symptoms.record_symptoms(engine, patient_id=patient, now=moment, penn_frequency=0,
+                                     penn_severity=None, spasticity_nrs=3, side_effects={"fainting": 2},
+                                     actor="t")  # fmt: skip
+    with unit_of_work(engine) as session:
+        triage.store_result(session, patient_id=patient, now=moment, actor="t",
+                            result=grade(monograph, ["fainting"]), inputs={"symptoms": ["fainting"]},
+                            symptom_entry_id=entry)  # fmt: skip
+    bundle = Bundle.model_validate_json(export_fhir(engine, patient_id=patient, now=NOW))
+    checks = [
+        entry.resource
+        for entry in bundle.entry
+        if type(entry.resource).__name__ == "Observation"
+        and entry.resource.code.coding[0].code == "triage-level"
+    ]
+    # every stored result, the one before the first plan too (the whole diary)
+    assert len(checks) == 6
+    by_time = {check.effectiveDateTime.isoformat(): check for check in checks}
+    seizure = by_time["2026-12-03T14:05:00-05:00"]
+    assert seizure.status == "final" and seizure.category[0].coding[0].code == "survey"
+    level = seizure.valueCodeableConcept.coding[0]
+    assert (level.system, level.code) == ("urn:dosewise:codesystem:triage-level", "emergency")
+    assert seizure.interpretation[0].coding[0].code == "AA"
+    assert by_time["2026-12-06T09:00:00-05:00"].interpretation[0].coding[0].code == "A"  # urgent
+    assert by_time["2026-12-02T10:00:00-05:00"].interpretation is None  # routine
+    notes = [note.text for note in seizure.note]
+    assert "a seizure: a danger sign [US-TAB, OZO, LYV]" in notes
+    assert any(text.startswith("Sources: ") and "LYV" in text for text in notes)
+    said = {
+        (component.code.coding[0].code, component.valueBoolean, component.valueString)
+        for component in seizure.component
+    }
+    assert ("breathing", True, None) in said
+    assert ("symptom-ticked", None, "a seizure") in said and ("symptom-typed", None, "feel wobbly") in said
+    amount = by_time["2026-12-05T09:00:00-05:00"].component
+    assert ("amount-taken", "8 tablets") in {(c.code.coding[0].code, c.valueString) for c in amount}
+    # the entry's result is derived from the entry's side effect, an observation of the bundle
+    fainting = by_time[moment.isoformat()]
+    urls = {item.fullUrl for item in bundle.entry}
+    assert fainting.derivedFrom and {ref.reference for ref in fainting.derivedFrom} <= urls
+    assert all(check.subject.reference in urls for check in checks)
+    assert not [e for e in bundle.entry if type(e.resource).__name__ == "Flag"]

@@ -32,7 +32,15 @@ from dosewise.services.patients import drug_of, patient_zone
 from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
 from dosewise.services.safety_checks import load_safety_checks
 from dosewise.store.database import read_only
-from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
+from dosewise.store.models import (
+    DoseSlotRow,
+    MedicineRow,
+    NoteRow,
+    PatientRow,
+    PlanRow,
+    SymptomEntryRow,
+    TriageResultRow,
+)
 
 MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
 LEVEL_DAYS = 28  # a long range draws the estimated levels of its last four weeks (readable on paper)
@@ -398,6 +406,9 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
             session.scalar(
                 select(func.min(SymptomEntryRow.recorded_at)).where(SymptomEntryRow.patient_id == patient_id)
             ),
+            session.scalar(
+                select(func.min(TriageResultRow.recorded_at)).where(TriageResultRow.patient_id == patient_id)
+            ),
             to_utc(now),
         ]
     days = [moment.replace(tzinfo=UTC).astimezone(zone).date() for moment in moments if moment is not None]
@@ -419,6 +430,7 @@ def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
         slots=data.slots,
         symptoms=data.symptoms,
         generated_at=data.generated_at,
+        safety_checks=data.safety_checks,
     )
 
 
