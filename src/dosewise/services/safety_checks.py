@@ -10,11 +10,13 @@ monograph of the patient's drug); times are in the patient's zone; the actor who
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
+from dosewise.domain.monograph import cite_sources
 from dosewise.exporters.safety_checks import Answer, SafetyCheck
 from dosewise.monographs import load_monograph
 from dosewise.services.clock import to_utc
@@ -29,6 +31,32 @@ if TYPE_CHECKING:
     from dosewise.domain.monograph import Monograph
 
 LISTED = 200  # setting: the safety checks page and the API list at most this many, newest first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SafetyCheckList:
+    """What the safety checks page and the API show."""
+
+    checks: tuple[SafetyCheck, ...]  # newest first, at most the limit
+    total: int  # every result kept for the patient
+    sources: tuple[tuple[str, str], ...]  # (key, citation) of the sources the listed ones cite
+
+
+def list_safety_checks(engine: Engine, *, patient_id: int, limit: int = LISTED) -> SafetyCheckList:
+    """The patient's newest ``limit`` stored triage results, how many there are in all, and the
+    citations of their sources (those the monograph still has)."""
+    with read_only(engine) as session:
+        checks = tuple(load_safety_checks(session, patient_id, limit=limit))
+        total = session.scalar(
+            select(func.count()).select_from(TriageResultRow).where(TriageResultRow.patient_id == patient_id)
+        )
+        monograph = load_monograph(drug_of(session, patient_id))
+    keys = cite_sources(*(", ".join(check.sources) for check in checks))
+    return SafetyCheckList(
+        checks=checks,
+        total=total or 0,
+        sources=tuple((key, monograph.sources[key]) for key in keys if key in monograph.sources),
+    )
 
 
 def safety_checks(
