@@ -312,7 +312,7 @@ def test_clinician_linked_by_code_changes_the_plan(page: Page, second_page: Page
     clinician_page.set_viewport_size({"width": 1280, "height": 900})
 
     # The clinician opens the patient's plan and changes it to a maintenance plan.
-    row.get_by_role("link", name="Jo Lindqvist").click()
+    row.get_by_role("link", name="Jo Lindqvist", exact=True).click()
     expect(clinician_page.get_by_role("navigation", name="Jo Lindqvist")).to_contain_text(
         "you are their clinician"
     )
