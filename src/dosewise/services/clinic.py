@@ -1,10 +1,9 @@
 """A clinician's patient list: who needs attention, and why.
 
 A patient is flagged for doses missed in the last days, an urgent or emergency triage (a side
-effect of a diary entry, or a result stored when someone asked "How do I feel?"), or spasm
-scores rising against the days before. The look-back and the rise
-that counts are Dosewise settings (the clinical reference gives no such numbers); the page
-says so.
+effect of a diary entry, or a result kept when someone asked "How do I feel?"; shown with when
+it was given), or spasm scores rising against the days before. The look-back and the rise that
+counts are Dosewise settings (the clinical reference gives no such numbers); the page says so.
 
 The list ranks from a summary per patient (``attention_summaries``) that holds while nothing
 is written and the clock has not reached its ``valid_until``; :func:`attention` is the
@@ -293,7 +292,7 @@ def _ranked_page(
 @cache
 def _ranked_statement() -> Select[*tuple[Any, ...]]:
     """A page of the clinician's patients ranked from their summaries (emergency, then urgent
-    side effect, then most doses missed, then spasticity rising, then by name), with the whole
+    triage, then most doses missed, then spasticity rising, then by name), with the whole
     list's size, how many need attention and how many summaries are not valid at ``now``."""
     summary = AttentionSummaryRow
     now: BindParameter[datetime] = bindparam("now")
