@@ -174,6 +174,7 @@ SCREENS = {
     "account": Screen("patient", "/account", "Account"),
     "clinic": Screen("clinician", "/clinic", "My patients"),
     "clinician-plan": Screen("clinician", "/patients/{p}/plans", "Plan", _preview),
+    "safety-checks": Screen("clinician", "/patients/{p}/triage/history", "Safety checks"),
     "join": Screen("caregiver", "/join", "Use an invitation code"),
     "patients-none-yet": Screen("caregiver", "/patients", "Whose diary?"),
     "not-found": Screen("caregiver", "/patients/{p}/today", "Not found", status=404),

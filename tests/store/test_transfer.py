@@ -186,3 +186,53 @@ def test_export_refuses_a_folder_with_files(engine, filled, tmp_path):
     with pytest.raises(InputError, match="not empty"):
         export_csv(engine, str(folder), now=NOW)
     shutil.rmtree(folder)
+
+
+def test_stored_triage_results_round_trip_and_read_as_safety_checks(engine, filled, tmp_path):
+    """triage_results.csv is the table (an import restores it exactly); safety_checks.csv is the
+    same results for people: times with the patient's offset, questions and reasons written out."""
+    import csv
+
+    from sqlalchemy import select
+
+    from dosewise.services import storage, triage
+    from dosewise.store.models import TriageResultRow
+
+    triage.triage_patient(engine, patient_id=filled, symptoms=["seizure", "feel odd"], now=NOW, actor="cli",
+                          answers={"breathing": True, "hard_to_wake": False}, amount="3 tablets")  # fmt: skip
+    triage.triage_patient(engine, patient_id=filled, symptoms=["drowsiness"], now=NOW, actor="cli")
+    folder = tmp_path / "export"
+    counts = storage.export_tables(engine, str(folder), patient_id=filled, now=NOW)
+    assert counts["triage_results"] == 2
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["readable"] == {"safety_checks.csv": 2} and "safety_checks" not in manifest["tables"]
+    with (folder / "safety_checks.csv").open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["id", "recorded_at", "level", "reasons", "ticked", "typed", "answers", "amount",
+                             "unrecognised", "sources", "recorded_by", "symptom_entry_id"]  # fmt: skip
+    seizure = next(row for row in rows if row["level"] == "emergency")
+    assert seizure["recorded_at"] == "2026-12-02T12:00:00+00:00"  # the patient's zone (UTC), with its offset
+    assert seizure["ticked"] == "a seizure" and seizure["typed"] == "feel odd"
+    assert seizure["answers"].split(" | ") == [
+        "Is breathing slow, shallow, noisy or difficult? yes",
+        "Is the person very hard to wake, or cannot be woken? no",
+    ]
+    assert seizure["amount"] == "3 tablets" and seizure["recorded_by"] == "cli"
+    assert "a seizure: a danger sign [US-TAB, OZO, LYV]" in seizure["reasons"].split(" | ")
+    assert "LYV" in seizure["sources"].split(", ")
+
+    target = fresh(tmp_path)
+    imported = storage.import_tables(target, str(folder))  # the readable file is not read
+    assert imported["triage_results"] == 2
+
+    def stored(database):
+        with database.connect() as connection:
+            return [
+                tuple(row) for row in connection.execute(select(TriageResultRow).order_by(TriageResultRow.id))
+            ]
+
+    assert stored(target) == stored(engine)
+    again = tmp_path / "again"
+    storage.export_tables(target, str(again), patient_id=filled, now=NOW)
+    for name in ("triage_results.csv", "safety_checks.csv"):
+        assert (again / name).read_bytes() == (folder / name).read_bytes()

@@ -9,6 +9,13 @@
   ``not-done`` when skipped.
 - Observation per symptom score (Penn spasm frequency and severity [PSFS], spasticity 0-10) and
   per side effect (its severity 1-3 as a component), category ``survey``.
+- Observation per stored triage result ("safety check"), category ``survey``, code
+  ``triage-level``: the level as ``valueCodeableConcept`` (emergency, urgent, routine), an
+  emergency ``interpretation`` AA (critical) and an urgent one A, the reasons as notes (each with
+  its sources), what it was given from as components (each question with its yes/no, the
+  symptoms ticked and the words typed, the amount, what was not recognised), ``derivedFrom`` the
+  diary entry's side effects when it triaged an entry. Not a Flag: a Flag is a warning in force
+  about the patient, and a result is a record of advice given at one moment.
 
 Identifiers are UUID 5 from the database ids, so exporting twice gives the same references.
 """
@@ -23,6 +30,7 @@ from typing import Any
 from dosewise.domain.adherence import Slot
 from dosewise.domain.units import ug_to_mg
 from dosewise.exporters.report import ReportPlan, ReportSymptoms
+from dosewise.exporters.safety_checks import SafetyCheck
 
 NAMESPACE = uuid.UUID("5d2b3a3e-6c0f-4c7e-9d0b-8f1d6f1e2a10")  # Dosewise's namespace for UUID 5
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -30,12 +38,26 @@ BACLOFEN_RXNORM = "1292"  # RxNorm ingredient concept for baclofen
 UCUM = "http://unitsofmeasure.org"
 DIARY_CODES = "urn:dosewise:codesystem:diary"  # Dosewise's own codes for diary scores
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+TRIAGE_LEVELS = "urn:dosewise:codesystem:triage-level"  # emergency, urgent, routine
+TRIAGE_QUESTIONS = "urn:dosewise:codesystem:triage-question"  # the guided questions, by key
+LEVEL_DISPLAY = {
+    "emergency": "Emergency: call the local emergency number now",
+    "urgent": "Urgent: contact the prescriber or an urgent care service today",
+    "routine": "Routine: mention it at the next appointment",
+}
+LEVEL_INTERPRETATION = {"emergency": ("AA", "Critical abnormal"), "urgent": ("A", "Abnormal")}
 SCORES = {
     "penn-spasm-frequency": "Penn Spasm Frequency Scale, frequency 0-4 [PSFS]",
     "penn-spasm-severity": "Penn Spasm Frequency Scale, severity 1-3 [PSFS]",
     "spasticity-nrs": "Spasticity numeric rating scale 0-10",
     "side-effect": "Side effect",
     "side-effect-severity": "Side-effect severity 1-3",
+    "triage-level": "Safety check (triage): how urgent",
+    "symptom-ticked": "Symptom ticked",
+    "symptom-typed": "Words typed",
+    "amount-taken": "Amount taken, as typed",
+    "not-recognised": "Typed, not recognised by triage",
 }
 
 
@@ -62,6 +84,7 @@ def build_bundle(
     slots: Sequence[Slot],
     symptoms: Sequence[ReportSymptoms],
     generated_at: datetime,
+    safety_checks: Sequence[SafetyCheck] = (),
 ) -> str:
     """The Bundle as FHIR JSON (validated by the R4B models before it is returned)."""
     from fhir.resources.R4B.bundle import Bundle
@@ -84,9 +107,22 @@ def build_bundle(
             entries.append(
                 {"fullUrl": _urn("dose", slot.slot_id), "resource": _administration(slot, patient_ref)}
             )
+    # what a result triaged from a diary entry is derived from: the entry's side effects
+    derived: dict[int, list[str]] = {}
     for entry in symptoms:
         for code, resource in _observations(entry, patient_ref):
-            entries.append({"fullUrl": _urn(f"symptoms/{code}", entry.entry_id), "resource": resource})
+            url = _urn(f"symptoms/{code}", entry.entry_id)
+            entries.append({"fullUrl": url, "resource": resource})
+            if code.startswith("side-effect/"):
+                derived.setdefault(entry.entry_id, []).append(url)
+    for check in safety_checks:
+        sources = derived.get(check.symptom_entry_id, []) if check.symptom_entry_id is not None else []
+        entries.append(
+            {
+                "fullUrl": _urn("triage", check.result_id),
+                "resource": _triage_observation(check, patient_ref, sources),
+            }
+        )
     bundle = Bundle.model_validate(
         {
             "resourceType": "Bundle",
@@ -207,3 +243,56 @@ def _observations(entry: ReportSymptoms, patient_ref: str) -> list[tuple[str, di
             )
         )
     return found
+
+
+def _triage_observation(check: SafetyCheck, patient_ref: str, derived_from: Sequence[str]) -> dict[str, Any]:
+    """A stored triage result: its level, why (notes), and what it was given from (components)."""
+
+    def component(code: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"code": {"coding": [{"system": DIARY_CODES, "code": code}], "text": SCORES[code]}, **value}
+
+    components = [
+        {
+            "code": {
+                "coding": [{"system": TRIAGE_QUESTIONS, "code": answer.key, "display": answer.question}],
+                "text": answer.question,
+            },
+            "valueBoolean": answer.yes,
+        }
+        for answer in check.answers
+    ]
+    components += [component("symptom-ticked", {"valueString": label}) for label in check.ticked]
+    components += [component("symptom-typed", {"valueString": text}) for text in check.typed]
+    if check.amount:
+        components.append(component("amount-taken", {"valueString": check.amount}))
+    components += [component("not-recognised", {"valueString": text}) for text in check.unrecognised]
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "identifier": [{"system": "urn:dosewise:triage-result", "value": str(check.result_id)}],
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+        "code": {
+            "coding": [{"system": DIARY_CODES, "code": "triage-level", "display": SCORES["triage-level"]}],
+            "text": SCORES["triage-level"],
+        },
+        "subject": {"reference": patient_ref},
+        "effectiveDateTime": check.at.isoformat(),
+        "issued": check.at.isoformat(),
+        "valueCodeableConcept": {
+            "coding": [{"system": TRIAGE_LEVELS, "code": check.level, "display": LEVEL_DISPLAY[check.level]}],
+            "text": check.level,
+        },
+        "note": [
+            *({"text": reason} for reason in check.reasons),
+            {"text": f"Sources: {', '.join(check.sources) or 'none'}. Asked by {check.recorded_by}."},
+        ],
+    }
+    if check.level in LEVEL_INTERPRETATION:
+        code, display = LEVEL_INTERPRETATION[check.level]
+        coding = {"system": INTERPRETATION, "code": code, "display": display}
+        resource["interpretation"] = [{"coding": [coding]}]
+    if components:
+        resource["component"] = components
+    if derived_from:
+        resource["derivedFrom"] = [{"reference": url} for url in derived_from]
+    return resource

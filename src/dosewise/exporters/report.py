@@ -20,6 +20,7 @@ from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult
 from dosewise.domain.units import format_mg, ug_to_mg
+from dosewise.exporters.safety_checks import SafetyCheck, count_levels, describe_serious
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -29,6 +30,7 @@ LISTED_DOSES = 40  # a short range lists the doses not taken on time one by one,
 LONG_RANGE_DAYS = 42  # a longer range: counts per week or month, missed and skipped doses by day
 MONTHLY_RANGE_DAYS = 120  # longer than this: per month rather than per week; scores as weekly means
 LISTED_NOTES = 60  # the most recent notes are listed; earlier ones are counted (all are in the CSV)
+LISTED_ROUTINE_CHECKS = 30  # routine safety checks listed (newest first); every urgent one is
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +137,7 @@ class LevelSeries:
     mg_l: tuple[float, ...]
     crcl_ml_min: float | None
     sources: tuple[str, ...]
+    crcl_shown: str | None = None  # as people read it: within its band (domain.kidney.format_crcl)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +167,8 @@ class ReportData:
     # the sources it cites, as (key, citation)
     conditions: tuple[ConditionAdvice, ...] = ()
     condition_sources: tuple[tuple[str, str], ...] = ()
+    # the triage results stored in the period ("safety checks"), newest first, as given then
+    safety_checks: tuple[SafetyCheck, ...] = ()
 
     @property
     def range_days(self) -> int:
@@ -476,6 +481,8 @@ def render_report_html(data: ReportData) -> str:
         key=lambda item: item[0],
     )
     scored = data.symptoms
+    serious_checks = [check for check in data.safety_checks if check.serious]
+    routine_checks = [check for check in data.safety_checks if not check.serious]
     return (
         _environment()
         .get_template("report.html.j2")
@@ -501,6 +508,11 @@ def render_report_html(data: ReportData) -> str:
             notes=notes[-LISTED_NOTES:],
             earlier_notes=max(0, len(notes) - LISTED_NOTES),
             state_words={"missed": "missed", "late": "taken late", "skipped": "skipped"},
+            serious_checks=serious_checks,  # newest first, as gathered
+            routine_checks=routine_checks[:LISTED_ROUTINE_CHECKS],
+            more_routine_checks=max(0, len(routine_checks) - LISTED_ROUTINE_CHECKS),
+            check_counts=count_levels(data.safety_checks),
+            serious_summary=describe_serious(data.safety_checks),
         )
     )
 

@@ -1,9 +1,9 @@
 """A clinician's patient list: who needs attention, and why.
 
-A patient is flagged for doses missed in the last days, a side effect that triage calls urgent
-or an emergency, or spasm scores rising against the days before. The look-back and the rise
-that counts are Dosewise settings (the clinical reference gives no such numbers); the page
-says so.
+A patient is flagged for doses missed in the last days, an urgent or emergency triage (a side
+effect of a diary entry, or a result kept when someone asked "How do I feel?"; shown with when
+it was given), or spasm scores rising against the days before. The look-back and the rise that
+counts are Dosewise settings (the clinical reference gives no such numbers); the page says so.
 
 The list ranks from a summary per patient (``attention_summaries``) that holds while nothing
 is written and the clock has not reached its ``valid_until``; :func:`attention` is the
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from statistics import fmean
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BindParameter,
@@ -46,7 +47,7 @@ from dosewise.domain.triage import TriageLevel
 from dosewise.errors import InputError
 from dosewise.monographs import DEFAULT_DRUG
 from dosewise.services.auth import CurrentUser
-from dosewise.services.clock import to_utc
+from dosewise.services.clock import from_utc, to_utc
 from dosewise.services.doses import dose_status, load_slots, missed_dose_window
 from dosewise.services.patients import patient_zone
 from dosewise.services.plans import keep_all_slots_ahead, keep_slots_ahead, plan_crcl
@@ -61,6 +62,7 @@ from dosewise.store.models import (
     PatientRow,
     PlanRow,
     SymptomEntryRow,
+    TriageResultRow,
 )
 
 LOOK_BACK = timedelta(days=7)  # setting: the recent period the flags look at
@@ -84,6 +86,9 @@ class Attention:
     spasticity_now: float | None
     spasticity_before: float | None
     has_plan: bool
+    # when the worst triage of the period was given (the newest of that level), in the
+    # patient's zone; None when there is none
+    worst_triage_at: datetime | None = None
 
     @property
     def rising(self) -> bool:
@@ -97,7 +102,8 @@ class Attention:
     def reasons(self) -> list[str]:
         found = []
         if self.worst_triage is not None:
-            found.append(f"{self.worst_triage} side effect reported")
+            when = f" on {self.worst_triage_at:%-d %b %H:%M}" if self.worst_triage_at is not None else ""
+            found.append(f"{self.worst_triage} triage{when}")
         if self.missed:
             found.append(f"{self.missed} dose{'s' if self.missed != 1 else ''} missed")
         if self.rising:
@@ -165,7 +171,7 @@ def patient_page(
     summaries: dict[int, _Summary] = {}
     stale: list[int] = []
     missing: list[int] = []
-    for patient_id, _, _, has_row, fresh, *summary in listed:
+    for patient_id, _, _, _, has_row, fresh, *summary in listed:
         if fresh:
             summaries[patient_id] = tuple(summary)
             continue
@@ -181,11 +187,11 @@ def patient_page(
         summaries.update(refreshed)  # not stored (a writer came first): ranked here this once
     keyed = []
     flagged = 0
-    for patient_id, name, role, *_ in listed:
+    for patient_id, name, role, time_zone, *_ in listed:
         found = summaries.get(patient_id)
         if found is None:  # no longer let in (between the two reads)
             continue
-        missed, _, worst, spasticity_now, spasticity_before, _ = found
+        missed, _, worst, _, spasticity_now, spasticity_before, _ = found
         rising = (
             spasticity_now is not None
             and spasticity_before is not None
@@ -196,7 +202,7 @@ def patient_page(
         keyed.append(
             (
                 (triage, -missed, 0 if rising else 1, name.lower(), name, patient_id),
-                (patient_id, name, role),
+                (patient_id, name, role, time_zone),
                 found,
             )
         )
@@ -213,14 +219,16 @@ def patient_page(
                 missed=missed,
                 skipped=skipped,
                 worst_triage=worst,
+                worst_triage_at=_local(worst_at, time_zone),
                 spasticity_now=spasticity_now,
                 spasticity_before=spasticity_before,
                 has_plan=bool(has_plan),
             )
-            for _, (patient_id, name, role), (
+            for _, (patient_id, name, role, time_zone), (
                 missed,
                 skipped,
                 worst,
+                worst_at,
                 spasticity_now,
                 spasticity_before,
                 has_plan,
@@ -231,6 +239,11 @@ def patient_page(
         page=page,
         page_size=page_size,
     )
+
+
+def _local(naive_utc: datetime | None, time_zone: str) -> datetime | None:
+    """A stored time in the patient's zone (the list shows each patient's times in their own)."""
+    return None if naive_utc is None else from_utc(naive_utc, ZoneInfo(time_zone))
 
 
 def _ranked_page(
@@ -262,6 +275,7 @@ def _ranked_page(
                 missed=row.missed,
                 skipped=row.skipped,
                 worst_triage=row.worst_triage,
+                worst_triage_at=_local(row.worst_triage_at, row.time_zone),
                 spasticity_now=row.spasticity_now,
                 spasticity_before=row.spasticity_before,
                 has_plan=bool(row.has_plan),
@@ -278,7 +292,7 @@ def _ranked_page(
 @cache
 def _ranked_statement() -> Select[*tuple[Any, ...]]:
     """A page of the clinician's patients ranked from their summaries (emergency, then urgent
-    side effect, then most doses missed, then spasticity rising, then by name), with the whole
+    triage, then most doses missed, then spasticity rising, then by name), with the whole
     list's size, how many need attention and how many summaries are not valid at ``now``."""
     summary = AttentionSummaryRow
     now: BindParameter[datetime] = bindparam("now")
@@ -294,9 +308,11 @@ def _ranked_statement() -> Select[*tuple[Any, ...]]:
             PatientRow.id,
             PatientRow.name,
             AccessGrantRow.role,
+            PatientRow.time_zone,
             summary.missed,
             summary.skipped,
             summary.worst_triage,
+            summary.worst_triage_at,
             summary.spasticity_now,
             summary.spasticity_before,
             summary.has_plan,
@@ -321,8 +337,8 @@ def _ranked_statement() -> Select[*tuple[Any, ...]]:
 
 
 # What the list keeps of a patient's Attention (a row of attention_summaries): missed, skipped,
-# worst triage, spasticity now and before, has a plan
-_Summary = tuple[int, int, TriageLevel | None, float | None, float | None, bool]
+# worst triage and when it was given (naive UTC), spasticity now and before, has a plan
+_Summary = tuple[int, int, TriageLevel | None, datetime | None, float | None, float | None, bool]
 
 
 def _refresh(
@@ -352,10 +368,12 @@ def _refresh(
     stored: list[dict[str, Any]] = []
     for fact in facts:
         sum_now, count_now, sum_before, count_before = fact.scores
+        worst, worst_at = _worse(_worst_triage(fact, triaged), fact.stored_worst)
         summary: _Summary = (
             fact.missed,
             fact.skipped,
-            _worst_triage(fact, triaged),
+            worst,
+            worst_at,
             sum_now / count_now if count_now else None,
             sum_before / count_before if count_before else None,
             fact.has_plan,
@@ -377,7 +395,15 @@ def _refresh(
     return found
 
 
-_STORED = ("b_missed", "b_skipped", "b_worst_triage", "b_spasticity_now", "b_spasticity_before", "b_has_plan")
+_STORED = (
+    "b_missed",
+    "b_skipped",
+    "b_worst_triage",
+    "b_worst_triage_at",
+    "b_spasticity_now",
+    "b_spasticity_before",
+    "b_has_plan",
+)
 
 
 def _write(engine: Engine, statement: Any, rows: Sequence[dict[str, Any]]) -> bool:
@@ -414,6 +440,7 @@ def _store_statement() -> Update:
             missed=bindparam("b_missed"),
             skipped=bindparam("b_skipped"),
             worst_triage=bindparam("b_worst_triage"),
+            worst_triage_at=bindparam("b_worst_triage_at"),
             spasticity_now=bindparam("b_spasticity_now"),
             spasticity_before=bindparam("b_spasticity_before"),
             has_plan=bindparam("b_has_plan"),
@@ -432,11 +459,13 @@ def _summaries_statement() -> Select[*tuple[Any, ...]]:
             PatientRow.id,
             PatientRow.name,
             AccessGrantRow.role,
+            PatientRow.time_zone,
             summary.version.is_not(None),
             case((and_(summary.computed_at <= now, summary.valid_until > now), 1), else_=0),
             summary.missed,
             summary.skipped,
             summary.worst_triage,
+            summary.worst_triage_at,
             summary.spasticity_now,
             summary.spasticity_before,
             summary.has_plan,
@@ -466,6 +495,8 @@ class _Facts:
     scores: tuple[int, int, int, int] = (0, 0, 0, 0)  # spasticity: sum, count now; sum, count before
     side_effect_entries: list[tuple[datetime, str]] = field(default_factory=list)  # (recorded_at, JSON)
     missed_dues: list[datetime] = field(default_factory=list)  # aware UTC, sorted: for triage
+    # the worst stored triage result of the period and when it was given (naive UTC)
+    stored_worst: tuple[TriageLevel | None, datetime | None] = (None, None)
     version: int | None = None  # of the patient's summary row, read with these facts
     valid_until: datetime | None = None  # naive UTC: see _valid_until
 
@@ -504,6 +535,9 @@ def _gather(
             first_not_taken_before,
             first_entry_now,
             first_entry_before,
+            stored_worst,
+            stored_worst_at,
+            first_stored,
         ) in connection.execute(_patients_statement(), parameters):
             # an unrecorded dose turns "missed" once the one after it is less than the window
             # away: for every slot but the last past one, the next is itself past; the last
@@ -519,6 +553,7 @@ def _gather(
                 skipped=skipped,
                 has_plan=bool(has_plan),
                 version=version,
+                stored_worst=(stored_worst, stored_worst_at),
                 valid_until=_valid_until(
                     now_utc,
                     window,
@@ -526,6 +561,7 @@ def _gather(
                     due_last=bool(unrecorded_last and not unrecorded_last_missed),
                     first_not_taken=(first_not_taken_now, first_not_taken_before),
                     first_entry=(first_entry_now, first_entry_before),
+                    first_stored=first_stored,
                 ),
             )
             edges[patient_id] = (last_past, next_due)
@@ -558,6 +594,7 @@ def _valid_until(
     due_last: bool,
     first_not_taken: tuple[datetime | None, datetime | None],
     first_entry: tuple[datetime | None, datetime | None],
+    first_stored: datetime | None = None,
 ) -> datetime:
     """The first moment after ``now_utc`` at which the clock alone (no row written) could change
     the patient's :class:`Attention`, or earlier; naive UTC. What changes with the clock:
@@ -572,7 +609,10 @@ def _valid_until(
       or later);
     - an entry moves from the period to the one before LOOK_BACK after it, and out of that
       2 x LOOK_BACK after it (its triage counts only in the period): ``first_entry`` (the
-      first recorded in the period, and in the one before or later).
+      first recorded in the period, and in the one before or later);
+    - a stored urgent or emergency triage result leaves the period LOOK_BACK after it was
+      given (one stored with a diary entry: after the entry): ``first_stored``, the first of
+      the period. Which is the worst, and when it was given, changes only when one leaves.
 
     Each later one of a kind comes after the first, so the first of each is enough. Capped at
     SUMMARY_MAX_AGE, so that what the code (the triage rules) says shows within a day."""
@@ -591,6 +631,8 @@ def _valid_until(
         bounds.append(entry_now + LOOK_BACK)
     if entry_before is not None:
         bounds.append(entry_before + 2 * LOOK_BACK)
+    if first_stored is not None:
+        bounds.append(first_stored + LOOK_BACK)
     return min(bounds)
 
 
@@ -631,7 +673,9 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
     dose counts of the period and the due times around now (each a step or a short range along
     a ``dose_slots`` index), whether they have a plan, their summary's version (read in the
     same statement as the counts), and the first dose not taken and the first entry of the
-    period and of the time before (what :func:`_valid_until` needs: a step along an index)."""
+    period and of the time before (what :func:`_valid_until` needs: a step along an index),
+    and the worst stored triage result of the period with when it was given, and the first
+    such result (it leaves the period first)."""
     slot = aliased(DoseSlotRow)
     now: BindParameter[datetime] = bindparam("now")
     start: BindParameter[datetime] = bindparam("start")
@@ -665,6 +709,28 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
         )
 
     entry = aliased(SymptomEntryRow)
+    stored = aliased(TriageResultRow)
+    linked = aliased(SymptomEntryRow)
+    # a result stored with a diary entry is that entry's triage: it counts at the entry's time
+    given_at = func.coalesce(linked.recorded_at, stored.recorded_at)
+    emergency_first = case((stored.level == literal_column("'emergency'"), 0), else_=1)
+
+    def stored_result(column: Any, *order: Any) -> Any:
+        """The first stored urgent or emergency result of the period in ``order`` (the
+        (patient, recorded) index, then the few results of the patient)."""
+        return (
+            select(column)
+            .select_from(stored)
+            .outerjoin(linked, linked.id == stored.symptom_entry_id)
+            .where(
+                stored.patient_id == PatientRow.id,
+                stored.level.in_(("emergency", "urgent")),
+                given_at >= start,
+            )
+            .order_by(*order)
+            .limit(1)
+            .scalar_subquery()
+        )
 
     def first_entry(since: str) -> Any:
         return (
@@ -694,6 +760,9 @@ def _patients_statement() -> Select[*tuple[Any, ...]]:
             first_not_taken("window_start").label("first_not_taken_before"),
             first_entry("start").label("first_entry_now"),
             first_entry("before").label("first_entry_before"),
+            stored_result(stored.level, emergency_first, given_at.desc()).label("stored_worst"),
+            stored_result(given_at, emergency_first, given_at.desc()).label("stored_worst_at"),
+            stored_result(given_at, given_at).label("first_stored"),
         )
         .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
         .outerjoin(AttentionSummaryRow, AttentionSummaryRow.patient_id == PatientRow.id)
@@ -789,15 +858,27 @@ def _not_taken_statement() -> Select[*tuple[Any, ...]]:
 
 def _worst_triage(
     found: _Facts, triaged: dict[tuple[str, int, float | None], TriageLevel | None]
-) -> TriageLevel | None:
-    worst: TriageLevel | None = None
+) -> tuple[TriageLevel | None, datetime | None]:
+    """The worst triage of the entries' side effects and the newest entry of that level."""
+    worst: tuple[TriageLevel | None, datetime | None] = (None, None)
     for entry in found.side_effect_entries:
         level = _triage_level(entry, found.missed_dues, found.crcl_ml_min, triaged)
-        if level == "emergency":
-            return "emergency"
-        if level == "urgent":
-            worst = "urgent"
+        if level in ("emergency", "urgent"):
+            worst = _worse(worst, (level, entry[0]))
     return worst
+
+
+def _worse(
+    first: tuple[TriageLevel | None, datetime | None], second: tuple[TriageLevel | None, datetime | None]
+) -> tuple[TriageLevel | None, datetime | None]:
+    """Of two (level, when given), the more urgent; of the same level, the newer."""
+    if first[0] is None or second[0] is None:
+        return second if first[0] is None else first
+
+    def weight(item: tuple[TriageLevel | None, datetime | None]) -> tuple[bool, datetime]:
+        return item[0] == "emergency", item[1] or datetime.min  # noqa: DTZ901 (naive UTC, as stored)
+
+    return first if weight(first) >= weight(second) else second
 
 
 def _triage_level(
@@ -839,17 +920,26 @@ def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now:
             select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
         ).first()
         crcl = plan_crcl(plan)
+        stored = session.execute(
+            select(
+                TriageResultRow.level, TriageResultRow.recorded_at, TriageResultRow.symptom_entry_id
+            ).where(TriageResultRow.patient_id == patient_id)
+        ).all()
     recent = [s for s in slots if to_utc(s.due_at) >= start]
     missed_dues = [slot.due_at for slot in slots if slot.state in ("missed", "skipped")]
-    worst: TriageLevel | None = None
+    worst: tuple[TriageLevel | None, datetime | None] = (None, None)
     for entry in entries:
         if entry.recorded_at < start:
             continue
         result = triage_entry(entry, missed_dues, crcl)
-        if result is not None and result.level == "emergency":
-            worst = "emergency"
-        elif result is not None and result.level == "urgent" and worst is None:
-            worst = "urgent"
+        if result is not None and result.level in ("emergency", "urgent"):
+            worst = _worse(worst, (result.level, entry.recorded_at))
+    # the results kept when triage was given; one kept with a diary entry counts at its time
+    entry_times = {entry.id: entry.recorded_at for entry in entries}
+    for level, recorded_at, entry_id in stored:
+        given_at = recorded_at if entry_id is None else entry_times.get(entry_id)
+        if level in ("emergency", "urgent") and given_at is not None and given_at >= start:
+            worst = _worse(worst, (cast("TriageLevel", level), given_at))
     now_scores = [e.spasticity_nrs for e in entries if e.recorded_at >= start]
     before_scores = [e.spasticity_nrs for e in entries if e.recorded_at < start]
     return Attention(
@@ -858,7 +948,8 @@ def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now:
         relation=relation,
         missed=sum(1 for s in recent if s.state == "missed"),
         skipped=sum(1 for s in recent if s.state == "skipped"),
-        worst_triage=worst,
+        worst_triage=worst[0],
+        worst_triage_at=from_utc(worst[1], zone) if worst[1] is not None else None,
         spasticity_now=fmean(now_scores) if now_scores else None,
         spasticity_before=fmean(before_scores) if before_scores else None,
         has_plan=plan is not None,

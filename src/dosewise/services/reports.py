@@ -12,6 +12,7 @@ from sqlalchemy import Engine, exists, func, or_, select
 
 from dosewise.domain.adherence import Slot, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
+from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageResult, triage
@@ -23,14 +24,24 @@ from dosewise.exporters.report import (
     ReportPlan,
     ReportSymptoms,
 )
+from dosewise.exporters.safety_checks import SafetyCheck
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_guidance, patient_zone
 from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
+from dosewise.services.safety_checks import load_safety_checks
 from dosewise.store.database import read_only
-from dosewise.store.models import DoseSlotRow, MedicineRow, NoteRow, PatientRow, PlanRow, SymptomEntryRow
+from dosewise.store.models import (
+    DoseSlotRow,
+    MedicineRow,
+    NoteRow,
+    PatientRow,
+    PlanRow,
+    SymptomEntryRow,
+    TriageResultRow,
+)
 
 MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
 LEVEL_DAYS = 28  # a long range draws the estimated levels of its last four weeks (readable on paper)
@@ -98,6 +109,13 @@ def gather_report(
                 .order_by(MedicineRow.id)
             )
         )
+        # "How do I feel?" results; a diary entry's side effects are triaged with the entry
+        # (the Triage events box), so they are not listed twice
+        safety_checks = tuple(
+            check
+            for check in load_safety_checks(session, patient_id, since=start, before=end)
+            if check.symptom_entry_id is None
+        )
         patient_name, time_zone = patient.name, patient.time_zone
         flags = {
             "pregnant": patient.pregnant,
@@ -149,7 +167,7 @@ def gather_report(
         if levels
         else None
     )
-    keys = _source_keys(plans, symptoms, interactions, level_series)
+    keys = _source_keys(plans, symptoms, interactions, level_series, safety_checks)
     guidance = patient_guidance()
     conditions = guidance.advice_for(**{name: bool(value) for name, value in flags.items()})
     return ReportData(
@@ -183,6 +201,7 @@ def gather_report(
             f"a dose taken more than {ON_TIME_WINDOW.total_seconds() / 3600:g} h after its time is 'late'",
             f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",
         ),
+        safety_checks=safety_checks,
     )
 
 
@@ -313,6 +332,7 @@ def _levels(
         mg_l=tuple(series.mg_l[i] for i in kept),
         crcl_ml_min=series.crcl_ml_min,
         sources=series.sources,
+        crcl_shown=series.crcl_shown,
     )
 
 
@@ -359,6 +379,7 @@ def level_series(
         mg_l=tuple(float(v) for v in levels),
         crcl_ml_min=crcl,
         sources=cite_sources(rules.model_source, rules.cl_source, rules.v_source, rules.ka_source),
+        crcl_shown=None if crcl is None else format_crcl(monograph.kidney, crcl),
     )
 
 
@@ -367,6 +388,7 @@ def _source_keys(
     symptoms: tuple[ReportSymptoms, ...],
     interactions: InteractionReport | None,
     levels: LevelSeries | None,
+    safety_checks: tuple[SafetyCheck, ...] = (),
 ) -> list[str]:
     texts: list[str] = ["PSFS", "NHS", "DOSEWISE", "CG76", "EPI21", "VLAV14"]
     for plan in plans:
@@ -378,6 +400,8 @@ def _source_keys(
         texts += interactions.sources
     if levels is not None:
         texts += levels.sources
+    for check in safety_checks:
+        texts += check.sources
     return list(cite_sources(*texts))
 
 
@@ -405,6 +429,9 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
             session.scalar(
                 select(func.min(SymptomEntryRow.recorded_at)).where(SymptomEntryRow.patient_id == patient_id)
             ),
+            session.scalar(
+                select(func.min(TriageResultRow.recorded_at)).where(TriageResultRow.patient_id == patient_id)
+            ),
             to_utc(now),
         ]
     days = [moment.replace(tzinfo=UTC).astimezone(zone).date() for moment in moments if moment is not None]
@@ -426,6 +453,7 @@ def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
         slots=data.slots,
         symptoms=data.symptoms,
         generated_at=data.generated_at,
+        safety_checks=data.safety_checks,
     )
 
 

@@ -72,7 +72,13 @@ def import_tables(engine: Engine, folder: str) -> dict[str, int]:
 
 
 def export_tables(engine: Engine, folder: str, *, patient_id: int, now: datetime) -> dict[str, int]:
-    """The patient's diary as CSV tables in a new folder (docs/export-formats.md)."""
+    """The patient's diary as CSV tables in a new folder (docs/export-formats.md), with the
+    stored triage results once more as people read them (``safety_checks.csv``: the patient's
+    times with their offset, the questions and reasons written out; not read by an import)."""
+    from dosewise.exporters.safety_checks import CSV_COLUMNS, csv_rows
+    from dosewise.services.safety_checks import safety_checks
     from dosewise.store import transfer
 
-    return transfer.export_csv(engine, folder, patient_id=patient_id, now=now)
+    checks = safety_checks(engine, patient_id=patient_id)
+    readable = {"safety_checks.csv": (CSV_COLUMNS, csv_rows(checks))}
+    return transfer.export_csv(engine, folder, patient_id=patient_id, now=now, readable=readable)

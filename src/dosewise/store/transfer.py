@@ -218,9 +218,18 @@ def restore_database(engine: Engine, source: str) -> dict[str, int]:
 
 
 def export_csv(
-    engine: Engine, folder: str, *, patient_id: int | None = None, now: datetime
+    engine: Engine,
+    folder: str,
+    *,
+    patient_id: int | None = None,
+    now: datetime,
+    readable: Mapping[str, tuple[Sequence[str], Sequence[Sequence[str]]]] | None = None,
 ) -> dict[str, int]:
-    """One CSV file per table in ``folder`` (created; must be empty), with a manifest."""
+    """One CSV file per table in ``folder`` (created; must be empty), with a manifest.
+
+    ``readable``: more files (name: header, rows) made for people rather than for import, such
+    as ``safety_checks.csv``; the manifest lists them apart (``readable``) and an import
+    ignores them (the tables hold the same rows)."""
     if os.path.exists(folder) and os.listdir(folder):
         raise InputError(f"{folder} is not empty: export into a new or empty folder")
     try:
@@ -238,6 +247,11 @@ def export_csv(
                     writer.writerow([_cell(row[column.name]) for column in table.columns])
                     count += 1
                 counts[table.name] = count
+        for name, (header, rows) in (readable or {}).items():
+            with open(os.path.join(folder, name), "w", newline="", encoding="utf-8") as file:
+                writer = csv.writer(file)
+                writer.writerow(header)
+                writer.writerows(rows)
         manifest = {
             "format": FORMAT,
             "schema_revision": schema_revision(engine),
@@ -245,6 +259,8 @@ def export_csv(
             "times": "UTC, ISO 8601",
             "tables": counts,
         }
+        if readable:
+            manifest["readable"] = {name: len(rows) for name, (_, rows) in readable.items()}
         with open(os.path.join(folder, MANIFEST), "w", encoding="utf-8") as file:
             json.dump(manifest, file, indent=2)
     except OSError as error:

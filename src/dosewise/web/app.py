@@ -124,24 +124,29 @@ def routers() -> list[APIRouter]:
         report,
         safety,
         today,
+        triage_history,
     )
 
     return [
-        m.router
-        for m in (
-            auth,
-            account,
-            patients,
-            today,
-            plans,
-            diary,
-            safety,
-            report,
-            calendar,
-            access,
-            profile,
-            api,
-        )
+        *(
+            m.router
+            for m in (
+                auth,
+                account,
+                patients,
+                today,
+                plans,
+                diary,
+                safety,
+                report,
+                calendar,
+                access,
+                profile,
+                api,
+            )
+        ),
+        triage_history.router,
+        triage_history.api_router,
     ]
 
 
