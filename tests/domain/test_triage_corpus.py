@@ -5,6 +5,7 @@ No phrasing may be rated lower; over-triage is counted and kept low."""
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,13 @@ OVER_TRIAGE_LIMIT = 0.03  # at most 3% of the phrasings rated higher than needed
 
 
 def _level(case: dict) -> str:
+    return _level_of(CASES.index(case))
+
+
+@cache
+def _level_of(index: int) -> str:
+    """Each phrasing is triaged once per test process (the two tests below share it)."""
+    case = CASES[index]
     return assess_symptoms(
         [case["text"]],
         medicines=case.get("medicines", []),

@@ -134,20 +134,14 @@ def test_a_report_without_safety_checks_says_so(tmp_path, monograph):
 def test_each_safety_check_is_a_fhir_observation(checked, monograph):
     from fhir.resources.R4B.bundle import Bundle
 
-    from dosewise.domain.triage import triage as grade
     from dosewise.services.reports import export_fhir
-    from dosewise.store.database import unit_of_work
 
     engine, patient = checked
-    # a diary entry's side effects triaged and kept with the entry
+    # a diary entry's side effects: triaged and kept with the entry when it is saved
     moment = datetime(2026, 12, 7, 8, tzinfo=ZONE)
-    entry = symptoms.record_symptoms(engine, patient_id=patient, now=moment, penn_frequency=0,
-                                     penn_severity=None, spasticity_nrs=3, side_effects={"fainting": 2},
-                                     actor="t")  # fmt: skip
-    with unit_of_work(engine) as session:
-        triage.store_result(session, patient_id=patient, now=moment, actor="t",
-                            result=grade(monograph, ["fainting"]), inputs={"symptoms": ["fainting"]},
-                            symptom_entry_id=entry)  # fmt: skip
+    symptoms.record_symptoms(engine, patient_id=patient, now=moment, penn_frequency=0,
+                             penn_severity=None, spasticity_nrs=3, side_effects={"fainting": 2},
+                             actor="t")  # fmt: skip
     bundle = Bundle.model_validate_json(export_fhir(engine, patient_id=patient, now=NOW))
     checks = [
         entry.resource

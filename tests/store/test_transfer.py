@@ -203,9 +203,9 @@ def test_stored_triage_results_round_trip_and_read_as_safety_checks(engine, fill
     triage.triage_patient(engine, patient_id=filled, symptoms=["drowsiness"], now=NOW, actor="cli")
     folder = tmp_path / "export"
     counts = storage.export_tables(engine, str(folder), patient_id=filled, now=NOW)
-    assert counts["triage_results"] == 2
+    assert counts["triage_results"] == 3  # and the one kept with the diary entry's side effects
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["readable"] == {"safety_checks.csv": 2} and "safety_checks" not in manifest["tables"]
+    assert manifest["readable"] == {"safety_checks.csv": 3} and "safety_checks" not in manifest["tables"]
     with (folder / "safety_checks.csv").open(newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["id", "recorded_at", "level", "reasons", "ticked", "typed", "answers", "amount",
@@ -223,7 +223,7 @@ def test_stored_triage_results_round_trip_and_read_as_safety_checks(engine, fill
 
     target = fresh(tmp_path)
     imported = storage.import_tables(target, str(folder))  # the readable file is not read
-    assert imported["triage_results"] == 2
+    assert imported["triage_results"] == 3
 
     def stored(database):
         with database.connect() as connection:

@@ -16,6 +16,7 @@ from dosewise.exporters.safety_json import NOT_A_REPLACEMENT
 if TYPE_CHECKING:
     from datetime import time
 
+    from dosewise.domain.emergency import EmergencyNumber
     from dosewise.domain.findings import Finding
     from dosewise.domain.interactions import InteractionReport
     from dosewise.domain.kidney import KidneyAssessment
@@ -214,9 +215,15 @@ def render_missed_dose(advice: MissedDoseAdvice, monograph: Monograph, time_zone
     console.print(NOT_A_REPLACEMENT)
 
 
-def render_triage(result: TriageResult, monograph: Monograph) -> None:
+def render_triage(
+    result: TriageResult, monograph: Monograph, emergency: EmergencyNumber | None = None
+) -> None:
     console = _console()
     console.print(Text(f" {result.level.upper()} ", style=_LEVEL_STYLE[result.level]))
+    if result.level == "emergency" and emergency is not None:
+        console.print(Text(f"Call {emergency.label} now.", style="bold"))
+        if emergency.note:
+            console.print(emergency.note)
     console.print(result.advice)
     console.print(Text("Why", style="bold"))
     for reason in result.reasons:

@@ -181,7 +181,9 @@ def show_triage(assessment: TriageAssessment, *, as_json: bool) -> None:
     if as_json:
         from dosewise.exporters.safety_json import triage_to_dict
 
-        data = triage_to_dict(assessment.result, monograph, unrecognised_medicines=unknown)
+        data = triage_to_dict(
+            assessment.result, monograph, unrecognised_medicines=unknown, emergency=assessment.emergency
+        )
         if assessment.result_id is not None:
             data["result_id"] = assessment.result_id
         print_json(data)
@@ -190,4 +192,4 @@ def show_triage(assessment: TriageAssessment, *, as_json: bool) -> None:
         note(f"medicine not recognised, not counted: {', '.join(unknown)}")
     from dosewise.cli.render import render_triage
 
-    render_triage(assessment.result, monograph)
+    render_triage(assessment.result, monograph, assessment.emergency)

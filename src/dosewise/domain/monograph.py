@@ -358,9 +358,6 @@ class TriageRules:
     common_source: str
     overdose_ratio: float  # more than this times the usual single dose: an emergency
     overdose_source: str
-    max_single_dose_mg: float  # the largest labelled single dose
-    smallest_tablet_mg: float  # more tablets at once than max / smallest exceed any labelled dose
-    max_dose_source: str
     unrecognised_source: str
     severity_words: tuple[str, ...]  # "severe headache": a common effect that is not mild
     severity_source: str

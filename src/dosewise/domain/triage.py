@@ -225,14 +225,19 @@ def _read(
             for key in question.symptoms:
                 if key not in present:
                     denied.setdefault(key, keyed[key])
-    # an overdose said with numbers only: "took 20 tablets" (more than any labelled single
-    # dose), "took 60 mg" (more than twice the usual dose)
-    most_tablets = rules.max_single_dose_mg / rules.smallest_tablet_mg
-    counted = [text for text in reading.unrecognised if many_tablets_taken(split_clauses(text), most_tablets)]
+    # an overdose said with numbers only: "took 20 tablets" (more than the largest single dose
+    # [titration] in the smallest tablets [products]: 20 / 5 = 4), "took 60 mg" (more than twice
+    # the usual dose)
+    most_tablets = _most_tablets_at_once(monograph)
+    counted = [
+        text
+        for text in reading.unrecognised
+        if most_tablets is not None and many_tablets_taken(split_clauses(text), most_tablets)
+    ]
     said_mg = mg_taken(reading.clauses)
     if (
         counted
-        or many_tablets_taken(reading.clauses, most_tablets)
+        or (most_tablets is not None and many_tablets_taken(reading.clauses, most_tablets))
         or (said_mg is not None and usual_dose_mg and said_mg > rules.overdose_ratio * usual_dose_mg)
     ):
         present.setdefault("overdose", keyed["overdose"])
@@ -246,6 +251,13 @@ def _read(
         clauses=reading.clauses,
         severe=frozenset(reading.severe()),
     )
+
+
+def _most_tablets_at_once(monograph: Monograph) -> float | None:
+    """Tablets at once beyond which any tablet exceeds the largest labelled single dose."""
+    largest = monograph.titration.max_single_dose_mg
+    tablets = [p.strength_mg for p in monograph.products if p.form == "tablet"]
+    return None if largest is None or not tablets else largest / min(tablets)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

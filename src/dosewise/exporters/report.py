@@ -481,8 +481,10 @@ def render_report_html(data: ReportData) -> str:
         key=lambda item: item[0],
     )
     scored = data.symptoms
-    serious_checks = [check for check in data.safety_checks if check.serious]
-    routine_checks = [check for check in data.safety_checks if not check.serious]
+    # "How do I feel?" results: a diary entry's result is in the Triage events box, with its entry
+    asked = [check for check in data.safety_checks if check.symptom_entry_id is None]
+    serious_checks = [check for check in asked if check.serious]
+    routine_checks = [check for check in asked if not check.serious]
     return (
         _environment()
         .get_template("report.html.j2")
@@ -511,8 +513,9 @@ def render_report_html(data: ReportData) -> str:
             serious_checks=serious_checks,  # newest first, as gathered
             routine_checks=routine_checks[:LISTED_ROUTINE_CHECKS],
             more_routine_checks=max(0, len(routine_checks) - LISTED_ROUTINE_CHECKS),
-            check_counts=count_levels(data.safety_checks),
-            serious_summary=describe_serious(data.safety_checks),
+            asked_checks=asked,
+            check_counts=count_levels(asked),
+            serious_summary=describe_serious(asked),
         )
     )
 

@@ -9,6 +9,7 @@ from dosewise.domain.monograph import cite_sources
 from dosewise.exporters.plan_json import describe_sources, finding_to_dict
 
 if TYPE_CHECKING:
+    from dosewise.domain.emergency import EmergencyNumber
     from dosewise.domain.interactions import InteractionReport, NameMatch, NameMiss
     from dosewise.domain.missed_dose import MissedDoseAdvice
     from dosewise.domain.monograph import Monograph
@@ -123,10 +124,15 @@ def missed_dose_to_dict(advice: MissedDoseAdvice, monograph: Monograph) -> dict[
 
 
 def triage_to_dict(
-    result: TriageResult, monograph: Monograph, *, unrecognised_medicines: Sequence[str] = ()
+    result: TriageResult,
+    monograph: Monograph,
+    *,
+    unrecognised_medicines: Sequence[str] = (),
+    emergency: EmergencyNumber | None = None,
 ) -> dict[str, Any]:
-    """``unrecognised_medicines``: names, as typed, that were not counted (never called safe)."""
-    return {
+    """``unrecognised_medicines``: names, as typed, that were not counted (never called safe);
+    ``emergency``: the patient's number to call, when known (a diary's triage)."""
+    data: dict[str, Any] = {
         "level": result.level,
         "symptoms": [s.key for s in result.symptoms],
         "unrecognised": list(result.unrecognised),
@@ -144,3 +150,12 @@ def triage_to_dict(
         "withdrawal_context": result.withdrawal_context,
         "overdose_mg": result.overdose_mg,
     }
+    if emergency is not None:
+        data["emergency_number"] = {
+            "number": emergency.number,
+            "label": emergency.label,
+            "tel": emergency.tel_uri,
+            "country": emergency.country,
+            "note": emergency.note,
+        }
+    return data

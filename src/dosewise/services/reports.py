@@ -15,7 +15,7 @@ from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
-from dosewise.domain.triage import TriageResult, triage
+from dosewise.domain.triage import TriageLevel, TriageResult, triage
 from dosewise.exporters.report import (
     LONG_RANGE_DAYS,
     LevelSeries,
@@ -109,19 +109,16 @@ def gather_report(
                 .order_by(MedicineRow.id)
             )
         )
-        # "How do I feel?" results; a diary entry's side effects are triaged with the entry
-        # (the Triage events box), so they are not listed twice
-        safety_checks = tuple(
-            check
-            for check in load_safety_checks(session, patient_id, since=start, before=end)
-            if check.symptom_entry_id is None
-        )
+        checks = load_safety_checks(session, patient_id, since=start, before=end)
         patient_name, time_zone = patient.name, patient.time_zone
         flags = {
             "pregnant": patient.pregnant,
             "breastfeeding": patient.breastfeeding,
             "epilepsy": patient.epilepsy,
         }
+    # every kept result (the exports); a diary entry's is also shown with the entry, as told then
+    safety_checks = tuple(checks)
+    told = {check.symptom_entry_id: check for check in checks if check.symptom_entry_id is not None}
 
     def local(moment: datetime) -> datetime:
         return moment.replace(tzinfo=UTC).astimezone(zone)
@@ -156,7 +153,9 @@ def gather_report(
             spasticity=entry.spasticity_nrs,
             side_effects=_side_effects(entry.side_effects, monograph),
             note=entry.note,
-            triage=triage_entry(entry, missed_dues, crcl, monograph),
+            triage=_as_told(told[entry.id])
+            if entry.id in told
+            else triage_entry(entry, missed_dues, crcl, monograph),
         )
         for entry in entries
     )
@@ -268,6 +267,23 @@ def _doses_in_force(
 def _side_effects(stored: str, monograph: Monograph) -> tuple[tuple[str, int], ...]:
     labels = {symptom.key: symptom.label for symptom in monograph.symptoms}
     return tuple((labels.get(item["key"], item["key"]), int(item["severity"])) for item in json.loads(stored))
+
+
+def _as_told(check: SafetyCheck) -> TriageResult:
+    """A kept triage result as the report shows it: what was told then, never worked out again."""
+    from dosewise.domain.triage import ADVICE
+
+    level: TriageLevel = (
+        "emergency" if check.level == "emergency" else "urgent" if check.level == "urgent" else "routine"
+    )
+    return TriageResult(
+        level=level,
+        reasons=check.reasons,
+        advice=ADVICE[level],
+        symptoms=(),
+        unrecognised=(),
+        sources=check.sources,
+    )
 
 
 def triage_entry(

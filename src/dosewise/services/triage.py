@@ -26,7 +26,7 @@ from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
 from dosewise.services.doses import load_slots
 from dosewise.services.medicines import check_medicines, unrecognised_names
-from dosewise.services.patients import patient_zone
+from dosewise.services.patients import patient_profile, patient_zone
 from dosewise.services.plans import plan_crcl
 from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
@@ -42,6 +42,7 @@ from dosewise.store.models import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from dosewise.domain.emergency import EmergencyNumber
     from dosewise.domain.monograph import Monograph
 
 MAX_MISSED_DOSES_24H = 24
@@ -54,6 +55,7 @@ class TriageAssessment:
     monograph: Monograph  # of the drug triaged for: its sources and disclaimer
     context: DiaryContext | None = None  # what the diary said, when read from it
     result_id: int | None = None  # the stored result, when kept
+    emergency: EmergencyNumber | None = None  # the patient's number to call, when kept for them
 
 
 def assess_symptoms(
@@ -154,6 +156,7 @@ def triage_patient(
         monograph=assessment.monograph,
         context=assessment.context,
         result_id=result_id,
+        emergency=patient_profile(engine, patient_id=patient_id).emergency,
     )
 
 
@@ -304,9 +307,10 @@ class DiaryContext:
 
 
 def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryContext:
+    now_utc = to_utc(now)
+    now_naive = now_utc.replace(tzinfo=None)  # as stored
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
-        now_utc = to_utc(now)
         slots = load_slots(session, patient_id, now_utc - timedelta(hours=24), now_utc, zone, now)
         plan = session.scalars(
             select(PlanRow).where(PlanRow.patient_id == patient_id).order_by(PlanRow.id.desc()).limit(1)
@@ -321,7 +325,7 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
             )
             usual_ug = session.scalar(
                 select(DoseSlotRow.dose_ug)
-                .where(DoseSlotRow.plan_id == plan.id, DoseSlotRow.due_at <= now_utc.replace(tzinfo=None))
+                .where(DoseSlotRow.plan_id == plan.id, DoseSlotRow.due_at <= now_naive)
                 .order_by(DoseSlotRow.due_at.desc())
             ) or session.scalar(
                 select(DoseSlotRow.dose_ug).where(DoseSlotRow.plan_id == plan.id).order_by(DoseSlotRow.due_at)
@@ -332,7 +336,7 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
             .where(
                 DoseSlotRow.patient_id == patient_id,
                 DoseEventRow.status == "taken",
-                DoseEventRow.taken_at <= now_utc.replace(tzinfo=None),
+                DoseEventRow.taken_at <= now_naive,
             )
             .order_by(DoseEventRow.taken_at.desc())
             .limit(1)
@@ -347,16 +351,11 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
         specs = tuple(session.scalars(select(ProductRow.spec).where(ProductRow.patient_id == patient_id)))
     missed = sum(1 for slot in slots if slot.state in ("missed", "skipped"))
     stopped = None
-    if (
-        plan is not None
-        and plan.kind == "taper"
-        and last_due is not None
-        and last_due < now_utc.replace(tzinfo=None)
-    ):
-        stopped = (now_utc.replace(tzinfo=None) - last_due).total_seconds() / 3600
+    if plan is not None and plan.kind == "taper" and last_due is not None and last_due < now_naive:
+        stopped = (now_naive - last_due).total_seconds() / 3600
     last_taken_hours = None
     if last_taken is not None:
-        last_taken_hours = (now_utc.replace(tzinfo=None) - last_taken).total_seconds() / 3600
+        last_taken_hours = (now_naive - last_taken).total_seconds() / 3600
     return DiaryContext(
         missed_doses_24h=missed,
         stopped_hours_ago=stopped,
@@ -365,21 +364,17 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
         drug=plan.drug if plan is not None else DEFAULT_DRUG,
         last_taken_hours_ago=last_taken_hours,
         usual_dose_mg=usual_ug / 1000 if usual_ug else None,
-        tablet_mg=_largest_tablet_mg(specs),
+        tablet_mg=_largest_tablet_mg(specs, plan.drug if plan is not None else DEFAULT_DRUG),
     )
 
 
-def _largest_tablet_mg(specs: Sequence[str]) -> float | None:
-    """The largest tablet strength in specs such as ``tablet:10mg:halves`` (the cautious one
-    for "took 20 tablets")."""
-    strengths = []
-    for spec in specs:
-        parts = spec.split(":")
-        if len(parts) >= 2 and parts[0] == "tablet" and parts[1].endswith("mg"):
-            try:
-                strengths.append(float(parts[1].removesuffix("mg")))
-            except ValueError:
-                continue
+def _largest_tablet_mg(specs: Sequence[str], drug: str) -> float | None:
+    """The largest tablet strength the patient has (the cautious one for "took 20 tablets")."""
+    from dosewise.domain.products import parse_product_spec
+
+    monograph = load_monograph(drug)
+    tablets = [parse_product_spec(spec, monograph) for spec in specs]
+    strengths = [product.strength_ug / 1000 for product in tablets if product.form == "tablet"]
     return max(strengths) if strengths else None
 
 

@@ -432,12 +432,12 @@ def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patien
         amount=body.amount,
     )
     data = triage_to_dict(
-        result.result, result.monograph, unrecognised_medicines=result.unrecognised_medicines
+        result.result,
+        result.monograph,
+        unrecognised_medicines=result.unrecognised_medicines,
+        emergency=result.emergency,
     )
     data["result_id"] = result.result_id
-    number = patient_service.patient_profile(context.engine, patient_id=patient.patient_id).emergency
-    data["emergency_number"] = {"number": number.number, "label": number.label, "tel": number.tel_uri,
-                                "country": number.country, "note": number.note}  # fmt: skip
     return data
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dosewise.domain.emergency import EmergencyNumber
 from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import interactions_to_dict, triage_to_dict
@@ -47,6 +48,7 @@ def _triage_page(
     result: dict[str, Any] | None = None,
     values: dict[str, Any] | None = None,
     error: str | None = None,
+    emergency: EmergencyNumber | None = None,
 ) -> Response:
     """The guided questions first (the "stopped" one prefilled from the diary), the symptom
     list, one's own words; a result, when there is one, comes first of all."""
@@ -69,7 +71,7 @@ def _triage_page(
         chosen=[text for text in values.get("symptoms", []) if text],
         other=str(values.get("other", "")),
         amount=str(values.get("amount", "")),
-        emergency=patients.patient_profile(context.engine, patient_id=patient.patient_id).emergency,
+        emergency=emergency,
         error=error,
     )
 
@@ -117,7 +119,9 @@ def post_triage(
     data = triage_to_dict(
         assessment.result, assessment.monograph, unrecognised_medicines=assessment.unrecognised_medicines
     )
-    return _triage_page(context, request, patient, result=data, values=submitted.values)
+    return _triage_page(
+        context, request, patient, result=data, values=submitted.values, emergency=assessment.emergency
+    )
 
 
 def medicines_page(
