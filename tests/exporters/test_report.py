@@ -79,7 +79,8 @@ def test_the_report_shows_what_the_prescriber_needs(week):
     assert "possible baclofen withdrawal" in html
     assert html.count("<svg") == 2
     kidney_row = html[html.index("plan 1 (titration), since 2026-12-01 08:00</td>") :].split("</tr>")[0]
-    assert ">60.00</td>" in kidney_row  # within its band, never rounded (ADR 0014) and ">mild</td>" in kidney_row and ">2/3</td>" in kidney_row
+    # CrCl within its band, never rounded (ADR 0014)
+    assert ">60.00</td>" in kidney_row and ">mild</td>" in kidney_row and ">2/3</td>" in kidney_row
 
 
 def test_the_pdf_reads_on_paper(week, tmp_path):
