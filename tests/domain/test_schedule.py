@@ -202,8 +202,11 @@ def test_any_day_crossing_midnight_gives_each_step_its_daily_total(monograph, zo
     events = build_dose_events(plan, times, ZoneInfo(zone))
     assert [e.at for e in events] == sorted(e.at for e in events)
     days: dict[date, list] = {}
+    offsets = calculate_day_offsets(times)
     for event in events:
-        days.setdefault(find_dosing_day(event.at, times), []).append(event)
+        # the dosing day of the dose's slot: its date less the slot's day offset (a dose time in a
+        # spring-forward gap moves forward within its date, so its wall clock is not enough)
+        days.setdefault(event.at.date() - timedelta(days=offsets[event.slot]), []).append(event)
     assert min(days) == start and len(days) == (plan.end - plan.start).days + 1
     for day, day_events in days.items():
         assert sum(e.dose_ug for e in day_events) == plan.daily_ug_on(day)
@@ -217,3 +220,17 @@ def test_times_that_are_not_one_day(text):
     with pytest.raises(InputError, match="cross midnight once") as raised:
         parse_clock_times(text, 3)
     assert raised.value.field == "times"
+
+
+def test_a_dose_time_in_the_spring_forward_gap_keeps_the_night_in_order(monograph):
+    """London, 29 March 2026: 01:00-02:00 does not exist. The 01:01 dose moves to 02:01, after
+    the 02:00 dose; the events stay in time order and the day keeps its total."""
+    plan = plan_from(monograph, date(2026, 3, 27))
+    times = (time(0, 0), time(1, 1), time(2, 0))
+    night = [
+        e
+        for e in build_dose_events(plan, times, ZoneInfo("Europe/London"))
+        if e.at.date() == date(2026, 3, 29)
+    ]
+    assert [f"{e.at:%H:%M}" for e in night] == ["00:00", "02:00", "02:01"]
+    assert sum(e.dose_ug for e in night) == plan.daily_ug_on(date(2026, 3, 29))

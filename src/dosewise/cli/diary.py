@@ -445,7 +445,6 @@ def _symptoms(
     engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
 ) -> None:
     from dosewise.services import symptoms
-    from dosewise.services.triage import assess_symptoms_from_diary
 
     effects: dict[str, int] = {}
     for item in args.side_effect:
@@ -455,7 +454,7 @@ def _symptoms(
                 f"side effect {item!r} must be NAME:SEVERITY, e.g. drowsiness:2", field="side_effects"
             )
         effects[key.strip().lower()] = int(severity)
-    symptoms.record_symptoms(
+    saved = symptoms.record_symptoms_and_triage(
         engine,
         patient_id=patient,
         now=now,
@@ -467,12 +466,10 @@ def _symptoms(
         actor=ACTOR,
     )
     print("Symptoms recorded.")
-    if effects:
-        assessment = assess_symptoms_from_diary(engine, patient_id=patient, symptoms=list(effects), now=now)
-        if assessment.result.level != "routine":
-            from dosewise.cli.safety import show_triage
+    if saved.triage is not None and saved.triage.result.level != "routine":
+        from dosewise.cli.safety import show_triage
 
-            show_triage(assessment, as_json=False)
+        show_triage(saved.triage, as_json=False)
 
 
 def _note(engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings) -> None:

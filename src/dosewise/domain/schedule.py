@@ -155,6 +155,10 @@ def build_dose_events(
                     )
                 )
         day += timedelta(days=1)
+    # in order of time: a dose time in a spring-forward gap moves forward by the gap (01:01 ->
+    # 02:01 in London) and can pass the next dose time of that night (02:00); each dose keeps
+    # its own amount, so the day's total is unchanged (the spacing warning flags such times)
+    events.sort(key=lambda event: event.at)
     return events
 
 

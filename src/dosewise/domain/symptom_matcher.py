@@ -24,6 +24,7 @@ _APOSTROPHES = re.compile(r"[\u0027\u2019\u2018`\u00b4]")
 _CLAUSES = re.compile(r"[,;:!?\n\r()\[\]/]+|(?<!\d)\.|\.(?!\d)|\s-+\s")
 _WORD = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _DENIAL_REACH = 5  # words after a denial word that it can deny
+_NEAREST_KEPT = 10_000  # long unknown words remembered with their reading, per symptom list
 _NUMBER_WORDS = {
     "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
@@ -33,9 +34,30 @@ _NUMBER_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    """Groups of alternatives; an alternative is a tuple of words, a final ``*`` a prefix."""
+    """Groups of alternatives; an alternative is a tuple of words, a final ``*`` a prefix.
+    ``firsts``: per group, the exact first words and the first-word prefixes of its
+    alternatives, so that a clause without any of them is passed over at once."""
 
     groups: tuple[tuple[tuple[str, ...], ...], ...]
+    firsts: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, text: str) -> _Pattern:
+        groups = tuple(tuple(tuple(part.split()) for part in group.split("|")) for group in text.split(" + "))
+        firsts = tuple(
+            (
+                frozenset(alt[0] for alt in group if not alt[0].endswith("*")),
+                tuple(alt[0][:-1] for alt in group if alt[0].endswith("*")),
+            )
+            for group in groups
+        )
+        return cls(groups, firsts)
+
+    def may_match(self, words: frozenset[str]) -> bool:
+        return all(
+            exact & words or any(word.startswith(prefix) for prefix in prefixes for word in words)
+            for exact, prefixes in self.firsts
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +107,7 @@ class _Index:
     by_length: dict[int, tuple[str, ...]]
     rank: tuple[int, ...]  # per symptom: how serious its kind is (ties in overlaps)
     includes: tuple[frozenset[int], ...]  # per symptom: the narrower ones it replaces
+    nearest: dict[str, str | None]  # long unknown words already looked up, and what they read as
 
 
 _KIND_RANK = {
@@ -117,12 +140,10 @@ def _index(symptoms: tuple[Symptom, ...]) -> _Index:
                 phrases.setdefault(words[0], []).append((words, position))
                 vocabulary.update(words)
         for text in symptom.patterns:
-            groups = tuple(
-                tuple(tuple(part.split()) for part in group.split("|")) for group in text.split(" + ")
-            )
-            patterns.append((_Pattern(groups), position))
+            pattern = _Pattern.of(text)
+            patterns.append((pattern, position))
             vocabulary.update(
-                word for group in groups for part in group for word in part if not word.endswith("*")
+                word for group in pattern.groups for part in group for word in part if not word.endswith("*")
             )
     by_length: dict[int, list[str]] = {}
     for word in vocabulary:
@@ -139,6 +160,7 @@ def _index(symptoms: tuple[Symptom, ...]) -> _Index:
             frozenset(i for i, other in enumerate(symptoms) if other.key in symptom.includes)
             for symptom in symptoms
         ),
+        nearest={},
     )
 
 
@@ -181,7 +203,12 @@ def _correct(word: str, index: _Index, rules: TriageRules, corrections: dict[tup
         return word
     fixed = rules.spellings.get(word)
     if fixed is None and len(word) >= 8:
-        fixed = _nearest(word, index, 2 if len(word) >= 11 else 1)
+        if word in index.nearest:
+            fixed = index.nearest[word]
+        else:
+            fixed = _nearest(word, index, 2 if len(word) >= 11 else 1)
+            if len(index.nearest) < _NEAREST_KEPT:  # bounded: words people type are unbounded
+                index.nearest[word] = fixed
     if fixed is None or fixed == word:
         return word
     corrections.setdefault((word, fixed), None)
@@ -236,7 +263,10 @@ def _read_clause(
         for words, symptom in index.phrases.get(word, ()):
             if tuple(clause[start : start + len(words)]) == words:
                 candidates.append((symptom, frozenset(range(start, start + len(words)))))
+    in_clause = frozenset(clause)
     for pattern, symptom in index.patterns:
+        if not pattern.may_match(in_clause):
+            continue
         positions = _pattern_positions(pattern, clause)
         if positions is not None:
             candidates.append((symptom, positions))

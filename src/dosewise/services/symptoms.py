@@ -4,7 +4,9 @@ triage list. Nothing is half-stored: validation happens before the one transacti
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -22,13 +24,27 @@ from dosewise.services.clock import to_utc
 from dosewise.services.notes import check_note
 from dosewise.services.patients import drug_of
 from dosewise.store.database import unit_of_work
+
+if TYPE_CHECKING:
+    from dosewise.services.triage import TriageAssessment
 from dosewise.store.models import (
     PatientRow,
     SymptomEntryRow,
 )
 
 
-def record_symptoms(
+def record_symptoms(engine: Engine, **entry: Any) -> int:
+    """:func:`record_symptoms_and_triage`, for callers that need the entry's id only."""
+    return record_symptoms_and_triage(engine, **entry).entry_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SavedSymptoms:
+    entry_id: int
+    triage: TriageAssessment | None  # the side effects' triage, kept with the entry
+
+
+def record_symptoms_and_triage(
     engine: Engine,
     *,
     patient_id: int,
@@ -39,9 +55,10 @@ def record_symptoms(
     side_effects: dict[str, int] | None = None,
     note: str = "",
     actor: str,
-) -> int:
+) -> SavedSymptoms:
     """A symptom entry: Penn Spasm Frequency 0-4 with severity 1-3 when frequency > 0 [PSFS],
-    spasticity 0-10, side effects from the triage list (key, label or synonym) with severity 1-3."""
+    spasticity 0-10, side effects from the triage list (key, label or synonym) with severity 1-3.
+    Side effects are triaged with the diary's context and the result is kept with the entry."""
     low, high = PENN_FREQUENCY_RANGE
     if not low <= penn_frequency <= high:
         raise InputError(f"Penn spasm frequency is {low}-{high}", field="penn_frequency")
@@ -89,7 +106,7 @@ def record_symptoms(
                 inputs={"symptoms": sorted(effects), "answers": {}, "side_effects": effects},
                 symptom_entry_id=entry.id,
             )
-        return entry.id
+        return SavedSymptoms(entry_id=entry.id, triage=assessment)
 
 
 def canonical_side_effects(side_effects: dict[str, int], monograph: Monograph) -> dict[str, int]:
