@@ -72,6 +72,17 @@ def test_body_site_decides_swelling():
     assert {"facial_swelling", "ankle_swelling"} <= _keys("swollen ankles and lips")[0]
 
 
+def test_words_left_unread_ask_the_questions():
+    # one common effect read, and words about something else: never routine
+    for text in ("dizzy and something odd in my chest", "feel peculiar and wobbly inside"):
+        result = triage(_BACLOFEN, [text])
+        assert result.level == "urgent" and result.unread and result.questions, text
+    # filler around a common effect is nothing more
+    for text in ("a bit sleepy today", "going to the bathroom to pee more often", "legs feel a bit weak"):
+        result = triage(_BACLOFEN, [text])
+        assert result.level == "routine" and not result.unread, text
+
+
 def test_long_misspelt_words_are_read_and_said():
     reading = read_symptoms(_BACLOFEN.symptoms, _BACLOFEN.triage, ["halucinations and brething slow"])
     assert {s.key for s in reading.found()} == {"hallucinations", "breathing_trouble"}
@@ -91,7 +102,7 @@ def test_never_routine_unless_everything_was_read(words):
         return
     result = triage(_BACLOFEN, [text])
     if result.level == "routine":
-        assert not result.unrecognised
+        assert not result.unrecognised and not result.unread
         assert all(
             s.kind in ("common", "rebound", "kidney", "sedative", "reassurance") for s in result.symptoms
         )

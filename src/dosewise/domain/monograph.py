@@ -362,6 +362,7 @@ class TriageRules:
     severity_words: tuple[str, ...]  # "severe headache": a common effect that is not mild
     severity_source: str
     negation_words: tuple[str, ...]
+    filler_words: tuple[str, ...]
     scope_breakers: tuple[str, ...]
     spellings: dict[str, str]  # common misspellings -> the word meant
 

@@ -75,6 +75,7 @@ class Reading:
 
     matches: tuple[SymptomMatch, ...]
     unrecognised: tuple[str, ...]  # texts with nothing read from them, as typed
+    unread: tuple[str, ...] = ()  # words left unread in texts that were read in part (not filler)
     corrections: tuple[tuple[str, str], ...]  # (typed, read as)
     clauses: tuple[tuple[str, ...], ...]  # every clause's words, after corrections
 
@@ -107,6 +108,7 @@ class _Index:
     by_length: dict[int, tuple[str, ...]]
     rank: tuple[int, ...]  # per symptom: how serious its kind is (ties in overlaps)
     includes: tuple[frozenset[int], ...]  # per symptom: the narrower ones it replaces
+    stems: tuple[str, ...]  # the prefixes of the patterns ("breath" of "breath*")
     nearest: dict[str, str | None]  # long unknown words already looked up, and what they read as
 
 
@@ -160,6 +162,18 @@ def _index(symptoms: tuple[Symptom, ...]) -> _Index:
             frozenset(i for i, other in enumerate(symptoms) if other.key in symptom.includes)
             for symptom in symptoms
         ),
+        stems=tuple(
+            sorted(
+                {
+                    word[:-1]
+                    for pattern, _ in patterns
+                    for group in pattern.groups
+                    for part in group
+                    for word in part
+                    if word.endswith("*")
+                }
+            )
+        ),
         nearest={},
     )
 
@@ -171,14 +185,19 @@ def read_symptoms(symptoms: tuple[Symptom, ...], rules: TriageRules, texts: Sequ
     unrecognised: list[str] = []
     corrections: dict[tuple[str, str], None] = {}
     all_clauses: list[tuple[str, ...]] = []
+    unread: dict[str, None] = {}
+    quiet = _quiet_words(rules.filler_words, rules.negation_words, rules.scope_breakers, rules.severity_words)
     for text_index, text in enumerate(texts):
         hit = False
+        left: list[str] = []
         for raw in split_clauses(text):
             clause = [_correct(word, index, rules, corrections) for word in raw]
             all_clauses.append(tuple(clause))
             severe = bool(set(clause) & set(rules.severity_words))
+            read: set[int] = set()
             for symptom_position, positions, denied in _read_clause(clause, index, rules):
                 hit = True
+                read |= positions
                 matches.append(
                     SymptomMatch(
                         symptom=symptoms[symptom_position],
@@ -188,14 +207,36 @@ def read_symptoms(symptoms: tuple[Symptom, ...], rules: TriageRules, texts: Sequ
                         severe=severe and not denied,
                     )
                 )
+            left += [
+                word for i, word in enumerate(clause) if i not in read and _says_something(word, index, quiet)
+            ]
         if not hit and text.strip():
             unrecognised.append(text.strip())
+        elif left:
+            unread.setdefault(" ".join(left), None)
     return Reading(
         matches=tuple(matches),
         unrecognised=tuple(unrecognised),
+        unread=tuple(unread),
         corrections=tuple(corrections),
         clauses=tuple(all_clauses),
     )
+
+
+def _says_something(word: str, index: _Index, quiet: frozenset[str]) -> bool:
+    """A word left unread that may say something Dosewise did not read: not filler, not a
+    number, not a word a pattern reads by its stem (unread, it is a word of another choice of
+    the same reading: "pee" in "the bathroom to pee more often")."""
+    if word[0].isdigit() or word in quiet:
+        return False
+    return not any(word.startswith(stem) for stem in index.stems)
+
+
+@lru_cache(maxsize=16)
+def _quiet_words(*lists: tuple[str, ...]) -> frozenset[str]:
+    """Words that say nothing about a symptom by themselves: filler, denials, clause ends,
+    severity words (they change what they are said with)."""
+    return frozenset(word for words in lists for word in words)
 
 
 def _correct(word: str, index: _Index, rules: TriageRules, corrections: dict[tuple[str, str], None]) -> str:

@@ -66,6 +66,7 @@ class TriageResult:
     unrecognised: tuple[str, ...]
     sources: tuple[str, ...]
     denied: tuple[Symptom, ...] = ()  # read and denied ("no fever")
+    unread: tuple[str, ...] = ()  # words left unread in texts read in part ("odd chest")
     corrections: tuple[tuple[str, str], ...] = ()  # (typed, read as)
     answers: Mapping[str, bool] = field(default_factory=dict)  # question key -> yes/no
     questions: tuple[TriageQuestion, ...] = ()  # to answer now: something was not recognised
@@ -151,6 +152,15 @@ def triage(
             grading.reasons.append(f"{symptom.label}: good")
         else:
             _grade_symptom(grading, symptom, context, medicines, severe=symptom.key in said.severe)
+    if said.unread and not said.unrecognised:
+        grading.raise_to(
+            "urgent",
+            "words not read: " + "; ".join(f"“{words}”" for words in said.unread) + ". Answer the "
+            "questions; if they are about breathing, a fit, being hard to wake, swelling of the face "
+            "or throat, or thoughts of self-harm, call emergency services now",
+            rules.unrecognised_source,
+        )
+        grading.ask = True
     if said.unrecognised:
         # Never "routine" for something Dosewise could not read: it may be a danger sign.
         grading.raise_to(
@@ -178,6 +188,7 @@ def triage(
         unrecognised=said.unrecognised,
         sources=cite_sources(*grading.sources),
         denied=said.denied,
+        unread=said.unread,
         corrections=said.corrections,
         answers=answers,
         questions=questions,
@@ -193,6 +204,7 @@ class _Said:
     present: dict[str, Symptom]
     denied: tuple[Symptom, ...]
     unrecognised: tuple[str, ...]
+    unread: tuple[str, ...]
     corrections: tuple[tuple[str, str], ...]
     clauses: tuple[tuple[str, ...], ...]
     severe: frozenset[str]
@@ -247,6 +259,7 @@ def _read(
         present=present,
         denied=tuple(denied.values()),
         unrecognised=tuple(text for text in reading.unrecognised if text not in counted),
+        unread=reading.unread,
         corrections=reading.corrections,
         clauses=reading.clauses,
         severe=frozenset(reading.severe()),

@@ -144,6 +144,7 @@ def triage_to_dict(
         # issue 13: the guided questions and how the words were read
         "answers": {key: ("yes" if value else "no") for key, value in result.answers.items()},
         "denied": [s.key for s in result.denied],
+        "unread": list(result.unread),
         "corrections": [{"typed": typed, "read_as": read} for typed, read in result.corrections],
         "needs_answers": bool(result.questions),
         "questions": [{"key": q.key, "text": q.text, "hint": q.hint} for q in result.questions],
