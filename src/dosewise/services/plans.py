@@ -626,7 +626,67 @@ def start_plan(
         if said:
             detail["reason"] = said
         audit(session, now, actor, patient_id, "start_plan", "plan", row.id, detail)
+        _tell_plan_changed(
+            session, patient_id=patient_id, plan=plan, change=change, actor=actor, now=now, why=why
+        )
         return row.id
+
+
+def _tell_plan_changed(
+    session: Any,
+    *,
+    patient_id: int,
+    plan: Plan,
+    change: PlanChange,
+    actor: str,
+    now: datetime,
+    why: str | None,
+) -> None:
+    """The patient and caregivers are told when someone else changes the plan, with what changed
+    (in the same transaction: the plan and its message are kept together or not at all)."""
+    from dosewise.domain.notifications import Text
+    from dosewise.domain.units import format_mg
+    from dosewise.services.notifications import FAMILY, Announcement, announce
+    from dosewise.store.models import PatientRow, UserRow
+
+    owner = session.get(PatientRow, patient_id).user_id
+    if not actor.startswith("user:") or int(actor.removeprefix("user:")) == owner:
+        return  # the patient changed it (or the local CLI diary): nobody else to tell
+    who = session.get(UserRow, int(actor.removeprefix("user:")))
+    by = f"{who.display_name} ({who.role})" if who is not None else "someone on the care team"
+    before = (
+        "no plan" if change.current_daily_ug is None else f"{format_mg(change.current_daily_ug)} mg a day"
+    )
+    when = change.takes_over.strftime("%a %-d %b at %H:%M")
+    words = Text(
+        title=f"Your {plan.drug} plan was changed by {by}",
+        body=f"New {plan.kind} plan from {when}: {format_mg(change.new_daily_ug)} mg a day "
+        f"(was {before}).{f' Reason: {why}.' if why else ''} Open the plan to see each dose; "
+        "to be agreed with the prescriber.",
+    )
+    announce(
+        session,
+        [
+            Announcement(
+                kind="plan_changed",
+                level="info",
+                subject=f"p{patient_id}:{to_utc_text(now)}:{actor}",
+                patient_id=patient_id,
+                audience=FAMILY,
+                text=words,
+                url=f"/patients/{patient_id}/plans",
+                due=now,
+                exclude_user=int(actor.removeprefix("user:")),
+            )
+        ],
+        now=now,
+    )
+
+
+def to_utc_text(moment: datetime) -> str:
+    from dosewise.services.clock import to_utc
+
+    return to_utc(moment).strftime("%Y%m%dT%H%M%S")
 
 
 def _events(plan: Plan, times: tuple[time, ...], zone: tzinfo, *, since: date, until: date) -> list[Any]:

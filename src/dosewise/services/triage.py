@@ -217,7 +217,58 @@ def store_result(
     session.add(row)
     session.flush()
     audit(session, now, actor, patient_id, "triage", "triage_result", row.id, detail={"level": result.level})
+    if result.level in ("emergency", "urgent"):
+        _alert_care_team(session, patient_id=patient_id, row=row, result=result, actor=actor, now=now)
     return row.id
+
+
+def _alert_care_team(
+    session: Session,
+    *,
+    patient_id: int,
+    row: TriageResultRow,
+    result: TriageResult,
+    actor: str,
+    now: datetime,
+) -> None:
+    """An emergency or urgent result goes to caregivers and clinicians at once (baclofen.md
+    section 10), written with the result: kept together or not at all."""
+    from zoneinfo import ZoneInfo
+
+    from dosewise.domain.notifications import Level, Text
+    from dosewise.services.notifications import CARE_TEAM, Announcement, announce
+
+    patient = session.get(PatientRow, patient_id)
+    name = patient.name if patient is not None else f"patient {patient_id}"
+    first = result.reasons[0] if result.reasons else ""
+    level: Level = "emergency" if result.level == "emergency" else "urgent"
+    local = now.astimezone(ZoneInfo(patient.time_zone)) if patient is not None else now
+    title = (
+        f"Emergency: {name} was told to call emergency services"
+        if level == "emergency"
+        else f"Urgent: {name} was told to contact the prescriber today"
+    )
+    announce(
+        session,
+        [
+            Announcement(
+                kind="triage_alert",
+                level=level,
+                subject=f"t{row.id}",
+                patient_id=patient_id,
+                audience=CARE_TEAM,
+                text=Text(
+                    title=title,
+                    body=f"Safety check at {local:%H:%M}: {first} Open Dosewise for the whole result.",
+                    sources=tuple(result.sources),
+                ),
+                url=f"/patients/{patient_id}/triage/history",
+                due=now,
+                exclude_user=int(actor.removeprefix("user:")) if actor.startswith("user:") else None,
+            )
+        ],
+        now=now,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -157,6 +157,8 @@ class DoseSlotRow(Base):
             sqlite_where=NOT_TAKEN,
             postgresql_where=NOT_TAKEN,
         ),
+        # the notification planner: every patient's doses not taken, due in a minute (0010)
+        Index("ix_dose_slots_due_not_taken", "due_at", sqlite_where=NOT_TAKEN, postgresql_where=NOT_TAKEN),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,6 +181,7 @@ class DoseEventRow(Base):
         CheckConstraint("status IN ('taken', 'late', 'skipped')", name="status"),
         # what a slot's state needs (status, taken_at) read from the index alone (0004)
         Index("ix_dose_events_slot_status_taken", "slot_id", "status", "taken_at"),
+        Index("ix_dose_events_taken_at", "taken_at"),  # the planner: "24 hours since a dose" (0010)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -356,3 +359,109 @@ class CalendarFeedRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+# Migration 0010: reaching people (issue 14). The outbox, push subscriptions, preferences,
+# the per-patient alert thresholds and the planner's cursor.
+OUTBOX_OPEN = text("(status IN ('pending', 'sending'))")
+
+
+class NotificationRow(Base):
+    """One message to one person on one channel: the durable outbox and the in-app list.
+
+    ``key`` is the idempotency key (what + about what + recipient + channel): a message is
+    written at most once whoever plans it, however often. ``status``: pending -> sending (leased
+    to a worker until ``lease_until``) -> sent | stale (too late to be useful: not sent) |
+    cancelled (no longer true, e.g. the dose was recorded) | failed (gave up after retries).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("channel IN ('in_app', 'push', 'email')", name="channel"),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'stale', 'cancelled', 'failed')", name="status"
+        ),
+        CheckConstraint("level IN ('info', 'warning', 'urgent', 'emergency')", name="level"),
+        Index("ix_notifications_open_due", "due_at", sqlite_where=OUTBOX_OPEN, postgresql_where=OUTBOX_OPEN),
+        Index("ix_notifications_user_channel_due", "user_id", "channel", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[str] = mapped_column(Text)  # JSON: slot, actions, sources
+    due_at: Mapped[datetime]
+    stale_at: Mapped[datetime | None]  # not sent after this (NULL: a safety alert, always sent)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    lease_until: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class PushSubscriptionRow(Base):
+    """A browser's Web Push subscription (RFC 8030 endpoint + RFC 8291 keys)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_sent_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class NotificationPreferenceRow(Base):
+    """What a person wants sent, where and when (no row: the defaults of their role)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    push: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[bool] = mapped_column(Boolean)
+    dose_reminders: Mapped[bool] = mapped_column(Boolean)
+    heads_up: Mapped[bool] = mapped_column(Boolean)
+    follow_up_minutes: Mapped[int] = mapped_column(Integer)  # 0: no follow-up
+    quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00" on time_zone's clock
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class AlertSettingRow(Base):
+    """A patient's withdrawal-risk and supply thresholds, set by a clinician (no row: the
+    product defaults of baclofen.md section 10)."""
+
+    __tablename__ = "alert_settings"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    missed_in_row: Mapped[int] = mapped_column(Integer)
+    late_hours: Mapped[int] = mapped_column(Integer)
+    no_dose_hours: Mapped[int] = mapped_column(Integer)
+    supply_warn_days: Mapped[int] = mapped_column(Integer)
+    supply_caregivers_days: Mapped[int] = mapped_column(Integer)
+    supply_urgent_days: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class PlannerCursorRow(Base):
+    """How far the notification planner has looked (one row per kind of look)."""
+
+    __tablename__ = "planner_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    until: Mapped[datetime]

@@ -1,0 +1,518 @@
+"""The dispatcher: sends what the outbox holds, once, and says what became of each message.
+
+A run claims a batch of due messages (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several
+workers take different rows; SQLite: the write lock) by setting them ``sending`` with a lease,
+commits, sends, then marks each ``sent``. A worker killed in between leaves a lease that runs
+out; the next run sends those again (at least once: a message is never lost). A message sent
+but not marked before the kill is the only one that can go twice; its push carries the same
+``Topic`` (RFC 8030: the push service replaces a pending copy) and notification ``tag`` (the
+browser replaces the shown one), its email the same ``Message-ID``: the person sees it once.
+
+Before sending, a message is checked again: a dose reminder whose dose was recorded is
+``cancelled``; one past its ``stale_at`` (after downtime) is ``stale`` and not sent; a safety
+alert has no ``stale_at`` and is always sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import smtplib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import Session
+
+from dosewise.services.clock import to_utc
+from dosewise.store.database import unit_of_work
+from dosewise.store.models import DoseSlotRow, NotificationRow, PushSubscriptionRow, UserRow
+
+LEASE = timedelta(minutes=2)  # a claimed message is the worker's for this long (setting)
+BATCH = 500
+MAX_ATTEMPTS = 6
+RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
+DOSE_KINDS = ("dose_reminder", "dose_follow_up", "dose_snoozed")
+PUSH_TTL_S = 3600  # a push not delivered within an hour is dropped by the push service
+Outcome = Literal["sent", "stale", "cancelled", "failed", "retry"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    sender: str = "Dosewise <dosewise@localhost>"
+    starttls: bool = True
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReachSettings:
+    """How Dosewise reaches people (from DOSEWISE_* variables in the composition roots)."""
+
+    base_url: str = "http://127.0.0.1:8000"  # links in emails
+    vapid_key_path: str = ""  # a PEM file, made at first run when missing
+    vapid_private_key: str = ""  # or the key itself (PEM or base64url), e.g. from a secret store
+    push_contact: str = "mailto:admin@localhost"  # VAPID "sub": who the push service may contact
+    allow_loopback_push: bool = False  # development and tests: http://127.0.0.1 push endpoints
+    smtp: SmtpSettings | None = None  # None: email is off
+
+    @classmethod
+    def from_environment(
+        cls, env: Mapping[str, str], *, data_folder: str, development: bool
+    ) -> ReachSettings:
+        """DOSEWISE_BASE_URL, DOSEWISE_VAPID_PRIVATE_KEY, DOSEWISE_PUSH_CONTACT,
+        DOSEWISE_SMTP_HOST/PORT/USERNAME/PASSWORD/FROM/STARTTLS."""
+        host = env.get("DOSEWISE_SMTP_HOST", "").strip()
+        smtp = None
+        if host:
+            smtp = SmtpSettings(
+                host=host,
+                port=int(env.get("DOSEWISE_SMTP_PORT", "587")),
+                username=env.get("DOSEWISE_SMTP_USERNAME", ""),
+                password=env.get("DOSEWISE_SMTP_PASSWORD", ""),
+                sender=env.get("DOSEWISE_SMTP_FROM", "Dosewise <dosewise@localhost>"),
+                starttls=env.get("DOSEWISE_SMTP_STARTTLS", "1").strip().lower() in ("1", "true", "yes"),
+            )
+        return cls(
+            base_url=env.get("DOSEWISE_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            vapid_key_path=os.path.join(data_folder, "vapid-private-key.pem"),
+            vapid_private_key=env.get("DOSEWISE_VAPID_PRIVATE_KEY", ""),
+            push_contact=env.get("DOSEWISE_PUSH_CONTACT", "mailto:admin@localhost"),
+            allow_loopback_push=development,
+            smtp=smtp,
+        )
+
+
+# --- VAPID (RFC 8292) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VapidKey:
+    private_pem: bytes
+
+    @property
+    def public_key(self) -> str:
+        """The application server key for ``pushManager.subscribe`` (uncompressed P-256, base64url)."""
+        from cryptography.hazmat.primitives import serialization
+
+        private = serialization.load_pem_private_key(self.private_pem, password=None)
+        raw = private.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def load_vapid_key(settings: ReachSettings) -> VapidKey:
+    """The key from the settings, else the data folder's file, made (mode 0600) at first run.
+    Several workers share it through the file or the setting, never each their own."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    given = settings.vapid_private_key.strip()
+    if given:
+        if given.startswith("-----BEGIN"):
+            return VapidKey(given.encode())
+        raw = base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
+        private = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+        return VapidKey(_pem(private))
+    path = Path(settings.vapid_key_path)
+    try:
+        return VapidKey(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    pem = _pem(ec.generate_private_key(ec.SECP256R1()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once keep the first key
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return VapidKey(path.read_bytes())
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+    _ = serialization  # imported for _pem's callers' types
+    return VapidKey(pem)
+
+
+def _pem(private: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushTarget:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+class PushSender(Protocol):
+    def __call__(self, target: PushTarget, payload: bytes, *, topic: str, urgency: str) -> int:
+        """Send one push; returns the push service's HTTP status."""
+
+
+class EmailSender(Protocol):
+    def __call__(self, message: EmailMessage) -> None: ...
+
+
+def web_push_sender(key: VapidKey, contact: str, *, allow_loopback_http: bool) -> PushSender:
+    """Web Push with pywebpush (RFC 8291 aes128gcm, RFC 8292 VAPID); the endpoint is checked
+    against SSRF again at send time (it was checked when stored)."""
+    from py_vapid import Vapid02
+    from pywebpush import WebPushException, webpush
+
+    from dosewise.services.push_endpoints import check_push_endpoint
+
+    vapid = Vapid02.from_pem(key.private_pem)
+
+    def send(target: PushTarget, payload: bytes, *, topic: str, urgency: str) -> int:
+        endpoint = check_push_endpoint(target.endpoint, allow_loopback_http=allow_loopback_http)
+        try:
+            response = webpush(
+                {"endpoint": endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
+                data=payload,
+                vapid_private_key=vapid,
+                vapid_claims={"sub": contact},
+                ttl=PUSH_TTL_S,
+                headers={"Topic": topic, "Urgency": urgency},
+                timeout=10,
+            )
+        except WebPushException as error:
+            return error.response.status_code if error.response is not None else 599
+        except OSError:
+            return 599  # connection refused, DNS: try again later
+        return int(response.status_code)
+
+    return send
+
+
+def smtp_sender(settings: SmtpSettings) -> EmailSender:
+    def send(message: EmailMessage) -> None:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as client:
+            if settings.starttls:
+                client.starttls()
+            if settings.username:
+                client.login(settings.username, settings.password)
+            client.send_message(message)
+
+    return send
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Senders:
+    push: PushSender | None = None
+    email: EmailSender | None = None
+    email_from: str = "Dosewise <dosewise@localhost>"
+    base_url: str = "http://127.0.0.1:8000"
+    action_token: Callable[[int, int, int], str] | None = None  # (slot, patient, user) -> token
+
+
+# --- the dispatcher ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DispatchRun:
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    id: int
+    key: str
+    user_id: int
+    patient_id: int | None
+    channel: str
+    kind: str
+    level: str
+    title: str
+    body: str
+    url: str
+    payload: str
+    due_at: datetime
+    stale_at: datetime | None
+    attempts: int
+
+
+def dispatch(
+    engine: Engine, *, now: datetime, worker: str, senders: Senders, batch: int = BATCH
+) -> DispatchRun:
+    """Send the messages due by ``now`` (one batch); returns what became of them."""
+    run = DispatchRun()
+    claimed = claim(engine, now=now, worker=worker, batch=batch)
+    run.claimed = len(claimed)
+    if not claimed:
+        return run
+    recorded = _recorded_slots(engine, claimed)
+    targets = _push_targets(engine, {m.user_id for m in claimed if m.channel == "push"})
+    emails = _emails(engine, {m.user_id for m in claimed if m.channel == "email"})
+    results: list[tuple[_Claimed, Outcome, str | None]] = []
+    gone: set[str] = set()
+    for message in claimed:
+        outcome, error = _send(message, now, recorded, targets, emails, senders, gone)
+        results.append((message, outcome, error))
+        run.count(outcome)
+    _finish(engine, results, now=now, worker=worker, gone=gone)
+    return run
+
+
+def claim(engine: Engine, *, now: datetime, worker: str, batch: int = BATCH) -> list[_Claimed]:
+    """Take up to ``batch`` due messages (pending, or sending with a lease run out)."""
+    now_utc = to_utc(now)
+    with unit_of_work(engine) as session:
+        query = (
+            select(NotificationRow.id)
+            .where(
+                NotificationRow.status.in_(("pending", "sending")),
+                NotificationRow.due_at <= now_utc,
+                (NotificationRow.status == "pending") | (NotificationRow.lease_until < now_utc),
+            )
+            .order_by(NotificationRow.due_at, NotificationRow.id)
+            .limit(batch)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query))
+        if not ids:
+            return []
+        rows = session.execute(
+            update(NotificationRow)
+            .where(NotificationRow.id.in_(ids))
+            .values(
+                status="sending",
+                lease_until=now_utc + LEASE,
+                worker=worker,
+                attempts=NotificationRow.attempts + 1,
+            )
+            .returning(
+                NotificationRow.id,
+                NotificationRow.key,
+                NotificationRow.user_id,
+                NotificationRow.patient_id,
+                NotificationRow.channel,
+                NotificationRow.kind,
+                NotificationRow.level,
+                NotificationRow.title,
+                NotificationRow.body,
+                NotificationRow.url,
+                NotificationRow.payload,
+                NotificationRow.due_at,
+                NotificationRow.stale_at,
+                NotificationRow.attempts,
+            )
+        ).all()
+    return sorted((_Claimed(*tuple(row)) for row in rows), key=lambda m: (m.due_at, m.id))
+
+
+def _recorded_slots(engine: Engine, claimed: Sequence[_Claimed]) -> set[int]:
+    """The slots of claimed dose reminders that are recorded (or gone: a plan change)."""
+    wanted = {json.loads(m.payload).get("slot_id") for m in claimed if m.kind in DOSE_KINDS}
+    wanted.discard(None)
+    if not wanted:
+        return set()
+    with unit_of_work(engine) as session:
+        open_slots = set(
+            session.scalars(
+                select(DoseSlotRow.id).where(
+                    DoseSlotRow.id.in_(sorted(wanted)), DoseSlotRow.recorded.is_(None)
+                )
+            )
+        )
+    return {slot for slot in wanted if slot not in open_slots}
+
+
+def _push_targets(engine: Engine, users: set[int]) -> dict[int, list[PushTarget]]:
+    found: dict[int, list[PushTarget]] = {}
+    if not users:
+        return found
+    with unit_of_work(engine) as session:
+        for row in session.scalars(
+            select(PushSubscriptionRow).where(PushSubscriptionRow.user_id.in_(sorted(users)))
+        ):
+            found.setdefault(row.user_id, []).append(
+                PushTarget(endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth)
+            )
+    return found
+
+
+def _emails(engine: Engine, users: set[int]) -> dict[int, str]:
+    if not users:
+        return {}
+    with unit_of_work(engine) as session:
+        return dict(
+            session.execute(select(UserRow.id, UserRow.email).where(UserRow.id.in_(sorted(users)))).all()
+        )
+
+
+def _send(
+    message: _Claimed,
+    now: datetime,
+    recorded: set[int],
+    targets: dict[int, list[PushTarget]],
+    emails: dict[int, str],
+    senders: Senders,
+    gone: set[str],
+) -> tuple[Outcome, str | None]:
+    payload = json.loads(message.payload)
+    if message.kind in DOSE_KINDS and payload.get("slot_id") in recorded:
+        return "cancelled", "the dose was recorded (or the plan changed) before it went out"
+    if message.stale_at is not None and to_utc(now) > message.stale_at:
+        return "stale", "too late to be useful (the worker was not running)"
+    if message.channel == "in_app":
+        return "sent", None
+    if message.channel == "push":
+        return _push(message, payload, targets.get(message.user_id, []), senders, gone)
+    return _email(message, payload, emails.get(message.user_id), senders)
+
+
+def _push(
+    message: _Claimed, payload: dict[str, Any], targets: list[PushTarget], senders: Senders, gone: set[str]
+) -> tuple[Outcome, str | None]:
+    if senders.push is None:
+        return "cancelled", "Web Push is not set up on this worker"
+    if not targets:
+        return "cancelled", "no browser has turned on notifications for this person"
+    body = _push_body(message, payload, senders)
+    topic = hashlib.sha256(message.key.removesuffix(":push").encode()).hexdigest()[
+        :32
+    ]  # RFC 8030: 32 base64url chars
+    urgency = {"emergency": "high", "urgent": "high", "warning": "normal"}.get(message.level, "normal")
+    delivered, retry = 0, []
+    for target in targets:
+        status = senders.push(target, body, topic=topic, urgency=urgency)
+        if 200 <= status < 300:
+            delivered += 1
+        elif status in (404, 410):
+            gone.add(target.endpoint)  # the browser unsubscribed: forget it
+        else:
+            retry.append(str(status))
+    if retry and message.attempts < MAX_ATTEMPTS:
+        return "retry", f"push service answered {', '.join(retry)}"
+    if delivered:
+        return "sent", None
+    return (
+        ("failed", f"push service answered {', '.join(retry)}")
+        if retry
+        else (
+            "cancelled",
+            "every subscription of this person has expired",
+        )
+    )
+
+
+def _push_body(message: _Claimed, payload: dict[str, Any], senders: Senders) -> bytes:
+    data: dict[str, Any] = {
+        "title": message.title,
+        "body": message.body,
+        "url": message.url or "/",
+        "tag": message.key.removesuffix(":push"),
+        "level": message.level,
+        "kind": message.kind,
+    }
+    slot_id = payload.get("slot_id")
+    if message.kind in DOSE_KINDS and slot_id is not None and senders.action_token and message.patient_id:
+        data["actions"] = payload.get("actions", [])
+        data["action_token"] = senders.action_token(int(slot_id), message.patient_id, message.user_id)
+    body = json.dumps(data, ensure_ascii=False).encode()
+    if len(body) > 3000:  # push services take about 4 kB after encryption
+        data["body"] = data["body"][:300] + "..."
+        body = json.dumps(data, ensure_ascii=False).encode()
+    return body
+
+
+def _email(
+    message: _Claimed, payload: dict[str, Any], address: str | None, senders: Senders
+) -> tuple[Outcome, str | None]:
+    if senders.email is None:
+        return "cancelled", "email is not set up on this server"
+    if not address:
+        return "cancelled", "no email address"
+    mail = EmailMessage()
+    mail["From"] = senders.email_from
+    mail["To"] = address
+    mail["Subject"] = message.title
+    mail["Date"] = formatdate(localtime=False)
+    # the same Message-ID for a resend: mail clients show one copy
+    mail["Message-ID"] = make_msgid(
+        idstring=hashlib.sha256(message.key.encode()).hexdigest()[:24], domain="dosewise"
+    )
+    sources = payload.get("sources") or []
+    lines = [message.body, ""]
+    if sources:
+        lines.append(f"Sources: {', '.join(sources)}")
+    lines += [
+        f"Open Dosewise: {senders.base_url}{message.url or '/'}",
+        "",
+        "Dosewise is decision support: agree every change with the prescriber.",
+        f"Change what you receive: {senders.base_url}/notifications/settings",
+    ]
+    mail.set_content("\n".join(lines))
+    try:
+        senders.email(mail)
+    except (OSError, smtplib.SMTPException) as error:
+        if message.attempts < MAX_ATTEMPTS:
+            return "retry", f"email: {error}"
+        return "failed", f"email: {error}"
+    return "sent", None
+
+
+def _finish(
+    engine: Engine,
+    results: list[tuple[_Claimed, Outcome, str | None]],
+    *,
+    now: datetime,
+    worker: str,
+    gone: set[str],
+) -> None:
+    now_utc = to_utc(now)
+    with unit_of_work(engine) as session:
+        for message, outcome, error in results:
+            values: dict[str, Any] = {"error": error, "lease_until": None}
+            if outcome == "retry":
+                wait = RETRY_AFTER[min(message.attempts - 1, len(RETRY_AFTER) - 1)]
+                values |= {"status": "pending", "due_at": max(message.due_at, now_utc) + wait}
+            else:
+                values |= {"status": outcome, "sent_at": now_utc if outcome == "sent" else None}
+            session.execute(
+                update(NotificationRow)
+                .where(
+                    NotificationRow.id == message.id,
+                    NotificationRow.worker == worker,
+                    NotificationRow.status == "sending",
+                )
+                .values(**values)
+            )
+        if gone:
+            session.execute(delete(PushSubscriptionRow).where(PushSubscriptionRow.endpoint.in_(sorted(gone))))
+        _touch_subscriptions(session, results, now_utc)
+
+
+def _touch_subscriptions(
+    session: Session, results: list[tuple[_Claimed, Outcome, str | None]], now_utc: datetime
+) -> None:
+    users = {m.user_id for m, outcome, _ in results if m.channel == "push" and outcome == "sent"}
+    if users:
+        session.execute(
+            update(PushSubscriptionRow)
+            .where(PushSubscriptionRow.user_id.in_(sorted(users)))
+            .values(last_sent_at=now_utc)
+        )
