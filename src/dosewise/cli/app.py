@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from dosewise.cli import diary, guidance, plans, safety, simulate
+from dosewise.cli import diary, guidance, plans, safety, simulate, worker
 from dosewise.cli.settings import Settings, build_settings
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Decision support: agree every plan with the prescriber.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plans, safety, diary, guidance, simulate):
+    for module in (plans, safety, diary, guidance, simulate, worker):
         module.add_commands(commands)
     return parser
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -112,10 +113,10 @@ class VapidKey:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+@cache
 def load_vapid_key(settings: ReachSettings) -> VapidKey:
     """The key from the settings, else the data folder's file, made (mode 0600) at first run.
     Several workers share it through the file or the setting, never each their own."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     given = settings.vapid_private_key.strip()
@@ -125,6 +126,8 @@ def load_vapid_key(settings: ReachSettings) -> VapidKey:
         raw = base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
         private = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
         return VapidKey(_pem(private))
+    if not settings.vapid_key_path:  # tests: a key for this process only
+        return VapidKey(_pem(ec.generate_private_key(ec.SECP256R1())))
     path = Path(settings.vapid_key_path)
     try:
         return VapidKey(path.read_bytes())
@@ -138,7 +141,6 @@ def load_vapid_key(settings: ReachSettings) -> VapidKey:
         return VapidKey(path.read_bytes())
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
-    _ = serialization  # imported for _pem's callers' types
     return VapidKey(pem)
 
 

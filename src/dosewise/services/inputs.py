@@ -363,3 +363,53 @@ class ProfileInput(InputModel):
     pregnant: bool | None = Field(default=None, title="pregnant")
     breastfeeding: bool | None = Field(default=None, title="breastfeeding")
     epilepsy: bool | None = Field(default=None, title="epilepsy")
+
+
+class NotificationPreferencesInput(InputModel):
+    """What a person wants sent: the preferences form and ``PUT /api/notifications/preferences``.
+    On the form an unticked box is "no"."""
+
+    push: bool = Field(default=False, title="notifications on this device's browser")
+    email: bool = Field(default=False, title="email")
+    dose_reminders: bool = Field(default=False, title="dose reminders")
+    heads_up: bool = Field(default=False, title="the heads-up before a dose change")
+    follow_up_minutes: int = Field(default=30, ge=0, le=120, title="the follow-up after a reminder")
+    quiet_start: str | None = Field(default=None, max_length=5, title="the start of quiet hours")
+    quiet_end: str | None = Field(default=None, max_length=5, title="the end of quiet hours")
+    time_zone: str | None = Field(default=None, max_length=64, title="the time zone")
+
+
+class PushKeys(InputModel):
+    p256dh: str = Field(max_length=200, title="the subscription's p256dh key")
+    auth: str = Field(max_length=100, title="the subscription's auth secret")
+
+
+class PushSubscriptionInput(InputModel):
+    """A browser's ``PushSubscription.toJSON()``: ``POST /api/push/subscriptions``."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)  # browsers add fields
+    endpoint: str = Field(max_length=2000, title="the push endpoint")
+    keys: PushKeys
+    expirationTime: float | None = Field(default=None, title="when the subscription expires")  # noqa: N815
+
+
+class PushEndpointInput(InputModel):
+    endpoint: str = Field(max_length=2000, title="the push endpoint")
+
+
+class NotificationActionInput(InputModel):
+    """A notification's button: ``POST /api/notification-actions`` (the token is the key)."""
+
+    token: str = Field(max_length=500, title="the reminder's token")
+    action: str = Field(max_length=16, title="the action")
+
+
+class AlertThresholdsInput(InputModel):
+    """A clinician's withdrawal-risk and supply thresholds for one patient."""
+
+    missed_in_row: int = Field(title="doses in a row not taken")
+    late_hours: int = Field(title="hours beyond a due dose")
+    no_dose_hours: int = Field(title="hours without any dose")
+    supply_warn_days: int = Field(title="days of supply: warn")
+    supply_caregivers_days: int = Field(title="days of supply: caregivers too")
+    supply_urgent_days: int = Field(title="days of supply: urgent")

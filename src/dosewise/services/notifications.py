@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,22 +24,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dosewise.domain.notifications import (
-    CHANNELS,
+    AlertThresholds,
     Channel,
     Kind,
     Level,
     Preferences,
     Text,
     check_quiet_hours,
+    check_thresholds,
     default_preferences,
     message_key,
     release_time,
 )
 from dosewise.errors import InputError, NotFound
 from dosewise.services.clock import from_utc, parse_clock, to_utc, zone_named
+from dosewise.services.inputs import AlertThresholdsInput, NotificationPreferencesInput
 from dosewise.store.database import read_connection, read_only, unit_of_work
 from dosewise.store.models import (
     AccessGrantRow,
+    AlertSettingRow,
     NotificationPreferenceRow,
     NotificationRow,
     PatientRow,
@@ -255,27 +258,20 @@ def preferences(engine: Engine, *, user_id: int) -> Preferences:
         return default_preferences(user.role, user_time_zone(session, user_id))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreferencesInput:
-    push: bool
-    email: bool
-    dose_reminders: bool
-    heads_up: bool
-    follow_up_minutes: int
-    quiet_start: str = ""
-    quiet_end: str = ""
-    time_zone: str = ""
-
-
 FOLLOW_UP_CHOICES = (0, 15, 30, 60)  # minutes (settings of the form)
 
 
 def save_preferences(
-    engine: Engine, *, user_id: int, choice: PreferencesInput, now: datetime, email_available: bool
+    engine: Engine,
+    *,
+    user_id: int,
+    choice: NotificationPreferencesInput,
+    now: datetime,
+    email_available: bool,
 ) -> Preferences:
     """Keep a person's choices (validated first: nothing is stored when one is wrong)."""
-    start = parse_clock(choice.quiet_start, field="quiet_start") if choice.quiet_start.strip() else None
-    end = parse_clock(choice.quiet_end, field="quiet_end") if choice.quiet_end.strip() else None
+    start = parse_clock(choice.quiet_start, field="quiet_start") if choice.quiet_start else None
+    end = parse_clock(choice.quiet_end, field="quiet_end") if choice.quiet_end else None
     check_quiet_hours(start, end)
     if choice.follow_up_minutes not in FOLLOW_UP_CHOICES:
         raise InputError(
@@ -285,9 +281,7 @@ def save_preferences(
     if choice.email and not email_available:
         raise InputError("email is not set up on this server: ask its administrator", field="email")
     with unit_of_work(engine) as session:
-        zone = (
-            zone_named(choice.time_zone).key if choice.time_zone.strip() else user_time_zone(session, user_id)
-        )
+        zone = zone_named(choice.time_zone).key if choice.time_zone else user_time_zone(session, user_id)
         row = session.get(NotificationPreferenceRow, user_id)
         if row is None:
             row = NotificationPreferenceRow(user_id=user_id)
@@ -456,13 +450,69 @@ def _zone_of(session: Session, user_id: int) -> str:
     return row.time_zone if row is not None else user_time_zone(session, user_id)
 
 
-def all_channels() -> tuple[Channel, ...]:
-    return CHANNELS
+# --- a patient's alert thresholds (a clinician's choice) -------------------------------------
 
 
-def quiet_label(start: time | None, end: time | None) -> str:
-    return f"{start:%H:%M}-{end:%H:%M}" if start and end else "none"
+def alert_thresholds(engine: Engine, *, patient_id: int) -> AlertThresholds:
+    """The patient's thresholds: a clinician's, else section 10's product defaults."""
+    with read_only(engine) as session:
+        row = session.get(AlertSettingRow, patient_id)
+        if row is None:
+            return AlertThresholds()
+        return AlertThresholds(
+            missed_in_row=row.missed_in_row,
+            late_hours=row.late_hours,
+            no_dose_hours=row.no_dose_hours,
+            supply_warn_days=row.supply_warn_days,
+            supply_caregivers_days=row.supply_caregivers_days,
+            supply_urgent_days=row.supply_urgent_days,
+            customized=True,
+        )
 
 
-def later(moment: datetime, minutes: int) -> datetime:
-    return moment + timedelta(minutes=minutes)
+def set_alert_thresholds(
+    engine: Engine, *, patient_id: int, values: AlertThresholdsInput | None, now: datetime, actor: str
+) -> AlertThresholds:
+    """A clinician sets the patient's thresholds (``None``: back to the product defaults)."""
+    from dataclasses import asdict
+
+    from dosewise.services.audit import audit
+
+    chosen = AlertThresholds() if values is None else check_thresholds(values.model_dump())
+    with unit_of_work(engine) as session:
+        if session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        row = session.get(AlertSettingRow, patient_id)
+        before = None if row is None else {k: getattr(row, k) for k in THRESHOLD_FIELDS}
+        if values is None:
+            if row is not None:
+                session.delete(row)
+        else:
+            if row is None:
+                row = AlertSettingRow(patient_id=patient_id)
+                session.add(row)
+            for name in THRESHOLD_FIELDS:
+                setattr(row, name, getattr(chosen, name))
+            row.updated_by, row.updated_at = actor, to_utc(now)
+        after = {k: v for k, v in asdict(chosen).items() if k in THRESHOLD_FIELDS}
+        audit(
+            session,
+            now,
+            actor,
+            patient_id,
+            "set_alert_thresholds",
+            "alert_settings",
+            patient_id,
+            {"before": before, "after": None if values is None else after},
+        )
+    return chosen
+
+
+THRESHOLD_FIELDS = (
+    "missed_in_row",
+    "late_hours",
+    "no_dose_hours",
+    "supply_warn_days",
+    "supply_caregivers_days",
+    "supply_urgent_days",
+)

@@ -78,7 +78,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         ensure_schema(engine)
+        scheduler = None
+        if settings.worker == "inline":  # make run: reminders without a second process
+            from dosewise.worker.app import build_worker, start_in_background
+
+            worker = build_worker(engine, secret_key=settings.secret_key, reach=settings.reach, clock=clock)
+            scheduler = start_in_background(worker)
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         engine.dispose()
 
     app = FastAPI(
@@ -118,6 +126,7 @@ def routers() -> list[APIRouter]:
         auth,
         calendar,
         diary,
+        notifications,
         patients,
         plans,
         profile,
@@ -147,6 +156,8 @@ def routers() -> list[APIRouter]:
         ),
         triage_history.router,
         triage_history.api_router,
+        notifications.router,
+        notifications.api_router,
     ]
 
 

@@ -223,10 +223,15 @@ def render(
         token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(32)
         if request.cookies.get(ANON_CSRF_COOKIE) != token:
             new_anon_token = token
+    unread = 0
+    if user is not None:
+        from dosewise.services.notifications import unread_count
+
+        unread = unread_count(context.engine, user_id=user.user_id, now=context.now())
     response = context.templates.TemplateResponse(
         request,
         template,
-        {"user": user, "patient": patient, "csrf_token": token, **values},
+        {"user": user, "patient": patient, "csrf_token": token, "unread": unread, **values},
         status_code=status,
     )
     if new_anon_token is not None:

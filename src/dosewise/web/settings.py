@@ -10,6 +10,7 @@ from typing import Literal
 
 from dosewise.errors import InputError
 from dosewise.services.auth import SessionPolicy, SignInLimits
+from dosewise.services.delivery import ReachSettings
 
 Environment = Literal["development", "test", "production"]
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
@@ -35,6 +36,10 @@ class Settings:
     sign_in_limits: SignInLimits = field(default_factory=SignInLimits)
     session_policy: SessionPolicy = field(default_factory=SessionPolicy)
     invitation_lifetime: timedelta = timedelta(days=7)
+    reach: ReachSettings = field(default_factory=ReachSettings)  # push, email, links
+    # "inline": the app runs the notification worker in its own process (make run); "off": a
+    # separate `dosewise worker` does (DOSEWISE_WORKER)
+    worker: Literal["inline", "off"] = "off"
 
     def __post_init__(self) -> None:
         if self.environment not in ("development", "test", "production"):
@@ -59,11 +64,18 @@ class Settings:
             secret = development_secret()
         url = env.get("DOSEWISE_DATABASE_URL") or default_database_url()
         secure = env.get("DOSEWISE_SECURE_COOKIES", "0" if environment == "development" else "1")
+        worker = env.get("DOSEWISE_WORKER", "inline").strip().lower()
+        if worker not in ("inline", "off"):
+            raise InputError("DOSEWISE_WORKER is inline (the app sends reminders itself) or off")
         return cls(
             database_url=url,
             secret_key=secret,
             environment=environment,  # type: ignore[arg-type]  # checked in __post_init__
             secure_cookies=secure.strip().lower() in ("1", "true", "yes"),
+            reach=ReachSettings.from_environment(
+                env, data_folder=_data_folder(), development=environment == "development"
+            ),
+            worker=worker,  # type: ignore[arg-type]  # checked above
         )
 
 

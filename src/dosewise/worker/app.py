@@ -77,6 +77,15 @@ class Worker:
         return self.plan(), self.dispatch()
 
 
+def connect(database_url: str) -> Engine:
+    """The database, brought to the newest schema (as the web app does at start)."""
+    from dosewise.store.database import build_engine, ensure_schema
+
+    engine = build_engine(database_url)
+    ensure_schema(engine)
+    return engine
+
+
 def build_worker(
     engine: Engine,
     *,
