@@ -200,11 +200,13 @@ def dose_reminder_text(*, drug: str, dose_mg: float, how: str, due_local: dateti
 def step_change_text(
     *, drug: str, changes: list[tuple[str, str, str]], total_mg: float, day_local: datetime
 ) -> Text:
-    """``changes``: (time, was, becomes) per dose time that changes tomorrow."""
+    """``changes``: (time, was, becomes) per dose time that changes on ``day_local``'s date. The
+    date is written out: the words stay true if quiet hours hold the message past midnight."""
     parts = [f"{clock} dose {becomes} (was {was})" for clock, was, becomes in changes]
+    day = day_local.strftime("%a %-d %b")
     return Text(
-        title=f"From tomorrow ({day_local.strftime('%a %-d %b')}): a new {drug} step",
-        body=f"From tomorrow: {'; '.join(parts)}. {format_mg(total_mg)} a day in all. "
+        title=f"Your {drug} doses change on {day}",
+        body=f"From {day}: {'; '.join(parts)}. {format_mg(total_mg)} a day in all. "
         "As agreed with your prescriber.",
     )
 

@@ -137,7 +137,10 @@ def announce(
                         "url": item.url,
                         "payload": json.dumps({**item.payload, "sources": list(words.sources)}),
                         "due_at": to_utc(due),
-                        "stale_at": None if item.stale_at is None else to_utc(item.stale_at),
+                        # held by quiet hours: still worth sending for as long after release
+                        "stale_at": None
+                        if item.stale_at is None
+                        else to_utc(item.stale_at + (due - item.due)),
                         "status": "pending",
                         "attempts": 0,
                         "created_at": created,

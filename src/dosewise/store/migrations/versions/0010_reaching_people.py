@@ -53,7 +53,9 @@ def upgrade() -> None:
             "status IN ('pending', 'sending', 'sent', 'stale', 'cancelled', 'failed')",
             name="ck_notifications_status",
         ),
-        sa.CheckConstraint("level IN ('info', 'warning', 'urgent', 'emergency')", name="ck_notifications_level"),
+        sa.CheckConstraint(
+            "level IN ('info', 'warning', 'urgent', 'emergency')", name="ck_notifications_level"
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_notifications_user_id_users", ondelete="CASCADE"
         ),
@@ -129,7 +131,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name="pk_planner_cursors"),
     )
     op.create_index(
-        "ix_dose_slots_due_not_taken", "dose_slots", ["due_at"], sqlite_where=NOT_TAKEN, postgresql_where=NOT_TAKEN
+        "ix_dose_slots_due_not_taken",
+        "dose_slots",
+        ["due_at"],
+        sqlite_where=NOT_TAKEN,
+        postgresql_where=NOT_TAKEN,
     )
     op.create_index("ix_dose_events_taken_at", "dose_events", ["taken_at"])
 
