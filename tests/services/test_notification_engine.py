@@ -65,7 +65,7 @@ class Team:
 
 
 def _user(session, email: str, role: str) -> int:
-    row = UserRow(email=email, display_name=email.split("@")[0].title(), password_hash=None, role=role,
+    row = UserRow(email=email, display_name=email.split("@", 1)[0].title(), password_hash=None, role=role,
                   created_at=datetime(2026, 11, 1))  # fmt: skip
     session.add(row)
     session.flush()
@@ -191,7 +191,7 @@ def test_two_dispatchers_at_once_send_each_message_once(engine, team):
                 status="pending",
                 attempts=0,
                 created_at=datetime(2026, 12, 1, 8, 0),
-            )  # fmt: skip
+            )
             for n in range(300)
         )
     push = FakePush()
@@ -201,7 +201,7 @@ def test_two_dispatchers_at_once_send_each_message_once(engine, team):
             target=lambda w=w: [
                 dispatch(engine, now=at(DAY, 8, 1), worker=w, senders=senders, batch=20) for _ in range(30)
             ]
-        )  # fmt: skip
+        )
         for w in ("a", "b", "c")
     ]
     for thread in threads:
@@ -283,8 +283,14 @@ def test_quiet_hours_hold_what_can_wait_but_never_a_dose_reminder(engine, team):
     save(engine, team.patient, at(DAY, 6), target_mg_day=30, times="08:00,14:00,18:30")
     notifications.save_preferences(
         engine, user_id=team.patient_user, now=at(DAY, 6), email_available=False,
-        choice=NotificationPreferencesInput(push=True, dose_reminders=True, heads_up=True, follow_up_minutes=0,
-                                            quiet_start="17:00", quiet_end="08:30"),
+        choice=NotificationPreferencesInput(
+            push=True,
+            dose_reminders=True,
+            heads_up=True,
+            follow_up_minutes=0,
+            quiet_start="17:00",
+            quiet_end="08:30",
+        ),
     )  # fmt: skip
     push = FakePush()
     day3 = DAY + timedelta(days=2)
@@ -345,9 +351,9 @@ def test_a_forged_old_or_revoked_token_does_nothing(engine, team):
     save(engine, team.patient, at(DAY, 6), target_mg_day=30)
     slot = doses.list_day(engine, patient_id=team.patient, day=DAY, now=at(DAY, 8))[0]
     sign = action_signer(SECRET)
+    forged = sign(slot.slot_id, team.patient, team.patient_user)
     with pytest.raises(InputError, match="not valid"):
-        act(engine, secret_key="another-secret-" + "x" * 30, token=sign(slot.slot_id, team.patient, team.patient_user),
-            action="taken", now=at(DAY, 8))  # fmt: skip
+        act(engine, secret_key="another-secret-" + "x" * 30, token=forged, action="taken", now=at(DAY, 8))
     carer_token = sign(slot.slot_id, team.patient, team.caregiver)
     with unit_of_work(engine) as session:
         session.execute(update(AccessGrantRow).where(AccessGrantRow.user_id == team.caregiver)
