@@ -19,7 +19,9 @@ from dosewise.store.models import AccessGrantRow, DoseSlotRow, InvitationRow, Me
 from dosewise.web.app import route_table
 
 ZONE = "Europe/London"
-PUBLIC = {"/", "/sign-in", "/sign-up", "/health", "/api/openapi.json", "/api/session"}
+PUBLIC = {"/", "/sign-in", "/sign-up", "/health", "/api/openapi.json", "/api/session", "/api/push/key"}
+# no session: a reminder's signed token is the key (tests/web/test_web_notifications.py)
+PUBLIC |= {"/api/notification-actions"}
 SECRET_URL = {"/calendar/{token}.ics"}  # no sign-in: the unguessable token is the key
 
 

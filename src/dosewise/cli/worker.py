@@ -72,7 +72,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> None:
     )
     if not args.once:
         print(f"dosewise worker {worker.name}: planning every 20 s, sending every 5 s (Ctrl-C stops)")
-        run_forever(worker)
+        run_forever(worker, speed=args.speed if args.simulate_from else 1.0)
         return
     planned, dispatched = worker.tick()
     outcomes: dict[str, int] = {}

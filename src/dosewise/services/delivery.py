@@ -173,32 +173,54 @@ class EmailSender(Protocol):
     def __call__(self, message: EmailMessage) -> None: ...
 
 
+VAPID_REUSE_S = 3600  # a signed VAPID header (valid 12 h) is reused for an hour per push service
+
+
 def web_push_sender(key: VapidKey, contact: str, *, allow_loopback_http: bool) -> PushSender:
-    """Web Push with pywebpush (RFC 8291 aes128gcm, RFC 8292 VAPID); the endpoint is checked
-    against SSRF again at send time (it was checked when stored)."""
+    """Web Push with pywebpush (RFC 8291 aes128gcm, RFC 8292 VAPID): the endpoint is checked
+    against SSRF again at send time (it was checked when stored); one HTTP session per thread
+    and one VAPID signature per push service and hour (signing is the costly step)."""
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    import requests
     from py_vapid import Vapid02
-    from pywebpush import WebPushException, webpush
+    from pywebpush import WebPusher
 
     from dosewise.services.push_endpoints import check_push_endpoint
 
     vapid = Vapid02.from_pem(key.private_pem)
+    local = threading.local()
+    signed: dict[str, tuple[float, dict[str, str]]] = {}
+    lock = threading.Lock()
+
+    def vapid_headers(endpoint: str) -> dict[str, str]:
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        now = time.time()
+        with lock:
+            kept = signed.get(audience)
+            if kept is None or now - kept[0] > VAPID_REUSE_S:
+                claims = {"sub": contact, "aud": audience, "exp": int(now) + 12 * 3600}
+                kept = (now, dict(vapid.sign(claims)))
+                signed[audience] = kept
+            return dict(kept[1])
 
     def send(target: PushTarget, payload: bytes, *, topic: str, urgency: str) -> int:
         endpoint = check_push_endpoint(target.endpoint, allow_loopback_http=allow_loopback_http)
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        headers = {**vapid_headers(endpoint), "Topic": topic, "Urgency": urgency}
+        pusher = WebPusher(
+            {"endpoint": endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
+            requests_session=session,
+        )
         try:
-            response = webpush(
-                {"endpoint": endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
-                data=payload,
-                vapid_private_key=vapid,
-                vapid_claims={"sub": contact},
-                ttl=PUSH_TTL_S,
-                headers={"Topic": topic, "Urgency": urgency},
-                timeout=10,
-            )
-        except WebPushException as error:
-            return error.response.status_code if error.response is not None else 599
-        except OSError:
-            return 599  # connection refused, DNS: try again later
+            response = pusher.send(data=payload, headers=headers, ttl=PUSH_TTL_S, timeout=10)
+        except (OSError, requests.RequestException):
+            return 599  # connection refused, DNS, timeout: try again later
         return int(response.status_code)
 
     return send
@@ -267,13 +289,16 @@ def dispatch(
     recorded = _recorded_slots(engine, claimed)
     targets = _push_targets(engine, {m.user_id for m in claimed if m.channel == "push"})
     emails = _emails(engine, {m.user_id for m in claimed if m.channel == "email"})
-    results: list[tuple[_Claimed, Outcome, str | None]] = []
-    gone: set[str] = set()
+    quiet: list[tuple[_Claimed, Outcome, str | None]] = []  # nothing left the building
     for message in claimed:
+        gone: set[str] = set()
         outcome, error = _send(message, now, recorded, targets, emails, senders, gone)
-        results.append((message, outcome, error))
         run.count(outcome)
-    _finish(engine, results, now=now, worker=worker, gone=gone)
+        if message.channel == "in_app" or outcome in ("stale", "cancelled"):
+            quiet.append((message, outcome, error))
+        else:  # marked at once: a kill now can repeat at most this one message
+            _finish(engine, [(message, outcome, error)], now=now, worker=worker, gone=gone)
+    _finish(engine, quiet, now=now, worker=worker, gone=set())
     return run
 
 
@@ -485,6 +510,8 @@ def _finish(
     worker: str,
     gone: set[str],
 ) -> None:
+    if not results and not gone:
+        return
     now_utc = to_utc(now)
     with unit_of_work(engine) as session:
         for message, outcome, error in results:

@@ -384,6 +384,8 @@ class NotificationRow(Base):
         CheckConstraint("level IN ('info', 'warning', 'urgent', 'emergency')", name="level"),
         Index("ix_notifications_open_due", "due_at", sqlite_where=OUTBOX_OPEN, postgresql_where=OUTBOX_OPEN),
         Index("ix_notifications_user_channel_due", "user_id", "channel", "due_at"),
+        # messages, not diary data: out of backups and exports (a restored outbox would resend)
+        {"info": {"transfer": False}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -413,6 +415,7 @@ class PushSubscriptionRow(Base):
     """A browser's Web Push subscription (RFC 8030 endpoint + RFC 8291 keys)."""
 
     __tablename__ = "push_subscriptions"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (a browser's, not diary data)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -428,6 +431,7 @@ class NotificationPreferenceRow(Base):
     """What a person wants sent, where and when (no row: the defaults of their role)."""
 
     __tablename__ = "notification_preferences"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (a person's, not the diary's)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     push: Mapped[bool] = mapped_column(Boolean)
@@ -462,6 +466,7 @@ class PlannerCursorRow(Base):
     """How far the notification planner has looked (one row per kind of look)."""
 
     __tablename__ = "planner_cursors"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (the worker's own state)
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     until: Mapped[datetime]

@@ -191,26 +191,16 @@ def save_alerts(
 ) -> Response:
     if not _may_set_thresholds(patient):
         raise NotAllowed(ONLY_CLINICIANS)
-    reset = "reset" in submitted.values or request.query_params.get("reset") == "1"
     try:
-        if reset:
-            notifications.set_alert_thresholds(
-                context.engine,
-                patient_id=patient.patient_id,
-                values=None,
-                now=context.now(),
-                actor=user.actor,
-            )
-        else:
-            if submitted.model is None:
-                raise submitted.error or InputError("check the form", field="missed_in_row")
-            notifications.set_alert_thresholds(
-                context.engine,
-                patient_id=patient.patient_id,
-                values=submitted.model,
-                now=context.now(),
-                actor=user.actor,
-            )
+        if submitted.model is None:
+            raise submitted.error or InputError("check the form", field="missed_in_row")
+        notifications.set_alert_thresholds(
+            context.engine,
+            patient_id=patient.patient_id,
+            values=submitted.model,
+            now=context.now(),
+            actor=user.actor,
+        )
     except InputError as error:
         chosen = notifications.alert_thresholds(context.engine, patient_id=patient.patient_id)
         return _alerts_page(
@@ -222,6 +212,16 @@ def save_alerts(
             error=error,
             status=400,
         )
+    return RedirectResponse(f"/patients/{patient.patient_id}/alerts?done=saved", status_code=303)
+
+
+@router.post("/patients/{patient_id}/alerts/reset")
+def reset_alerts(context: Ctx, user: User, patient: Patient) -> Response:
+    if not _may_set_thresholds(patient):
+        raise NotAllowed(ONLY_CLINICIANS)
+    notifications.set_alert_thresholds(
+        context.engine, patient_id=patient.patient_id, values=None, now=context.now(), actor=user.actor
+    )
     return RedirectResponse(f"/patients/{patient.patient_id}/alerts?done=saved", status_code=303)
 
 
