@@ -30,13 +30,18 @@ import http.server
 import json
 import secrets
 import socket
+import ssl
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -69,6 +74,37 @@ def public_key_bytes(private_key: ec.EllipticCurvePrivateKey) -> bytes:
     return private_key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
+
+
+def make_tls_context(host: str, directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a new self-signed certificate for ``host``, and the
+    certificate's file, for a client to trust (requests' ``verify=``)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file = directory / f"{host}.pem"
+    key_file = directory / f"{host}.key"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate_file, key_file)
+    return context, certificate_file
 
 
 class DecryptError(ValueError):
@@ -238,6 +274,7 @@ class _State:
     rejections: list[Rejection] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
+    server_errors: list[BaseException] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -245,11 +282,23 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads: nothing outlives a test
     block_on_close = True
 
-    def __init__(self, service: PushService) -> None:
+    def __init__(self, service: PushService, ssl_context: ssl.SSLContext | None) -> None:
         self.service = service
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
+        if ssl_context is not None:  # the handshake happens on the first read, in the handler's thread
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (a TLS handshake the client refused, a reset) is not
+        printed; a bug in the service is kept, and stop() raises it."""
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, OSError):
+            with self.service._state.changed:
+                self.service._state.server_errors.append(error)
 
     def close_connections(self) -> None:
         """End idle keep-alive connections so their handler threads return."""
@@ -301,11 +350,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class PushService:
     """A browser's push service on 127.0.0.1; see the module's docstring."""
 
-    def __init__(self, *, endpoint_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, endpoint_host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         """``endpoint_host``: the host written in endpoints (the server always listens on
         127.0.0.1); a name such as ``push.invalid`` tests a sender that connects to a checked
-        address rather than resolving the name."""
+        address rather than resolving the name. ``ssl_context``: serve https with it (see
+        ``make_tls_context``); endpoints are then https URLs."""
         self._endpoint_host = endpoint_host
+        self._ssl_context = ssl_context
         self._state = _State()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -316,7 +369,7 @@ class PushService:
     def start(self) -> Self:
         if self._server is not None:
             raise RuntimeError("the push service is already running")
-        self._server = _Server(self)
+        self._server = _Server(self, self._ssl_context)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), name="push-service", daemon=True
@@ -333,6 +386,8 @@ class PushService:
         if self._thread is not None:
             self._thread.join()
         self._server = self._thread = None
+        if self._state.server_errors:
+            raise AssertionError("the push service failed") from self._state.server_errors[0]
 
     def __enter__(self) -> Self:
         return self.start()
@@ -345,7 +400,8 @@ class PushService:
         """What a VAPID JWT's aud must be: scheme, host and port of the endpoints."""
         if not self.port:
             raise RuntimeError("start the push service first")
-        return f"http://{self._endpoint_host}:{self.port}"
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://{self._endpoint_host}:{self.port}"
 
     # --- subscriptions ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ FROM, RCPT TO) and the message parsed with the modern email policy (``EmailMessa
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -50,7 +51,7 @@ class ReceivedMessage:
         part = self.message.get_body(preferencelist=(subtype,))
         if part is None:
             return None
-        return str(part.get_content()).replace("\r\n", "\n")  # type: ignore[attr-defined]
+        return str(part.get_content()).replace("\r\n", "\n")
 
 
 class _Collector:
@@ -81,9 +82,9 @@ class _FreePortController(Controller):
     before it makes its first connection to the server."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:

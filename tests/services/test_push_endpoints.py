@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from dosewise.services.push_endpoints import (
     pinned_addresses,
     resolve_push_endpoint,
 )
-from push_service import PushService
+from push_service import PushService, make_tls_context
 
 DNS = {
     "fcm.googleapis.com": ["142.250.180.10", "2a00:1450:4009:81f::200a"],
@@ -168,6 +169,7 @@ TABLE = [
     ),
     ("https://push.example.com:99999/", "port must be a number from 1 to 65535", "from 1 to 65535"),
     ("https://push.example.com:abc/", "port must be a number", "port must be a number"),
+    ("http://127.0.0.1:0/", "must start with https://", "port must be a number from 1 to 65535"),
     ("https://push.example.com/p#top", "has no '#' part", "no '#' part"),
     ("https://push.example.com/a b", "no spaces, control characters or backslashes", "no spaces"),
     ("https://push.example.com/\tp", "no spaces", "no spaces"),
@@ -346,3 +348,47 @@ def test_a_session_pins_only_a_checked_address() -> None:
     )
     with pytest.raises(ValueError, match="not one of the checked addresses"):
         PinnedAddressAdapter(checked, IPv4Address("10.0.0.5"))
+
+
+def test_a_pinned_https_session_names_the_host_for_sni_and_the_certificate(
+    tmp_path: Path, vapid: Vapid02
+) -> None:
+    context, certificate = make_tls_context("push.invalid", tmp_path)
+    server_names: list[str | None] = []
+    context.sni_callback = lambda connection, name, _context: server_names.append(name)
+    with PushService(endpoint_host="push.invalid", ssl_context=context) as push:
+        subscription = push.new_subscription()
+        checked = CheckedEndpoint(
+            url=subscription["endpoint"],
+            scheme="https",
+            host="push.invalid",
+            port=push.port,
+            addresses=(IPv4Address("127.0.0.1"),),
+        )
+        with build_pinned_session(checked) as session:
+            session.verify = str(certificate)
+            send(session, subscription, vapid, "over TLS")
+        [delivery] = push.wait_for(1)
+    assert delivery.payload == b"over TLS"
+    assert delivery.vapid_claims["aud"] == f"https://push.invalid:{push.port}"
+    assert server_names == ["push.invalid"]
+
+
+def test_a_pinned_https_session_refuses_a_certificate_for_another_name(
+    tmp_path: Path, vapid: Vapid02
+) -> None:
+    context, certificate = make_tls_context("other.invalid", tmp_path)
+    with PushService(endpoint_host="push.invalid", ssl_context=context) as push:
+        subscription = push.new_subscription()
+        checked = CheckedEndpoint(
+            url=subscription["endpoint"],
+            scheme="https",
+            host="push.invalid",
+            port=push.port,
+            addresses=(IPv4Address("127.0.0.1"),),
+        )
+        with build_pinned_session(checked) as session:
+            session.verify = str(certificate)
+            with pytest.raises(requests.exceptions.SSLError):
+                send(session, subscription, vapid, "not to an impostor")
+    assert push.attempts == []

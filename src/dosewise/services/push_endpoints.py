@@ -192,9 +192,12 @@ def _read_host(parts: SplitResult) -> tuple[str, IPAddress | None]:
 
 def _read_port(parts: SplitResult) -> int | None:
     try:
-        return parts.port
+        port = parts.port
     except ValueError:
-        raise InputError("the push endpoint's port must be a number from 1 to 65535", field=FIELD) from None
+        port = 0
+    if port == 0:
+        raise InputError("the push endpoint's port must be a number from 1 to 65535", field=FIELD)
+    return port
 
 
 def _scheme_message(scheme: str, host: str, *, allow_loopback_http: bool) -> str:
