@@ -3,6 +3,7 @@ what pywebpush sends with VAPID and decrypts it, and it refuses what a real one 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import socket
@@ -13,7 +14,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPushException, webpush, webpush_async
 
 from push_service import (
     Delivery,
@@ -132,6 +133,18 @@ def test_pywebpush_with_vapid_arrives_decrypted_and_equal(push_service: PushServ
     assert delivery.vapid_claims["aud"] == push_service.origin
     assert time.time() < delivery.vapid_claims["exp"] <= time.time() + 24 * 3600
     assert push_service.rejections == []
+
+
+def test_pywebpushs_async_sender_arrives_too(push_service: PushService, vapid: Vapid02) -> None:
+    subscription = push_service.new_subscription()
+
+    async def push() -> Any:
+        return await webpush_async(
+            subscription, json.dumps({"n": 1}), vapid_private_key=vapid, vapid_claims={"sub": SUB}
+        )
+
+    assert asyncio.run(push()).status == 201
+    assert [d.json for d in push_service.wait_for(1)] == [{"n": 1}]
 
 
 def test_a_payload_that_is_not_json_arrives_as_bytes(push_service: PushService, vapid: Vapid02) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
@@ -19,7 +20,7 @@ from pywebpush import WebPushException, webpush
 from dosewise.errors import InputError
 from dosewise.services.push_endpoints import (
     CheckedEndpoint,
-    PinnedAddressAdapter,
+    EndpointNotResolved,
     build_pinned_session,
     check_push_endpoint,
     pinned_addresses,
@@ -262,11 +263,17 @@ def test_a_name_that_changes_its_answer_is_caught_when_checked_again() -> None:
         resolve_push_endpoint(url, allow_loopback_http=False, resolve=rebinding)
 
 
-def test_an_empty_dns_answer_is_refused() -> None:
-    with pytest.raises(InputError, match="has no address"):
+def test_a_name_without_an_address_can_be_told_from_a_refusal() -> None:
+    """A sender may retry a DNS failure later; a refused endpoint stays refused."""
+    with pytest.raises(EndpointNotResolved, match=r"nowhere\.example\.com could not be found"):
+        check_push_endpoint("https://nowhere.example.com/", allow_loopback_http=False, resolve=resolver(DNS))
+    with pytest.raises(EndpointNotResolved, match="has no address"):
         check_push_endpoint(
             "https://push.example.com/", allow_loopback_http=False, resolve=lambda host, port: []
         )
+    with pytest.raises(InputError) as refusal:
+        check_push_endpoint("https://internal.example.com/", allow_loopback_http=False, resolve=resolver(DNS))
+    assert not isinstance(refusal.value, EndpointNotResolved)
 
 
 # --- sending to a checked address (pywebpush's requests_session) ------------------------------
@@ -342,12 +349,32 @@ def test_a_pinned_session_does_not_follow_a_redirect(push_service: PushService, 
     assert [a.status for a in push_service.attempts] == [307, 201, 307]
 
 
-def test_a_session_pins_only_a_checked_address() -> None:
-    checked = resolve_push_endpoint(
-        "https://push.example.com/x", allow_loopback_http=False, resolve=resolver(DNS)
-    )
-    with pytest.raises(ValueError, match="not one of the checked addresses"):
-        PinnedAddressAdapter(checked, IPv4Address("10.0.0.5"))
+def test_a_pinned_session_tries_the_next_checked_address_when_one_cannot_be_reached(
+    vapid: Vapid02,
+) -> None:
+    """``localhost`` resolves to ::1 first, but the service listens on 127.0.0.1 only."""
+    with PushService(endpoint_host="localhost") as push:
+        subscription = push.new_subscription()
+        checked = resolve_push_endpoint(
+            subscription["endpoint"],
+            allow_loopback_http=True,
+            resolve=resolver({"localhost": ["::1", "127.0.0.1"]}),
+        )
+        assert checked.addresses == (IPv6Address("::1"), IPv4Address("127.0.0.1"))
+        with build_pinned_session(checked) as session:
+            send(session, subscription, vapid, "through the second address")
+        assert [d.payload for d in push.wait_for(1)] == [b"through the second address"]
+
+        nowhere = CheckedEndpoint(
+            url=subscription["endpoint"],
+            scheme="http",
+            host="localhost",
+            port=push.port,
+            addresses=(IPv6Address("::1"), IPv4Address("127.0.0.2")),
+        )
+        with build_pinned_session(nowhere) as session, pytest.raises(requests.exceptions.ConnectionError):
+            session.post(subscription["endpoint"], data=b"x", timeout=5)
+    assert len(push.attempts) == 1
 
 
 def test_a_pinned_https_session_names_the_host_for_sni_and_the_certificate(
@@ -392,3 +419,32 @@ def test_a_pinned_https_session_refuses_a_certificate_for_another_name(
             with pytest.raises(requests.exceptions.SSLError):
                 send(session, subscription, vapid, "not to an impostor")
     assert push.attempts == []
+
+
+def test_a_pinned_session_never_sends_again_to_another_address_once_connected() -> None:
+    """A push service that drops the connection after reading the request may have taken the
+    push: trying the next address would send it twice."""
+    with socket.create_server(("127.0.0.1", 0)) as first:
+        port = first.getsockname()[1]
+        with socket.create_server(("127.0.0.2", port)) as second:
+            second.settimeout(0.5)
+
+            def drop_after_reading() -> None:
+                connection, _ = first.accept()
+                with connection:
+                    connection.recv(65536)
+
+            reader = threading.Thread(target=drop_after_reading)
+            reader.start()
+            checked = CheckedEndpoint(
+                url=f"http://localhost:{port}/push/a",
+                scheme="http",
+                host="localhost",
+                port=port,
+                addresses=(IPv4Address("127.0.0.1"), IPv4Address("127.0.0.2")),
+            )
+            with build_pinned_session(checked) as session, pytest.raises(requests.exceptions.ConnectionError):
+                session.post(checked.url, data=b"a push", timeout=5)
+            reader.join()
+            with pytest.raises(TimeoutError):
+                second.accept()  # nothing came to the second address

@@ -11,9 +11,10 @@ any port are allowed as well (https too), and nothing else that is not public.
 A check done at subscription time proves nothing at send time: the name may resolve elsewhere
 by then (DNS rebinding). So the sender resolves and checks again just before it sends, and
 connects to an address it checked: :func:`resolve_push_endpoint` gives the checked addresses,
-:func:`build_pinned_session` a ``requests`` session that sends to one of them, with the host
-name kept for the ``Host`` header, TLS SNI and the certificate check, and that never follows
-a redirect (pywebpush takes it as ``requests_session``).
+:func:`build_pinned_session` a ``requests`` session that connects only to them (the next one
+when one cannot be reached), with the host name kept for the ``Host`` header, TLS SNI and the
+certificate check, and that never follows a redirect (pywebpush takes it as
+``requests_session``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 
 from dosewise.errors import InputError
 
@@ -61,6 +63,14 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _NUMBER = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")  # WHATWG: a host ending in one is an IPv4 address
 _BRACKETED = re.compile(r"^\[[0-9a-fA-F:.]+\](:[0-9]*)?$")
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")  # spaces, control characters, backslashes
+
+
+class EndpointNotResolved(InputError):
+    """The endpoint's host name could not be resolved (no DNS answer, or none with an address).
+
+    At subscription time it is bad input like any other; at send time it may pass (a DNS
+    outage), so a sender can retry it later, where any other InputError will not change.
+    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,7 +223,7 @@ def _resolve(host: str, port: int, resolve: Resolver) -> tuple[IPAddress, ...]:
     try:
         answers = list(resolve(host, port))
     except (OSError, UnicodeError):  # socket.gaierror is an OSError
-        raise InputError(
+        raise EndpointNotResolved(
             f"{host} could not be found (DNS): check the endpoint, or try again later", field=FIELD
         ) from None
     addresses: list[IPAddress] = []
@@ -223,7 +233,7 @@ def _resolve(host: str, port: int, resolve: Resolver) -> tuple[IPAddress, ...]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise InputError(f"{host} has no address (DNS): check the endpoint", field=FIELD)
+        raise EndpointNotResolved(f"{host} has no address (DNS): check the endpoint", field=FIELD)
     return tuple(addresses)
 
 
@@ -294,19 +304,45 @@ def _describe_common(address: IPAddress) -> str | None:
 
 
 class PinnedAddressAdapter(HTTPAdapter):
-    """A transport that sends every request for one checked endpoint to one checked address.
+    """A transport that sends every request for one checked endpoint to its checked addresses.
 
     The URL keeps its host name: it goes in the ``Host`` header, in TLS SNI and in the
-    certificate check, while the connection goes to ``address``, which was checked, so no
-    second DNS answer is ever used (DNS rebinding). A request for any other origin is refused.
+    certificate check, while the connection goes to a checked address, so no second DNS
+    answer is ever used (DNS rebinding). The addresses are tried in order while a connection
+    cannot be made (an IPv6 address on a server without IPv6), never once a request may have
+    been sent. A request for any other origin is refused. One adapter per thread, as for
+    ``requests`` sessions.
     """
 
-    def __init__(self, endpoint: CheckedEndpoint, address: IPAddress) -> None:
-        if address not in endpoint.addresses:
-            raise ValueError(f"{address} is not one of the checked addresses of {endpoint.host}")
+    def __init__(self, endpoint: CheckedEndpoint) -> None:
+        if not endpoint.addresses:
+            raise ValueError(f"{endpoint.host} has no checked address")
         super().__init__(max_retries=0)
         self.endpoint = endpoint
-        self.address = address
+        self.address = endpoint.addresses[0]  # the one being tried
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        unreachable: requests.exceptions.ConnectionError | None = None
+        for address in self.endpoint.addresses:
+            self.address = address
+            try:
+                return super().send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                )
+            except requests.exceptions.ConnectionError as error:
+                if not _never_connected(error):
+                    raise  # the request may have gone out: sending it again could repeat a push
+                unreachable = error
+        assert unreachable is not None  # there is at least one address
+        raise unreachable
 
     def get_connection_with_tls_context(
         self,
@@ -343,6 +379,14 @@ class PinnedAddressAdapter(HTTPAdapter):
         request.headers["Host"] = netloc
 
 
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """True when no connection was made, so nothing of the request was sent."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, unreachable) is one
+
+
 class _NoRedirectSession(requests.Session):
     """A session that hands back a redirect instead of following it (to an unchecked URL)."""
 
@@ -351,17 +395,16 @@ class _NoRedirectSession(requests.Session):
         return super().send(request, **kwargs)
 
 
-def build_pinned_session(endpoint: CheckedEndpoint, *, address_index: int = 0) -> requests.Session:
-    """A ``requests`` session that sends only to this endpoint, at its checked address.
+def build_pinned_session(endpoint: CheckedEndpoint) -> requests.Session:
+    """A ``requests`` session that sends only to this endpoint, at its checked addresses.
 
     Pass it to pywebpush as ``requests_session``. It follows no redirect (a 3xx comes back as
     the answer) and reads no proxy or credentials from the environment (a proxy would resolve
-    the name itself). ``address_index`` picks another checked address to try when the first
-    cannot be reached.
+    the name itself).
     """
     session = _NoRedirectSession()
     session.trust_env = False
-    adapter = PinnedAddressAdapter(endpoint, endpoint.addresses[address_index])
+    adapter = PinnedAddressAdapter(endpoint)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
