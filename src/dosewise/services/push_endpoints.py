@@ -49,7 +49,6 @@ FIELD = "endpoint"
 
 _NAT64 = IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
 _NAT64_LOCAL = IPv6Network("64:ff9b:1::/48")  # RFC 8215: local-use translation
-_SIX_TO_FOUR = IPv6Network("2002::/16")  # RFC 3056: the IPv4 address follows the prefix
 _IPV4_COMPATIBLE = IPv6Network("::/96")  # deprecated ::a.b.c.d
 _SHARED = IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 _PRIVATE = (
