@@ -173,3 +173,24 @@ def sign_up(
 def page_token(client: Any, path: str = "/account") -> str:
     """The signed-in user's CSRF token, read from a page as a browser would."""
     return csrf_of(client.get(path).text)
+
+
+# --- notifications (issue 14): a local push service and SMTP server -------------------------
+
+
+@pytest.fixture
+def push_service() -> Any:
+    """A browser's push service on 127.0.0.1 that decrypts what it gets (tests/push_service.py)."""
+    from push_service import PushService
+
+    with PushService() as service:
+        yield service
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    """An SMTP server on 127.0.0.1 that keeps every message (tests/smtp_server.py)."""
+    from smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
