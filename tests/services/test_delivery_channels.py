@@ -134,17 +134,29 @@ def test_email_goes_through_smtp_with_sources_and_a_stable_message_id(engine, pa
     assert "https://dosewise.example/patients/" in received.text
     assert "agree every change with the prescriber" in received.text
     first_id = received.message["Message-ID"]
-    # an alert with sources: the withdrawal warning after two doses in a row
+    # an alert with sources: the withdrawal warning after two doses in a row (the worker was
+    # off from 08:00 to 15:05: the 14:00 reminder is stale and not sent, the alert is)
     send_due(engine, at(DAY, 15, 5), chosen)
-    warning = next(m for m in smtp_server.wait_for(3) if m.message["Subject"].startswith("Doses missed"))
+    assert [m.message["Subject"] for m in smtp_server.wait_for(2)] == [
+        "Baclofen 5 mg due at 08:00",
+        "Doses missed: risk of withdrawal",
+    ]
+    warning = smtp_server.messages[1]
     assert "Sources: US-TAB, OZO, LYV, DOSEWISE" in warning.text
     assert first_id != warning.message["Message-ID"]
     # the same message sent again (a worker killed after sending) keeps its Message-ID
     with unit_of_work(engine) as session:
-        reminder = session.scalars(select(NotificationRow).where(NotificationRow.channel == "email")).first()
-        reminder.status, reminder.lease_until = "pending", None
+        alert = session.scalars(
+            select(NotificationRow).where(
+                NotificationRow.channel == "email", NotificationRow.kind == "withdrawal_warning"
+            )
+        ).one()
+        alert.status, alert.lease_until = (
+            "sending",
+            datetime(2026, 12, 1, 15, 5),
+        )  # as a killed worker leaves it
     send_due(engine, at(DAY, 15, 6), chosen)
-    repeats = [m for m in smtp_server.messages if m.message["Message-ID"] == first_id]
+    repeats = [m for m in smtp_server.wait_for(3) if m.message["Message-ID"] == warning.message["Message-ID"]]
     assert len(repeats) == 2
 
 

@@ -16,6 +16,7 @@ alert has no ``stale_at`` and is always sent.
 from __future__ import annotations
 
 import base64
+import email.policy
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -32,6 +33,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
+from dosewise.errors import InputError
 from dosewise.services.clock import to_utc
 from dosewise.store.database import unit_of_work
 from dosewise.store.models import DoseSlotRow, NotificationRow, PushSubscriptionRow, UserRow
@@ -173,6 +175,7 @@ class EmailSender(Protocol):
     def __call__(self, message: EmailMessage) -> None: ...
 
 
+REFUSED_ENDPOINT = 421  # our own code: the endpoint failed the SSRF check (never contacted)
 VAPID_REUSE_S = 3600  # a signed VAPID header (valid 12 h) is reused for an hour per push service
 
 
@@ -188,7 +191,12 @@ def web_push_sender(key: VapidKey, contact: str, *, allow_loopback_http: bool) -
     from py_vapid import Vapid02
     from pywebpush import WebPusher
 
-    from dosewise.services.push_endpoints import check_push_endpoint
+    from dosewise.services.push_endpoints import (
+        CheckedEndpoint,
+        EndpointNotResolved,
+        build_pinned_session,
+        resolve_push_endpoint,
+    )
 
     vapid = Vapid02.from_pem(key.private_pem)
     local = threading.local()
@@ -207,20 +215,37 @@ def web_push_sender(key: VapidKey, contact: str, *, allow_loopback_http: bool) -
                 signed[audience] = kept
             return dict(kept[1])
 
+    def session_for(checked: CheckedEndpoint) -> requests.Session:
+        """A keep-alive session per push service and thread, connecting only to the addresses
+        checked now (a host that starts resolving elsewhere gets a new, checked session)."""
+        sessions: dict[tuple[str, str, int], tuple[tuple[Any, ...], requests.Session]]
+        sessions = getattr(local, "sessions", None) or {}
+        local.sessions = sessions
+        origin = (checked.scheme, checked.host, checked.port)
+        kept = sessions.get(origin)
+        if kept is None or kept[0] != checked.addresses:
+            if kept is not None:
+                kept[1].close()
+            kept = (checked.addresses, build_pinned_session(checked))
+            sessions[origin] = kept
+        return kept[1]
+
     def send(target: PushTarget, payload: bytes, *, topic: str, urgency: str) -> int:
-        endpoint = check_push_endpoint(target.endpoint, allow_loopback_http=allow_loopback_http)
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        headers = {**vapid_headers(endpoint), "Topic": topic, "Urgency": urgency}
+        try:  # the SSRF check again at send time, and the connection pinned to what it checked
+            checked = resolve_push_endpoint(target.endpoint, allow_loopback_http=allow_loopback_http)
+        except EndpointNotResolved:
+            return 599  # DNS failed: try again later
+        except InputError:
+            return REFUSED_ENDPOINT
+        headers = {**vapid_headers(checked.url), "Topic": topic, "Urgency": urgency}
         pusher = WebPusher(
-            {"endpoint": endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
-            requests_session=session,
+            {"endpoint": checked.url, "keys": {"p256dh": target.p256dh, "auth": target.auth}},
+            requests_session=session_for(checked),
         )
         try:
             response = pusher.send(data=payload, headers=headers, ttl=PUSH_TTL_S, timeout=10)
         except (OSError, requests.RequestException):
-            return 599  # connection refused, DNS, timeout: try again later
+            return 599  # connection refused, timeout: try again later
         return int(response.status_code)
 
     return send
@@ -233,7 +258,10 @@ def smtp_sender(settings: SmtpSettings) -> EmailSender:
                 client.starttls()
             if settings.username:
                 client.login(settings.username, settings.password)
-            client.send_message(message)
+            # sendmail with the SMTP policy's bytes: send_message would turn a body line
+            # starting with "From " (the heads-up's "From Fri 4 Dec: ...") into ">From "
+            raw = message.as_bytes(policy=email.policy.SMTP)
+            client.sendmail(str(message["From"]), [str(message["To"])], raw)
 
     return send
 
@@ -290,15 +318,17 @@ def dispatch(
     targets = _push_targets(engine, {m.user_id for m in claimed if m.channel == "push"})
     emails = _emails(engine, {m.user_id for m in claimed if m.channel == "email"})
     quiet: list[tuple[_Claimed, Outcome, str | None]] = []  # nothing left the building
+    gone_all: set[str] = set()  # subscriptions the push service says are gone
     for message in claimed:
         gone: set[str] = set()
         outcome, error = _send(message, now, recorded, targets, emails, senders, gone)
         run.count(outcome)
+        gone_all |= gone
         if message.channel == "in_app" or outcome in ("stale", "cancelled"):
             quiet.append((message, outcome, error))
         else:  # marked at once: a kill now can repeat at most this one message
             _finish(engine, [(message, outcome, error)], now=now, worker=worker, gone=gone)
-    _finish(engine, quiet, now=now, worker=worker, gone=set())
+    _finish(engine, quiet, now=now, worker=worker, gone=gone_all)
     return run
 
 
@@ -311,7 +341,9 @@ def claim(engine: Engine, *, now: datetime, worker: str, batch: int = BATCH) -> 
             .where(
                 NotificationRow.status.in_(("pending", "sending")),
                 NotificationRow.due_at <= now_utc,
-                (NotificationRow.status == "pending") | (NotificationRow.lease_until < now_utc),
+                (NotificationRow.status == "pending")
+                | (NotificationRow.lease_until < now_utc)
+                | NotificationRow.lease_until.is_(None),
             )
             .order_by(NotificationRow.due_at, NotificationRow.id)
             .limit(batch)
@@ -423,27 +455,26 @@ def _push(
         :32
     ]  # RFC 8030: 32 base64url chars
     urgency = {"emergency": "high", "urgent": "high", "warning": "normal"}.get(message.level, "normal")
-    delivered, retry = 0, []
+    delivered, retry, refused = 0, [], []
     for target in targets:
         status = senders.push(target, body, topic=topic, urgency=urgency)
         if 200 <= status < 300:
             delivered += 1
         elif status in (404, 410):
             gone.add(target.endpoint)  # the browser unsubscribed: forget it
-        else:
-            retry.append(str(status))
+        elif status == 429 or status >= 500:
+            retry.append(str(status))  # busy or down: try again later
+        elif status == REFUSED_ENDPOINT:
+            refused.append("the endpoint is not a public https address (not contacted)")
+        else:  # refused for what it is (RFC 8292: a bad VAPID header is 401/403)
+            refused.append(str(status))
     if retry and message.attempts < MAX_ATTEMPTS:
         return "retry", f"push service answered {', '.join(retry)}"
     if delivered:
         return "sent", None
-    return (
-        ("failed", f"push service answered {', '.join(retry)}")
-        if retry
-        else (
-            "cancelled",
-            "every subscription of this person has expired",
-        )
-    )
+    if retry or refused:
+        return "failed", f"push service answered {', '.join(retry + refused)}"
+    return "cancelled", "every subscription of this person has expired"
 
 
 def _push_body(message: _Claimed, payload: dict[str, Any], senders: Senders) -> bytes:
@@ -479,9 +510,7 @@ def _email(
     mail["Subject"] = message.title
     mail["Date"] = formatdate(localtime=False)
     # the same Message-ID for a resend: mail clients show one copy
-    mail["Message-ID"] = make_msgid(
-        idstring=hashlib.sha256(message.key.encode()).hexdigest()[:24], domain="dosewise"
-    )
+    mail["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@dosewise.invalid>"
     sources = payload.get("sources") or []
     lines = [message.body, ""]
     if sources:
