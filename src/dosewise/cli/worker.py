@@ -67,19 +67,20 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> None:
     if args.database_url:
         web = replace(web, database_url=args.database_url)
     engine = connect(web.database_url)
+    speed = args.speed if args.simulate_from else 1.0
     worker = build_worker(
-        engine, secret_key=web.secret_key, reach=web.reach, clock=_clock(args), name=args.name
+        engine, secret_key=web.secret_key, reach=web.reach, clock=_clock(args), name=args.name, speed=speed
     )
     if not args.once:
-        print(f"dosewise worker {worker.name}: planning every 20 s, sending every 5 s (Ctrl-C stops)")
-        run_forever(worker, speed=args.speed if args.simulate_from else 1.0)
+        print(f"dosewise worker {worker.name}: planning every 20 s, sending every 5 s (Ctrl-C stops)", flush=True)
+        run_forever(worker, speed=speed)
         return
     planned, dispatched = worker.tick()
     outcomes: dict[str, int] = {}
     for run in dispatched:
         for outcome, count in run.outcomes.items():
             outcomes[outcome] = outcomes.get(outcome, 0) + count
-    if args.json:
+    if args.as_json:
         print_json({"planned": planned.written, "by_kind": dict(planned.by_kind), "outcomes": outcomes})
         return
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(planned.by_kind.items())) or "nothing due"

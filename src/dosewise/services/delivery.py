@@ -39,7 +39,7 @@ from dosewise.store.database import unit_of_work
 from dosewise.store.models import DoseSlotRow, NotificationRow, PushSubscriptionRow, UserRow
 
 LEASE = timedelta(minutes=2)  # a claimed message is the worker's for this long (setting)
-BATCH = 500
+BATCH = 100  # claimed at a time: several workers share a burst
 MAX_ATTEMPTS = 6
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
 DOSE_KINDS = ("dose_reminder", "dose_follow_up", "dose_snoozed")
@@ -281,6 +281,7 @@ class Senders:
 @dataclass(slots=True)
 class DispatchRun:
     claimed: int = 0
+    released: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def count(self, outcome: str) -> None:
@@ -306,11 +307,22 @@ class _Claimed:
 
 
 def dispatch(
-    engine: Engine, *, now: datetime, worker: str, senders: Senders, batch: int = BATCH
+    engine: Engine,
+    *,
+    now: datetime,
+    worker: str,
+    senders: Senders,
+    batch: int = BATCH,
+    lease: timedelta = LEASE,
+    clock: Callable[[], datetime] | None = None,
 ) -> DispatchRun:
-    """Send the messages due by ``now`` (one batch); returns what became of them."""
+    """Send the messages due by ``now`` (one batch); returns what became of them.
+
+    A message is sent only while this worker's lease on it has a quarter left (read on
+    ``clock`` before each send): a slow push service never lets another worker, whose claim
+    the expired lease would allow, send the same message. What is left is released."""
     run = DispatchRun()
-    claimed = claim(engine, now=now, worker=worker, batch=batch)
+    claimed = claim(engine, now=now, worker=worker, batch=batch, lease=lease)
     run.claimed = len(claimed)
     if not claimed:
         return run
@@ -319,7 +331,11 @@ def dispatch(
     emails = _emails(engine, {m.user_id for m in claimed if m.channel == "email"})
     quiet: list[tuple[_Claimed, Outcome, str | None]] = []  # nothing left the building
     gone_all: set[str] = set()  # subscriptions the push service says are gone
-    for message in claimed:
+    send_until = to_utc(now) + lease * 3 / 4
+    for index, message in enumerate(claimed):
+        if message.channel != "in_app" and clock is not None and to_utc(clock()) >= send_until:
+            run.released = release(engine, [m.id for m in claimed[index:]], worker=worker)
+            break
         gone: set[str] = set()
         outcome, error = _send(message, now, recorded, targets, emails, senders, gone)
         run.count(outcome)
@@ -332,7 +348,24 @@ def dispatch(
     return run
 
 
-def claim(engine: Engine, *, now: datetime, worker: str, batch: int = BATCH) -> list[_Claimed]:
+def release(engine: Engine, ids: list[int], *, worker: str) -> int:
+    """Give back claimed messages not sent (their attempt is not counted)."""
+    with unit_of_work(engine) as session:
+        done = session.execute(
+            update(NotificationRow)
+            .where(
+                NotificationRow.id.in_(ids),
+                NotificationRow.worker == worker,
+                NotificationRow.status == "sending",
+            )
+            .values(status="pending", lease_until=None, worker=None, attempts=NotificationRow.attempts - 1)
+        )
+        return int(getattr(done, "rowcount", 0))
+
+
+def claim(
+    engine: Engine, *, now: datetime, worker: str, batch: int = BATCH, lease: timedelta = LEASE
+) -> list[_Claimed]:
     """Take up to ``batch`` due messages (pending, or sending with a lease run out)."""
     now_utc = to_utc(now)
     with unit_of_work(engine) as session:
@@ -358,7 +391,7 @@ def claim(engine: Engine, *, now: datetime, worker: str, batch: int = BATCH) -> 
             .where(NotificationRow.id.in_(ids))
             .values(
                 status="sending",
-                lease_until=now_utc + LEASE,
+                lease_until=now_utc + lease,
                 worker=worker,
                 attempts=NotificationRow.attempts + 1,
             )

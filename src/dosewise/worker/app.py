@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dosewise.services.delivery import (
+    LEASE,
     DispatchRun,
     ReachSettings,
     Senders,
@@ -45,7 +46,16 @@ class Totals:
 class Worker:
     """Plans and dispatches; each step is one short transaction, safe to kill at any moment."""
 
-    def __init__(self, engine: Engine, senders: Senders, *, clock: Callable[[], datetime], name: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        senders: Senders,
+        *,
+        clock: Callable[[], datetime],
+        name: str,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.lease = lease
         self.engine = engine
         self.senders = senders
         self.clock = clock
@@ -64,7 +74,14 @@ class Worker:
         runs = []
         with self._lock:  # one dispatch at a time per process (the database guards across)
             for _ in range(MAX_BATCHES_PER_TICK):
-                run = dispatch(self.engine, now=self.clock(), worker=self.name, senders=self.senders)
+                run = dispatch(
+                    self.engine,
+                    now=self.clock(),
+                    worker=self.name,
+                    senders=self.senders,
+                    lease=self.lease,
+                    clock=self.clock,
+                )
                 runs.append(run)
                 for outcome, count in run.outcomes.items():
                     self.totals.sent[outcome] = self.totals.sent.get(outcome, 0) + count
@@ -93,6 +110,7 @@ def build_worker(
     reach: ReachSettings,
     clock: Callable[[], datetime] | None = None,
     name: str | None = None,
+    speed: float = 1.0,
 ) -> Worker:
     senders = Senders(
         push=web_push_sender(
@@ -108,6 +126,7 @@ def build_worker(
         senders,
         clock=clock or real_clock,
         name=name or f"{socket.gethostname()}:{os.getpid()}",
+        lease=LEASE * speed,  # a simulated clock: the lease stays two real minutes
     )
 
 

@@ -30,9 +30,12 @@ from dosewise.services.inputs import (
 from dosewise.services.notification_actions import act
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
+from dosewise.web.routes.api import router as _api
+
+API_RESPONSES = dict(_api.responses)  # the API's error bodies (Problem), as the other API routes
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-api_router = APIRouter(prefix="/api", tags=["notifications"])
+api_router = APIRouter(prefix="/api", tags=["notifications"], responses=API_RESPONSES)
 NOTICES = {"saved": "Saved. Messages from now on follow these choices.", "read": "All marked as read."}
 ONLY_CLINICIANS = "only the patient's clinician sets the alert thresholds"
 FOLLOW_UP_LABELS = {0: "No follow-up", 15: "After 15 minutes", 30: "After 30 minutes", 60: "After 1 hour"}
