@@ -31,10 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import insert, select
 
-from dosewise.services.delivery import ReachSettings, Senders, dispatch, load_vapid_key, web_push_sender
-from dosewise.services.notification_actions import action_signer
+from dosewise.services.delivery import ReachSettings, load_vapid_key, web_push_sender
 from dosewise.services.plans import PlanRequest, build_plan
-from dosewise.services.reminders import plan_messages
 from dosewise.store.database import build_engine, upgrade_database
 from dosewise.store.models import (
     DoseSlotRow,
@@ -45,6 +43,7 @@ from dosewise.store.models import (
     UserRow,
 )
 from dosewise.store.plan_codec import PlanRecord, plan_columns
+from dosewise.worker.app import build_worker
 
 DAY = date(2026, 12, 1)
 SECRET = "benchmark-secret-" + "x" * 40
@@ -89,7 +88,11 @@ def browser_keys() -> tuple[str, str]:
 def populate(engine, patients: int, endpoint: str, minutes_of) -> None:
     """``patients`` people, each with an account, a browser subscribed, a plan and the dose
     slots of one day at the minutes ``minutes_of(i)`` gives."""
-    built = build_plan(PlanRequest(kind="maintenance", start=DAY, mg_day=40, times="08:00,12:00,16:00,20:00"))
+    built = build_plan(
+        PlanRequest(
+            kind="maintenance", start=DAY, mg_day=40, doses_per_day=4, times="08:00,12:00,16:00,20:00"
+        )
+    )
     record = plan_columns(PlanRecord(plan=built.plan, times=built.times, time_zone="UTC"))
     p256dh, auth = browser_keys()
     created = datetime(2026, 11, 1)
@@ -139,20 +142,20 @@ def burst(args, folder: str, endpoint: Endpoint, reach: ReachSettings) -> dict:
     engine = fresh_engine(args.database_url, folder, "burst.sqlite3")
     populate(engine, args.patients, endpoint.url, lambda i: (8 * 60, 12 * 60, 16 * 60, 20 * 60))
     with engine.begin() as connection:  # the worker last looked at 07:59
-        connection.execute(insert(PlannerCursorRow), [{"name": "planner", "until": datetime(2026, 12, 1, 7, 59)}])
+        connection.execute(
+            insert(PlannerCursorRow), [{"name": "planner", "until": datetime(2026, 12, 1, 7, 59)}]
+        )
     sender = web_push_sender(load_vapid_key(reach), "mailto:bench@example.org", allow_loopback_http=True)
-    senders = Senders(push=sender, action_token=action_signer(SECRET))
     now = datetime(2026, 12, 1, 8, 0, 30, tzinfo=UTC)
+    workers = [
+        build_worker(engine, secret_key=SECRET, reach=reach, clock=lambda: now, name=f"w{n}")
+        for n in range(args.workers)
+    ]
     endpoint.arrivals.clear()
     began = time.perf_counter()
-
-    def work(name: str) -> None:
-        while dispatch(engine, now=now, worker=name, senders=senders).claimed:
-            pass
-
-    planned = plan_messages(engine, now=now)
+    planned = workers[0].plan()
     planned_s = time.perf_counter() - began
-    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(args.workers)]
+    threads = [threading.Thread(target=worker.dispatch) for worker in workers]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -165,7 +168,9 @@ def burst(args, folder: str, endpoint: Endpoint, reach: ReachSettings) -> dict:
                                             PushSubscriptionRow.auth)).all()  # fmt: skip
     from dosewise.services.delivery import PushTarget
 
-    payload = json.dumps({"title": "Baclofen 10 mg due at 08:00", "body": "Take 1 whole 10 mg tablet."}).encode()
+    payload = json.dumps(
+        {"title": "Baclofen 10 mg due at 08:00", "body": "Take 1 whole 10 mg tablet."}
+    ).encode()
     endpoint.arrivals.clear()
     base_began = time.perf_counter()
     for row in targets:
@@ -189,18 +194,20 @@ def burst(args, folder: str, endpoint: Endpoint, reach: ReachSettings) -> dict:
 
 def hour(args, folder: str, endpoint: Endpoint, reach: ReachSettings) -> dict:
     engine = fresh_engine(args.database_url, folder, "hour.sqlite3")
-    populate(engine, args.patients, endpoint.url, lambda i: tuple((i * 7919 + k * 360) % 1440 for k in range(4)))
+    populate(
+        engine, args.patients, endpoint.url, lambda i: tuple((i * 7919 + k * 360) % 1440 for k in range(4))
+    )
     with engine.begin() as connection:
-        connection.execute(insert(PlannerCursorRow), [{"name": "planner", "until": datetime(2026, 12, 1, 7, 59)}])
-    sender = web_push_sender(load_vapid_key(reach), "mailto:bench@example.org", allow_loopback_http=True)
-    senders = Senders(push=sender, action_token=action_signer(SECRET))
+        connection.execute(
+            insert(PlannerCursorRow), [{"name": "planner", "until": datetime(2026, 12, 1, 7, 59)}]
+        )
+    clock = {"now": datetime(2026, 12, 1, 8, 0, tzinfo=UTC)}
+    worker = build_worker(engine, secret_key=SECRET, reach=reach, clock=lambda: clock["now"], name="w")
     memory, tick_s = [], []
     for minute in range(61):
-        now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=minute)
+        clock["now"] = datetime(2026, 12, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=minute)
         began = time.perf_counter()
-        plan_messages(engine, now=now)
-        while dispatch(engine, now=now, worker="w", senders=senders).claimed:
-            pass
+        worker.tick()
         tick_s.append(time.perf_counter() - began)
         memory.append(rss_mib())
     engine.dispose()
@@ -219,7 +226,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--database-url", help="default: a new SQLite file")
-    parser.add_argument("--workers", type=int, default=1, help="dispatcher threads in this process")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers (each with its sender threads) at once"
+    )
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     endpoint = Endpoint()

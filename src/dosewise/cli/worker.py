@@ -72,7 +72,10 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> None:
         engine, secret_key=web.secret_key, reach=web.reach, clock=_clock(args), name=args.name, speed=speed
     )
     if not args.once:
-        print(f"dosewise worker {worker.name}: planning every 20 s, sending every 5 s (Ctrl-C stops)", flush=True)
+        print(
+            f"dosewise worker {worker.name}: planning every 20 s, sending every 5 s (Ctrl-C stops)",
+            flush=True,
+        )
         run_forever(worker, speed=speed)
         return
     planned, dispatched = worker.tick()

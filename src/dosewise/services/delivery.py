@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import smtplib
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -30,8 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, bindparam, delete, select, update
 
 from dosewise.errors import InputError
 from dosewise.services.clock import to_utc
@@ -273,6 +274,7 @@ class Senders:
     email_from: str = "Dosewise <dosewise@localhost>"
     base_url: str = "http://127.0.0.1:8000"
     action_token: Callable[[int, int, int], str] | None = None  # (slot, patient, user) -> token
+    threads: int = 1  # pushes and emails sent at once (network waits overlap)
 
 
 # --- the dispatcher ----------------------------------------------------------------------------
@@ -331,21 +333,53 @@ def dispatch(
     emails = _emails(engine, {m.user_id for m in claimed if m.channel == "email"})
     quiet: list[tuple[_Claimed, Outcome, str | None]] = []  # nothing left the building
     gone_all: set[str] = set()  # subscriptions the push service says are gone
+    outgoing: list[_Claimed] = []
+    for message in claimed:  # what needs no network first: settled in one transaction
+        outcome, error = _settle(message, now, recorded)
+        if outcome is None:
+            outgoing.append(message)
+        else:
+            quiet.append((message, outcome, error))
+            run.count(outcome)
+    _finish(engine, quiet, now=now, worker=worker, gone=set())
     send_until = to_utc(now) + lease * 3 / 4
-    for index, message in enumerate(claimed):
-        if message.channel != "in_app" and clock is not None and to_utc(clock()) >= send_until:
-            run.released = release(engine, [m.id for m in claimed[index:]], worker=worker)
-            break
+    lock = threading.Lock()
+    unsent: list[int] = []
+
+    def deliver(message: _Claimed) -> None:
+        if clock is not None and to_utc(clock()) >= send_until:
+            with lock:
+                unsent.append(message.id)
+            return
         gone: set[str] = set()
         outcome, error = _send(message, now, recorded, targets, emails, senders, gone)
-        run.count(outcome)
-        gone_all |= gone
-        if message.channel == "in_app" or outcome in ("stale", "cancelled"):
-            quiet.append((message, outcome, error))
-        else:  # marked at once: a kill now can repeat at most this one message
-            _finish(engine, [(message, outcome, error)], now=now, worker=worker, gone=gone)
-    _finish(engine, quiet, now=now, worker=worker, gone=gone_all)
+        # marked at once: a kill now can repeat at most the messages in flight
+        _finish(engine, [(message, outcome, error)], now=now, worker=worker, gone=gone)
+        with lock:
+            run.count(outcome)
+            gone_all.update(gone)
+
+    if senders.threads > 1 and len(outgoing) > 1:
+        with ThreadPoolExecutor(max_workers=senders.threads, thread_name_prefix="dosewise-send") as pool:
+            list(pool.map(deliver, outgoing))
+    else:
+        for message in outgoing:
+            deliver(message)
+    if unsent:
+        run.released = release(engine, unsent, worker=worker)
     return run
+
+
+def _settle(message: _Claimed, now: datetime, recorded: set[int]) -> tuple[Outcome | None, str | None]:
+    """What becomes of a message without sending anything (None: it must be sent)."""
+    payload = json.loads(message.payload)
+    if message.kind in DOSE_KINDS and payload.get("slot_id") in recorded:
+        return "cancelled", "the dose was recorded (or the plan changed) before it went out"
+    if message.stale_at is not None and to_utc(now) > message.stale_at:
+        return "stale", "too late to be useful (the worker was not running)"
+    if message.channel == "in_app":
+        return "sent", None
+    return None, None
 
 
 def release(engine: Engine, ids: list[int], *, worker: str) -> int:
@@ -464,13 +498,10 @@ def _send(
     senders: Senders,
     gone: set[str],
 ) -> tuple[Outcome, str | None]:
+    settled, why = _settle(message, now, recorded)
+    if settled is not None:
+        return settled, why
     payload = json.loads(message.payload)
-    if message.kind in DOSE_KINDS and payload.get("slot_id") in recorded:
-        return "cancelled", "the dose was recorded (or the plan changed) before it went out"
-    if message.stale_at is not None and to_utc(now) > message.stale_at:
-        return "stale", "too late to be useful (the worker was not running)"
-    if message.channel == "in_app":
-        return "sent", None
     if message.channel == "push":
         return _push(message, payload, targets.get(message.user_id, []), senders, gone)
     return _email(message, payload, emails.get(message.user_id), senders)
@@ -572,38 +603,65 @@ def _finish(
     worker: str,
     gone: set[str],
 ) -> None:
+    """Mark what became of each message (only while this worker still holds it), forget gone
+    browsers: one transaction of plain statements (this runs once per message sent)."""
     if not results and not gone:
         return
     now_utc = to_utc(now)
-    with unit_of_work(engine) as session:
-        for message, outcome, error in results:
-            values: dict[str, Any] = {"error": error, "lease_until": None}
-            if outcome == "retry":
-                wait = RETRY_AFTER[min(message.attempts - 1, len(RETRY_AFTER) - 1)]
-                values |= {"status": "pending", "due_at": max(message.due_at, now_utc) + wait}
-            else:
-                values |= {"status": outcome, "sent_at": now_utc if outcome == "sent" else None}
-            session.execute(
-                update(NotificationRow)
-                .where(
-                    NotificationRow.id == message.id,
-                    NotificationRow.worker == worker,
-                    NotificationRow.status == "sending",
-                )
-                .values(**values)
-            )
+    settled, retried = [], []
+    for message, outcome, error in results:
+        if outcome == "retry":
+            wait = RETRY_AFTER[min(message.attempts - 1, len(RETRY_AFTER) - 1)]
+            retried.append({"mid": message.id, "next_try": max(message.due_at, now_utc) + wait, "why": error})
+        else:
+            sent = now_utc if outcome == "sent" else None
+            settled.append({"mid": message.id, "outcome": outcome, "sent_when": sent, "why": error})
+    users = sorted({m.user_id for m, outcome, _ in results if m.channel == "push" and outcome == "sent"})
+    with engine.begin() as connection:
+        if settled:
+            connection.execute(_settled_statement(), [{**row, "by": worker} for row in settled])
+        if retried:
+            connection.execute(_retried_statement(), [{**row, "by": worker} for row in retried])
         if gone:
-            session.execute(delete(PushSubscriptionRow).where(PushSubscriptionRow.endpoint.in_(sorted(gone))))
-        _touch_subscriptions(session, results, now_utc)
+            connection.execute(
+                delete(PushSubscriptionRow).where(PushSubscriptionRow.endpoint.in_(sorted(gone)))
+            )
+        if users:
+            connection.execute(
+                update(PushSubscriptionRow)
+                .where(PushSubscriptionRow.user_id.in_(users))
+                .values(last_sent_at=now_utc)
+            )
 
 
-def _touch_subscriptions(
-    session: Session, results: list[tuple[_Claimed, Outcome, str | None]], now_utc: datetime
-) -> None:
-    users = {m.user_id for m, outcome, _ in results if m.channel == "push" and outcome == "sent"}
-    if users:
-        session.execute(
-            update(PushSubscriptionRow)
-            .where(PushSubscriptionRow.user_id.in_(sorted(users)))
-            .values(last_sent_at=now_utc)
+def _held() -> Any:
+    return (
+        (NotificationRow.id == bindparam("mid"))
+        & (NotificationRow.worker == bindparam("by"))
+        & (NotificationRow.status == "sending")
+    )
+
+
+@cache
+def _settled_statement() -> Any:
+    return (
+        update(NotificationRow)
+        .where(_held())
+        .values(
+            status=bindparam("outcome"),
+            sent_at=bindparam("sent_when"),
+            error=bindparam("why"),
+            lease_until=None,
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _retried_statement() -> Any:
+    return (
+        update(NotificationRow)
+        .where(_held())
+        .values(status="pending", due_at=bindparam("next_try"), error=bindparam("why"), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -259,7 +259,8 @@ def _alert_care_team(
                 audience=CARE_TEAM,
                 text=Text(
                     title=title,
-                    body=f"Safety check at {local:%H:%M}: {first.rstrip('.')}. Open Dosewise for the whole result.",
+                    body=f"Safety check at {local:%H:%M}: {first.rstrip('.')}. "
+                    "Open Dosewise for the whole result.",
                     sources=tuple(result.sources),
                 ),
                 url=f"/patients/{patient_id}/triage/history",

@@ -25,10 +25,19 @@ SCHEMA_HEAD = "0010"  # the newest migration (a test checks it against store/mig
 POSTGRES_POOL = {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True}
 
 
-def build_engine(url: str) -> Engine:
-    engine = create_engine(url, **(POSTGRES_POOL if url.startswith("postgresql") else {}))
+def build_engine(url: str, *, crash_durable_only: bool = False) -> Engine:
+    """``crash_durable_only``: commits survive the process being killed, not a power cut
+    (SQLite ``synchronous=NORMAL`` in WAL mode, PostgreSQL ``synchronous_commit=off``): for the
+    notification dispatcher's marks, where a mark lost to a power cut means a message sent
+    again, never one lost; never for the diary."""
+    options: dict[str, Any] = dict(POSTGRES_POOL) if url.startswith("postgresql") else {}
+    if crash_durable_only and url.startswith("postgresql"):
+        options["connect_args"] = {"options": "-c synchronous_commit=off"}
+    engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if crash_durable_only:
+            event.listen(engine, "connect", _sqlite_normal_sync)
         # Take the write lock when a transaction begins: a deferred transaction that reads and
         # then writes can fail at once with "database is locked" when another process wrote
         # in between; BEGIN IMMEDIATE waits (busy timeout) instead.
@@ -56,6 +65,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     ):
         cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_normal_sync(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

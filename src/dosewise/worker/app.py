@@ -26,10 +26,12 @@ from dosewise.services.delivery import (
 from dosewise.services.notification_actions import action_signer
 from dosewise.services.plans import keep_all_slots_ahead
 from dosewise.services.reminders import PlanRun, plan_messages
+from dosewise.store.database import build_engine
 
 log = logging.getLogger("dosewise.worker")
 PLAN_EVERY = timedelta(seconds=20)  # settings: a reminder goes out within ~half a minute
 DISPATCH_EVERY = timedelta(seconds=5)
+SENDER_THREADS = 8  # pushes in flight at once per worker process (network waits overlap)
 MAX_BATCHES_PER_TICK = 200  # one dispatch tick sends at most this many batches, then yields
 
 
@@ -57,6 +59,8 @@ class Worker:
     ) -> None:
         self.lease = lease
         self.engine = engine
+        # the dispatcher's marks: safe against a killed process, no fsync per message
+        self.outbox = build_engine(engine.url.render_as_string(hide_password=False), crash_durable_only=True)
         self.senders = senders
         self.clock = clock
         self.name = name
@@ -75,7 +79,7 @@ class Worker:
         with self._lock:  # one dispatch at a time per process (the database guards across)
             for _ in range(MAX_BATCHES_PER_TICK):
                 run = dispatch(
-                    self.engine,
+                    self.outbox,
                     now=self.clock(),
                     worker=self.name,
                     senders=self.senders,
@@ -120,6 +124,7 @@ def build_worker(
         email_from=reach.smtp.sender if reach.smtp is not None else "",
         base_url=reach.base_url,
         action_token=action_signer(secret_key),
+        threads=SENDER_THREADS,
     )
     return Worker(
         engine,
