@@ -1,0 +1,663 @@
+"""Supply and refills: the stock of each of the patient's products, when it runs out, warnings.
+
+- Record a count ("I have 37 tablets now"), a refill ("collected 100") or an adjustment (lost
+  or found, with a note): :func:`record_stock`. Patient and caregivers record; clinicians read.
+  Every line is audited like other diary writes.
+- The stock is derived on every read from the ledger and the doses taken since (through their
+  slots and the plan's recipes), so a corrected dose changes it at once.
+- :func:`supply_status` (one patient) and :func:`supply_statuses` (many at once, for the
+  notification engine's daily pass) give the level at the thresholds of baclofen.md section 10
+  (product defaults, passed in by the caller), the days left, the run-out moment, a stable
+  episode id (an alert once per threshold per refill) and one plain sentence.
+- :func:`supply_overview` is what the supply page, the CLI, the API and the report show.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy.orm import Session
+
+from dosewise.domain.products import Product, parse_product_spec
+from dosewise.domain.supply import (
+    STOCK_EVENT_KINDS,
+    SUPPLY_SOURCES,
+    WHY_IT_MATTERS,
+    DoseUse,
+    ProductForecast,
+    StockEvent,
+    StockEventKind,
+    SupplyForecast,
+    SupplyLevel,
+    SupplyThresholds,
+    calculate_uses,
+    describe_moment,
+    forecast_supply,
+    format_quantity,
+    label_of,
+    parse_quantity,
+)
+from dosewise.errors import InputError, NotFound
+from dosewise.monographs import DEFAULT_DRUG, load_monograph
+from dosewise.services.audit import audit
+from dosewise.services.clock import from_utc, to_utc
+from dosewise.store.database import read_connection, unit_of_work
+from dosewise.store.models import (
+    DoseEventRow,
+    DoseSlotRow,
+    PatientRow,
+    PlanRow,
+    ProductRow,
+    StockEventRow,
+    UserRow,
+)
+from dosewise.store.plan_codec import decode_plan
+
+__all__ = [
+    "SupplyLevel",
+    "SupplyStatus",
+    "SupplyThresholds",
+    "record_stock",
+    "supply_overview",
+    "supply_status",
+    "supply_statuses",
+]
+
+# How far ahead the forecast walks the coming doses (the plan's slots are made 60 days ahead;
+# an open-ended plan's later doses are read from its record). A setting, not clinical.
+FORECAST_DAYS = 60
+MAX_NOTE_CHARS = 500
+CHUNK = 900  # patients per query in a batch (well under SQLite's bound-parameter limit)
+KIND_WORDS = {"counted": "Counted", "collected": "Collected", "adjusted": "Adjusted"}
+
+Reader = Session | Connection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupplyStatus:
+    """A patient's supply as the notification engine needs it.
+
+    ``level``: ok, warning (tell the patient), caregivers (tell caregivers too), urgent, out
+    (the next dose cannot be made in full). ``days_left``: to the first dose that cannot be made
+    in full (``inf`` when the stock covers every coming dose). ``runs_out_at``: that dose's time
+    (aware, on the patient's clock). ``episode``: changes only when the stock is raised (a
+    refill, a higher count): send each threshold's alert once per episode."""
+
+    patient_id: int
+    level: SupplyLevel
+    days_left: float
+    runs_out_at: datetime | None
+    episode: str
+    message: str
+    sources: tuple[str, ...]
+    product: str | None  # the spec of the product that runs out first
+    thresholds: SupplyThresholds
+    thresholds_are_defaults: bool
+    explanation: str = WHY_IT_MATTERS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedStock:
+    event_id: int
+    product: str
+    label: str
+    kind: StockEventKind
+    quantity: str  # "37.5 tablets"
+    stock_now: str | None  # the stock after it, as the forecast reads it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine:
+    event_id: int
+    at: datetime  # on the patient's clock
+    kind: StockEventKind
+    product: str
+    label: str
+    quantity: str  # "+100 tablets", "37 tablets", "-2 tablets"
+    recorded_by: str  # a name ("Ann (caregiver)") or "cli"
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductChoice:
+    spec: str
+    label: str
+    unit: str
+    step: str  # what a count may be divided into: "whole", "halves", "0.1 mL"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupplyOverview:
+    patient_id: int
+    now: datetime  # on the patient's clock
+    time_zone: str
+    forecast: SupplyForecast
+    status: SupplyStatus | None  # None: no stock recorded yet
+    products: tuple[ProductChoice, ...]
+    log: tuple[LogLine, ...]  # newest first
+    explanation: str = WHY_IT_MATTERS
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+def record_stock(
+    engine: Engine,
+    *,
+    patient_id: int,
+    kind: str,
+    product: str,
+    quantity: str | float | int,
+    now: datetime,
+    actor: str,
+    note: str = "",
+) -> RecordedStock:
+    """One line of the ledger: ``counted`` (the amount there is now), ``collected`` (a refill)
+    or ``adjusted`` (a change with a note: ``-2``, two dropped). ``product``: the product's spec
+    as the CLI spells it (``tablet:10mg:halves``), or enough of it to name one of the patient's
+    products (``10mg``)."""
+    if kind not in STOCK_EVENT_KINDS:
+        raise InputError("say whether you counted, collected or adjusted the stock", field="kind")
+    stock_kind = kind
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise InputError(f"a note is at most {MAX_NOTE_CHARS} characters", field="note")
+    if stock_kind == "adjusted" and not note:
+        raise InputError("say why the stock changed (e.g. 'dropped two down the sink')", field="note")
+    with unit_of_work(engine) as session:
+        if session.get(PatientRow, patient_id) is None:
+            raise NotFound(f"no patient {patient_id}")
+        rows = session.execute(
+            select(ProductRow.id, ProductRow.spec)
+            .where(ProductRow.patient_id == patient_id)
+            .order_by(ProductRow.id)
+        ).all()
+        spec = find_product([spec for _, spec in rows], product)
+        product_id = next(row_id for row_id, row_spec in rows if row_spec == spec)
+        item = product_of(spec)
+        milli = parse_quantity(quantity, item, kind=stock_kind)
+        row = StockEventRow(
+            patient_id=patient_id,
+            product_id=product_id,
+            kind=stock_kind,
+            quantity_milli=milli,
+            recorded_at=to_utc(now),
+            recorded_by=actor[:200],
+            note=note,
+        )
+        session.add(row)
+        session.flush()
+        audit(
+            session,
+            now,
+            actor,
+            patient_id,
+            f"supply_{stock_kind}",
+            "stock_event",
+            row.id,
+            {"product": spec, "quantity": milli / 1000, "unit": "mL" if item.is_liquid else item.unit_name},
+        )
+        event_id = row.id
+    overview = supply_overview(engine, patient_id=patient_id, now=now)
+    after = next((f for f in overview.forecast.products if f.product == spec), None)
+    return RecordedStock(
+        event_id=event_id,
+        product=spec,
+        label=label_of(item),
+        kind=stock_kind,
+        quantity=format_quantity(milli, item),
+        stock_now=None
+        if after is None or after.stock is None
+        else format_quantity(after.stock.quantity_milli, item),
+    )
+
+
+def find_product(specs: Sequence[str], typed: str) -> str:
+    """The one of the patient's products ``typed`` names: its spec (``tablet:10mg:halves``), a
+    spec of the same product (``tablet:10mg``), or its strength alone when only one product has
+    it (``10mg``, ``10``)."""
+    text = (typed or "").strip().lower()
+    if not specs:
+        raise InputError(
+            "no products in this diary yet: start a plan first (its products are the ones counted)",
+            field="product",
+        )
+    if not text:
+        raise InputError("say which product: " + ", ".join(specs), field="product")
+    if text in specs:
+        return text
+    known = {spec: product_of(spec) for spec in specs}
+    try:
+        wanted = parse_product_spec(text, load_monograph(DEFAULT_DRUG))
+    except InputError:
+        wanted = None
+    if wanted is not None:
+        same = [s for s, p in known.items() if (p.form, p.strength_ug) == (wanted.form, wanted.strength_ug)]
+        if len(same) == 1:
+            return same[0]
+    bare = text.replace(" ", "").removesuffix("mg").removesuffix("/ml").removesuffix("mg")
+    matches = [s for s, p in known.items() if f"{p.strength_ug / 1000:g}" == bare]
+    if len(matches) == 1:
+        return matches[0]
+    raise InputError(
+        f"no product {typed.strip()!r} in this diary: name one of " + ", ".join(specs), field="product"
+    )
+
+
+@lru_cache(maxsize=256)
+def product_of(spec: str) -> Product:
+    return parse_product_spec(spec, load_monograph(DEFAULT_DRUG))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Patient:
+    patient_id: int
+    zone: tzinfo
+    specs: list[str]
+    events: list[StockEvent]
+    taken: list[DoseUse]
+    coming: list[DoseUse]
+
+
+def supply_status(
+    session_or_connection: Reader, *, patient_id: int, now: datetime, thresholds: SupplyThresholds
+) -> SupplyStatus | None:
+    """The patient's supply level now (None when no stock was ever recorded)."""
+    return supply_statuses(
+        session_or_connection, patient_ids=[patient_id], now=now, thresholds=thresholds
+    ).get(patient_id)
+
+
+def supply_statuses(
+    session_or_connection: Reader,
+    *,
+    patient_ids: Iterable[int] | None,
+    now: datetime,
+    thresholds: SupplyThresholds | Mapping[int, SupplyThresholds],
+) -> dict[int, SupplyStatus]:
+    """:func:`supply_status` for many patients with a few queries per :data:`CHUNK` of them
+    (``patient_ids`` None: every patient with stock recorded). ``thresholds``: one for all, or
+    per patient (the product defaults for a patient not in the mapping)."""
+    found: dict[int, SupplyStatus] = {}
+    for patient in _load(session_or_connection, patient_ids, now):
+        chosen = (
+            thresholds.get(patient.patient_id, SupplyThresholds())
+            if isinstance(thresholds, Mapping)
+            else thresholds
+        )
+        forecast = _forecast(patient, now, chosen)
+        found[patient.patient_id] = _status(patient.patient_id, forecast)
+    return found
+
+
+def supply_overview(
+    engine: Engine, *, patient_id: int, now: datetime, thresholds: SupplyThresholds | None = None
+) -> SupplyOverview:
+    """Stock per product, the forecast, the refill log: what the pages, CLI, API and report show."""
+    chosen = thresholds or SupplyThresholds()
+    with read_connection(engine) as connection:
+        zone_name = connection.scalar(select(PatientRow.time_zone).where(PatientRow.id == patient_id))
+        if zone_name is None:
+            raise NotFound(f"no patient {patient_id}")
+        zone = ZoneInfo(zone_name)
+        loaded = next(iter(_load(connection, [patient_id], now, every_patient=True)))
+        names = _actor_names(connection, {e.recorded_by for e in loaded.events})
+    forecast = _forecast(loaded, now, chosen)
+    products = {spec: product_of(spec) for spec in loaded.specs}
+    log = tuple(
+        LogLine(
+            event_id=event.event_id,
+            at=event.at,
+            kind=event.kind,
+            product=event.product,
+            label=label_of(products[event.product]),
+            quantity=(
+                "+"
+                if event.kind == "collected" or (event.kind == "adjusted" and event.quantity_milli > 0)
+                else ""
+            )
+            + format_quantity(event.quantity_milli, products[event.product]),
+            recorded_by=names.get(event.recorded_by, event.recorded_by),
+            note=event.note,
+        )
+        for event in sorted(loaded.events, key=lambda e: (e.at, e.event_id), reverse=True)
+    )
+    return SupplyOverview(
+        patient_id=patient_id,
+        now=now.astimezone(zone),
+        time_zone=zone_name,
+        forecast=forecast,
+        status=_status(patient_id, forecast) if loaded.events else None,
+        products=tuple(_choice(spec, products[spec]) for spec in loaded.specs),
+        log=log,
+    )
+
+
+def _choice(spec: str, product: Product) -> ProductChoice:
+    if product.is_liquid:
+        step = "0.1 mL"
+    elif product.form == "tablet":
+        step = {1: "whole tablets", 2: "halves", 4: "quarters"}[product.split]
+    else:
+        step = "whole packets"
+    return ProductChoice(
+        spec=spec, label=label_of(product), unit="mL" if product.is_liquid else product.unit_name, step=step
+    )
+
+
+def _status(patient_id: int, forecast: SupplyForecast) -> SupplyStatus:
+    limiting = forecast.limiting
+    return SupplyStatus(
+        patient_id=patient_id,
+        level=forecast.level,
+        days_left=forecast.days_left,
+        runs_out_at=forecast.runs_out_at,
+        episode=forecast.episode,
+        message=forecast.message,
+        sources=forecast.sources,
+        product=None if limiting is None else limiting.product,
+        thresholds=forecast.thresholds,
+        thresholds_are_defaults=forecast.thresholds.are_defaults,
+    )
+
+
+def _forecast(patient: _Patient, now: datetime, thresholds: SupplyThresholds) -> SupplyForecast:
+    return forecast_supply(
+        products=[product_of(spec) for spec in patient.specs],
+        events=patient.events,
+        taken=patient.taken,
+        coming=patient.coming,
+        now=now.astimezone(patient.zone),
+        thresholds=thresholds,
+    )
+
+
+def _actor_names(reader: Reader, actors: set[str]) -> dict[str, str]:
+    ids = {int(a.removeprefix("user:")) for a in actors if a.startswith("user:") and a[5:].isdigit()}
+    if not ids:
+        return {}
+    rows = reader.execute(select(UserRow.id, UserRow.display_name, UserRow.role).where(UserRow.id.in_(ids)))
+    return {f"user:{user_id}": f"{name} ({role})" for user_id, name, role in rows}
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _load(
+    reader: Reader, patient_ids: Iterable[int] | None, now: datetime, *, every_patient: bool = False
+) -> Iterator[_Patient]:
+    """The patients' ledgers, the doses taken since their first line, and the coming doses, each
+    with what it uses of each product. Only patients with a ledger, unless ``every_patient``."""
+    if patient_ids is None:
+        wanted = list(
+            reader.scalars(select(StockEventRow.patient_id).distinct().order_by(StockEventRow.patient_id))
+        )
+    else:
+        wanted = sorted(set(patient_ids))
+    now_utc = to_utc(now)
+    until_utc = now_utc + timedelta(days=FORECAST_DAYS)
+    recipes = _Recipes(reader)
+    for ids in _chunks(wanted):
+        zones = dict(
+            reader.execute(select(PatientRow.id, PatientRow.time_zone).where(PatientRow.id.in_(ids))).all()
+        )
+        events: dict[int, list[StockEvent]] = defaultdict(list)
+        specs: dict[int, list[str]] = defaultdict(list)
+        for patient_id, spec in reader.execute(
+            select(ProductRow.patient_id, ProductRow.spec)
+            .where(ProductRow.patient_id.in_(ids))
+            .order_by(ProductRow.patient_id, ProductRow.id)
+        ):
+            specs[patient_id].append(spec)
+        for event_id, patient_id, spec, kind, milli, at, by, note in reader.execute(
+            select(
+                StockEventRow.id,
+                StockEventRow.patient_id,
+                ProductRow.spec,
+                StockEventRow.kind,
+                StockEventRow.quantity_milli,
+                StockEventRow.recorded_at,
+                StockEventRow.recorded_by,
+                StockEventRow.note,
+            )
+            .join(ProductRow, StockEventRow.product_id == ProductRow.id)
+            .where(StockEventRow.patient_id.in_(ids))
+        ):
+            zone = ZoneInfo(zones[patient_id])
+            events[patient_id].append(
+                StockEvent(
+                    event_id=event_id,
+                    product=spec,
+                    kind=cast(StockEventKind, kind),
+                    quantity_milli=milli,
+                    at=from_utc(at, zone),
+                    recorded_by=by,
+                    note=note,
+                )
+            )
+        active = [p for p in ids if p in zones and (every_patient or p in events)]
+        if not active:
+            continue
+        first = (
+            select(StockEventRow.patient_id, func.min(StockEventRow.recorded_at).label("since"))
+            .where(StockEventRow.patient_id.in_(active))
+            .group_by(StockEventRow.patient_id)
+            .subquery()
+        )
+        when = func.coalesce(DoseEventRow.taken_at, DoseSlotRow.due_at)
+        taken_rows = reader.execute(
+            select(
+                DoseSlotRow.patient_id,
+                DoseSlotRow.plan_id,
+                DoseSlotRow.step_number,
+                DoseSlotRow.dose_ug,
+                when,
+            )
+            .join(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+            .join(first, and_(first.c.patient_id == DoseSlotRow.patient_id))
+            .where(DoseEventRow.status.in_(("taken", "late")), when > first.c.since)
+        ).all()
+        coming_rows = reader.execute(
+            select(
+                DoseSlotRow.patient_id,
+                DoseSlotRow.plan_id,
+                DoseSlotRow.step_number,
+                DoseSlotRow.dose_ug,
+                DoseSlotRow.due_at,
+            ).where(
+                DoseSlotRow.patient_id.in_(active),
+                DoseSlotRow.due_at > now_utc,
+                DoseSlotRow.due_at <= until_utc,
+                DoseSlotRow.recorded.is_(None),
+            )
+        ).all()
+        recipes.load({row[1] for row in taken_rows} | {row[1] for row in coming_rows})
+        taken: dict[int, list[DoseUse]] = defaultdict(list)
+        coming: dict[int, list[DoseUse]] = defaultdict(list)
+        for target, rows in ((taken, taken_rows), (coming, coming_rows)):
+            for owner, plan_id, step_number, dose_ug, at in rows:
+                if owner is None:  # derived column, always set by the 0006 triggers
+                    continue
+                target[owner].append(
+                    DoseUse(
+                        at=from_utc(at, ZoneInfo(zones[owner])),
+                        dose_ug=dose_ug,
+                        uses=recipes.uses(plan_id, step_number, dose_ug),
+                    )
+                )
+        for patient_id, zone_name, record, after in reader.execute(
+            select(PlanRow.patient_id, PlanRow.time_zone, PlanRow.record, PlanRow.slots_until).where(
+                PlanRow.patient_id.in_(active),
+                PlanRow.superseded_at.is_(None),
+                PlanRow.slots_until.is_not(None),
+                PlanRow.slots_until < until_utc,
+            )
+        ):
+            coming[patient_id].extend(
+                _later_doses(
+                    record,
+                    ZoneInfo(zone_name),
+                    max(after or now_utc, now_utc),
+                    until_utc,
+                    ZoneInfo(zones[patient_id]),
+                )
+            )
+        for patient_id in active:
+            yield _Patient(
+                patient_id=patient_id,
+                zone=ZoneInfo(zones[patient_id]),
+                specs=specs.get(patient_id, []),
+                events=events.get(patient_id, []),
+                taken=taken.get(patient_id, []),
+                coming=coming.get(patient_id, []),
+            )
+
+
+def _later_doses(
+    record: str, plan_zone: tzinfo, after_utc: datetime, until_utc: datetime, zone: tzinfo
+) -> list[DoseUse]:
+    """An open-ended plan's doses after its last slot made (``after_utc``), from its record."""
+    from dosewise.domain.schedule import build_dose_events
+
+    decoded = decode_plan(record)
+    events = build_dose_events(
+        decoded.plan,
+        decoded.times,
+        plan_zone,
+        since=from_utc(after_utc, plan_zone).date(),
+        until=from_utc(until_utc, plan_zone).date(),
+    )
+    return [
+        DoseUse(at=event.at.astimezone(zone), dose_ug=event.dose_ug, uses=calculate_uses(event.recipe))
+        for event in events
+        if after_utc < to_utc(event.at) <= until_utc
+    ]
+
+
+class _Recipes:
+    """What a slot's dose uses of each product, from its plan's record (each plan read once)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self._plans: dict[int, dict[tuple[int, int], dict[str, int]]] = {}
+
+    def load(self, plan_ids: set[int]) -> None:
+        missing = sorted(plan_ids - self._plans.keys())
+        for start in range(0, len(missing), CHUNK):
+            for plan_id, record in self._reader.execute(
+                select(PlanRow.id, PlanRow.record).where(PlanRow.id.in_(missing[start : start + CHUNK]))
+            ):
+                self._plans[plan_id] = _plan_uses(record)
+
+    def uses(self, plan_id: int, step_number: int, dose_ug: int) -> dict[str, int]:
+        table = self._plans.get(plan_id, {})
+        found = table.get((step_number, dose_ug))
+        if found is None:  # a step number the record does not have: the same dose elsewhere
+            found = next((uses for (_, dose), uses in table.items() if dose == dose_ug), {})
+        return found
+
+
+def _plan_uses(record: str) -> dict[tuple[int, int], dict[str, int]]:
+    plan = decode_plan(record).plan
+    table: dict[tuple[int, int], dict[str, int]] = {}
+    for number, step in enumerate(plan.steps, start=1):
+        for dose_ug, recipe in zip(step.doses_ug, step.recipes, strict=True):
+            if dose_ug and recipe is not None:
+                table.setdefault((number, dose_ug), calculate_uses(recipe))
+    return table
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None or value == float("inf") else round(value, 2)
+
+
+def product_view(forecast: ProductForecast) -> dict[str, Any]:
+    product = product_of(forecast.product)
+    stock = forecast.stock
+    return {
+        "product": forecast.product,
+        "label": forecast.label,
+        "unit": forecast.unit,
+        "counted": stock is not None,
+        "quantity": None if stock is None else stock.quantity_milli / 1000,
+        "stock": None if stock is None else format_quantity(stock.quantity_milli, product),
+        "since": None if stock is None else _iso(stock.since),
+        "overdrawn": False if stock is None else stock.overdrawn,
+        "used_by_plan": forecast.used_by_plan,
+        "days_left": _days(forecast.days_left),
+        "covers_all": forecast.covers_all,
+        "runs_out_at": _iso(forecast.runs_out_at),
+        "doses_covered": forecast.doses_covered,
+        "level": forecast.level,
+    }
+
+
+def supply_view(overview: SupplyOverview) -> dict[str, Any]:
+    """The supply as the API and ``--json`` show it (free to change: a view)."""
+    forecast = overview.forecast
+    return {
+        "now": overview.now.isoformat(),
+        "time_zone": overview.time_zone,
+        "recorded": overview.status is not None,
+        "level": forecast.level,
+        "days_left": _days(forecast.days_left),
+        "runs_out_at": _iso(forecast.runs_out_at),
+        "forecast_through": _iso(forecast.last_dose_at),
+        "episode": forecast.episode if overview.status is not None else None,
+        "message": forecast.message,
+        "products": [product_view(p) for p in forecast.products],
+        "not_counted": list(forecast.not_counted),
+        "thresholds": {
+            "warn_days": forecast.thresholds.warn_days,
+            "caregivers_days": forecast.thresholds.caregivers_days,
+            "urgent_days": forecast.thresholds.urgent_days,
+            "product_defaults": forecast.thresholds.are_defaults,
+            "source": "DOSEWISE",
+        },
+        "log": [
+            {
+                "id": line.event_id,
+                "at": line.at.isoformat(),
+                "kind": line.kind,
+                "product": line.product,
+                "quantity": line.quantity,
+                "recorded_by": line.recorded_by,
+                "note": line.note,
+            }
+            for line in overview.log
+        ],
+        "explanation": overview.explanation,
+        "sources": list(SUPPLY_SOURCES),
+    }
+
+
+def describe_when(moment: datetime, now: datetime) -> str:
+    """``"Tue 8 Dec at 20:00"`` relative to now (``today``, ``tomorrow``)."""
+    return describe_moment(moment, now)
+
+
+def kind_word(kind: str) -> str:
+    return KIND_WORDS.get(kind, kind)
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
