@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from dosewise.domain.products import Portion, Product, Recipe
@@ -311,16 +311,26 @@ def forecast_supply(
     now: datetime,
     thresholds: SupplyThresholds,
     drug: str = "baclofen",
+    zone: tzinfo | None = None,
 ) -> SupplyForecast:
     """Stock and run-out of each product and overall. ``coming``: the plan's doses after
-    ``now`` (in any order), each with what it uses; ``now`` and every time in one zone (the
-    patient's, for the message)."""
+    ``now`` (in any order), each with what it uses. Times are all aware, or all naive UTC (as
+    the store keeps them: no conversion per dose); the result's times and message are on the
+    clock of ``zone`` (default: as given)."""
+
+    def local(moment: datetime | None) -> datetime | None:
+        if moment is None or zone is None:
+            return moment
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(zone)
+
     ordered = sorted(coming, key=lambda d: d.at)
     last_dose_at = ordered[-1].at if ordered else None
     forecasts = []
     for product in products:
         spec = product.spec
         stock = calculate_stock(events, taken, spec)
+        if stock is not None and zone is not None:
+            stock = replace(stock, since=local(stock.since) or stock.since)
         needs = [(dose.at, dose.uses[spec]) for dose in ordered if dose.uses.get(spec)]
         runs_out_at = covered_until = None
         covered = 0
@@ -344,8 +354,8 @@ def forecast_supply(
                 unit=unit_of(product),
                 stock=stock,
                 used_by_plan=bool(needs),
-                runs_out_at=runs_out_at,
-                covered_until=covered_until,
+                runs_out_at=local(runs_out_at),
+                covered_until=local(covered_until),
                 doses_covered=covered,
                 days_left=days_left,
                 covers_all=stock is not None and bool(needs) and runs_out_at is None,
@@ -374,9 +384,11 @@ def forecast_supply(
         limiting=limiting,
         days_left=days,
         runs_out_at=None if limiting is None else limiting.runs_out_at,
-        last_dose_at=last_dose_at,
+        last_dose_at=local(last_dose_at),
         episode=f"stock-{episode_id}",
-        message=describe_supply(limiting, level, now, last_dose_at, has_plan=bool(ordered)),
+        message=describe_supply(
+            limiting, level, local(now) or now, local(last_dose_at), has_plan=bool(ordered)
+        ),
         thresholds=thresholds,
         not_counted=not_counted,
     )

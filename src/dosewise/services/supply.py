@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dosewise.domain.products import Product, parse_product_spec
@@ -261,12 +261,18 @@ def product_of(spec: str) -> Product:
 
 @dataclass(slots=True)
 class _Patient:
+    """What one patient's forecast is made from; times naive UTC (converted once, at the end)."""
+
     patient_id: int
     zone: tzinfo
     specs: list[str]
     events: list[StockEvent]
     taken: list[DoseUse]
     coming: list[DoseUse]
+    # (times naive UTC, as stored) an open-ended plan whose slots end before the horizon:
+    # (record, its zone, last slot, horizon),
+    # read only when the stock outlasts the slots made
+    later: tuple[str, tzinfo, datetime, datetime] | None = None
 
 
 def supply_status(
@@ -284,12 +290,15 @@ def supply_statuses(
     patient_ids: Iterable[int] | None,
     now: datetime,
     thresholds: SupplyThresholds | Mapping[int, SupplyThresholds],
+    horizon_days: float = FORECAST_DAYS,
 ) -> dict[int, SupplyStatus]:
     """:func:`supply_status` for many patients with a few queries per :data:`CHUNK` of them
     (``patient_ids`` None: every patient with stock recorded). ``thresholds``: one for all, or
-    per patient (the product defaults for a patient not in the mapping)."""
+    per patient (the product defaults for a patient not in the mapping). ``horizon_days``: how
+    far ahead to walk the doses; a pass that needs only the levels may pass a little more than
+    the largest ``warn_days`` (then an ``ok`` status's ``days_left`` is at least that)."""
     found: dict[int, SupplyStatus] = {}
-    for patient in _load(session_or_connection, patient_ids, now):
+    for patient in _load(session_or_connection, patient_ids, now, horizon_days=horizon_days):
         chosen = (
             thresholds.get(patient.patient_id, SupplyThresholds())
             if isinstance(thresholds, Mapping)
@@ -317,7 +326,7 @@ def supply_overview(
     log = tuple(
         LogLine(
             event_id=event.event_id,
-            at=event.at,
+            at=from_utc(event.at, zone),
             kind=event.kind,
             product=event.product,
             label=label_of(products[event.product]),
@@ -372,14 +381,23 @@ def _status(patient_id: int, forecast: SupplyForecast) -> SupplyStatus:
 
 
 def _forecast(patient: _Patient, now: datetime, thresholds: SupplyThresholds) -> SupplyForecast:
-    return forecast_supply(
-        products=[product_of(spec) for spec in patient.specs],
-        events=patient.events,
-        taken=patient.taken,
-        coming=patient.coming,
-        now=now.astimezone(patient.zone),
-        thresholds=thresholds,
-    )
+    def forecast() -> SupplyForecast:
+        return forecast_supply(
+            products=[product_of(spec) for spec in patient.specs],
+            events=patient.events,
+            taken=patient.taken,
+            coming=patient.coming,
+            now=to_utc(now),
+            thresholds=thresholds,
+            zone=patient.zone,
+        )
+
+    found = forecast()
+    if patient.later is not None and (found.limiting is None or found.limiting.runs_out_at is None):
+        patient.coming.extend(_later_doses(*patient.later))  # the stock outlasts the slots made
+        patient.later = None
+        found = forecast()
+    return found
 
 
 def _actor_names(reader: Reader, actors: set[str]) -> dict[str, str]:
@@ -396,7 +414,12 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def _load(
-    reader: Reader, patient_ids: Iterable[int] | None, now: datetime, *, every_patient: bool = False
+    reader: Reader,
+    patient_ids: Iterable[int] | None,
+    now: datetime,
+    *,
+    every_patient: bool = False,
+    horizon_days: float = FORECAST_DAYS,
 ) -> Iterator[_Patient]:
     """The patients' ledgers, the doses taken since their first line, and the coming doses, each
     with what it uses of each product. Only patients with a ledger, unless ``every_patient``."""
@@ -407,8 +430,9 @@ def _load(
     else:
         wanted = sorted(set(patient_ids))
     now_utc = to_utc(now)
-    until_utc = now_utc + timedelta(days=FORECAST_DAYS)
+    until_utc = now_utc + timedelta(days=horizon_days)
     recipes = _Recipes(reader)
+    known: dict[tuple[int, int, int], dict[str, int]] = {}
     for ids in _chunks(wanted):
         zones = dict(
             reader.execute(select(PatientRow.id, PatientRow.time_zone).where(PatientRow.id.in_(ids))).all()
@@ -435,14 +459,13 @@ def _load(
             .join(ProductRow, StockEventRow.product_id == ProductRow.id)
             .where(StockEventRow.patient_id.in_(ids))
         ):
-            zone = ZoneInfo(zones[patient_id])
             events[patient_id].append(
                 StockEvent(
                     event_id=event_id,
                     product=spec,
                     kind=cast(StockEventKind, kind),
                     quantity_milli=milli,
-                    at=from_utc(at, zone),
+                    at=at,  # naive UTC, as stored (the forecast converts its results once)
                     recorded_by=by,
                     note=note,
                 )
@@ -450,10 +473,23 @@ def _load(
         active = [p for p in ids if p in zones and (every_patient or p in events)]
         if not active:
             continue
-        first = (
-            select(StockEventRow.patient_id, func.min(StockEventRow.recorded_at).label("since"))
+        # a count replaces what came before it: doses taken before each product's last count
+        # (or its first line, never counted) change nothing, so they are not read
+        per_product = (
+            select(
+                StockEventRow.patient_id,
+                func.coalesce(
+                    func.max(case((StockEventRow.kind == "counted", StockEventRow.recorded_at))),
+                    func.min(StockEventRow.recorded_at),
+                ).label("since"),
+            )
             .where(StockEventRow.patient_id.in_(active))
-            .group_by(StockEventRow.patient_id)
+            .group_by(StockEventRow.patient_id, StockEventRow.product_id)
+            .subquery()
+        )
+        first = (
+            select(per_product.c.patient_id, func.min(per_product.c.since).label("since"))
+            .group_by(per_product.c.patient_id)
             .subquery()
         )
         when = func.coalesce(DoseEventRow.taken_at, DoseSlotRow.due_at)
@@ -490,30 +526,22 @@ def _load(
             for owner, plan_id, step_number, dose_ug, at in rows:
                 if owner is None:  # derived column, always set by the 0006 triggers
                     continue
-                target[owner].append(
-                    DoseUse(
-                        at=from_utc(at, ZoneInfo(zones[owner])),
-                        dose_ug=dose_ug,
-                        uses=recipes.uses(plan_id, step_number, dose_ug),
-                    )
-                )
-        for patient_id, zone_name, record, after in reader.execute(
-            select(PlanRow.patient_id, PlanRow.time_zone, PlanRow.record, PlanRow.slots_until).where(
-                PlanRow.patient_id.in_(active),
-                PlanRow.superseded_at.is_(None),
-                PlanRow.slots_until.is_not(None),
-                PlanRow.slots_until < until_utc,
-            )
-        ):
-            coming[patient_id].extend(
-                _later_doses(
-                    record,
-                    ZoneInfo(zone_name),
-                    max(after or now_utc, now_utc),
-                    until_utc,
-                    ZoneInfo(zones[patient_id]),
+                key = (plan_id, step_number, dose_ug)
+                uses = known.get(key)
+                if uses is None:
+                    uses = known[key] = recipes.uses(plan_id, step_number, dose_ug)
+                target[owner].append(DoseUse(at=at, dose_ug=dose_ug, uses=uses))
+        later = {
+            patient_id: (record, ZoneInfo(zone_name), max(after or now_utc, now_utc), until_utc)
+            for patient_id, zone_name, record, after in reader.execute(
+                select(PlanRow.patient_id, PlanRow.time_zone, PlanRow.record, PlanRow.slots_until).where(
+                    PlanRow.patient_id.in_(active),
+                    PlanRow.superseded_at.is_(None),
+                    PlanRow.slots_until.is_not(None),
+                    PlanRow.slots_until < until_utc,
                 )
             )
+        }
         for patient_id in active:
             yield _Patient(
                 patient_id=patient_id,
@@ -522,12 +550,11 @@ def _load(
                 events=events.get(patient_id, []),
                 taken=taken.get(patient_id, []),
                 coming=coming.get(patient_id, []),
+                later=later.get(patient_id),
             )
 
 
-def _later_doses(
-    record: str, plan_zone: tzinfo, after_utc: datetime, until_utc: datetime, zone: tzinfo
-) -> list[DoseUse]:
+def _later_doses(record: str, plan_zone: tzinfo, after_utc: datetime, until_utc: datetime) -> list[DoseUse]:
     """An open-ended plan's doses after its last slot made (``after_utc``), from its record."""
     from dosewise.domain.schedule import build_dose_events
 
@@ -540,7 +567,7 @@ def _later_doses(
         until=from_utc(until_utc, plan_zone).date(),
     )
     return [
-        DoseUse(at=event.at.astimezone(zone), dose_ug=event.dose_ug, uses=calculate_uses(event.recipe))
+        DoseUse(at=to_utc(event.at), dose_ug=event.dose_ug, uses=calculate_uses(event.recipe))
         for event in events
         if after_utc < to_utc(event.at) <= until_utc
     ]
