@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,12 +41,19 @@ def build(url: str, count: int) -> None:
     )
     first = patients.create_patient(engine, name="P0", time_zone="Europe/London", now=NOW, actor="bench")
     plans.start_plan(
-        engine, patient_id=first, plan=plan, times=parse_clock_times(None, 3), zone=LONDON,
-        now=datetime(2026, 12, 1, 7, tzinfo=UTC), actor="bench",
-    )  # fmt: skip
+        engine,
+        patient_id=first,
+        plan=plan,
+        times=parse_clock_times(None, 3),
+        zone=LONDON,
+        now=datetime(2026, 12, 1, 7, tzinfo=UTC),
+        actor="bench",
+    )
     with engine.begin() as connection:
         template = connection.execute(select(PlanRow).where(PlanRow.patient_id == first)).one()._asdict()
-        slots = [row._asdict() for row in connection.execute(select(DoseSlotRow).order_by(DoseSlotRow.due_at))]
+        slots = [
+            row._asdict() for row in connection.execute(select(DoseSlotRow).order_by(DoseSlotRow.due_at))
+        ]
         product = connection.execute(select(ProductRow).where(ProductRow.patient_id == first)).one()._asdict()
         now_naive = NOW.replace(tzinfo=None)
         for number in range(1, count):
@@ -83,10 +90,22 @@ def build(url: str, count: int) -> None:
         events = []
         for product_id, patient_id in products:
             base = {"patient_id": patient_id, "product_id": product_id, "recorded_by": "bench", "note": ""}
-            events.append(base | {"kind": "counted", "quantity_milli": 40000,
-                                  "recorded_at": datetime(2026, 12, 1, 7)})  # fmt: skip
-            events.append(base | {"kind": "collected", "quantity_milli": (patient_id % 60) * 1000 + 500,
-                                  "recorded_at": datetime(2026, 12, 10, 12)})  # fmt: skip
+            events.append(
+                base
+                | {
+                    "kind": "counted",
+                    "quantity_milli": 40000,
+                    "recorded_at": datetime(2026, 12, 1, 7, tzinfo=UTC).replace(tzinfo=None),
+                }
+            )
+            events.append(
+                base
+                | {
+                    "kind": "collected",
+                    "quantity_milli": (patient_id % 60) * 1000 + 500,
+                    "recorded_at": datetime(2026, 12, 10, 12, tzinfo=UTC).replace(tzinfo=None),
+                }
+            )
         connection.execute(insert(StockEventRow), events)
     engine.dispose()
 
@@ -112,7 +131,11 @@ def main() -> None:
         batch = time.perf_counter() - started
         started = time.perf_counter()
         levels_only = supply_statuses(
-            connection, patient_ids=None, now=NOW, thresholds=thresholds, horizon_days=thresholds.warn_days + 1
+            connection,
+            patient_ids=None,
+            now=NOW,
+            thresholds=thresholds,
+            horizon_days=thresholds.warn_days + 1,
         )
         short = time.perf_counter() - started
         same = sum(levels_only[p].level == found[p].level for p in found)

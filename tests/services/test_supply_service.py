@@ -42,7 +42,9 @@ def on(number: int, hour: int, minute: int = 0) -> datetime:
 def make_patient(engine, name="P"):
     """A titration to 60 mg/day from 10 mg tablets that halve (1.5, 3, 4.5, 6 tablets a day,
     3 days each, then 6 a day), saved at 07:00 on day 1."""
-    patient_id = patients.create_patient(engine, name=name, time_zone="Europe/London", now=on(1, 6), actor="test")
+    patient_id = patients.create_patient(
+        engine, name=name, time_zone="Europe/London", now=on(1, 6), actor="test"
+    )
     monograph = load_monograph("baclofen")
     plan = build_titration(
         monograph, target_daily_mg=60, products=parse_product_specs([TABLET], monograph), start=DAY
@@ -97,21 +99,29 @@ def test_a_count_the_doses_taken_and_a_corrected_dose_move_the_stock(engine, pat
     )
     assert first.sources == ("US-TAB", "OZO", "LYV", "DOSEWISE") and first.thresholds_are_defaults
 
-    slot = next(s for s in doses.list_day(engine, patient_id=patient, day=DAY + timedelta(days=1), now=on(2, 9)))
+    slot = next(
+        s for s in doses.list_day(engine, patient_id=patient, day=DAY + timedelta(days=1), now=on(2, 9))
+    )
     doses.correct_dose(engine, patient_id=patient, slot_id=slot.slot_id, change="undo", taken_at=None,
                        now=on(2, 9), actor="test")  # fmt: skip
     after_undo = supply.supply_overview(engine, patient_id=patient, now=on(2, 9))
     assert after_undo.forecast.products[0].stock.quantity_milli == 18500
     doses.correct_dose(engine, patient_id=patient, slot_id=slot.slot_id, change="skipped", taken_at=None,
                        now=on(2, 9, 5), actor="test")  # fmt: skip
-    assert supply.supply_overview(engine, patient_id=patient, now=on(2, 9, 10)).forecast.products[
-        0
-    ].stock.quantity_milli == 18500
+    assert (
+        supply.supply_overview(engine, patient_id=patient, now=on(2, 9, 10))
+        .forecast.products[0]
+        .stock.quantity_milli
+        == 18500
+    )
     doses.correct_dose(engine, patient_id=patient, slot_id=slot.slot_id, change="taken", taken_at="08:10",
                        now=on(2, 9, 15), actor="test")  # fmt: skip
-    assert supply.supply_overview(engine, patient_id=patient, now=on(2, 9, 20)).forecast.products[
-        0
-    ].stock.quantity_milli == 18000
+    assert (
+        supply.supply_overview(engine, patient_id=patient, now=on(2, 9, 20))
+        .forecast.products[0]
+        .stock.quantity_milli
+        == 18000
+    )
 
 
 def test_a_refill_moves_the_run_out_and_the_episode(engine, patient):

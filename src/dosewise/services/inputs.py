@@ -363,3 +363,21 @@ class ProfileInput(InputModel):
     pregnant: bool | None = Field(default=None, title="pregnant")
     breastfeeding: bool | None = Field(default=None, title="breastfeeding")
     epilepsy: bool | None = Field(default=None, title="epilepsy")
+
+
+class SupplyEventInput(InputModel):
+    """A line of the supply ledger: the supply page's forms and ``POST
+    /api/patients/{id}/supply/events``. The amount goes to the service as typed (``37.5``,
+    ``37½``, a JSON number), which checks it against the product (halves, quarters, 0.1 mL)."""
+
+    kind: Literal["counted", "collected", "adjusted"] = Field(title="what happened")
+    product: str = Field(
+        max_length=64,
+        title="the product",
+        description="its spec, e.g. tablet:10mg:halves, or its strength, 10mg",
+    )
+    quantity: Annotated[str, Field(max_length=40)] | float = Field(
+        title="the amount",
+        description="counted: what there is now; collected: the refill; adjusted: the change, e.g. -2",
+    )
+    note: str = Field(default="", max_length=500, title="the note", description="why, for an adjustment")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -282,6 +282,16 @@ def supply_status(
     return supply_statuses(
         session_or_connection, patient_ids=[patient_id], now=now, thresholds=thresholds
     ).get(patient_id)
+
+
+def patient_supply(
+    engine: Engine, *, patient_id: int, now: datetime, thresholds: SupplyThresholds | None = None
+) -> SupplyStatus | None:
+    """:func:`supply_status` in its own read transaction (Today's line)."""
+    with read_connection(engine) as connection:
+        return supply_status(
+            connection, patient_id=patient_id, now=now, thresholds=thresholds or SupplyThresholds()
+        )
 
 
 def supply_statuses(
@@ -677,6 +687,12 @@ def supply_view(overview: SupplyOverview) -> dict[str, Any]:
     }
 
 
+def source_citations() -> tuple[tuple[str, str], ...]:
+    """The supply's sources as (key, citation), from the monograph."""
+    sources = load_monograph(DEFAULT_DRUG).sources
+    return tuple((key, sources[key]) for key in SUPPLY_SOURCES if key in sources)
+
+
 def describe_when(moment: datetime, now: datetime) -> str:
     """``"Tue 8 Dec at 20:00"`` relative to now (``today``, ``tomorrow``)."""
     return describe_moment(moment, now)
@@ -684,7 +700,3 @@ def describe_when(moment: datetime, now: datetime) -> str:
 
 def kind_word(kind: str) -> str:
     return KIND_WORDS.get(kind, kind)
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

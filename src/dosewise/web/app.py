@@ -123,6 +123,7 @@ def routers() -> list[APIRouter]:
         profile,
         report,
         safety,
+        supply,
         today,
         triage_history,
     )
@@ -147,6 +148,8 @@ def routers() -> list[APIRouter]:
         ),
         triage_history.router,
         triage_history.api_router,
+        supply.router,
+        supply.api_router,
     ]
 
 
