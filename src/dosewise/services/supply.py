@@ -221,8 +221,8 @@ def record_stock(
 
 def find_product(specs: Sequence[str], typed: str) -> str:
     """The one of the patient's products ``typed`` names: its spec (``tablet:10mg:halves``), a
-    spec of the same product (``tablet:10mg``), or its strength alone when only one product has
-    it (``10mg``, ``10``)."""
+    spec of the same product (``tablet:10mg``), its strength alone when only one product has
+    it (``10mg``, ``10``), or its form when it is the only one of that form (``solution``)."""
     text = (typed or "").strip().lower()
     if not specs:
         raise InputError(
@@ -246,6 +246,9 @@ def find_product(specs: Sequence[str], typed: str) -> str:
     matches = [s for s, p in known.items() if f"{p.strength_ug / 1000:g}" == bare]
     if len(matches) == 1:
         return matches[0]
+    forms = [s for s, p in known.items() if text.removesuffix("s") in (p.form.removesuffix("s"), p.unit_name)]
+    if len(forms) == 1:  # "solution", "tablets": the only one of its form
+        return forms[0]
     raise InputError(
         f"no product {typed.strip()!r} in this diary: name one of " + ", ".join(specs), field="product"
     )
