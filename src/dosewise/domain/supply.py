@@ -438,9 +438,11 @@ def describe_supply(
         return "No stock recorded for the medicines of the plan: count what you have to see when it runs out."
     label = limiting.label
     if limiting.runs_out_at is None:
-        if not has_plan or last_dose_at is None:
+        if not has_plan or limiting.covered_until is None:
             return f"{_capital(label)}: no doses planned."
-        return f"Enough {label} for every planned dose (through {describe_moment(last_dose_at, now)})."
+        return (
+            f"Enough {label} for every planned dose (through {describe_moment(limiting.covered_until, now)})."
+        )
     when = describe_moment(limiting.runs_out_at, now)
     if level == "out":
         return (

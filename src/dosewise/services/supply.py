@@ -100,6 +100,7 @@ class SupplyStatus:
     product: str | None  # the spec of the product that runs out first
     thresholds: SupplyThresholds
     thresholds_are_defaults: bool
+    not_counted: tuple[str, ...] = ()  # products the coming doses use that were never counted
     explanation: str = WHY_IT_MATTERS
 
 
@@ -390,6 +391,7 @@ def _status(patient_id: int, forecast: SupplyForecast) -> SupplyStatus:
         product=None if limiting is None else limiting.product,
         thresholds=forecast.thresholds,
         thresholds_are_defaults=forecast.thresholds.are_defaults,
+        not_counted=forecast.not_counted,
     )
 
 
