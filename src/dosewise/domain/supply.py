@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Literal
 
 from dosewise.domain.products import Portion, Product, Recipe
@@ -95,11 +96,15 @@ class StockEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DoseUse:
-    """A dose (taken, or coming) and what it uses of each product (spec -> thousandths)."""
+    """A dose (taken, or coming) and what it uses of each product (spec -> thousandths).
+
+    ``count`` > 1: that many doses taken alike with no ledger line between them, the last at
+    ``at`` (the store adds them up: between two lines of the ledger only the total matters)."""
 
     at: datetime
     dose_ug: int
     uses: Mapping[str, int]
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,8 +249,15 @@ def calculate_uses(recipe: Recipe) -> dict[str, int]:
     """What one dose made by ``recipe`` uses of each product (spec -> thousandths)."""
     uses: dict[str, int] = {}
     for portion in recipe.portions:
-        uses[portion.product.spec] = uses.get(portion.product.spec, 0) + _portion_milli(portion)
+        spec = spec_of(portion.product)
+        uses[spec] = uses.get(spec, 0) + _portion_milli(portion)
     return uses
+
+
+@lru_cache(maxsize=64)
+def spec_of(product: Product) -> str:
+    """``product.spec``, remembered (a daily pass asks it for every recipe of thousands of plans)."""
+    return product.spec
 
 
 def _portion_milli(portion: Portion) -> int:
@@ -264,7 +276,9 @@ def calculate_stock(events: Sequence[StockEvent], taken: Iterable[DoseUse], prod
     own = sorted((e for e in events if e.product == product), key=lambda e: (e.at, e.event_id))
     if not own:
         return None
-    doses = sorted((d.at, d.uses[product]) for d in taken if d.uses.get(product) and d.at > own[0].at)
+    doses = sorted(
+        (d.at, d.uses[product] * d.count) for d in taken if d.uses.get(product) and d.at > own[0].at
+    )
     stock, used, overdrawn, episode = 0, 0, False, own[0].event_id
     index = 0
     for number, event in enumerate(own):

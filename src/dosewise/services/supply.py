@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from dosewise.domain.products import Product, parse_product_spec
 from dosewise.domain.supply import (
@@ -58,7 +58,7 @@ from dosewise.store.models import (
     StockEventRow,
     UserRow,
 )
-from dosewise.store.plan_codec import decode_plan
+from dosewise.store.plan_codec import decode_plan, decode_recipes
 
 __all__ = [
     "SupplyLevel",
@@ -282,9 +282,14 @@ class _Patient:
 def supply_status(
     session_or_connection: Reader, *, patient_id: int, now: datetime, thresholds: SupplyThresholds
 ) -> SupplyStatus | None:
-    """The patient's supply level now (None when no stock was ever recorded)."""
+    """The patient's supply level now (None when no stock was ever recorded), the forecast
+    walked :data:`FORECAST_DAYS` ahead (``days_left`` exact up to then)."""
     return supply_statuses(
-        session_or_connection, patient_ids=[patient_id], now=now, thresholds=thresholds
+        session_or_connection,
+        patient_ids=[patient_id],
+        now=now,
+        thresholds=thresholds,
+        horizon_days=FORECAST_DAYS,
     ).get(patient_id)
 
 
@@ -304,13 +309,21 @@ def supply_statuses(
     patient_ids: Iterable[int] | None,
     now: datetime,
     thresholds: SupplyThresholds | Mapping[int, SupplyThresholds],
-    horizon_days: float = FORECAST_DAYS,
+    horizon_days: float | None = None,
 ) -> dict[int, SupplyStatus]:
     """:func:`supply_status` for many patients with a few queries per :data:`CHUNK` of them
     (``patient_ids`` None: every patient with stock recorded). ``thresholds``: one for all, or
-    per patient (the product defaults for a patient not in the mapping). ``horizon_days``: how
-    far ahead to walk the doses; a pass that needs only the levels may pass a little more than
-    the largest ``warn_days`` (then an ``ok`` status's ``days_left`` is at least that)."""
+    per patient (the product defaults for a patient not in the mapping).
+
+    ``horizon_days``: how far ahead to walk the doses. By default just past the largest
+    ``warn_days`` (what the levels need, and a few times faster for a daily pass over every
+    patient): a status whose stock lasts beyond it is ``ok`` with ``days_left`` that horizon, a
+    lower bound, and says "more than N days". :data:`FORECAST_DAYS` gives exact days further out.
+    """
+    if horizon_days is None:
+        chosen_ones = thresholds.values() if isinstance(thresholds, Mapping) else [thresholds]
+        horizon_days = max([t.warn_days for t in chosen_ones] + [SupplyThresholds().warn_days]) + 1
+    short = horizon_days < FORECAST_DAYS
     found: dict[int, SupplyStatus] = {}
     for patient in _load(session_or_connection, patient_ids, now, horizon_days=horizon_days):
         chosen = (
@@ -319,7 +332,7 @@ def supply_statuses(
             else thresholds
         )
         forecast = _forecast(patient, now, chosen)
-        found[patient.patient_id] = _status(patient.patient_id, forecast)
+        found[patient.patient_id] = _status(patient.patient_id, forecast, horizon_days if short else None)
     return found
 
 
@@ -378,15 +391,21 @@ def _choice(spec: str, product: Product) -> ProductChoice:
     )
 
 
-def _status(patient_id: int, forecast: SupplyForecast) -> SupplyStatus:
+def _status(patient_id: int, forecast: SupplyForecast, horizon_days: float | None = None) -> SupplyStatus:
+    """The status of a forecast; ``horizon_days``: the forecast looked only that far (its
+    ``ok`` is "more than that many days")."""
     limiting = forecast.limiting
+    days_left, message = forecast.days_left, forecast.message
+    if horizon_days is not None and limiting is not None and limiting.covers_all:
+        days_left = horizon_days
+        message = f"More than {horizon_days:g} days of {limiting.label} left."
     return SupplyStatus(
         patient_id=patient_id,
         level=forecast.level,
-        days_left=forecast.days_left,
+        days_left=days_left,
         runs_out_at=forecast.runs_out_at,
         episode=forecast.episode,
-        message=forecast.message,
+        message=message,
         sources=forecast.sources,
         product=None if limiting is None else limiting.product,
         thresholds=forecast.thresholds,
@@ -436,7 +455,7 @@ def _load(
     every_patient: bool = False,
     horizon_days: float = FORECAST_DAYS,
 ) -> Iterator[_Patient]:
-    """The patients' ledgers, the doses taken since their first line, and the coming doses, each
+    """The patients' ledgers, the doses taken since their last count, and the coming doses, each
     with what it uses of each product. Only patients with a ledger, unless ``every_patient``."""
     if patient_ids is None:
         wanted = list(
@@ -447,12 +466,10 @@ def _load(
     now_utc = to_utc(now)
     until_utc = now_utc + timedelta(days=horizon_days)
     recipes = _Recipes(reader)
-    known: dict[tuple[int, int, int], dict[str, int]] = {}
     for ids in _chunks(wanted):
         zones = dict(
             reader.execute(select(PatientRow.id, PatientRow.time_zone).where(PatientRow.id.in_(ids))).all()
         )
-        events: dict[int, list[StockEvent]] = defaultdict(list)
         specs: dict[int, list[str]] = defaultdict(list)
         for patient_id, spec in reader.execute(
             select(ProductRow.patient_id, ProductRow.spec)
@@ -460,20 +477,8 @@ def _load(
             .order_by(ProductRow.patient_id, ProductRow.id)
         ):
             specs[patient_id].append(spec)
-        for event_id, patient_id, spec, kind, milli, at, by, note in reader.execute(
-            select(
-                StockEventRow.id,
-                StockEventRow.patient_id,
-                ProductRow.spec,
-                StockEventRow.kind,
-                StockEventRow.quantity_milli,
-                StockEventRow.recorded_at,
-                StockEventRow.recorded_by,
-                StockEventRow.note,
-            )
-            .join(ProductRow, StockEventRow.product_id == ProductRow.id)
-            .where(StockEventRow.patient_id.in_(ids))
-        ):
+        events: dict[int, list[StockEvent]] = defaultdict(list)
+        for event_id, patient_id, spec, kind, milli, at, by, note in reader.execute(_events_statement(ids)):
             events[patient_id].append(
                 StockEvent(
                     event_id=event_id,
@@ -488,64 +493,18 @@ def _load(
         active = [p for p in ids if p in zones and (every_patient or p in events)]
         if not active:
             continue
-        # a count replaces what came before it: doses taken before each product's last count
-        # (or its first line, never counted) change nothing, so they are not read
-        per_product = (
-            select(
-                StockEventRow.patient_id,
-                func.coalesce(
-                    func.max(case((StockEventRow.kind == "counted", StockEventRow.recorded_at))),
-                    func.min(StockEventRow.recorded_at),
-                ).label("since"),
-            )
-            .where(StockEventRow.patient_id.in_(active))
-            .group_by(StockEventRow.patient_id, StockEventRow.product_id)
-            .subquery()
-        )
-        first = (
-            select(per_product.c.patient_id, func.min(per_product.c.since).label("since"))
-            .group_by(per_product.c.patient_id)
-            .subquery()
-        )
-        when = func.coalesce(DoseEventRow.taken_at, DoseSlotRow.due_at)
-        taken_rows = reader.execute(
-            select(
-                DoseSlotRow.patient_id,
-                DoseSlotRow.plan_id,
-                DoseSlotRow.step_number,
-                DoseSlotRow.dose_ug,
-                when,
-            )
-            .join(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
-            .join(first, and_(first.c.patient_id == DoseSlotRow.patient_id))
-            .where(DoseEventRow.status.in_(("taken", "late")), when > first.c.since)
-        ).all()
-        coming_rows = reader.execute(
-            select(
-                DoseSlotRow.patient_id,
-                DoseSlotRow.plan_id,
-                DoseSlotRow.step_number,
-                DoseSlotRow.dose_ug,
-                DoseSlotRow.due_at,
-            ).where(
-                DoseSlotRow.patient_id.in_(active),
-                DoseSlotRow.due_at > now_utc,
-                DoseSlotRow.due_at <= until_utc,
-                DoseSlotRow.recorded.is_(None),
-            )
-        ).all()
+        taken_rows = reader.execute(_taken_statement(active)).all()
+        coming_rows = reader.execute(_coming_statement(active, now_utc, until_utc)).all()
         recipes.load({row[1] for row in taken_rows} | {row[1] for row in coming_rows})
         taken: dict[int, list[DoseUse]] = defaultdict(list)
+        for owner, plan_id, step_number, dose_ug, at, count in taken_rows:
+            uses = recipes.uses(plan_id, step_number, dose_ug)
+            taken[owner].append(DoseUse(at=at, dose_ug=dose_ug, uses=uses, count=count))
         coming: dict[int, list[DoseUse]] = defaultdict(list)
-        for target, rows in ((taken, taken_rows), (coming, coming_rows)):
-            for owner, plan_id, step_number, dose_ug, at in rows:
-                if owner is None:  # derived column, always set by the 0006 triggers
-                    continue
-                key = (plan_id, step_number, dose_ug)
-                uses = known.get(key)
-                if uses is None:
-                    uses = known[key] = recipes.uses(plan_id, step_number, dose_ug)
-                target[owner].append(DoseUse(at=at, dose_ug=dose_ug, uses=uses))
+        for owner, plan_id, step_number, dose_ug, at in coming_rows:
+            coming[owner].append(
+                DoseUse(at=at, dose_ug=dose_ug, uses=recipes.uses(plan_id, step_number, dose_ug))
+            )
         later = {
             patient_id: (record, ZoneInfo(zone_name), max(after or now_utc, now_utc), until_utc)
             for patient_id, zone_name, record, after in reader.execute(
@@ -567,6 +526,94 @@ def _load(
                 coming=coming.get(patient_id, []),
                 later=later.get(patient_id),
             )
+
+
+def _events_statement(ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            StockEventRow.id,
+            StockEventRow.patient_id,
+            ProductRow.spec,
+            StockEventRow.kind,
+            StockEventRow.quantity_milli,
+            StockEventRow.recorded_at,
+            StockEventRow.recorded_by,
+            StockEventRow.note,
+        )
+        .join(ProductRow, StockEventRow.product_id == ProductRow.id)
+        .where(StockEventRow.patient_id.in_(ids))
+    )
+
+
+def _taken_statement(active: Sequence[int]) -> Select[*tuple[Any, ...]]:
+    """The doses taken since each patient's earliest "last count" (a count replaces what came
+    before it, so older doses change nothing), added up per kind of dose between two lines of
+    the ledger: (patient, plan, step, dose, the last taken, how many). ``line`` is how many
+    lines came before the dose; a dose at the moment of a count is in the count."""
+    per_product = (
+        select(
+            StockEventRow.patient_id,
+            func.coalesce(
+                func.max(case((StockEventRow.kind == "counted", StockEventRow.recorded_at))),
+                func.min(StockEventRow.recorded_at),
+            ).label("since"),
+        )
+        .where(StockEventRow.patient_id.in_(active))
+        .group_by(StockEventRow.patient_id, StockEventRow.product_id)
+        .subquery()
+    )
+    first = (
+        select(per_product.c.patient_id, func.min(per_product.c.since).label("since"))
+        .group_by(per_product.c.patient_id)
+        .subquery()
+    )
+    when = func.coalesce(DoseEventRow.taken_at, DoseSlotRow.due_at)
+    ledger = aliased(StockEventRow)
+    line = (
+        select(func.count())
+        .where(ledger.patient_id == DoseSlotRow.patient_id, ledger.recorded_at < when)
+        .scalar_subquery()
+    )
+    each = (
+        select(
+            DoseSlotRow.patient_id,
+            DoseSlotRow.plan_id,
+            DoseSlotRow.step_number,
+            DoseSlotRow.dose_ug,
+            when.label("at"),
+            line.label("line"),
+        )
+        .join(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
+        .join(first, first.c.patient_id == DoseSlotRow.patient_id)
+        .where(DoseEventRow.status.in_(("taken", "late")), when > first.c.since)
+        .subquery()
+    )
+    return select(
+        each.c.patient_id,
+        each.c.plan_id,
+        each.c.step_number,
+        each.c.dose_ug,
+        func.max(each.c.at),
+        func.count(),
+    ).group_by(each.c.patient_id, each.c.plan_id, each.c.step_number, each.c.dose_ug, each.c.line)
+
+
+def _coming_statement(
+    active: Sequence[int], now_utc: datetime, until_utc: datetime
+) -> Select[*tuple[Any, ...]]:
+    """The slots due after now up to the horizon with nothing recorded."""
+    return select(
+        DoseSlotRow.patient_id,
+        DoseSlotRow.plan_id,
+        DoseSlotRow.step_number,
+        DoseSlotRow.dose_ug,
+        DoseSlotRow.due_at,
+    ).where(
+        DoseSlotRow.patient_id.in_(active),
+        DoseSlotRow.due_at > now_utc,
+        DoseSlotRow.due_at <= until_utc,
+        DoseSlotRow.recorded.is_(None),
+    )
 
 
 def _later_doses(record: str, plan_zone: tzinfo, after_utc: datetime, until_utc: datetime) -> list[DoseUse]:
@@ -594,6 +641,7 @@ class _Recipes:
     def __init__(self, reader: Reader) -> None:
         self._reader = reader
         self._plans: dict[int, dict[tuple[int, int], dict[str, int]]] = {}
+        self._found: dict[tuple[int, int, int], dict[str, int]] = {}
 
     def load(self, plan_ids: set[int]) -> None:
         missing = sorted(plan_ids - self._plans.keys())
@@ -604,6 +652,13 @@ class _Recipes:
                 self._plans[plan_id] = _plan_uses(record)
 
     def uses(self, plan_id: int, step_number: int, dose_ug: int) -> dict[str, int]:
+        key = (plan_id, step_number, dose_ug)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._look_up(plan_id, step_number, dose_ug)
+        return found
+
+    def _look_up(self, plan_id: int, step_number: int, dose_ug: int) -> dict[str, int]:
         table = self._plans.get(plan_id, {})
         found = table.get((step_number, dose_ug))
         if found is None:  # a step number the record does not have: the same dose elsewhere
@@ -612,12 +667,10 @@ class _Recipes:
 
 
 def _plan_uses(record: str) -> dict[tuple[int, int], dict[str, int]]:
-    plan = decode_plan(record).plan
     table: dict[tuple[int, int], dict[str, int]] = {}
-    for number, step in enumerate(plan.steps, start=1):
-        for dose_ug, recipe in zip(step.doses_ug, step.recipes, strict=True):
-            if dose_ug and recipe is not None:
-                table.setdefault((number, dose_ug), calculate_uses(recipe))
+    for number, dose_ug, recipe in decode_recipes(record):
+        if (number, dose_ug) not in table:
+            table[number, dose_ug] = calculate_uses(recipe)
     return table
 
 
