@@ -154,7 +154,8 @@ def main() -> None:
         f"({batch * each:.0f} us a patient); CPU {batch_cpu:.2f} s"
     )
     print(
-        f"batch, {FORECAST_DAYS}-day horizon (exact days left): {long:.2f} s ({long * each:.0f} us a patient)"
+        f"batch, {FORECAST_DAYS}-day horizon (exact days left): {long:.2f} s "
+        f"({long * each:.0f} us a patient); CPU {long_cpu:.2f} s"
     )
     print(f"same level both ways: {same} of {len(found)}")
     print(f"one by one (sampled {len(ids)}, scaled): {one_by_one:.2f} s, {one_by_one / batch:.1f}x the batch")
