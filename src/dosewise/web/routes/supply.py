@@ -16,9 +16,11 @@ from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import SupplyEventInput
 from dosewise.web.context import AppContext, Ctx, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
+from dosewise.web.routes import api
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-api_router = APIRouter(prefix="/api", tags=["api"])
+# the JSON API's conventions (its documented problems: 400 input, 403, 404, 422...)
+api_router = APIRouter(prefix="/api", tags=["api"], responses=api.router.responses)
 NOTICES = {
     "counted": "Count saved.",
     "collected": "Refill saved.",
