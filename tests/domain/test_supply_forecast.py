@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.regimen import build_maintenance
@@ -23,6 +25,7 @@ from dosewise.domain.supply import (
 )
 from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError
+from dosewise.monographs import load_monograph
 
 ZONE = ZoneInfo("Europe/London")
 TIMES = (time(8), time(14), time(20))
@@ -262,3 +265,51 @@ def test_bad_amounts_say_what_to_fix(monograph, spec, typed, kind, message):
     (product,) = parse_product_specs([spec], monograph)
     with pytest.raises(InputError, match=message):
         parse_quantity(typed, product, kind=kind)
+
+
+# --- properties --------------------------------------------------------------------------------
+
+HALF = {TABLET: 500}
+WHOLE = {TABLET: 1000}
+
+
+@st.composite
+def diaries(draw):
+    """A count, then up to 20 doses of half or whole tablets an hour or more apart, some taken
+    (before now) and the rest coming."""
+    count = draw(st.integers(min_value=0, max_value=40)) * 500
+    hours = draw(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=20))
+    doses, moment = [], at(1, 8)
+    for gap in hours:
+        moment += timedelta(hours=gap)
+        doses.append(DoseUse(at=moment, dose_ug=5000, uses=draw(st.sampled_from([HALF, WHOLE]))))
+    split = draw(st.integers(min_value=0, max_value=len(doses)))
+    now = doses[split - 1].at + timedelta(minutes=1) if split else at(1, 8)
+    return count, doses[:split], doses[split:], now
+
+
+@given(diaries(), st.integers(min_value=1, max_value=40))
+def test_the_stock_is_never_negative_and_a_refill_never_brings_the_run_out_forward(diary, refill_halves):
+    count, taken, coming, now = diary
+    products = parse_product_specs([TABLET], load_monograph("baclofen"))
+    events = [StockEvent(event_id=1, product=TABLET, kind="counted", quantity_milli=count, at=at(1, 7))]
+    before = forecast_supply(
+        products=products, events=events, taken=taken, coming=coming, now=now, thresholds=SupplyThresholds()
+    )
+    refill = StockEvent(
+        event_id=2, product=TABLET, kind="collected", quantity_milli=refill_halves * 500, at=now
+    )
+    after = forecast_supply(
+        products=products,
+        events=[*events, refill],
+        taken=taken,
+        coming=coming,
+        now=now,
+        thresholds=SupplyThresholds(),
+    )
+    (stock,) = before.products
+    assert stock.stock is not None and stock.stock.quantity_milli >= 0
+    assert after.days_left >= before.days_left
+    assert after.products[0].doses_covered >= before.products[0].doses_covered
+    levels = ("ok", "warning", "caregivers", "urgent", "out")
+    assert levels.index(after.level) <= levels.index(before.level)
