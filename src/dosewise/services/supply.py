@@ -18,11 +18,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy import BindParameter, Connection, Engine, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from dosewise.domain.products import Product, parse_product_spec
@@ -48,6 +48,7 @@ from dosewise.errors import InputError, NotFound
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.audit import audit
 from dosewise.services.clock import from_utc, to_utc
+from dosewise.services.doses import EARLY_LIMIT
 from dosewise.store.database import read_connection, unit_of_work
 from dosewise.store.models import (
     DoseEventRow,
@@ -456,29 +457,25 @@ def _load(
     horizon_days: float = FORECAST_DAYS,
 ) -> Iterator[_Patient]:
     """The patients' ledgers, the doses taken since their last count, and the coming doses, each
-    with what it uses of each product. Only patients with a ledger, unless ``every_patient``."""
+    with what it uses of each product. Only patients with a ledger, unless ``every_patient``.
+    The statements are built once and bound per call (Today reads one patient per request)."""
     if patient_ids is None:
-        wanted = list(
-            reader.scalars(select(StockEventRow.patient_id).distinct().order_by(StockEventRow.patient_id))
-        )
+        wanted = list(reader.scalars(_statements().ledger_patients))
     else:
         wanted = sorted(set(patient_ids))
     now_utc = to_utc(now)
     until_utc = now_utc + timedelta(days=horizon_days)
     recipes = _Recipes(reader)
+    statements = _statements()
     for ids in _chunks(wanted):
-        zones = dict(
-            reader.execute(select(PatientRow.id, PatientRow.time_zone).where(PatientRow.id.in_(ids))).all()
-        )
+        zones: dict[int, str] = dict(reader.execute(statements.zones, {"ids": ids}).all())
         specs: dict[int, list[str]] = defaultdict(list)
-        for patient_id, spec in reader.execute(
-            select(ProductRow.patient_id, ProductRow.spec)
-            .where(ProductRow.patient_id.in_(ids))
-            .order_by(ProductRow.patient_id, ProductRow.id)
-        ):
+        for patient_id, spec in reader.execute(statements.products, {"ids": ids}):
             specs[patient_id].append(spec)
         events: dict[int, list[StockEvent]] = defaultdict(list)
-        for event_id, patient_id, spec, kind, milli, at, by, note in reader.execute(_events_statement(ids)):
+        for event_id, patient_id, spec, kind, milli, at, by, note in reader.execute(
+            statements.events, {"ids": ids}
+        ):
             events[patient_id].append(
                 StockEvent(
                     event_id=event_id,
@@ -493,8 +490,12 @@ def _load(
         active = [p for p in ids if p in zones and (every_patient or p in events)]
         if not active:
             continue
-        taken_rows = reader.execute(_taken_statement(active)).all()
-        coming_rows = reader.execute(_coming_statement(active, now_utc, until_utc)).all()
+        earliest = min((_since(events[p]) for p in active if events.get(p)), default=None)
+        due_from = now_utc - timedelta(days=36_500) if earliest is None else earliest - EARLY_LIMIT
+        taken_rows = reader.execute(statements.taken, {"ids": active, "due_from": due_from}).all()
+        coming_rows = reader.execute(
+            statements.coming, {"ids": active, "now": now_utc, "until": until_utc}
+        ).all()
         recipes.load({row[1] for row in taken_rows} | {row[1] for row in coming_rows})
         taken: dict[int, list[DoseUse]] = defaultdict(list)
         for owner, plan_id, step_number, dose_ug, at, count in taken_rows:
@@ -508,12 +509,7 @@ def _load(
         later = {
             patient_id: (record, ZoneInfo(zone_name), max(after or now_utc, now_utc), until_utc)
             for patient_id, zone_name, record, after in reader.execute(
-                select(PlanRow.patient_id, PlanRow.time_zone, PlanRow.record, PlanRow.slots_until).where(
-                    PlanRow.patient_id.in_(active),
-                    PlanRow.superseded_at.is_(None),
-                    PlanRow.slots_until.is_not(None),
-                    PlanRow.slots_until < until_utc,
-                )
+                statements.later, {"ids": active, "until": until_utc}
             )
         }
         for patient_id in active:
@@ -528,9 +524,39 @@ def _load(
             )
 
 
-def _events_statement(ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
-    return (
-        select(
+def _since(events: Sequence[StockEvent]) -> datetime:
+    """The earliest of each product's last count (or first line, never counted): doses taken
+    before it change nothing (:func:`_taken_statement` computes the same in SQL)."""
+    found: dict[str, datetime] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        if event.kind == "counted" or event.product not in found:
+            found[event.product] = event.at
+    return min(found.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    ledger_patients: Select[*tuple[Any, ...]]
+    zones: Select[*tuple[Any, ...]]
+    products: Select[*tuple[Any, ...]]
+    events: Select[*tuple[Any, ...]]
+    taken: Select[*tuple[Any, ...]]
+    coming: Select[*tuple[Any, ...]]
+    later: Select[*tuple[Any, ...]]
+
+
+@cache
+def _statements() -> _Statements:
+    """The reads of :func:`_load`, with ``ids`` (expanding), ``now``, ``until`` and ``due_from``
+    bound at each call."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    return _Statements(
+        ledger_patients=select(StockEventRow.patient_id).distinct().order_by(StockEventRow.patient_id),
+        zones=select(PatientRow.id, PatientRow.time_zone).where(PatientRow.id.in_(ids)),
+        products=select(ProductRow.patient_id, ProductRow.spec)
+        .where(ProductRow.patient_id.in_(ids))
+        .order_by(ProductRow.patient_id, ProductRow.id),
+        events=select(
             StockEventRow.id,
             StockEventRow.patient_id,
             ProductRow.spec,
@@ -541,15 +567,36 @@ def _events_statement(ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
             StockEventRow.note,
         )
         .join(ProductRow, StockEventRow.product_id == ProductRow.id)
-        .where(StockEventRow.patient_id.in_(ids))
+        .where(StockEventRow.patient_id.in_(ids)),
+        taken=_taken_statement(ids),
+        coming=select(
+            DoseSlotRow.patient_id,
+            DoseSlotRow.plan_id,
+            DoseSlotRow.step_number,
+            DoseSlotRow.dose_ug,
+            DoseSlotRow.due_at,
+        ).where(
+            DoseSlotRow.patient_id.in_(ids),
+            DoseSlotRow.due_at > bindparam("now"),
+            DoseSlotRow.due_at <= bindparam("until"),
+            DoseSlotRow.recorded.is_(None),
+        ),
+        later=select(PlanRow.patient_id, PlanRow.time_zone, PlanRow.record, PlanRow.slots_until).where(
+            PlanRow.patient_id.in_(ids),
+            PlanRow.superseded_at.is_(None),
+            PlanRow.slots_until.is_not(None),
+            PlanRow.slots_until < bindparam("until"),
+        ),
     )
 
 
-def _taken_statement(active: Sequence[int]) -> Select[*tuple[Any, ...]]:
+def _taken_statement(ids: BindParameter[Any]) -> Select[*tuple[Any, ...]]:
     """The doses taken since each patient's earliest "last count" (a count replaces what came
     before it, so older doses change nothing), added up per kind of dose between two lines of
     the ledger: (patient, plan, step, dose, the last taken, how many). ``line`` is how many
-    lines came before the dose; a dose at the moment of a count is in the count."""
+    lines came before the dose; a dose at the moment of a count is in the count. ``due_from``
+    (bound): :data:`EARLY_LIMIT` before the earliest "since" of the patients read (a dose is
+    never taken earlier than that before its time): an index range, not every slot."""
     per_product = (
         select(
             StockEventRow.patient_id,
@@ -558,7 +605,7 @@ def _taken_statement(active: Sequence[int]) -> Select[*tuple[Any, ...]]:
                 func.min(StockEventRow.recorded_at),
             ).label("since"),
         )
-        .where(StockEventRow.patient_id.in_(active))
+        .where(StockEventRow.patient_id.in_(ids))
         .group_by(StockEventRow.patient_id, StockEventRow.product_id)
         .subquery()
     )
@@ -585,7 +632,11 @@ def _taken_statement(active: Sequence[int]) -> Select[*tuple[Any, ...]]:
         )
         .join(DoseEventRow, DoseEventRow.slot_id == DoseSlotRow.id)
         .join(first, first.c.patient_id == DoseSlotRow.patient_id)
-        .where(DoseEventRow.status.in_(("taken", "late")), when > first.c.since)
+        .where(
+            DoseEventRow.status.in_(("taken", "late")),
+            when > first.c.since,
+            DoseSlotRow.due_at > bindparam("due_from"),
+        )
         .subquery()
     )
     return select(
@@ -596,24 +647,6 @@ def _taken_statement(active: Sequence[int]) -> Select[*tuple[Any, ...]]:
         func.max(each.c.at),
         func.count(),
     ).group_by(each.c.patient_id, each.c.plan_id, each.c.step_number, each.c.dose_ug, each.c.line)
-
-
-def _coming_statement(
-    active: Sequence[int], now_utc: datetime, until_utc: datetime
-) -> Select[*tuple[Any, ...]]:
-    """The slots due after now up to the horizon with nothing recorded."""
-    return select(
-        DoseSlotRow.patient_id,
-        DoseSlotRow.plan_id,
-        DoseSlotRow.step_number,
-        DoseSlotRow.dose_ug,
-        DoseSlotRow.due_at,
-    ).where(
-        DoseSlotRow.patient_id.in_(active),
-        DoseSlotRow.due_at > now_utc,
-        DoseSlotRow.due_at <= until_utc,
-        DoseSlotRow.recorded.is_(None),
-    )
 
 
 def _later_doses(record: str, plan_zone: tzinfo, after_utc: datetime, until_utc: datetime) -> list[DoseUse]:
