@@ -207,3 +207,23 @@ def test_no_plan_no_doses_nothing_runs_out(engine):
                             now=on(1, 8), actor="cli")  # fmt: skip
     overview = supply.supply_overview(engine, patient_id=patient_id, now=on(1, 8))
     assert overview.status is None and math.isinf(overview.forecast.days_left)
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("tablet:10mg:halves", "tablet:10mg:halves"),
+        ("Tablet:10mg", "tablet:10mg:halves"),
+        ("10mg", "tablet:10mg:halves"),
+        ("20", "tablet:20mg:halves"),
+        ("tablet", "'tablet' could be more than one product: name one of tablet:5mg:whole"),
+        ("25mg", "no product '25mg' in this diary: name one of tablet:5mg:whole"),
+    ],
+)
+def test_a_product_as_people_name_it(typed, found):
+    specs = ["tablet:5mg:whole", "tablet:10mg:halves", "tablet:20mg:halves"]
+    if found.startswith("tablet:"):
+        assert supply.find_product(specs, typed) == found
+    else:
+        with pytest.raises(InputError, match=found):
+            supply.find_product(specs, typed)

@@ -251,6 +251,11 @@ def find_product(specs: Sequence[str], typed: str) -> str:
     forms = [s for s, p in known.items() if text.removesuffix("s") in (p.form.removesuffix("s"), p.unit_name)]
     if len(forms) == 1:  # "solution", "tablets": the only one of its form
         return forms[0]
+    if len(matches) > 1 or len(forms) > 1:
+        raise InputError(
+            f"{typed.strip()!r} could be more than one product: name one of " + ", ".join(specs),
+            field="product",
+        )
     raise InputError(
         f"no product {typed.strip()!r} in this diary: name one of " + ", ".join(specs), field="product"
     )
