@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 SHOTS = Path("/tmp/i14/shots")
@@ -30,6 +31,7 @@ def test_a_count_on_the_supply_page_shows_the_days_left_on_today(page: Page, e2e
     form.get_by_role("button", name="Save the count").click()
     expect(page.get_by_role("status")).to_have_text("Count saved.")
     expect(page.get_by_role("cell", name="20 tablets", exact=True)).to_be_visible()
+    assert_accessible(page, "the supply page")
     e2e.screenshot(page, "30-supply-page")
     page.screenshot(path=str(_shot("supply-page")), full_page=True)
 
@@ -42,8 +44,25 @@ def test_a_count_on_the_supply_page_shows_the_days_left_on_today(page: Page, e2e
     )
     expect(line).to_contain_text("Not counted yet: baclofen 5 mg tablets.")  # today's doses use them
     expect(line.get_by_role("link", name="Supply and refills")).to_be_visible()
+    assert_accessible(page, "Today with its supply line")
     e2e.screenshot(page, "31-today-with-supply")
     page.screenshot(path=str(_shot("today-with-supply")), full_page=True)
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    """No serious or critical axe-core violation, and every id once (as tests/e2e/test_accessibility)."""
+    page.wait_for_load_state("load")
+    violations = Axe().run(page).response["violations"]
+    blocking = [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
+    assert not blocking, f"axe on {what}: {blocking}"
+    duplicates = page.evaluate(
+        """() => {
+            const seen = {};
+            for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
+            return Object.keys(seen).filter(id => seen[id] > 1);
+        }"""
+    )
+    assert not duplicates, f"duplicate ids on {what}: {duplicates}"
 
 
 def _shot(name: str) -> Path:
