@@ -48,6 +48,23 @@ def test_a_count_on_the_supply_page_shows_the_days_left_on_today(page: Page, e2e
     e2e.screenshot(page, "31-today-with-supply")
     page.screenshot(path=str(_shot("today-with-supply")), full_page=True)
 
+    # one 5 mg tablet left: it goes to the 14:00 dose, due now and not ticked yet; nothing is
+    # left for 20:00: urgent, on Today
+    line.get_by_role("link", name="Supply and refills").click()
+    form = page.locator("#form-counted")
+    form.get_by_label("Product").select_option(value="tablet:5mg:whole")
+    form.get_by_label("How many do you have now?").fill("1")
+    form.get_by_role("button", name="Save the count").click()
+    expect(page.get_by_role("status")).to_have_text("Count saved.")
+    page.get_by_role("navigation", name=patient.name).get_by_role("link", name="Today").click()
+    warning = page.locator("#supply-warning")
+    expect(warning).to_contain_text(
+        "Less than a day of baclofen 5 mg tablets left (runs out today at 20:00): arrange a refill today."
+    )
+    expect(warning).to_contain_text("seizures and hallucinations [US-TAB, OZO, LYV]")
+    e2e.screenshot(page, "32-today-supply-urgent")
+    page.screenshot(path=str(_shot("today-supply-urgent")), full_page=True)
+
 
 def assert_accessible(page: Page, what: str) -> None:
     """No serious or critical axe-core violation, and every id once (as tests/e2e/test_accessibility)."""

@@ -227,3 +227,13 @@ def test_a_product_as_people_name_it(typed, found):
     else:
         with pytest.raises(InputError, match=found):
             supply.find_product(specs, typed)
+
+
+def test_a_dose_due_now_and_not_yet_ticked_comes_out_of_the_stock(engine, patient):
+    """One tablet (two halves) counted at 08:30 with the 08:00 dose not ticked yet: that dose is
+    still to take [NHS], so the halves go to 08:00 and 14:00 and the 20:00 dose cannot be made.
+    At 13:00 the 08:00 dose is missed (the 14:00 dose is within 2 hours): it takes nothing."""
+    supply.record_stock(engine, patient_id=patient, kind="counted", product=TABLET, quantity="1",
+                        now=on(1, 8, 30), actor="cli")  # fmt: skip
+    assert status(engine, patient, on(1, 8, 30)).runs_out_at == on(1, 20)
+    assert status(engine, patient, on(1, 13)).runs_out_at == on(2, 8)

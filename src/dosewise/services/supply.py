@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BindParameter, Connection, Engine, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from dosewise.domain.missed_dose import too_late_to_take
 from dosewise.domain.products import Product, parse_product_spec
 from dosewise.domain.supply import (
     STOCK_EVENT_KINDS,
@@ -74,6 +75,7 @@ __all__ = [
 # How far ahead the forecast walks the coming doses (the plan's slots are made 60 days ahead;
 # an open-ended plan's later doses are read from its record). A setting, not clinical.
 FORECAST_DAYS = 60
+DUE_LOOKBACK = timedelta(days=1)  # a dose due longer ago is missed whatever the advice (3-4 a day)
 MAX_NOTE_CHARS = 500
 CHUNK = 900  # patients per query in a batch (well under SQLite's bound-parameter limit)
 KIND_WORDS = {"counted": "Counted", "collected": "Collected", "adjusted": "Adjusted"}
@@ -499,7 +501,7 @@ def _load(
         due_from = now_utc - timedelta(days=36_500) if earliest is None else earliest - EARLY_LIMIT
         taken_rows = reader.execute(statements.taken, {"ids": active, "due_from": due_from}).all()
         coming_rows = reader.execute(
-            statements.coming, {"ids": active, "now": now_utc, "until": until_utc}
+            statements.coming, {"ids": active, "since": now_utc - DUE_LOOKBACK, "until": until_utc}
         ).all()
         recipes.load({row[1] for row in taken_rows} | {row[1] for row in coming_rows})
         taken: dict[int, list[DoseUse]] = defaultdict(list)
@@ -511,6 +513,8 @@ def _load(
             coming[owner].append(
                 DoseUse(at=at, dose_ug=dose_ug, uses=recipes.uses(plan_id, step_number, dose_ug))
             )
+        for owner, doses in coming.items():
+            coming[owner] = _still_to_take(doses, now_utc)
         later = {
             patient_id: (record, ZoneInfo(zone_name), max(after or now_utc, now_utc), until_utc)
             for patient_id, zone_name, record, after in reader.execute(
@@ -527,6 +531,20 @@ def _load(
                 coming=coming.get(patient_id, []),
                 later=later.get(patient_id),
             )
+
+
+def _still_to_take(doses: list[DoseUse], now_utc: datetime) -> list[DoseUse]:
+    """The doses after now, and those due before now with nothing recorded that the missed-dose
+    advice still says to take (it is "due": the next dose is not within the window [NHS]): the
+    patient takes them from the same stock."""
+    doses.sort(key=lambda dose: dose.at)
+    window = timedelta(hours=load_monograph(DEFAULT_DRUG).missed_dose.window_h)
+    following = [*(dose.at for dose in doses[1:]), None]
+    return [
+        dose
+        for dose, after in zip(doses, following, strict=True)
+        if dose.at > now_utc or (after is not None and not too_late_to_take(after, now_utc, window))
+    ]
 
 
 def _since(events: Sequence[StockEvent]) -> datetime:
@@ -582,7 +600,7 @@ def _statements() -> _Statements:
             DoseSlotRow.due_at,
         ).where(
             DoseSlotRow.patient_id.in_(ids),
-            DoseSlotRow.due_at > bindparam("now"),
+            DoseSlotRow.due_at > bindparam("since"),
             DoseSlotRow.due_at <= bindparam("until"),
             DoseSlotRow.recorded.is_(None),
         ),
