@@ -141,7 +141,35 @@ def add_commands(commands: Any) -> None:
 
     add_triage_questions(feel)
     add_json(feel)
+    _add_supply_commands(actions)
     _add_io_commands(actions)
+
+
+def _add_supply_commands(actions: Any) -> None:
+    """diary supply show | count | collected | adjust | log."""
+    supply = add_command(
+        actions, "supply", help="your stock of each product, when it runs out, refills",
+        description="How much of each product you have, counted down by the doses you take, and when "
+        "it runs out through the plan's coming doses. Running out means stopping suddenly, which can "
+        "cause seizures and hallucinations [US-TAB, OZO, LYV]: record counts and refills so Dosewise "
+        "can warn in time (at 7, 3 and 1 days left: product defaults).",
+    )  # fmt: skip
+    supply.set_defaults(supply_command=None)
+    steps = supply.add_subparsers(dest="supply_command", metavar="ACTION")
+    show = add_command(steps, "show", help="stock per product and the run-out forecast")
+    add_json(show)
+    for name, verb in (("count", "you counted (the amount you have now)"), ("collected", "you collected")):
+        action = add_command(steps, name, help=f"record the amount {verb}")
+        action.add_argument("product", help="the product, e.g. tablet:10mg:halves or 10mg (see: supply show)")
+        action.add_argument("quantity", help="tablets (halves as 37.5), packets, or mL of a liquid")
+        add_json(action)
+    adjust = add_command(steps, "adjust", help="record a change (lost, dropped, found) with a note")
+    adjust.add_argument("product", help="the product, e.g. tablet:10mg:halves or 10mg")
+    adjust.add_argument("quantity", help="the change, e.g. -2 (two lost) or 3 (three found)")
+    adjust.add_argument("--note", required=True, help="why the stock changed")
+    add_json(adjust)
+    log = add_command(steps, "log", help="the counts, refills and adjustments recorded, newest first")
+    add_json(log)
 
 
 def _add_correction_commands(actions: Any) -> None:
@@ -241,6 +269,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "medicines": _medicines,
                 "triage": _triage,
                 "profile": _profile,
+                "supply": _supply,
                 "adherence": _adherence,
                 "report": _report,
                 "export": _export,
@@ -574,6 +603,97 @@ def _profile(
     print(f"Conditions with their own advice: {said}.")
     print_advice(advice)
     print_sources(guidance, advice_keys(advice))
+
+
+def _supply(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.services import supply
+
+    action = args.supply_command or "show"
+    as_json = getattr(args, "as_json", False)
+    if action in ("count", "collected", "adjust"):
+        kind = {"count": "counted", "collected": "collected", "adjust": "adjusted"}[action]
+        recorded = supply.record_stock(
+            engine,
+            patient_id=patient,
+            kind=kind,
+            product=args.product,
+            quantity=args.quantity,
+            note=getattr(args, "note", "") or "",
+            now=now,
+            actor=ACTOR,
+        )
+        overview = supply.supply_overview(engine, patient_id=patient, now=now)
+        if as_json:
+            line = {
+                "id": recorded.event_id,
+                "kind": kind,
+                "product": recorded.product,
+                "quantity": recorded.quantity,
+            }
+            print_json({"event": line, **supply.supply_view(overview)})
+            return
+        said = {"counted": "Counted", "collected": "Collected", "adjusted": "Adjusted by"}[kind]
+        print(f"{said} {recorded.quantity} ({recorded.label}). In stock now: {recorded.stock_now}.")
+        print(overview.forecast.message)
+        return
+    overview = supply.supply_overview(engine, patient_id=patient, now=now)
+    if as_json:
+        print_json(supply.supply_view(overview))
+        return
+    if action == "log":
+        _print_supply_log(overview)
+        return
+    _print_supply(overview)
+
+
+def _print_supply(overview: Any) -> None:
+    from dosewise.services import supply
+
+    forecast = overview.forecast
+    if not overview.products:
+        print(
+            "No products yet: start a plan first (`dosewise diary plan ...`); its products are counted here."
+        )
+        return
+    print("Supply (counted down by the doses taken):")
+    for product in forecast.products:
+        view = supply.product_view(product)
+        if view["stock"] is None:
+            state = "not counted yet"
+        else:
+            state = f"{view['stock']} (since {product.stock.since:%a %d %b %H:%M})"
+            if product.stock.overdrawn:
+                state += ": more doses were taken than the stock recorded, count again"
+        if not product.used_by_plan:
+            runs = "not used by the plan's coming doses"
+        elif product.runs_out_at is not None:
+            runs = f"runs out {supply.describe_when(product.runs_out_at, overview.now)} [{product.level}]"
+        elif product.stock is not None:
+            runs = "enough for every planned dose known"
+        else:
+            runs = "count it to see when it runs out"
+        print(f"  {product.product:<26} {state}; {runs}")
+    print(forecast.message)
+    if forecast.not_counted:
+        print(
+            "Not counted yet: "
+            + ", ".join(forecast.not_counted)
+            + " (`dosewise diary supply count PRODUCT N`)."
+        )
+    print(f"Warnings: {forecast.thresholds.describe()}.")
+    print(overview.explanation)
+
+
+def _print_supply_log(overview: Any) -> None:
+    if not overview.log:
+        print("Nothing recorded yet: `dosewise diary supply count PRODUCT N` records what you have now.")
+        return
+    for line in overview.log:
+        note = f" ({line.note})" if line.note else ""
+        print(f"  #{line.event_id} {line.at:%a %Y-%m-%d %H:%M} {line.kind:<9} {line.quantity:>14} "
+              f"{line.label}, by {line.recorded_by}{note}")  # fmt: skip
 
 
 def _range(args: argparse.Namespace, now: datetime) -> tuple[date, date]:

@@ -169,6 +169,9 @@ class ReportData:
     condition_sources: tuple[tuple[str, str], ...] = ()
     # the triage results stored in the period ("safety checks"), newest first, as given then
     safety_checks: tuple[SafetyCheck, ...] = ()
+    # supply and refills (issue 14): the supply view now (stock, forecast, the refill log of the
+    # period; services.supply.supply_view); None when no stock was ever recorded
+    supply: dict[str, Any] | None = None
 
     @property
     def range_days(self) -> int:

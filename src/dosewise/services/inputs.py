@@ -413,3 +413,21 @@ class AlertThresholdsInput(InputModel):
     supply_warn_days: int = Field(title="days of supply: warn")
     supply_caregivers_days: int = Field(title="days of supply: caregivers too")
     supply_urgent_days: int = Field(title="days of supply: urgent")
+
+
+class SupplyEventInput(InputModel):
+    """A line of the supply ledger: the supply page's forms and ``POST
+    /api/patients/{id}/supply/events``. The amount goes to the service as typed (``37.5``,
+    ``37½``, a JSON number), which checks it against the product (halves, quarters, 0.1 mL)."""
+
+    kind: Literal["counted", "collected", "adjusted"] = Field(title="what happened")
+    product: str = Field(
+        max_length=64,
+        title="the product",
+        description="its spec, e.g. tablet:10mg:halves, or its strength, 10mg",
+    )
+    quantity: Annotated[str, Field(max_length=40)] | float = Field(
+        title="the amount",
+        description="counted: what there is now; collected: the refill; adjusted: the change, e.g. -2",
+    )
+    note: str = Field(default="", max_length=500, title="the note", description="why, for an adjustment")

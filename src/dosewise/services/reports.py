@@ -6,6 +6,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, exists, func, or_, select
@@ -166,7 +167,10 @@ def gather_report(
         if levels
         else None
     )
+    supply = _supply(engine, patient_id, now, first_day, last_day)
     keys = _source_keys(plans, symptoms, interactions, level_series, safety_checks)
+    if supply is not None:
+        keys = list(dict.fromkeys([*keys, *supply["sources"]]))
     guidance = patient_guidance()
     conditions = guidance.advice_for(**{name: bool(value) for name, value in flags.items()})
     return ReportData(
@@ -201,7 +205,24 @@ def gather_report(
             f"missed-dose window {monograph.missed_dose.window_h:g} h (a setting) [NHS]",
         ),
         safety_checks=safety_checks,
+        supply=supply,
     )
+
+
+def _supply(
+    engine: Engine, patient_id: int, now: datetime, first_day: date, last_day: date
+) -> dict[str, Any] | None:
+    """The supply now (stock, forecast) and the refill log of the period; None: never recorded."""
+    from dosewise.services.supply import supply_overview, supply_view
+
+    overview = supply_overview(engine, patient_id=patient_id, now=now)
+    if overview.status is None:
+        return None
+    view = supply_view(overview)
+    view["log"] = [
+        line for line in view["log"] if first_day.isoformat() <= line["at"][:10] <= last_day.isoformat()
+    ]
+    return view
 
 
 def _keep_doses_ahead(engine: Engine, patient_id: int, now: datetime) -> None:

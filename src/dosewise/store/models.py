@@ -470,3 +470,30 @@ class PlannerCursorRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     until: Mapped[datetime]
+
+
+class StockEventRow(Base):
+    """A line of a product's supply ledger (0011): ``counted`` (an absolute amount then),
+    ``collected`` (a refill) or ``adjusted`` (lost, dropped, found: with a note).
+    ``quantity_milli`` is in thousandths of the product's unit (a tablet, a packet, a mL). The
+    stock is never stored: it is derived from these lines and the doses taken (services.supply)."""
+
+    __tablename__ = "stock_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('counted', 'collected', 'adjusted')", name="kind"),
+        CheckConstraint(
+            "(kind = 'counted' AND quantity_milli >= 0) OR (kind = 'collected' AND quantity_milli > 0)"
+            " OR (kind = 'adjusted' AND quantity_milli != 0)",
+            name="quantity",
+        ),
+        Index("ix_stock_events_patient_recorded", "patient_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity_milli: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -186,3 +186,19 @@ def plan_columns(record: PlanRecord) -> dict[str, Any]:
         "kidney_band": record.kidney_band,
         "record": encode_plan(record),
     }
+
+
+def decode_recipes(text: str) -> list[tuple[int, int, Recipe]]:
+    """(step number from 1, dose in µg, recipe) of each dose of a stored plan's steps: what the
+    supply forecast needs, read without building the whole plan (a daily pass reads thousands)."""
+    data = json.loads(text)
+    version = data.get("format") if isinstance(data, dict) else None
+    if version != PLAN_FORMAT:
+        raise UnreadablePlan(f"stored plan format {version!r}: this Dosewise reads format {PLAN_FORMAT}")
+    products = [Product(**spec) for spec in data["products"]]
+    return [
+        (number, dose_ug, _read_recipe(recipe, products))
+        for number, step in enumerate(data["steps"], start=1)
+        for dose_ug, recipe in zip(step["doses_ug"], step["recipes"], strict=True)
+        if dose_ug and recipe is not None
+    ]

@@ -132,6 +132,7 @@ def routers() -> list[APIRouter]:
         profile,
         report,
         safety,
+        supply,
         today,
         triage_history,
     )
@@ -158,6 +159,8 @@ def routers() -> list[APIRouter]:
         triage_history.api_router,
         notifications.router,
         notifications.api_router,
+        supply.router,
+        supply.api_router,
     ]
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from dosewise.domain.adherence import Slot
 from dosewise.errors import InputError
 from dosewise.exporters.safety_json import missed_dose_to_dict
-from dosewise.services import doses, missed_doses
+from dosewise.services import doses, missed_doses, supply
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import CorrectionInput, MissedInput
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
@@ -95,6 +95,7 @@ def today_page(
         early_limit=doses.EARLY_LIMIT,
         notice=notice,
         error=error,
+        supply_status=supply.patient_supply(context.engine, patient_id=patient.patient_id, now=now),
         **condition_context(context, patient),
     )
 
