@@ -116,8 +116,9 @@ def populate(engine, patients: int, endpoint: str, minutes_of) -> None:
         slots = []
         for i in range(1, patients + 1):
             for minute in minutes_of(i):
-                slots.append({"plan_id": i, "patient_id": i, "due_at": datetime(2026, 12, 1) + timedelta(minutes=minute),
-                              "dose_ug": 10_000, "how": "1 whole 10 mg tablet", "step_number": 1})  # fmt: skip
+                due = datetime(2026, 12, 1) + timedelta(minutes=minute)
+                slots.append({"plan_id": i, "patient_id": i, "due_at": due, "dose_ug": 10_000,
+                              "how": "1 whole 10 mg tablet", "step_number": 1})  # fmt: skip
         for start in range(0, len(slots), 20_000):
             connection.execute(insert(DoseSlotRow), slots[start : start + 20_000])
 
