@@ -130,6 +130,20 @@ class ReportNote:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReportReview:
+    """A review request of the period: asked when, by whom, why; answered (or withdrawn) when
+    and how. Long messages are shortened (the diary and the CSV export keep them whole)."""
+
+    asked_at: datetime
+    asked_by: str
+    reason: str
+    message: str  # shortened (the whole message is in the diary and the CSV export)
+    state: str  # open, answered, withdrawn
+    outcome: str  # "open", "changed the plan: ...", "answered: ...", "withdrawn ..."
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LevelSeries:
     """Estimated plasma levels of a typical patient from the doses recorded as taken."""
 
@@ -169,6 +183,8 @@ class ReportData:
     condition_sources: tuple[tuple[str, str], ...] = ()
     # the triage results stored in the period ("safety checks"), newest first, as given then
     safety_checks: tuple[SafetyCheck, ...] = ()
+    # review requests asked, answered or withdrawn in the period, oldest first
+    reviews: tuple[ReportReview, ...] = ()
 
     @property
     def range_days(self) -> int:

@@ -124,7 +124,9 @@ class Attention:
 
     @property
     def rank(self) -> tuple[int, int, int, str]:
-        triage = {"emergency": 0, "urgent": 1}.get(self.worst_triage or "", 3 if not self.open_requests else 2)
+        triage = {"emergency": 0, "urgent": 1}.get(
+            self.worst_triage or "", 3 if not self.open_requests else 2
+        )
         return (triage, -self.missed, 0 if self.rising else 1, self.name.lower())
 
 
@@ -537,7 +539,9 @@ def _oldest_open_request() -> Any:
     """The id of the patient's oldest open review request (the partial index of open ones)."""
     return (
         select(ReviewRequestRow.id)
-        .where(ReviewRequestRow.patient_id == PatientRow.id, ReviewRequestRow.state == literal_column("'open'"))
+        .where(
+            ReviewRequestRow.patient_id == PatientRow.id, ReviewRequestRow.state == literal_column("'open'")
+        )
         .order_by(ReviewRequestRow.asked_at, ReviewRequestRow.id)
         .limit(1)
         .correlate(PatientRow)

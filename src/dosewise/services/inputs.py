@@ -413,3 +413,22 @@ class AlertThresholdsInput(InputModel):
     supply_warn_days: int = Field(title="days of supply: warn")
     supply_caregivers_days: int = Field(title="days of supply: caregivers too")
     supply_urgent_days: int = Field(title="days of supply: urgent")
+
+
+class ReviewRequestInput(InputModel):
+    """Ask the clinician: ``POST /api/patients/{id}/review-requests`` and the request form."""
+
+    reason: Literal["side_effects", "no_benefit", "dose_question", "other"] = Field(
+        title="why", description="side_effects, no_benefit, dose_question or other"
+    )
+    message: str = Field(
+        max_length=1000, title="the message", description="a short message, 1000 characters at most"
+    )
+
+
+class ReviewAnswerInput(InputModel):
+    """A clinician's answer: ``POST /api/patients/{id}/review-requests/{rid}/answers`` and the form."""
+
+    message: str = Field(
+        max_length=1000, title="the answer", description="a short message, 1000 characters at most"
+    )

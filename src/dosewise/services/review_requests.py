@@ -116,7 +116,7 @@ def describe_age(age: timedelta) -> str:
 def check_reason(reason: str) -> Reason:
     if reason not in REASONS:
         raise InputError(f"choose why: {', '.join(REASONS.values())}", field="reason")
-    return cast("Reason", reason)
+    return reason
 
 
 def check_message(message: str, *, required: bool = True) -> str:
@@ -133,12 +133,12 @@ def check_message(message: str, *, required: bool = True) -> str:
     return text
 
 
-def _require_family(caller: PatientAccess) -> None:
+def require_family(caller: PatientAccess) -> None:
     if caller.relation not in ("owner", "caregiver"):
         raise NotAllowed("only the patient or a caregiver asks for a review; the clinician answers it")
 
 
-def _require_clinician(caller: PatientAccess) -> None:
+def require_clinician(caller: PatientAccess) -> None:
     if caller.relation != "clinician":
         raise NotAllowed("only the patient's clinician answers a review request")
 
@@ -156,7 +156,7 @@ def ask_review(
 ) -> int:
     """Keep a review request with the report as it is now, and tell the clinicians (and the rest
     of the family); returns its id. Nothing is kept when an input is wrong."""
-    _require_family(caller)
+    require_family(caller)
     why = check_reason(reason)
     text = check_message(message)
     patient_id = caller.patient_id
@@ -220,7 +220,9 @@ def report_snapshot_now(engine: Engine, *, patient_id: int, now: datetime) -> tu
     last = today
     first = min(max(first, today - timedelta(days=SNAPSHOT_DAYS - 1)), today)
     for levels in (True, False):
-        data = gather_report(engine, patient_id=patient_id, first_day=first, last_day=last, now=now, levels=levels)
+        data = gather_report(
+            engine, patient_id=patient_id, first_day=first, last_day=last, now=now, levels=levels
+        )
         html = render_report_html(data)
         if len(html) <= MAX_SNAPSHOT_CHARS:
             return first, last, html
@@ -278,9 +280,9 @@ def withdraw_review(
     engine: Engine, *, caller: PatientAccess, request_id: int, now: datetime, actor: str
 ) -> None:
     """The patient or a caregiver withdraws an open request; the clinicians are told."""
-    _require_family(caller)
     with unit_of_work(engine) as session:
         row = _row(session, caller.patient_id, request_id)
+        require_family(caller)
         closed = session.execute(
             update(ReviewRequestRow)
             .where(ReviewRequestRow.id == row.id, ReviewRequestRow.state == "open")
@@ -331,10 +333,10 @@ def answer_review(
 ) -> int:
     """A clinician answers an open request with a short message; the patient and caregivers are
     told. Returns the answer's id (Conflict when it was answered or withdrawn meanwhile)."""
-    _require_clinician(caller)
-    text = check_message(message)
     with unit_of_work(engine) as session:
-        row = _row(session, caller.patient_id, request_id)
+        row = _row(session, caller.patient_id, request_id)  # another patient's: not found, first
+        require_clinician(caller)
+        text = check_message(message)
         answer = _close(session, row, actor=actor, now=now, kind="message", message=text, plan_id=None)
         if answer is None:
             raise Conflict(f"this request is {row.state} already")
@@ -343,7 +345,14 @@ def answer_review(
 
 
 def answer_with_plan(
-    session: Session, *, patient_id: int, request_id: int, plan_id: int, actor: str, now: datetime, message: str
+    session: Session,
+    *,
+    patient_id: int,
+    request_id: int,
+    plan_id: int,
+    actor: str,
+    now: datetime,
+    message: str,
 ) -> tuple[int, int] | None:
     """In the plan's transaction: the new plan answers the request ("changed the plan", with the
     plan's reason). Returns (request id, answer id), or None when the request was answered or
@@ -352,7 +361,9 @@ def answer_with_plan(
     row = session.get(ReviewRequestRow, request_id)
     if row is None or row.patient_id != patient_id:
         raise NotFound("no such review request")
-    answer = _close(session, row, actor=actor, now=now, kind="plan", message=message[:MAX_MESSAGE], plan_id=plan_id)
+    answer = _close(
+        session, row, actor=actor, now=now, kind="plan", message=message[:MAX_MESSAGE], plan_id=plan_id
+    )
     return None if answer is None else (row.id, answer.id)
 
 
@@ -394,7 +405,9 @@ def _close(
     return answer
 
 
-def _announce_answer(session: Session, row: ReviewRequestRow, answer: ReviewAnswerRow, *, now: datetime) -> None:
+def _announce_answer(
+    session: Session, row: ReviewRequestRow, answer: ReviewAnswerRow, *, now: datetime
+) -> None:
     from dosewise.domain.notifications import Text
     from dosewise.services.notifications import FAMILY, Announcement, announce
 
@@ -441,7 +454,11 @@ def list_reviews(engine: Engine, *, patient_id: int, limit: int = LISTED) -> lis
         rows = session.scalars(
             select(ReviewRequestRow)
             .where(ReviewRequestRow.patient_id == patient_id)
-            .order_by((ReviewRequestRow.state == "open").desc(), ReviewRequestRow.asked_at.desc(), ReviewRequestRow.id.desc())
+            .order_by(
+                (ReviewRequestRow.state == "open").desc(),
+                ReviewRequestRow.asked_at.desc(),
+                ReviewRequestRow.id.desc(),
+            )
             .limit(limit)
         ).all()
         return _views(session, patient_id, list(rows))
@@ -454,7 +471,7 @@ def review_request(engine: Engine, *, patient_id: int, request_id: int) -> Revie
 
 def open_review_request(engine: Engine, *, caller: PatientAccess, request_id: int) -> ReviewRequest:
     """The open request a clinician is answering by changing the plan (the plan page)."""
-    _require_clinician(caller)
+    require_clinician(caller)
     found = review_request(engine, patient_id=caller.patient_id, request_id=request_id)
     if not found.is_open:
         raise Conflict(f"this request is {found.state} already")
@@ -543,14 +560,21 @@ def _names(session: Session, actors: set[str]) -> dict[str, str]:
     return _actor_names(session, actors)
 
 
-def open_requests_of(session: Session | Any, patient_ids: list[int]) -> dict[int, tuple[int, datetime, str, int]]:
+def open_requests_of(
+    session: Session | Any, patient_ids: list[int]
+) -> dict[int, tuple[int, datetime, str, int]]:
     """Per patient with open requests: (the oldest open one's id, when it was asked (naive UTC),
     its reason, how many are open). For the clinician's list."""
     found: dict[int, tuple[int, datetime, str, int]] = {}
     if not patient_ids:
         return found
     rows = session.execute(
-        select(ReviewRequestRow.patient_id, ReviewRequestRow.id, ReviewRequestRow.asked_at, ReviewRequestRow.reason)
+        select(
+            ReviewRequestRow.patient_id,
+            ReviewRequestRow.id,
+            ReviewRequestRow.asked_at,
+            ReviewRequestRow.reason,
+        )
         .where(ReviewRequestRow.patient_id.in_(patient_ids), ReviewRequestRow.state == "open")
         .order_by(ReviewRequestRow.patient_id, ReviewRequestRow.asked_at, ReviewRequestRow.id)
     ).all()

@@ -487,7 +487,9 @@ class ReviewRequestRow(Base):
         CheckConstraint("reason IN ('side_effects', 'no_benefit', 'dose_question', 'other')", name="reason"),
         CheckConstraint("state IN ('open', 'answered', 'withdrawn')", name="state"),
         Index("ix_review_requests_patient_asked", "patient_id", "asked_at"),
-        Index("ix_review_requests_open", "patient_id", sqlite_where=REVIEW_OPEN, postgresql_where=REVIEW_OPEN),
+        Index(
+            "ix_review_requests_open", "patient_id", sqlite_where=REVIEW_OPEN, postgresql_where=REVIEW_OPEN
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

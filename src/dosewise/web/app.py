@@ -131,6 +131,7 @@ def routers() -> list[APIRouter]:
         plans,
         profile,
         report,
+        review_requests,
         safety,
         today,
         triage_history,
@@ -158,6 +159,8 @@ def routers() -> list[APIRouter]:
         triage_history.api_router,
         notifications.router,
         notifications.api_router,
+        review_requests.router,
+        review_requests.api_router,
     ]
 
 

@@ -37,7 +37,8 @@ def upgrade() -> None:
         sa.Column("report_last_day", sa.Date(), nullable=False),
         sa.Column("report_html", sa.Text(), nullable=False),
         sa.CheckConstraint(
-            "reason IN ('side_effects', 'no_benefit', 'dose_question', 'other')", name="ck_review_requests_reason"
+            "reason IN ('side_effects', 'no_benefit', 'dose_question', 'other')",
+            name="ck_review_requests_reason",
         ),
         sa.CheckConstraint("state IN ('open', 'answered', 'withdrawn')", name="ck_review_requests_state"),
         sa.ForeignKeyConstraint(
