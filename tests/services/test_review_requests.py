@@ -48,15 +48,27 @@ class Team:
                 ("caregiver", "Lee Rowe"),
                 ("clinician", "Dr Noor Haddad"),
             ):
-                user = UserRow(email=f"{role}@example.org", display_name=name, password_hash=None, role=role,
-                               created_at=NOW.replace(tzinfo=None))  # fmt: skip
+                user = UserRow(
+                    email=f"{role}@example.org",
+                    display_name=name,
+                    password_hash=None,
+                    role=role,
+                    created_at=NOW.replace(tzinfo=None),
+                )
                 session.add(user)
                 session.flush()
                 users[role] = user.id
             session.get(PatientRow, self.patient_id).user_id = users["patient"]
             for role in ("caregiver", "clinician"):
-                session.add(AccessGrantRow(patient_id=self.patient_id, user_id=users[role], role=role,
-                                           created_at=NOW.replace(tzinfo=None), revoked_at=None))  # fmt: skip
+                session.add(
+                    AccessGrantRow(
+                        patient_id=self.patient_id,
+                        user_id=users[role],
+                        role=role,
+                        created_at=NOW.replace(tzinfo=None),
+                        revoked_at=None,
+                    )
+                )
         self.users = users
 
     def access(self, relation: str, patient_id: int | None = None) -> PatientAccess:
@@ -108,8 +120,15 @@ def test_a_patient_asks_with_the_report_attached_and_the_care_team_is_told(team:
 
     began = NOW - timedelta(days=40)
     built = build_plan(PlanRequest(kind="maintenance", mg_day=15, start=began.date()))
-    start_plan(team.engine, patient_id=team.patient_id, plan=built.plan, times=built.times, zone=ZONE,
-               now=began - timedelta(hours=12), actor="cli")  # fmt: skip
+    start_plan(
+        team.engine,
+        patient_id=team.patient_id,
+        plan=built.plan,
+        times=built.times,
+        zone=ZONE,
+        now=began - timedelta(hours=12),
+        actor="cli",
+    )
     request_id = team.ask(reason="side_effects", message="Very sleepy after the\nmorning dose.")
     found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
     assert (found.state, found.reason, found.message) == (
@@ -174,11 +193,22 @@ def test_only_the_patient_and_caregivers_ask_and_only_clinicians_answer(team: Te
     request_id = team.ask()
     for relation in ("owner", "caregiver"):
         with pytest.raises(NotAllowed):
-            review_requests.answer_review(team.engine, caller=team.access(relation), request_id=request_id,
-                                          message="Yes", now=NOW, actor=team.actor(relation))  # fmt: skip
+            review_requests.answer_review(
+                team.engine,
+                caller=team.access(relation),
+                request_id=request_id,
+                message="Yes",
+                now=NOW,
+                actor=team.actor(relation),
+            )
     with pytest.raises(NotAllowed):
-        review_requests.withdraw_review(team.engine, caller=team.access("clinician"), request_id=request_id,
-                                        now=NOW, actor=team.actor("clinician"))  # fmt: skip
+        review_requests.withdraw_review(
+            team.engine,
+            caller=team.access("clinician"),
+            request_id=request_id,
+            now=NOW,
+            actor=team.actor("clinician"),
+        )
     assert review_requests.review_request(
         team.engine, patient_id=team.patient_id, request_id=request_id
     ).is_open
@@ -194,8 +224,14 @@ def test_another_patients_request_is_not_found(team: Team) -> None:
             team.engine, caller=other, request_id=request_id, now=NOW, actor="user:99"
         )
     with pytest.raises(NotFound):
-        review_requests.answer_review(team.engine, caller=team.access("clinician", patient_id=team.other_id),
-                                      request_id=request_id, message="Yes", now=NOW, actor="user:98")  # fmt: skip
+        review_requests.answer_review(
+            team.engine,
+            caller=team.access("clinician", patient_id=team.other_id),
+            request_id=request_id,
+            message="Yes",
+            now=NOW,
+            actor="user:98",
+        )
 
 
 def test_a_clinician_answers_once_and_the_family_is_told(team: Team) -> None:
@@ -204,12 +240,23 @@ def test_a_clinician_answers_once_and_the_family_is_told(team: Team) -> None:
     later = NOW + timedelta(hours=5)
     clinician = team.access("clinician")
     with pytest.raises(InputError):  # an empty answer: nothing kept, still open
-        review_requests.answer_review(team.engine, caller=clinician, request_id=request_id, message=" ",
-                                      now=later, actor=team.actor("clinician"))  # fmt: skip
+        review_requests.answer_review(
+            team.engine,
+            caller=clinician,
+            request_id=request_id,
+            message=" ",
+            now=later,
+            actor=team.actor("clinician"),
+        )
     assert team.count(ReviewAnswerRow) == 0 and set(team.outbox()) == before
-    answer_id = review_requests.answer_review(team.engine, caller=clinician, request_id=request_id,
-                                              message="Stay at 30 mg until we meet.", now=later,
-                                              actor=team.actor("clinician"))  # fmt: skip
+    answer_id = review_requests.answer_review(
+        team.engine,
+        caller=clinician,
+        request_id=request_id,
+        message="Stay at 30 mg until we meet.",
+        now=later,
+        actor=team.actor("clinician"),
+    )
     found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
     assert (found.state, found.closed_at) == ("answered", later)
     assert found.answer is not None and found.answer.kind == "message"
@@ -222,15 +269,26 @@ def test_a_clinician_answers_once_and_the_family_is_told(team: Team) -> None:
         for channel in ("in_app", "push")
     }
     with pytest.raises(Conflict):
-        review_requests.answer_review(team.engine, caller=clinician, request_id=request_id, message="Again",
-                                      now=later, actor=team.actor("clinician"))  # fmt: skip
+        review_requests.answer_review(
+            team.engine,
+            caller=clinician,
+            request_id=request_id,
+            message="Again",
+            now=later,
+            actor=team.actor("clinician"),
+        )
     assert team.count(ReviewAnswerRow) == 1
 
 
 def test_a_withdrawn_request_is_closed_and_the_clinicians_are_told(team: Team) -> None:
     request_id = team.ask()
-    review_requests.withdraw_review(team.engine, caller=team.access("caregiver"), request_id=request_id,
-                                    now=NOW + timedelta(hours=1), actor=team.actor("caregiver"))  # fmt: skip
+    review_requests.withdraw_review(
+        team.engine,
+        caller=team.access("caregiver"),
+        request_id=request_id,
+        now=NOW + timedelta(hours=1),
+        actor=team.actor("caregiver"),
+    )
     found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
     assert found.state == "withdrawn" and found.closed_by_name == "Lee Rowe (caregiver)"
     withdrawn = {key for key, _, _ in team.outbox() if ":withdrawn:" in key}
@@ -240,8 +298,14 @@ def test_a_withdrawn_request_is_closed_and_the_clinicians_are_told(team: Team) -
         for channel in ("in_app", "push")
     }
     with pytest.raises(Conflict):
-        review_requests.answer_review(team.engine, caller=team.access("clinician"), request_id=request_id,
-                                      message="Yes", now=NOW, actor=team.actor("clinician"))  # fmt: skip
+        review_requests.answer_review(
+            team.engine,
+            caller=team.access("clinician"),
+            request_id=request_id,
+            message="Yes",
+            now=NOW,
+            actor=team.actor("clinician"),
+        )
 
 
 def test_a_plan_change_answers_the_request_with_one_message(team: Team) -> None:
@@ -249,12 +313,28 @@ def test_a_plan_change_answers_the_request_with_one_message(team: Team) -> None:
     before = set(team.outbox())
     built = build_plan(PlanRequest(kind="maintenance", mg_day=30, start=NOW.date()))
     with pytest.raises(NotAllowed):  # only a clinician answers by changing the plan
-        save_plan(team.engine, patient_id=team.patient_id, built=built, time_zone=str(ZONE), now=NOW,
-                  actor=team.actor("owner"), caller=team.access("owner"), answers_request=request_id)  # fmt: skip
+        save_plan(
+            team.engine,
+            patient_id=team.patient_id,
+            built=built,
+            time_zone=str(ZONE),
+            now=NOW,
+            actor=team.actor("owner"),
+            caller=team.access("owner"),
+            answers_request=request_id,
+        )
     later = NOW + timedelta(hours=2)
-    plan_id = save_plan(team.engine, patient_id=team.patient_id, built=built, time_zone=str(ZONE), now=later,
-                        actor=team.actor("clinician"), caller=team.access("clinician"),
-                        reason="more for stiffness", answers_request=request_id)  # fmt: skip
+    plan_id = save_plan(
+        team.engine,
+        patient_id=team.patient_id,
+        built=built,
+        time_zone=str(ZONE),
+        now=later,
+        actor=team.actor("clinician"),
+        caller=team.access("clinician"),
+        reason="more for stiffness",
+        answers_request=request_id,
+    )
     found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
     assert found.state == "answered" and found.answer is not None
     assert (found.answer.kind, found.answer.plan_id, found.answer.message) == (
@@ -276,15 +356,22 @@ def test_a_plan_change_answers_the_request_with_one_message(team: Team) -> None:
                 NotificationRow.user_id == team.users["patient"],
                 NotificationRow.channel == "in_app",
                 NotificationRow.kind == "review_answer",
-            )  # fmt: skip
+            )
         ).one()
     assert title == "Dr Noor Haddad (clinician) answered the review request: the plan is changed"
     assert "30 mg a day" in body and "more for stiffness" in body
     assert url.endswith(f"/review-requests/{request_id}")
     # a later plan change for a request no longer open changes the plan only
-    save_plan(team.engine, patient_id=team.patient_id, built=build_plan(PlanRequest(kind="maintenance", mg_day=25,
-              start=NOW.date())), time_zone=str(ZONE), now=later + timedelta(hours=1), actor=team.actor("clinician"),
-              caller=team.access("clinician"), answers_request=request_id)  # fmt: skip
+    save_plan(
+        team.engine,
+        patient_id=team.patient_id,
+        built=build_plan(PlanRequest(kind="maintenance", mg_day=25, start=NOW.date())),
+        time_zone=str(ZONE),
+        now=later + timedelta(hours=1),
+        actor=team.actor("clinician"),
+        caller=team.access("clinician"),
+        answers_request=request_id,
+    )
     assert team.count(ReviewAnswerRow) == 1
 
 
@@ -299,10 +386,23 @@ def test_a_few_requests_open_at_once(team: Team) -> None:
 def test_the_clinicians_list_puts_an_open_request_high_with_its_age(team: Team) -> None:
     quiet = create_patient(team.engine, name="Aaron Quiet", time_zone=str(ZONE), now=NOW, actor="t")
     with unit_of_work(team.engine) as session:
-        session.add(AccessGrantRow(patient_id=quiet, user_id=team.users["clinician"], role="clinician",
-                                   created_at=NOW.replace(tzinfo=None), revoked_at=None))  # fmt: skip
-    user = CurrentUser(user_id=team.users["clinician"], email="c@example.org", display_name="Dr", role="clinician",
-                       session_id=0, csrf_token="x")  # fmt: skip
+        session.add(
+            AccessGrantRow(
+                patient_id=quiet,
+                user_id=team.users["clinician"],
+                role="clinician",
+                created_at=NOW.replace(tzinfo=None),
+                revoked_at=None,
+            )
+        )
+    user = CurrentUser(
+        user_id=team.users["clinician"],
+        email="c@example.org",
+        display_name="Dr",
+        role="clinician",
+        session_id=0,
+        csrf_token="x",
+    )
     request_id = team.ask(reason="side_effects")
     later = NOW + timedelta(days=2, hours=3)
     for _ in range(2):  # computed, then from the stored summaries: the same list
@@ -315,8 +415,14 @@ def test_the_clinicians_list_puts_an_open_request_high_with_its_age(team: Team) 
         team.engine, patient_id=team.patient_id, name="Sam Rowe", relation="clinician", now=later
     )
     assert one == first
-    review_requests.answer_review(team.engine, caller=team.access("clinician"), request_id=request_id,
-                                  message="Halve the evening dose", now=later, actor=team.actor("clinician"))  # fmt: skip
+    review_requests.answer_review(
+        team.engine,
+        caller=team.access("clinician"),
+        request_id=request_id,
+        message="Halve the evening dose",
+        now=later,
+        actor=team.actor("clinician"),
+    )
     listed = clinic.patient_page(team.engine, user=user, now=later)
     assert [row.name for row in listed.rows] == ["Aaron Quiet", "Sam Rowe"] and listed.flagged == 0
 
@@ -325,11 +431,22 @@ def test_the_report_lists_the_requests_asked_and_how_they_were_answered(team: Te
     from dosewise.exporters.report import render_report_html
 
     request_id = team.ask(reason="dose_question", message="Can I take the evening dose earlier?")
-    review_requests.answer_review(team.engine, caller=team.access("clinician"), request_id=request_id,
-                                  message="Yes, from 18:00.", now=NOW + timedelta(hours=1),
-                                  actor=team.actor("clinician"))  # fmt: skip
-    data = gather_report(team.engine, patient_id=team.patient_id, first_day=NOW.date() - timedelta(days=6),
-                         last_day=NOW.date(), now=NOW + timedelta(hours=2), levels=False)  # fmt: skip
+    review_requests.answer_review(
+        team.engine,
+        caller=team.access("clinician"),
+        request_id=request_id,
+        message="Yes, from 18:00.",
+        now=NOW + timedelta(hours=1),
+        actor=team.actor("clinician"),
+    )
+    data = gather_report(
+        team.engine,
+        patient_id=team.patient_id,
+        first_day=NOW.date() - timedelta(days=6),
+        last_day=NOW.date(),
+        now=NOW + timedelta(hours=2),
+        levels=False,
+    )
     (review,) = data.reviews
     assert (review.reason, review.state, review.closed_at) == (
         "a question about the dose",
