@@ -456,3 +456,32 @@ def test_the_report_lists_the_requests_asked_and_how_they_were_answered(team: Te
     assert review.outcome == "answered: Yes, from 18:00. (Dr Noor Haddad (clinician))"
     html = render_report_html(data)
     assert "Review requests" in html and "Can I take the evening dose earlier?" in html
+
+
+def test_requests_and_answers_move_with_the_diary(team: Team, tmp_path) -> None:
+    """The CSV export of one patient, and a whole export imported again, keep the requests, the
+    answers and the report kept with them (HTML in a CSV cell) exactly."""
+    from dosewise.services import storage
+    from dosewise.store.transfer import export_csv
+
+    request_id = team.ask(message='Two lines, "quotes",\nand a comma')
+    review_requests.answer_review(
+        team.engine,
+        caller=team.access("clinician"),
+        request_id=request_id,
+        message="Yes",
+        now=NOW,
+        actor=team.actor("clinician"),
+    )
+    html = review_requests.snapshot_html(team.engine, patient_id=team.patient_id, request_id=request_id)
+    counts = storage.export_tables(team.engine, str(tmp_path / "one"), patient_id=team.patient_id, now=NOW)
+    assert (counts["review_requests"], counts["review_answers"]) == (1, 1)
+    other = storage.export_tables(team.engine, str(tmp_path / "other"), patient_id=team.other_id, now=NOW)
+    assert (other["review_requests"], other["review_answers"]) == (0, 0)
+    export_csv(team.engine, str(tmp_path / "all"), now=NOW)
+    storage.import_tables(team.engine, str(tmp_path / "all"))
+    found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
+    assert found.message == 'Two lines, "quotes",\nand a comma' and found.answer is not None
+    assert (
+        review_requests.snapshot_html(team.engine, patient_id=team.patient_id, request_id=request_id) == html
+    )
