@@ -485,3 +485,14 @@ def test_requests_and_answers_move_with_the_diary(team: Team, tmp_path) -> None:
     assert (
         review_requests.snapshot_html(team.engine, patient_id=team.patient_id, request_id=request_id) == html
     )
+
+
+def test_a_report_too_large_to_keep_leaves_the_request_without_it(team: Team, monkeypatch) -> None:
+    """The snapshot is bounded: beyond the limit (even without the levels chart) the request is
+    kept without it, and its page offers the report of those days instead."""
+    monkeypatch.setattr(review_requests, "MAX_SNAPSHOT_CHARS", 1000)
+    request_id = team.ask()
+    found = review_requests.review_request(team.engine, patient_id=team.patient_id, request_id=request_id)
+    assert found.is_open and not found.has_report
+    with pytest.raises(NotFound):
+        review_requests.snapshot_html(team.engine, patient_id=team.patient_id, request_id=request_id)
