@@ -2,8 +2,10 @@
 
 A patient is flagged for doses missed in the last days, an urgent or emergency triage (a side
 effect of a diary entry, or a result kept when someone asked "How do I feel?"; shown with when
-it was given), or spasm scores rising against the days before. The look-back and the rise that
-counts are Dosewise settings (the clinical reference gives no such numbers); the page says so.
+it was given), an open review request ("Ask the clinician": read live with the list, not part
+of the summary; ranked after an urgent triage, before missed doses), or spasm scores rising
+against the days before. The look-back and the rise that counts are Dosewise settings (the
+clinical reference gives no such numbers); the page says so.
 
 The list ranks from a summary per patient (``attention_summaries``) that holds while nothing
 is written and the clock has not reached its ``valid_until``; :func:`attention` is the
