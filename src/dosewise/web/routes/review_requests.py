@@ -20,10 +20,12 @@ from dosewise.services.inputs import ReviewAnswerInput, ReviewRequestInput
 from dosewise.services.review_requests import MAX_MESSAGE, REASON_CHOICES, ReviewRequest
 from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
+from dosewise.web.routes import api
 from dosewise.web.routes.report import REPORT_CSP
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-api_router = APIRouter(prefix="/api", tags=["api"])
+# the API's documented answers (400 with the field, 403, 404, 409...), as web.routes.api has them
+api_router = APIRouter(prefix="/api", tags=["api"], responses=api.router.responses)
 NOTICES = {
     "asked": "Sent to the clinicians, with the report as it is now. You will be told when it is answered.",
     "answered": "Answer sent. The patient and caregivers are told.",
