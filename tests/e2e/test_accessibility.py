@@ -138,6 +138,21 @@ def _about_me_mistake(page: Page) -> None:
     expect(page.locator("#error-country")).to_contain_text("no emergency number")
 
 
+def _ask_mistake(page: Page) -> None:
+    """A message left empty (the browser's own check taken away): the form again, said why."""
+    page.get_by_label("No benefit").check()
+    page.locator("#message").evaluate("t => t.removeAttribute('required')")
+    page.get_by_role("button", name="Send to the clinician").click()
+    expect(page.locator("#error-message")).to_contain_text("give the message")
+
+
+def _ask(page: Page) -> None:
+    page.get_by_label("A question about the dose").check()
+    page.get_by_label("Your message").fill("Can the evening dose be earlier?")
+    page.get_by_role("button", name="Send to the clinician").click()
+    expect(page.locator("#request-state")).to_contain_text("Open")
+
+
 def _open_report(page: Page) -> None:
     page.get_by_role("link", name="Open the report").click()
 
@@ -175,6 +190,11 @@ SCREENS = {
     "clinic": Screen("clinician", "/clinic", "My patients"),
     "clinician-plan": Screen("clinician", "/patients/{p}/plans", "Plan", _preview),
     "safety-checks": Screen("clinician", "/patients/{p}/triage/history", "Safety checks"),
+    "ask-the-clinician-with-a-mistake": Screen(
+        "patient", "/patients/{p}/review-requests", "Ask the clinician", _ask_mistake, status=200
+    ),
+    "review-request-asked": Screen("patient", "/patients/{p}/review-requests", "Review request", _ask),
+    "clinician-review-requests": Screen("clinician", "/patients/{p}/review-requests", "Review requests"),
     "join": Screen("caregiver", "/join", "Use an invitation code"),
     "patients-none-yet": Screen("caregiver", "/patients", "Whose diary?"),
     "not-found": Screen("caregiver", "/patients/{p}/today", "Not found", status=404),

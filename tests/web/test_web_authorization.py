@@ -94,10 +94,21 @@ def two_patients(web_app: Any) -> dict[str, Any]:
         "invitation_id": _first(
             engine, select(InvitationRow.id).where(InvitationRow.patient_id == alice_patient)
         ),
+        "request_id": _ask_review(engine, alice_patient, alice_id),
     }
     yield {"alice": alice, "bob": bob, "carol": carol, "ids": ids, "bob_patient": bob_patient}
     for client in (alice, bob, carol):
         client.__exit__(None, None, None)
+
+
+def _ask_review(engine: Any, patient_id: int, user_id: int) -> int:
+    """A review request of the patient's (issue 14), asked by the patient."""
+    from dosewise.services.access import PatientAccess
+    from dosewise.services.review_requests import ask_review
+
+    owner = PatientAccess(patient_id=patient_id, name="Alice", time_zone=ZONE, relation="owner")
+    return ask_review(engine, caller=owner, reason="dose_question", message="Can I go up?",
+                      now=datetime.now(tz=ZoneInfo(ZONE)), actor=f"user:{user_id}")  # fmt: skip
 
 
 def _invite(client: TestClient, patient_id: int, role: str) -> str:
@@ -136,6 +147,8 @@ def _call(client: TestClient, method: str, template: str, ids: dict[str, int]) -
             "mg_day": 15,
             "start": _today(),
             "change": "undo",
+            "reason": "dose_question",
+            "message": "a question",
         }
         fields = _body_fields(method, template)
         return client.request(
@@ -150,6 +163,8 @@ def _call(client: TestClient, method: str, template: str, ids: dict[str, int]) -
         "kind": "maintenance",
         "mg_day": "15",
         "change": "undo",
+        "reason": "dose_question",
+        "message": "a question",
     }
     return client.request(method, path, data=form if method == "POST" else None)
 
@@ -171,7 +186,7 @@ def test_every_route_with_a_patient_id_hides_another_patients_data(two_patients:
         assert "Alice" not in response.text and "tramadol" not in response.text
 
 
-@pytest.mark.parametrize("name", ["slot_id", "medicine_id", "grant_id", "invitation_id"])
+@pytest.mark.parametrize("name", ["slot_id", "medicine_id", "grant_id", "invitation_id", "request_id"])
 def test_another_patients_item_under_ones_own_patient_is_not_found(
     two_patients: dict[str, Any], name: str
 ) -> None:
@@ -247,7 +262,7 @@ def test_anonymous_requests_are_sent_to_sign_in(web: TestClient) -> None:
         if route.path in PUBLIC:
             continue
         path = route.path.format(
-            patient_id=1, slot_id=1, medicine_id=1, grant_id=1, invitation_id=1, plan_id=1
+            patient_id=1, slot_id=1, medicine_id=1, grant_id=1, invitation_id=1, plan_id=1, request_id=1
         )
         for method in sorted(route.methods - {"HEAD"}):
             response = web.request(method, path)

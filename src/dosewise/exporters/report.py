@@ -130,6 +130,20 @@ class ReportNote:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReportReview:
+    """A review request of the period: asked when, by whom, why; answered (or withdrawn) when
+    and how. Long messages are shortened (the diary and the CSV export keep them whole)."""
+
+    asked_at: datetime
+    asked_by: str
+    reason: str
+    message: str  # shortened (the whole message is in the diary and the CSV export)
+    state: str  # open, answered, withdrawn
+    outcome: str  # "open", "changed the plan: ...", "answered: ...", "withdrawn ..."
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LevelSeries:
     """Estimated plasma levels of a typical patient from the doses recorded as taken."""
 
@@ -172,6 +186,8 @@ class ReportData:
     # supply and refills (issue 14): the supply view now (stock, forecast, the refill log of the
     # period; services.supply.supply_view); None when no stock was ever recorded
     supply: dict[str, Any] | None = None
+    # review requests asked, answered or withdrawn in the period, oldest first
+    reviews: tuple[ReportReview, ...] = ()
 
     @property
     def range_days(self) -> int:

@@ -2,8 +2,10 @@
 
 A patient is flagged for doses missed in the last days, an urgent or emergency triage (a side
 effect of a diary entry, or a result kept when someone asked "How do I feel?"; shown with when
-it was given), or spasm scores rising against the days before. The look-back and the rise that
-counts are Dosewise settings (the clinical reference gives no such numbers); the page says so.
+it was given), an open review request ("Ask the clinician": read live with the list, not part
+of the summary; ranked after an urgent triage, before missed doses), or spasm scores rising
+against the days before. The look-back and the rise that counts are Dosewise settings (the
+clinical reference gives no such numbers); the page says so.
 
 The list ranks from a summary per patient (``attention_summaries``) that holds while nothing
 is written and the clock has not reached its ``valid_until``; :func:`attention` is the
@@ -61,6 +63,7 @@ from dosewise.store.models import (
     DoseSlotRow,
     PatientRow,
     PlanRow,
+    ReviewRequestRow,
     SymptomEntryRow,
     TriageResultRow,
 )
@@ -89,6 +92,12 @@ class Attention:
     # when the worst triage of the period was given (the newest of that level), in the
     # patient's zone; None when there is none
     worst_triage_at: datetime | None = None
+    # review requests open now (read live, not summarized): how many, and the oldest one's id,
+    # reason and how long it has waited ("2 days")
+    open_requests: int = 0
+    open_request_id: int | None = None
+    open_request_reason: str | None = None
+    open_request_waiting: str | None = None
 
     @property
     def rising(self) -> bool:
@@ -104,6 +113,11 @@ class Attention:
         if self.worst_triage is not None:
             when = f" on {self.worst_triage_at:%-d %b %H:%M}" if self.worst_triage_at is not None else ""
             found.append(f"{self.worst_triage} triage{when}")
+        if self.open_requests:
+            more = f" (+{self.open_requests - 1} more)" if self.open_requests > 1 else ""
+            found.append(
+                f"review request: {self.open_request_reason}, waiting {self.open_request_waiting}{more}"
+            )
         if self.missed:
             found.append(f"{self.missed} dose{'s' if self.missed != 1 else ''} missed")
         if self.rising:
@@ -112,7 +126,9 @@ class Attention:
 
     @property
     def rank(self) -> tuple[int, int, int, str]:
-        triage = {"emergency": 0, "urgent": 1}.get(self.worst_triage or "", 2)
+        triage = {"emergency": 0, "urgent": 1}.get(
+            self.worst_triage or "", 3 if not self.open_requests else 2
+        )
         return (triage, -self.missed, 0 if self.rising else 1, self.name.lower())
 
 
@@ -171,9 +187,13 @@ def patient_page(
     summaries: dict[int, _Summary] = {}
     stale: list[int] = []
     missing: list[int] = []
+    opened: dict[int, tuple[int, datetime, str, int]] = {}
     for patient_id, _, _, _, has_row, fresh, *summary in listed:
+        request_id, asked_at, reason, count = summary[7:]
+        if request_id is not None:
+            opened[patient_id] = (request_id, asked_at, reason, count)
         if fresh:
-            summaries[patient_id] = tuple(summary)
+            summaries[patient_id] = tuple(summary[:7])
             continue
         stale.append(patient_id)
         if not has_row:
@@ -197,8 +217,9 @@ def patient_page(
             and spasticity_before is not None
             and spasticity_now - spasticity_before >= RISE_POINTS
         )
-        flagged += bool(worst is not None or missed or rising)
-        triage = 0 if worst == "emergency" else 1 if worst == "urgent" else 2
+        asked = patient_id in opened
+        flagged += bool(worst is not None or missed or rising or asked)
+        triage = 0 if worst == "emergency" else 1 if worst == "urgent" else 2 if asked else 3
         keyed.append(
             (
                 (triage, -missed, 0 if rising else 1, name.lower(), name, patient_id),
@@ -223,6 +244,7 @@ def patient_page(
                 spasticity_now=spasticity_now,
                 spasticity_before=spasticity_before,
                 has_plan=bool(has_plan),
+                **_request_fields(opened.get(patient_id), now_utc),
             )
             for _, (patient_id, name, role, time_zone), (
                 missed,
@@ -239,6 +261,21 @@ def patient_page(
         page=page,
         page_size=page_size,
     )
+
+
+def _request_fields(found: tuple[int, datetime, str, int] | None, now_utc: datetime) -> dict[str, Any]:
+    """The Attention fields of a patient's open review requests (none: the defaults)."""
+    from dosewise.services.review_requests import REASONS, describe_age
+
+    if found is None:
+        return {}
+    request_id, asked_at, reason, count = found
+    return {
+        "open_requests": count,
+        "open_request_id": request_id,
+        "open_request_reason": REASONS.get(reason, reason),  # type: ignore[call-overload]
+        "open_request_waiting": describe_age(now_utc - asked_at),
+    }
 
 
 def _local(naive_utc: datetime | None, time_zone: str) -> datetime | None:
@@ -279,6 +316,12 @@ def _ranked_page(
                 spasticity_now=row.spasticity_now,
                 spasticity_before=row.spasticity_before,
                 has_plan=bool(row.has_plan),
+                **_request_fields(
+                    None
+                    if row.request_id is None
+                    else (row.request_id, row.request_asked_at, row.request_reason, row.requests),
+                    now_utc,
+                ),
             )
             for row in rows
         ),
@@ -301,7 +344,9 @@ def _ranked_statement() -> Select[*tuple[Any, ...]]:
         summary.spasticity_before.is_not(None),
         summary.spasticity_now - summary.spasticity_before >= bindparam("rise"),
     )
-    flagged = case((or_(summary.worst_triage.is_not(None), summary.missed > 0, rising), 1), else_=0)
+    oldest, count = _open_request_columns()
+    asked = oldest.id.is_not(None)
+    flagged = case((or_(summary.worst_triage.is_not(None), summary.missed > 0, rising, asked), 1), else_=0)
     valid = and_(summary.computed_at <= now, summary.valid_until > now)
     return (
         select(
@@ -319,12 +364,22 @@ def _ranked_statement() -> Select[*tuple[Any, ...]]:
             func.count().over().label("total"),
             func.sum(flagged).over().label("flagged"),
             func.sum(case((valid, 0), else_=1)).over().label("stale"),
+            oldest.id.label("request_id"),
+            oldest.asked_at.label("request_asked_at"),
+            oldest.reason.label("request_reason"),
+            count.label("requests"),
         )
         .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
         .outerjoin(summary, summary.patient_id == PatientRow.id)
+        .outerjoin(oldest, oldest.id == _oldest_open_request())
         .where(AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None))
         .order_by(
-            case((summary.worst_triage == "emergency", 0), (summary.worst_triage == "urgent", 1), else_=2),
+            case(
+                (summary.worst_triage == "emergency", 0),
+                (summary.worst_triage == "urgent", 1),
+                (asked, 2),
+                else_=3,
+            ),
             summary.missed.desc(),
             case((rising, 0), else_=1),
             func.lower(PatientRow.name),
@@ -454,6 +509,7 @@ def _summaries_statement() -> Select[*tuple[Any, ...]]:
     is valid at ``now`` (computed at or before it, valid until after it), and its values."""
     summary = AttentionSummaryRow
     now: BindParameter[datetime] = bindparam("now")
+    oldest, count = _open_request_columns()
     return (
         select(
             PatientRow.id,
@@ -469,11 +525,44 @@ def _summaries_statement() -> Select[*tuple[Any, ...]]:
             summary.spasticity_now,
             summary.spasticity_before,
             summary.has_plan,
+            oldest.id,
+            oldest.asked_at,
+            oldest.reason,
+            count,
         )
         .join(AccessGrantRow, AccessGrantRow.patient_id == PatientRow.id)
         .outerjoin(summary, summary.patient_id == PatientRow.id)
+        .outerjoin(oldest, oldest.id == _oldest_open_request())
         .where(AccessGrantRow.user_id == bindparam("user_id"), AccessGrantRow.revoked_at.is_(None))
     )
+
+
+def _oldest_open_request() -> Any:
+    """The id of the patient's oldest open review request (the partial index of open ones)."""
+    return (
+        select(ReviewRequestRow.id)
+        .where(
+            ReviewRequestRow.patient_id == PatientRow.id, ReviewRequestRow.state == literal_column("'open'")
+        )
+        .order_by(ReviewRequestRow.asked_at, ReviewRequestRow.id)
+        .limit(1)
+        .correlate(PatientRow)
+        .scalar_subquery()
+    )
+
+
+def _open_request_columns() -> tuple[Any, Any]:
+    """The oldest open review request of the row's patient (to join) and how many are open:
+    read live with the list (requests are not part of the attention summary)."""
+    counted = aliased(ReviewRequestRow)
+    count = (
+        select(func.count())
+        .select_from(counted)
+        .where(counted.patient_id == PatientRow.id, counted.state == literal_column("'open'"))
+        .correlate(PatientRow)
+        .scalar_subquery()
+    )
+    return aliased(ReviewRequestRow, name="oldest_open_request"), count
 
 
 def patient_list(engine: Engine, *, user: CurrentUser, now: datetime) -> list[Attention]:
@@ -940,6 +1029,8 @@ def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now:
         given_at = recorded_at if entry_id is None else entry_times.get(entry_id)
         if level in ("emergency", "urgent") and given_at is not None and given_at >= start:
             worst = _worse(worst, (cast("TriageLevel", level), given_at))
+    with read_connection(engine) as connection:
+        opened = _open_requests_in(connection, patient_id)
     now_scores = [e.spasticity_nrs for e in entries if e.recorded_at >= start]
     before_scores = [e.spasticity_nrs for e in entries if e.recorded_at < start]
     return Attention(
@@ -953,4 +1044,11 @@ def attention(engine: Engine, *, patient_id: int, name: str, relation: str, now:
         spasticity_now=fmean(now_scores) if now_scores else None,
         spasticity_before=fmean(before_scores) if before_scores else None,
         has_plan=plan is not None,
+        **_request_fields(opened, now_utc),
     )
+
+
+def _open_requests_in(connection: Any, patient_id: int) -> tuple[int, datetime, str, int] | None:
+    from dosewise.services.review_requests import open_requests_of
+
+    return open_requests_of(connection, [patient_id]).get(patient_id)

@@ -431,3 +431,22 @@ class SupplyEventInput(InputModel):
         description="counted: what there is now; collected: the refill; adjusted: the change, e.g. -2",
     )
     note: str = Field(default="", max_length=500, title="the note", description="why, for an adjustment")
+
+
+class ReviewRequestInput(InputModel):
+    """Ask the clinician: ``POST /api/patients/{id}/review-requests`` and the request form."""
+
+    reason: Literal["side_effects", "no_benefit", "dose_question", "other"] = Field(
+        title="why", description="side_effects, no_benefit, dose_question or other"
+    )
+    message: str = Field(
+        max_length=1000, title="the message", description="a short message, 1000 characters at most"
+    )
+
+
+class ReviewAnswerInput(InputModel):
+    """A clinician's answer: ``POST /api/patients/{id}/review-requests/{rid}/answers`` and the form."""
+
+    message: str = Field(
+        max_length=1000, title="the answer", description="a short message, 1000 characters at most"
+    )

@@ -495,11 +495,13 @@ def save_plan(
     takes_over: datetime | None = None,
     confirm_rise: str | None = None,
     reason: str | None = None,
+    answers_request: int | None = None,
 ) -> int:
     """Store the plan as the patient's plan from its next dose time; returns its id.
 
     ``caller`` None is the local CLI (the patient's own diary). A rise beyond the step limit
     is refused (:class:`RiseNeedsConfirmation`) unless ``confirm_rise`` gives the reason.
+    ``answers_request``: the open review request this change answers (a clinician's only).
     """
     entered_as = "clinician" if caller is not None and caller.relation == "clinician" else "patient"
     if caller is not None and caller.relation not in ("owner", "clinician"):
@@ -508,6 +510,10 @@ def save_plan(
         raise NotAllowed(
             "only the patient (entering the prescriber's plan) or their clinician can change the plan"
         )
+    if answers_request is not None and (caller is None or caller.relation != "clinician"):
+        from dosewise.services.access import NotAllowed
+
+        raise NotAllowed("only the patient's clinician answers a review request")
     return start_plan(
         engine,
         patient_id=patient_id,
@@ -521,6 +527,7 @@ def save_plan(
         confirm_rise=confirm_rise,
         reason=reason,
         monograph=built.monograph,
+        answers_request=answers_request,
     )
 
 
@@ -538,6 +545,7 @@ def start_plan(
     confirm_rise: str | None = None,
     reason: str | None = None,
     monograph: Monograph | None = None,
+    answers_request: int | None = None,
 ) -> int:
     """Store a plan and its dose slots; returns the plan id.
 
@@ -548,6 +556,8 @@ def start_plan(
     entered into missed doses), nor within :data:`MIN_DOSE_SPACING` of a dose already taken.
     An open-ended plan's slots are made :data:`SLOTS_AHEAD` ahead and topped up by
     :func:`keep_slots_ahead`. The patient's products are remembered for the next plan.
+    ``answers_request``: the review request this plan answers: closed with the plan in this
+    transaction, and the plan's message to the patient says so.
     """
     from sqlalchemy import delete, exists, select
 
@@ -625,9 +635,31 @@ def start_plan(
             detail["rise_confirmed"] = confirmed
         if said:
             detail["reason"] = said
+        answering = None
+        if answers_request is not None:
+            from dosewise.services.review_requests import answer_with_plan
+
+            answering = answer_with_plan(
+                session,
+                patient_id=patient_id,
+                request_id=answers_request,
+                plan_id=row.id,
+                actor=actor,
+                now=now,
+                message=why or "",
+            )
+            if answering is not None:
+                detail["answers_review_request"] = answers_request
         audit(session, now, actor, patient_id, "start_plan", "plan", row.id, detail)
         _tell_plan_changed(
-            session, patient_id=patient_id, plan=plan, change=change, actor=actor, now=now, why=why
+            session,
+            patient_id=patient_id,
+            plan=plan,
+            change=change,
+            actor=actor,
+            now=now,
+            why=why,
+            answering=answering,
         )
         return row.id
 
@@ -641,10 +673,13 @@ def _tell_plan_changed(
     actor: str,
     now: datetime,
     why: str | None,
+    answering: tuple[int, int] | None = None,
 ) -> None:
     """The patient and caregivers are told when someone else changes the plan, with what changed
-    (in the same transaction: the plan and its message are kept together or not at all)."""
-    from dosewise.domain.notifications import Text
+    (in the same transaction: the plan and its message are kept together or not at all).
+    ``answering`` (request id, answer id): the change answers a review request; the one message
+    is then that answer ("review_answer", linking the request)."""
+    from dosewise.domain.notifications import Kind, Text
     from dosewise.domain.units import format_mg
     from dosewise.services.notifications import FAMILY, Announcement, announce
     from dosewise.store.models import PatientRow, UserRow
@@ -664,17 +699,28 @@ def _tell_plan_changed(
         f"(was {before}).{f' Reason: {why}.' if why else ''} Open the plan to see each dose; "
         "to be agreed with the prescriber.",
     )
+    kind: Kind = "plan_changed"
+    subject, url = f"p{patient_id}:{to_utc_text(now)}:{actor}", f"/patients/{patient_id}/plans"
+    if answering is not None:
+        from dosewise.services.review_requests import request_url
+
+        kind, subject, url = (
+            "review_answer",
+            f"r{answering[0]}:a{answering[1]}",
+            request_url(patient_id, answering[0]),
+        )
+        words = Text(title=f"{by} answered the review request: the plan is changed", body=words.body)
     announce(
         session,
         [
             Announcement(
-                kind="plan_changed",
+                kind=kind,
                 level="info",
-                subject=f"p{patient_id}:{to_utc_text(now)}:{actor}",
+                subject=subject,
                 patient_id=patient_id,
                 audience=FAMILY,
                 text=words,
-                url=f"/patients/{patient_id}/plans",
+                url=url,
                 due=now,
                 exclude_user=int(actor.removeprefix("user:")),
             )

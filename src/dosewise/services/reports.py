@@ -23,6 +23,7 @@ from dosewise.exporters.report import (
     ReportData,
     ReportNote,
     ReportPlan,
+    ReportReview,
     ReportSymptoms,
 )
 from dosewise.exporters.safety_checks import SafetyCheck
@@ -111,6 +112,7 @@ def gather_report(
             )
         )
         checks = load_safety_checks(session, patient_id, since=start, before=end)
+        reviews = _reviews(session, patient_id, start, end)
         patient_name, time_zone = patient.name, patient.time_zone
         flags = {
             "pregnant": patient.pregnant,
@@ -206,6 +208,7 @@ def gather_report(
         ),
         safety_checks=safety_checks,
         supply=supply,
+        reviews=reviews,
     )
 
 
@@ -223,6 +226,39 @@ def _supply(
         line for line in view["log"] if first_day.isoformat() <= line["at"][:10] <= last_day.isoformat()
     ]
     return view
+
+
+def _reviews(session: Any, patient_id: int, start: datetime, end: datetime) -> tuple[ReportReview, ...]:
+    """The review requests of the period as the report lists them."""
+    from dosewise.services.review_requests import reviews_between
+
+    found = []
+    for item in reviews_between(session, patient_id, start, end):
+        if item.answer is not None:
+            outcome = f"{_shortened(item.answer.describe())} ({item.answer.by_name})"
+        elif item.state == "withdrawn":
+            outcome = f"withdrawn by {item.closed_by_name}"
+        else:
+            outcome = "open"
+        found.append(
+            ReportReview(
+                asked_at=item.asked_at,
+                asked_by=item.asked_by_name,
+                reason=item.reason_label,
+                message=_shortened(item.message),
+                state=item.state,
+                outcome=outcome,
+                closed_at=item.closed_at,
+            )
+        )
+    return tuple(found)
+
+
+REPORT_MESSAGE_CHARS = 300  # layout: a request's message and answer in the report (whole in the diary)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= REPORT_MESSAGE_CHARS else text[: REPORT_MESSAGE_CHARS - 1].rstrip() + "…"
 
 
 def _keep_doses_ahead(engine: Engine, patient_id: int, now: datetime) -> None:

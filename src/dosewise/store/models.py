@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -497,3 +497,54 @@ class StockEventRow(Base):
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# Migration 0012: review requests (issue 14, "Ask the clinician").
+REVIEW_OPEN = text("(state = 'open')")
+
+
+class ReviewRequestRow(Base):
+    """A patient or caregiver asks the patient's clinicians to review the treatment: why, a
+    short message, and the report as it was then (``report_html``: the rendered report of
+    ``report_first_day``-``report_last_day``, self-contained, bounded by the service). Open
+    until answered (:class:`ReviewAnswerRow`) or withdrawn; ``closed_at`` says when."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (
+        CheckConstraint("reason IN ('side_effects', 'no_benefit', 'dose_question', 'other')", name="reason"),
+        CheckConstraint("state IN ('open', 'answered', 'withdrawn')", name="state"),
+        Index("ix_review_requests_patient_asked", "patient_id", "asked_at"),
+        Index(
+            "ix_review_requests_open", "patient_id", sqlite_where=REVIEW_OPEN, postgresql_where=REVIEW_OPEN
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime]
+    asked_by: Mapped[str] = mapped_column(String(200))  # the actor: user:ID
+    reason: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    report_first_day: Mapped[date]
+    report_last_day: Mapped[date]
+    report_html: Mapped[str] = mapped_column(Text)  # "" when it could not be kept (too large)
+
+
+class ReviewAnswerRow(Base):
+    """A clinician's answer to a review request: a short message, or a plan change
+    (``plan_id``, with the plan's reason as its message). One per request."""
+
+    __tablename__ = "review_answers"
+    __table_args__ = (CheckConstraint("kind IN ('message', 'plan')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id", ondelete="CASCADE"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    answered_at: Mapped[datetime]
+    answered_by: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))

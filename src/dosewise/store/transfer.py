@@ -23,10 +23,10 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Engine, Integer, Table, delete, func, insert, select
+from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dosewise.errors import ExportError, InputError
@@ -111,6 +111,8 @@ def _replace_all(
             written[table.name] = count
         if target.dialect.name == "postgresql":  # ids were copied: move the sequences past them
             for table in TABLES:  # table names come from our own models, never from input
+                if "id" not in table.c:  # keyed by another column (alert_settings: patient_id)
+                    continue
                 top = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
                 connection.execute(
                     select(func.setval(func.pg_get_serial_sequence(table.name, "id"), top, False))
@@ -356,7 +358,7 @@ def _parse(kind: Any, value: str, *, nullable: bool) -> Any:
     if value == "":
         if nullable:
             return None
-        if isinstance(kind, Integer | DateTime | Boolean):
+        if isinstance(kind, Integer | DateTime | Date | Boolean):
             raise ValueError("a value is required")
         return ""  # text that cannot be NULL: empty text
     if isinstance(kind, Boolean):
@@ -366,4 +368,6 @@ def _parse(kind: Any, value: str, *, nullable: bool) -> Any:
     if isinstance(kind, DateTime):
         moment = datetime.fromisoformat(value)
         return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if isinstance(kind, Date):  # a day (review_requests' report range, schema 0012)
+        return date.fromisoformat(value)
     return value

@@ -131,6 +131,7 @@ def routers() -> list[APIRouter]:
         plans,
         profile,
         report,
+        review_requests,
         safety,
         supply,
         today,
@@ -161,6 +162,8 @@ def routers() -> list[APIRouter]:
         notifications.api_router,
         supply.router,
         supply.api_router,
+        review_requests.router,
+        review_requests.api_router,
     ]
 
 

@@ -77,6 +77,7 @@ def diary_page(
         patient=patient,
         entries=list(reversed(data.symptoms)),
         notes=list(reversed(data.notes)),
+        reviews=list(reversed(data.reviews)),
         penn_frequency=PENN_FREQUENCY,
         penn_severity=PENN_SEVERITY,
         effect_severity=SIDE_EFFECT_SEVERITY,

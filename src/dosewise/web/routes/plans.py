@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dosewise.domain.schedule import MIN_DOSE_SPACING, MIN_DOSE_SPACING_SOURCE, find_dosing_day
 from dosewise.domain.units import format_mg
-from dosewise.errors import DosewiseError, InputError, SafetyRefusal
+from dosewise.errors import DosewiseError, InputError, NotFound, SafetyRefusal
 from dosewise.exporters.plan_json import kidney_to_dict
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services import plans
@@ -187,6 +187,7 @@ def plan_page(
     elif error is not None:
         message, error_field = worded(error)
     zone = ZoneInfo(patient.time_zone)
+    answering = _answering(context, patient, form)
     stored = None
     if current is not None:
         stored = {
@@ -215,13 +216,34 @@ def plan_page(
         notice=notice,
         is_clinician=patient.may_override,
         can_plan=patient.can("plan"),
+        answering=answering,
         **condition_context(context, patient),  # the advice for pregnancy, breastfeeding, epilepsy
     )
+
+
+def _answering(context: AppContext, patient: PatientAccess, form: dict[str, Any]) -> Any:
+    """The open review request this plan change answers (``review_request`` in the form), if
+    any; one answered or withdrawn meanwhile is dropped from the form (saving then changes the
+    plan only)."""
+    from dosewise.errors import Conflict
+    from dosewise.services.review_requests import open_review_request
+
+    given = str(form.get("review_request") or "")
+    if not given:
+        return None
+    if not given.isdigit() or patient.relation != "clinician":
+        raise NotFound("no such review request")
+    try:
+        return open_review_request(context.engine, caller=patient, request_id=int(given))
+    except Conflict:
+        form["review_request"] = ""
+        return None
 
 
 @router.get("/patients/{patient_id}/plans")
 def plans_page(request: Request, context: Ctx, user: User, patient: Patient) -> Response:
     form = _form_from_current(patient, context) if patient.can("plan") else dict(FORM_DEFAULTS)
+    form["review_request"] = request.query_params.get("request", "")[:12]
     notice = NOTICES.get(request.query_params.get("done", ""))
     return plan_page(context, request, patient, form, notice=notice)
 
@@ -240,17 +262,30 @@ def build(
     action: Annotated[str, Form()] = "preview",
     draft: Annotated[str, Form(max_length=8000)] = "",
     previewed_takeover: Annotated[str, Form(max_length=64)] = "",
+    review_request: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    """Preview (the default), work out kidney function, or save the previewed draft."""
+    """Preview (the default), work out kidney function, or save the previewed draft;
+    ``review_request``: the open review request the change answers (a clinician's)."""
     patient.require("plan")
-    form = submitted.values
+    form = {**submitted.values, "review_request": review_request}
     if submitted.model is None:
         return plan_page(context, request, patient, form, status=400, error=submitted.error)
     model = submitted.model
     if action == "kidney":
         return _kidney(context, request, patient, model, form)
     if action == "save":
-        return _save(context, request, user.actor, patient, model, form, draft, previewed_takeover)
+        answering = _answering(context, patient, form)
+        return _save(
+            context,
+            request,
+            user.actor,
+            patient,
+            model,
+            form,
+            draft,
+            previewed_takeover,
+            answers_request=None if answering is None else answering.request_id,
+        )
     return _preview(context, request, patient, model, form)
 
 
@@ -398,6 +433,8 @@ def _save(
     form: dict[str, Any],
     token: str,
     previewed_takeover: str,
+    *,
+    answers_request: int | None = None,
 ) -> Response:
     """Save the draft the preview made, exactly: if the form or the start moved since, or the
     draft cannot be read, show the preview of what the form says now instead (nothing stored)."""
@@ -431,12 +468,19 @@ def _save(
             takes_over=change.takes_over,
             confirm_rise=model.confirm_rise,
             reason=model.reason,
+            answers_request=answers_request,
         )
     except RiseNeedsConfirmation:  # the preview says why at length; the field says what to do
         missing = InputError("say why the daily dose rises this much (it is recorded)", field="confirm_rise")
         return _preview(context, request, patient, model, form, status=422, error=missing)
     except InputError as error:
         return _preview(context, request, patient, model, form, status=400, error=error)
+    if answers_request is not None:
+        from dosewise.services.review_requests import request_url
+
+        return RedirectResponse(
+            request_url(patient.patient_id, answers_request) + "?done=plan", status_code=303
+        )
     return RedirectResponse(f"/patients/{patient.patient_id}/today?done=plan", status_code=303)
 
 
