@@ -126,6 +126,7 @@ def routers() -> list[APIRouter]:
         auth,
         calendar,
         diary,
+        install,
         notifications,
         patients,
         plans,
@@ -152,6 +153,7 @@ def routers() -> list[APIRouter]:
                 access,
                 profile,
                 api,
+                install,
             )
         ),
         triage_history.router,

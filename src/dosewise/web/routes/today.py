@@ -78,6 +78,7 @@ def today_page(
         patient=patient,
         now=local,
         slots=slots,
+        act_on_id=_slot_to_act_on(slots),
         earlier=earlier if may_correct(patient) else [],
         overdue=overdue,
         advice_of=advice_of,
@@ -97,6 +98,12 @@ def today_page(
         error=error,
         **condition_context(context, patient),
     )
+
+
+def _slot_to_act_on(slots: list[Slot]) -> int | None:
+    """The dose to act on next: the day's first dose neither recorded nor missed (a phone shows
+    it first, with its buttons, above the fold)."""
+    return next((s.slot_id for s in slots if s.recorded is None and s.state in ("due", "upcoming")), None)
 
 
 def _day_word(moment: datetime, now: datetime) -> str:
