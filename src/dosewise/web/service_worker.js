@@ -135,8 +135,9 @@ async function offlinePage() {
 }
 
 /* The kept Today, read-only: the banner at the top (when it was loaded), body.offline for the
-   stylesheet, every form control disabled, the last action's notice gone ("Dose recorded as
-   taken" was news when it was loaded, not now). The headers are the page's own (its CSP). */
+   stylesheet, every form control disabled (not the menu button), the last action's notice gone
+   ("Dose recorded as taken" was news when it was loaded, not now). The headers are the page's
+   own (its CSP). */
 async function readOnlyToday(kept) {
   const html = await kept.text();
   const stamp = html.match(/data-loaded-at="([^"]*)"/);
@@ -146,7 +147,8 @@ async function readOnlyToday(kept) {
     escapeHtml(loadedAt) + "; you cannot record doses until you are back online.</p></div>";
   const page = html
     .replace(/<p class="notice"[^>]*>[\s\S]*?<\/p>/g, "")
-    .replace(/<(button|input|select|textarea)\b/g, "<$1 disabled")
+    // every form control; a type="button" (the phone's menu) works offline too
+    .replace(/<(button(?![^>]*type="button")|input|select|textarea)\b/g, "<$1 disabled")
     .replace(/<body([^>]*)>/, (tag, attributes) => "<body" + withOfflineClass(attributes) + ">" + banner);
   const headers = new Headers(kept.headers);
   headers.delete("content-length");
@@ -256,17 +258,26 @@ async function openPage(address) {
   const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
   const same = windows.find((client) => new URL(client.url).pathname === target.pathname);
   if (same) {
-    return same.focus();
+    return focus(same);
   }
   if (windows.length) {
     try {
       const client = await windows[0].navigate(target.href);
       if (client) {
-        return client.focus();
+        return focus(client);
       }
     } catch (notControlled) {
       // an uncontrolled window cannot be navigated from here: open a new one
     }
   }
   return self.clients.openWindow(target.href);
+}
+
+/* Focus is allowed only in answer to a click; the page is there either way. */
+async function focus(client) {
+  try {
+    return await client.focus();
+  } catch (notAllowed) {
+    return client;
+  }
 }

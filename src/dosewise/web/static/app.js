@@ -71,9 +71,17 @@
 
   function reloadWhenOnline() {
     window.addEventListener("online", function () {
-      if (document.body.classList.contains("offline")) {
-        window.location.reload();
+      if (!document.body.classList.contains("offline")) {
+        return;
       }
+      // "online" is said too readily (a new network, no route yet): ask the server first
+      fetch("/health", {cache: "no-store"}).then(function (response) {
+        if (response.ok) {
+          window.location.reload();
+        }
+      }, function () {
+        // still offline: the page stays as it is
+      });
     });
   }
 
@@ -188,7 +196,8 @@
     }).then(function (response) {
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (answer) {
-          throw new Error(answer.detail || "the server answered " + response.status);
+          var detail = typeof answer.detail === "string" ? answer.detail : "";
+          throw new Error(detail || "the server answered " + response.status);
         });
       }
       return response;
