@@ -2,8 +2,9 @@
 
 No sign-in: none of the three says anything about a person. The service worker is served from
 the root (``/sw.js``) so that its scope is the whole site; its source, web/service_worker.js,
-gets a version made from its own text and the files it keeps for offline use, so that any change
-to them installs a new worker (which fetches them again) on the next visit.
+gets a version made from its own text and what it keeps for offline use (static files, the
+offline page, the manifest), so that any change to them installs a new worker (which fetches
+them again) on the next visit.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def build_service_worker() -> str:
             digest.update(path.read_bytes())
     for template in ("base.html.j2", "offline.html.j2"):  # the offline page, as kept
         digest.update((WEB / "templates" / template).read_bytes())
+    digest.update(json.dumps(build_manifest()).encode())  # the manifest, as kept
     return source.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16])).replace(
         '["__OFFLINE_FILES__"]', json.dumps(list(OFFLINE_FILES))
     )
