@@ -26,7 +26,9 @@ def phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Pa
 
 def test_about_me_and_how_to_take_it_on_a_phone(phone: Page, e2e: Any) -> None:
     patient = e2e.sign_up(phone)
-    phone.get_by_role("navigation", name=patient.name).get_by_role("link", name="About me").click()
+    nav = phone.get_by_role("navigation", name=patient.name)
+    nav.get_by_role("button", name="Menu").click()  # on a phone the patient's menu starts closed
+    nav.get_by_role("link", name="About me").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("About me")
     expect(phone.get_by_role("link", name="112")).to_have_attribute("href", "tel:112")
     assert_no_horizontal_scroll(phone, "About me")

@@ -22,6 +22,7 @@ ZONE = "Europe/London"
 PUBLIC = {"/", "/sign-in", "/sign-up", "/health", "/api/openapi.json", "/api/session", "/api/push/key"}
 # no session: a reminder's signed token is the key (tests/web/test_web_notifications.py)
 PUBLIC |= {"/api/notification-actions"}
+PUBLIC |= {"/manifest.webmanifest", "/sw.js", "/offline"}  # issue 14: the installable app
 SECRET_URL = {"/calendar/{token}.ics"}  # no sign-in: the unguessable token is the key
 
 

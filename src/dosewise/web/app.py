@@ -126,6 +126,7 @@ def routers() -> list[APIRouter]:
         auth,
         calendar,
         diary,
+        install,
         notifications,
         patients,
         plans,
@@ -154,6 +155,7 @@ def routers() -> list[APIRouter]:
                 access,
                 profile,
                 api,
+                install,
             )
         ),
         triage_history.router,

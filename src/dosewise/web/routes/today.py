@@ -78,6 +78,7 @@ def today_page(
         patient=patient,
         now=local,
         slots=slots,
+        act_on_id=_slot_to_act_on(slots),
         earlier=earlier if may_correct(patient) else [],
         overdue=overdue,
         advice_of=advice_of,
@@ -98,6 +99,12 @@ def today_page(
         supply_status=supply.patient_supply(context.engine, patient_id=patient.patient_id, now=now),
         **condition_context(context, patient),
     )
+
+
+def _slot_to_act_on(slots: list[Slot]) -> int | None:
+    """The dose to act on next: the day's first dose neither recorded nor missed (a phone shows
+    it first, with its buttons, above the fold)."""
+    return next((s.slot_id for s in slots if s.recorded is None and s.state in ("due", "upcoming")), None)
 
 
 def _day_word(moment: datetime, now: datetime) -> str:
