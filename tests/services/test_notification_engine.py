@@ -365,3 +365,37 @@ def test_a_forged_old_or_revoked_token_does_nothing(engine, team):
         act(engine, secret_key=SECRET, token=clinician_token, action="taken", now=at(DAY, 8))
     with unit_of_work(engine) as session:
         assert session.scalar(select(func.count()).select_from(NotificationRow)) == 0
+
+
+def test_supply_warnings_reach_more_people_as_the_tablets_run_down(engine, team):
+    from dosewise.services import supply
+    from dosewise.services.reminders import plan_supply_alerts
+
+    save(engine, team.patient, at(DAY, 6), kind="maintenance", mg_day=30)  # 10 mg x 3 a day
+    specs = plans.patient_products(engine, patient_id=team.patient)
+    ten = next(spec for spec in specs if spec.startswith("tablet:10mg"))
+    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=15, now=at(DAY, 7),
+                        actor=f"user:{team.patient_user}")  # fmt: skip
+    # 5 days left: a warning to the patient only (in the app and by push)
+    assert plan_supply_alerts(engine, now=at(DAY, 7, 30)) == 2
+    in_app = rows(engine, kind="supply", channel="in_app")
+    assert [(r.user_id, r.level) for r in in_app] == [(team.patient_user, "warning")]
+    assert in_app[0].title == "Baclofen runs out in about 5 days"
+    # a recount: 7 tablets, under 3 days: caregivers too
+    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=7, now=at(DAY, 9),
+                        actor=f"user:{team.patient_user}")  # fmt: skip
+    plan_supply_alerts(engine, now=at(DAY, 9, 30))
+    told = {(r.user_id, r.level) for r in rows(engine, kind="supply", channel="in_app")}
+    assert (team.caregiver, "warning") in told and team.clinician not in {user for user, _ in told}
+    message = next(r for r in rows(engine, kind="supply", channel="in_app") if r.user_id == team.caregiver)
+    assert "(Ann)" in message.title and "Running out means stopping baclofen suddenly" in message.body
+    # within the hour nothing is looked at again; an hour later nothing new for the same stock
+    assert plan_supply_alerts(engine, now=at(DAY, 10)) == 0
+    assert plan_supply_alerts(engine, now=at(DAY, 10, 31)) == 0
+    # one tablet left: urgent, clinicians too
+    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=1, now=at(DAY, 11),
+                        actor=f"user:{team.patient_user}")  # fmt: skip
+    assert plan_supply_alerts(engine, now=at(DAY, 11, 31)) > 0
+    urgent = [r for r in rows(engine, kind="supply", channel="in_app") if r.level == "urgent"]
+    assert {r.user_id for r in urgent} == {team.patient_user, team.caregiver, team.clinician}
+    assert urgent[0].stale_at is None  # sent however late

@@ -33,6 +33,7 @@ from dosewise.domain.notifications import (
     REMINDER_USEFUL_FOR,
     REVIEW_REMINDER_AT,
     AlertThresholds,
+    Level,
     Text,
     dose_reminder_text,
     format_mg,
@@ -45,12 +46,13 @@ from dosewise.services.clock import to_utc
 from dosewise.services.notifications import (
     EVERYONE,
     FAMILY,
+    PATIENT_ONLY,
     Announcement,
     Recipient,
     announce,
     recipients_of,
 )
-from dosewise.store.database import unit_of_work
+from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
     NOT_TAKEN,
     AlertSettingRow,
@@ -661,3 +663,75 @@ def _review_dates(session: Session, zone: ZoneInfo, today: date, patients: list[
 def describe_run(run: PlanRun) -> str:
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(run.by_kind.items()))
     return f"{run.written} messages written ({kinds or 'nothing due'})"
+
+
+# --- supply: once an hour, every patient with stock recorded ---------------------------------
+
+SUPPLY_CURSOR = "supply"
+SUPPLY_EVERY = timedelta(hours=1)  # a setting: the thresholds are days apart
+
+
+def plan_supply_alerts(engine: Engine, *, now: datetime) -> int:
+    """Warnings at the supply thresholds (section 10: the patient at 7 days, caregivers too at
+    3, everyone urgently at 1 and when a dose cannot be made), once per threshold per refill.
+    The forecasts are read outside the write transaction; only the messages are written in it."""
+    from dosewise.services.supply import every_patients_thresholds, supply_statuses
+
+    now_utc = to_utc(now)
+    with read_only(engine) as session:
+        cursor = session.get(PlannerCursorRow, SUPPLY_CURSOR)
+        if cursor is not None and now_utc - cursor.until < SUPPLY_EVERY:
+            return 0
+        statuses = supply_statuses(
+            session, patient_ids=None, now=now, thresholds=every_patients_thresholds(session)
+        )
+        names = _patients(session, {s.patient_id for s in statuses.values() if s.level != "ok"})
+    announcements = [
+        _supply_alert(status, names[status.patient_id], now)
+        for status in statuses.values()
+        if status.level != "ok"
+    ]
+    with unit_of_work(engine) as session:
+        statement = select(PlannerCursorRow).where(PlannerCursorRow.name == SUPPLY_CURSOR)
+        if session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update()
+        cursor = session.scalar(statement)
+        if cursor is not None and now_utc - cursor.until < SUPPLY_EVERY:
+            return 0  # another worker did this hour
+        written = announce(session, announcements, now=now)
+        if cursor is None:
+            session.add(PlannerCursorRow(name=SUPPLY_CURSOR, until=now_utc))
+        else:
+            cursor.until = now_utc
+    return written
+
+
+SUPPLY_AUDIENCE = {"warning": PATIENT_ONLY, "caregivers": FAMILY, "urgent": EVERYONE, "out": EVERYONE}
+
+
+def _supply_alert(status: Any, name: str, now: datetime) -> Announcement:
+    level: Level = "urgent" if status.level in ("urgent", "out") else "warning"
+    days = "less than a day" if status.days_left < 1 else f"about {status.days_left:.0f} days"
+    headline = "Out of baclofen" if status.level == "out" else f"Baclofen runs out in {days}"
+    texts = {
+        relation: Text(
+            title=("Urgent: " if level == "urgent" else "")
+            + headline
+            + ("" if relation == "patient" else f" ({name})"),
+            body=f"{status.message} {status.explanation}",
+            sources=tuple(status.sources),
+        )
+        for relation in ("patient", "caregiver", "clinician")
+    }
+    return Announcement(
+        kind="supply",
+        level=level,
+        subject=f"p{status.patient_id}:{status.episode}:{status.level}",
+        patient_id=status.patient_id,
+        audience=SUPPLY_AUDIENCE[status.level],
+        texts=texts,  # type: ignore[arg-type]
+        url=f"/patients/{status.patient_id}/supply",
+        due=now,
+        stale_at=None,  # running out means an abrupt stop: always sent
+        payload={"days_left": None if status.days_left == float("inf") else status.days_left},
+    )

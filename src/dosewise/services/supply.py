@@ -301,14 +301,42 @@ def supply_status(
     ).get(patient_id)
 
 
+def patient_thresholds(reader: Reader, patient_ids: Iterable[int]) -> dict[int, SupplyThresholds]:
+    """The thresholds a clinician set for these patients (``alert_settings``); the others use
+    the product defaults."""
+    from dosewise.store.models import AlertSettingRow
+
+    found: dict[int, SupplyThresholds] = {}
+    ids = sorted(set(patient_ids))
+    for chunk in _chunks(ids):
+        for row in reader.execute(
+            select(
+                AlertSettingRow.patient_id,
+                AlertSettingRow.supply_warn_days,
+                AlertSettingRow.supply_caregivers_days,
+                AlertSettingRow.supply_urgent_days,
+            ).where(AlertSettingRow.patient_id.in_(chunk))
+        ):
+            found[row[0]] = SupplyThresholds(warn_days=row[1], caregivers_days=row[2], urgent_days=row[3])
+    return found
+
+
+def every_patients_thresholds(reader: Reader) -> dict[int, SupplyThresholds]:
+    from dosewise.store.models import AlertSettingRow
+
+    return patient_thresholds(reader, reader.execute(select(AlertSettingRow.patient_id)).scalars())
+
+
 def patient_supply(
     engine: Engine, *, patient_id: int, now: datetime, thresholds: SupplyThresholds | None = None
 ) -> SupplyStatus | None:
-    """:func:`supply_status` in its own read transaction (Today's line)."""
+    """:func:`supply_status` in its own read transaction (Today's line); the patient's own
+    thresholds unless ``thresholds`` are given."""
     with read_connection(engine) as connection:
-        return supply_status(
-            connection, patient_id=patient_id, now=now, thresholds=thresholds or SupplyThresholds()
+        chosen = thresholds or patient_thresholds(connection, [patient_id]).get(
+            patient_id, SupplyThresholds()
         )
+        return supply_status(connection, patient_id=patient_id, now=now, thresholds=chosen)
 
 
 def supply_statuses(
@@ -347,9 +375,12 @@ def supply_statuses(
 def supply_overview(
     engine: Engine, *, patient_id: int, now: datetime, thresholds: SupplyThresholds | None = None
 ) -> SupplyOverview:
-    """Stock per product, the forecast, the refill log: what the pages, CLI, API and report show."""
-    chosen = thresholds or SupplyThresholds()
+    """Stock per product, the forecast, the refill log: what the pages, CLI, API and report show
+    (at the patient's own thresholds unless ``thresholds`` are given)."""
     with read_connection(engine) as connection:
+        chosen = thresholds or patient_thresholds(connection, [patient_id]).get(
+            patient_id, SupplyThresholds()
+        )
         zone_name = connection.scalar(select(PatientRow.time_zone).where(PatientRow.id == patient_id))
         if zone_name is None:
             raise NotFound(f"no patient {patient_id}")

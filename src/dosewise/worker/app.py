@@ -25,7 +25,7 @@ from dosewise.services.delivery import (
 )
 from dosewise.services.notification_actions import action_signer
 from dosewise.services.plans import keep_all_slots_ahead
-from dosewise.services.reminders import PlanRun, plan_messages
+from dosewise.services.reminders import PlanRun, plan_messages, plan_supply_alerts
 from dosewise.store.database import build_engine
 
 log = logging.getLogger("dosewise.worker")
@@ -71,6 +71,7 @@ class Worker:
         now = self.clock()
         keep_all_slots_ahead(self.engine, now=now)  # open-ended plans keep their slots ahead
         run = plan_messages(self.engine, now=now)
+        run.written += plan_supply_alerts(self.engine, now=now)
         self.totals.planned += run.written
         return run
 
