@@ -374,16 +374,14 @@ def test_supply_warnings_reach_more_people_as_the_tablets_run_down(engine, team)
     save(engine, team.patient, at(DAY, 6), kind="maintenance", mg_day=30)  # 10 mg x 3 a day
     specs = plans.patient_products(engine, patient_id=team.patient)
     ten = next(spec for spec in specs if spec.startswith("tablet:10mg"))
-    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=15, now=at(DAY, 7),
-                        actor=f"user:{team.patient_user}")  # fmt: skip
+    count(engine, team, ten, 15, at(DAY, 7))
     # 5 days left: a warning to the patient only (in the app and by push)
     assert plan_supply_alerts(engine, now=at(DAY, 7, 30)) == 2
     in_app = rows(engine, kind="supply", channel="in_app")
     assert [(r.user_id, r.level) for r in in_app] == [(team.patient_user, "warning")]
     assert in_app[0].title == "Baclofen runs out in about 5 days"
     # a recount: 7 tablets, under 3 days: caregivers too
-    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=7, now=at(DAY, 9),
-                        actor=f"user:{team.patient_user}")  # fmt: skip
+    count(engine, team, ten, 7, at(DAY, 9))
     plan_supply_alerts(engine, now=at(DAY, 9, 30))
     told = {(r.user_id, r.level) for r in rows(engine, kind="supply", channel="in_app")}
     assert (team.caregiver, "warning") in told and team.clinician not in {user for user, _ in told}
@@ -393,9 +391,16 @@ def test_supply_warnings_reach_more_people_as_the_tablets_run_down(engine, team)
     assert plan_supply_alerts(engine, now=at(DAY, 10)) == 0
     assert plan_supply_alerts(engine, now=at(DAY, 10, 31)) == 0
     # one tablet left: urgent, clinicians too
-    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=ten, quantity=1, now=at(DAY, 11),
-                        actor=f"user:{team.patient_user}")  # fmt: skip
+    count(engine, team, ten, 1, at(DAY, 11))
     assert plan_supply_alerts(engine, now=at(DAY, 11, 31)) > 0
     urgent = [r for r in rows(engine, kind="supply", channel="in_app") if r.level == "urgent"]
     assert {r.user_id for r in urgent} == {team.patient_user, team.caregiver, team.clinician}
     assert urgent[0].stale_at is None  # sent however late
+
+
+def count(engine, team, product: str, tablets: int, when: datetime) -> None:
+    from dosewise.services import supply
+
+    actor = f"user:{team.patient_user}"
+    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=product, quantity=tablets, now=when,
+                        actor=actor)  # fmt: skip
