@@ -368,7 +368,6 @@ def test_a_forged_old_or_revoked_token_does_nothing(engine, team):
 
 
 def test_supply_warnings_reach_more_people_as_the_tablets_run_down(engine, team):
-    from dosewise.services import supply
     from dosewise.services.reminders import plan_supply_alerts
 
     save(engine, team.patient, at(DAY, 6), kind="maintenance", mg_day=30)  # 10 mg x 3 a day
