@@ -401,5 +401,5 @@ def count(engine, team, product: str, tablets: int, when: datetime) -> None:
     from dosewise.services import supply
 
     actor = f"user:{team.patient_user}"
-    supply.record_stock(engine, patient_id=team.patient, kind="counted", product=product, quantity=tablets, now=when,
-                        actor=actor)  # fmt: skip
+    fields = {"kind": "counted", "product": product, "quantity": tablets, "now": when, "actor": actor}
+    supply.record_stock(engine, patient_id=team.patient, **fields)
