@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from dosewise.services import notifications, patients, plans
-from dosewise.services.delivery import ReachSettings, load_vapid_key
+from dosewise.services.delivery import LEASE, ReachSettings, load_vapid_key
 from dosewise.services.plans import PlanRequest
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import DoseSlotRow, NotificationRow, PatientRow, UserRow
@@ -131,6 +131,9 @@ def test_killing_the_worker_at_random_loses_nothing_and_shows_nothing_twice(
         process.stdout.close()
         kills += process.returncode == -signal.SIGKILL
         moment += timedelta(seconds=(time.monotonic() - began) * SPEED)
+    # the last sweep once any lease a killed worker held has run out (two real minutes, at the
+    # simulated speed), as the next worker to start would do
+    moment += LEASE * SPEED + timedelta(minutes=1)
     final = subprocess.run(
         [sys.executable, "-m", "dosewise", "worker", "--simulate-from", moment.isoformat(), "--once"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
