@@ -460,17 +460,19 @@ def alert_thresholds(engine: Engine, *, patient_id: int) -> AlertThresholds:
     """The patient's thresholds: a clinician's, else section 10's product defaults."""
     with read_only(engine) as session:
         row = session.get(AlertSettingRow, patient_id)
-        if row is None:
-            return AlertThresholds()
-        return AlertThresholds(
-            missed_in_row=row.missed_in_row,
-            late_hours=row.late_hours,
-            no_dose_hours=row.no_dose_hours,
-            supply_warn_days=row.supply_warn_days,
-            supply_caregivers_days=row.supply_caregivers_days,
-            supply_urgent_days=row.supply_urgent_days,
-            customized=True,
-        )
+        return AlertThresholds() if row is None else thresholds_from_row(row)
+
+
+def thresholds_from_row(row: AlertSettingRow) -> AlertThresholds:
+    return AlertThresholds(
+        missed_in_row=row.missed_in_row,
+        late_hours=row.late_hours,
+        no_dose_hours=row.no_dose_hours,
+        supply_warn_days=row.supply_warn_days,
+        supply_caregivers_days=row.supply_caregivers_days,
+        supply_urgent_days=row.supply_urgent_days,
+        customized=True,
+    )
 
 
 def set_alert_thresholds(

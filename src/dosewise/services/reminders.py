@@ -51,6 +51,7 @@ from dosewise.services.notifications import (
     Recipient,
     announce,
     recipients_of,
+    thresholds_from_row,
 )
 from dosewise.store.database import read_only, unit_of_work
 from dosewise.store.models import (
@@ -277,18 +278,6 @@ def thresholds_by_patient(session: Session, patient_ids: Iterable[int]) -> dict[
         else []
     )
     return {row.patient_id: thresholds_from_row(row) for row in rows}
-
-
-def thresholds_from_row(row: AlertSettingRow) -> AlertThresholds:
-    return AlertThresholds(
-        missed_in_row=row.missed_in_row,
-        late_hours=row.late_hours,
-        no_dose_hours=row.no_dose_hours,
-        supply_warn_days=row.supply_warn_days,
-        supply_caregivers_days=row.supply_caregivers_days,
-        supply_urgent_days=row.supply_urgent_days,
-        customized=True,
-    )
 
 
 def _groups(session: Session, attribute: str) -> dict[int, set[int] | None]:
