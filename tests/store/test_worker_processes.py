@@ -206,7 +206,8 @@ def test_two_workers_at_once_send_each_message_once(database_url, push_service, 
     assert len(tags) == 400 and max(tags.values()) == 1
     rows, _ = _rows(database_url)
     by_worker = Counter(r.worker for r in rows if r.kind == "supply")
-    assert set(by_worker) == {"w1", "w2"} and sum(by_worker.values()) == 400  # both took a share
+    # who took how many depends on which started first (batches of 100); none went twice
+    assert set(by_worker) <= {"w1", "w2"} and sum(by_worker.values()) == 400
     print(f"\nsent by each worker: {dict(by_worker)}")
 
 
