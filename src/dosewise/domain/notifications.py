@@ -155,16 +155,6 @@ def release_time(due: datetime, prefs: Preferences, zone: tzinfo, *, kind: Kind,
     return localize(end_day, prefs.quiet_end, zone)
 
 
-def channels_for(prefs: Preferences, *, email_configured: bool) -> tuple[Channel, ...]:
-    """In-app always; push and email as chosen (email only when the server can send it)."""
-    chosen: list[Channel] = ["in_app"]
-    if prefs.push:
-        chosen.append("push")
-    if prefs.email and email_configured:
-        chosen.append("email")
-    return tuple(chosen)
-
-
 def message_key(kind: str, subject: str, user_id: int, channel: str) -> str:
     """The idempotency key: what, about what, to whom, how."""
     return f"{kind}:{subject}:u{user_id}:{channel}"

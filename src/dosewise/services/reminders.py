@@ -649,11 +649,6 @@ def _review_dates(session: Session, zone: ZoneInfo, today: date, patients: list[
     return found
 
 
-def describe_run(run: PlanRun) -> str:
-    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(run.by_kind.items()))
-    return f"{run.written} messages written ({kinds or 'nothing due'})"
-
-
 # --- supply: once an hour, every patient with stock recorded ---------------------------------
 
 SUPPLY_CURSOR = "supply"
