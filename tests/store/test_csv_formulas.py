@@ -68,7 +68,7 @@ def noted(engine):
                     "spasticity_nrs": 3,
                     "side_effects": "[]",
                     "note": t,
-                }  # fmt: skip
+                }
                 for t in PAYLOADS
             ],
         )
@@ -86,7 +86,7 @@ def noted(engine):
                 "recorded_at": STORED,
                 "recorded_by": "cli",
                 "note": "-1 dropped",
-            },  # fmt: skip
+            },
         )
     triage.triage_patient(engine, patient_id=patient, symptoms=["=1+1 feel odd"], now=NOW, actor="cli",
                           amount="@SUM(A1)")  # fmt: skip
