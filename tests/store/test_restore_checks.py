@@ -6,36 +6,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from test_transfer import filled  # noqa: F401  (the same diary)
 
-from dosewise.domain.products import parse_product_specs
-from dosewise.domain.schedule import parse_clock_times
-from dosewise.domain.titration import build_titration
 from dosewise.errors import InputError
-from dosewise.services import doses, notes, patients, plans, symptoms, triage
+from dosewise.services import notes, triage
 from dosewise.store.transfer import TABLES, backup_database, export_csv, import_csv, restore_database
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def filled(engine, monograph):
-    patient = patients.create_patient(engine, name="Sam", time_zone="Europe/London", now=NOW, actor="test")
-    plan = build_titration(
-        monograph, target_daily_mg=30, products=parse_product_specs([], monograph), start=date(2026, 12, 1)
-    )
-    plans.start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 3), zone=UTC,
-                     now=datetime(2026, 12, 1, tzinfo=UTC), actor="test")  # fmt: skip
-    for slot in doses.list_day(engine, patient_id=patient, day=date(2026, 12, 1), now=NOW):
-        doses.record_dose(engine, patient_id=patient, slot_id=slot.slot_id, status="taken", now=NOW,
-                          taken_at=slot.due_at, actor="test")  # fmt: skip
-    symptoms.record_symptoms(engine, patient_id=patient, now=NOW, penn_frequency=2, penn_severity=1,
-                             spasticity_nrs=5, side_effects={"drowsiness": 1}, actor="test")  # fmt: skip
-    notes.add_note(engine, patient_id=patient, text="a note", now=NOW, actor="test")
+def diary(engine, request):
+    """test_transfer's diary (a plan, doses, symptoms, a note, a medicine) and a safety check."""
+    patient = request.getfixturevalue("filled")
     triage.triage_patient(engine, patient_id=patient, symptoms=["drowsiness"], now=NOW, actor="cli")
     return patient
 
@@ -98,7 +86,7 @@ BROKEN_BACKUPS = [
 
 
 @pytest.mark.parametrize(("what", "damage", "message"), BROKEN_BACKUPS, ids=[b[0] for b in BROKEN_BACKUPS])
-def test_a_broken_backup_is_refused_and_nothing_changes(engine, filled, tmp_path, what, damage, message):
+def test_a_broken_backup_is_refused_and_nothing_changes(engine, diary, tmp_path, what, damage, message):
     backup = tmp_path / "diary.backup"
     backup_database(engine, str(backup))
     with sqlite3.connect(backup) as connection:
@@ -107,7 +95,7 @@ def test_a_broken_backup_is_refused_and_nothing_changes(engine, filled, tmp_path
             damage(connection)
         else:
             connection.execute(damage)
-    notes.add_note(engine, patient_id=filled, text="written after the backup", now=NOW, actor="test")
+    notes.add_note(engine, patient_id=diary, text="written after the backup", now=NOW, actor="test")
     before = snapshot(engine)
     with pytest.raises(InputError, match="the diary is unchanged") as refused:
         restore_database(engine, str(backup))
@@ -116,11 +104,11 @@ def test_a_broken_backup_is_refused_and_nothing_changes(engine, filled, tmp_path
     assert snapshot(engine) == before
 
 
-def test_a_good_backup_still_restores_every_row_as_it_was(engine, filled, tmp_path):
+def test_a_good_backup_still_restores_every_row_as_it_was(engine, diary, tmp_path):
     backup = tmp_path / "diary.backup"
     backup_database(engine, str(backup))
     before = snapshot(engine)
-    notes.add_note(engine, patient_id=filled, text="to be replaced", now=NOW, actor="test")
+    notes.add_note(engine, patient_id=diary, text="to be replaced", now=NOW, actor="test")
     restore_database(engine, str(backup))
     assert snapshot(engine) == before
 
@@ -159,12 +147,12 @@ BROKEN_EXPORTS = [
 
 
 @pytest.mark.parametrize(("name", "column", "value", "message"), BROKEN_EXPORTS)
-def test_a_broken_csv_export_is_refused_and_nothing_changes(engine, filled, tmp_path, name, column, value,
+def test_a_broken_csv_export_is_refused_and_nothing_changes(engine, diary, tmp_path, name, column, value,
                                                             message):  # fmt: skip
     from dosewise.services.access import PatientAccess
     from dosewise.services.review_requests import ask_review
 
-    owner = PatientAccess(patient_id=filled, name="Sam", time_zone="UTC", relation="owner")
+    owner = PatientAccess(patient_id=diary, name="Sam", time_zone="UTC", relation="owner")
     ask_review(engine, caller=owner, reason="other", message="?", now=NOW, actor="cli")
     folder = tmp_path / "export"
     export_csv(engine, str(folder), now=NOW)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from test_web_authorization import _invite  # the patient's invitation form, as in the walk
 
 from conftest import page_token, sign_up
 from dosewise.web.app import route_table
@@ -30,16 +31,6 @@ READINGS = {
     "/patients/{patient_id}/export/calendar.ics",
     "/patients/{patient_id}/review-requests/{request_id}/report",
 }
-
-
-def _invite(client: TestClient, patient_id: int, role: str) -> str:
-    page = client.post(
-        f"/patients/{patient_id}/invitations",
-        data={"csrf_token": page_token(client, f"/patients/{patient_id}/access"), "role": role},
-    )
-    found = re.search(r'class="code"><strong>([A-Z0-9-]+)</strong>', page.text)
-    assert found, page.text
-    return found[1]
 
 
 @pytest.fixture

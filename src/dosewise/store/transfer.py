@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, insert, select
@@ -245,18 +246,11 @@ def _backup_rows(path: str, table: Table, source: str) -> Iterator[dict[str, Any
             if values is None:
                 return
             key = ", ".join(
-                f"{column.name} {values[list(table.columns).index(column)]}"
-                for column in table.primary_key.columns
+                f"{c.name} {v}" for c, v in zip(table.columns, values, strict=True) if c.primary_key
             )
-            where = f"{source}, table {table.name}, row {key}"
-            try:
-                row = row_from_sqlite(table, values)
-                if table.name == "plans":
-                    _remake_plan_columns(row)
-                check_row(table, row)
-            except InputError as error:
-                raise InputError(f"{where}: {error}; the diary is unchanged") from None
-            yield row
+            yield _checked(
+                table, partial(row_from_sqlite, table, values), f"{source}, table {table.name}, row {key}"
+            )
 
 
 def export_csv(
@@ -363,8 +357,14 @@ def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
 def _typed_row(table: Table, values: list[str], where: str, *, quoted: bool) -> dict[str, Any]:
     if len(values) != len(table.columns):
         raise InputError(f"{where}: {len(values)} cells, expected {len(table.columns)}")
+    return _checked(table, partial(row_from_cells, table, values, quoted=quoted), where)
+
+
+def _checked(table: Table, typed: Callable[[], dict[str, Any]], where: str) -> dict[str, Any]:
+    """A row read from a file (``typed``), its plan record decoded, every field checked; the
+    first problem is one line that says where it is."""
     try:
-        row = row_from_cells(table, values, quoted=quoted)
+        row = typed()
         if table.name == "plans":
             _remake_plan_columns(row)
         check_row(table, row)
