@@ -6,11 +6,14 @@
   backup is always one SQLite file.
 - ``restore_database``: refuses a file that is not SQLite, not a Dosewise backup, damaged, or
   from a newer schema than this Dosewise knows; an older one is brought up to date on a
-  temporary copy. The rows then replace the diary's rows in **one transaction**: if anything
+  temporary copy. Every field of every row is read and checked (``store/row_checks.py``) before
+  the diary changes; the rows then replace the diary's rows in **one transaction**: if anything
   fails, the diary is unchanged.
 - CSV: one file per table, a header row of column names, ``manifest.json`` with the schema
   revision and row counts; empty cells are NULL (columns that cannot be NULL read them as
-  empty text). Columns are documented in docs/export-formats.md.
+  empty text); text that a spreadsheet could run as a formula gets a leading quote, taken off
+  again by an import (``store/csv_cells.py``). An import checks every field as a restore does.
+  Columns are documented in docs/export-formats.md.
 """
 
 from __future__ import annotations
