@@ -23,16 +23,16 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Column,
     Date,
     DateTime,
     Float,
@@ -48,17 +48,18 @@ FIRST_YEAR, LAST_YEAR = 1900, 2200  # a time outside these years is a mistake in
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 MAX_TEXT_CHARS = 20_000_000  # a Text column (a stored report is bounded well below this)
+Meaning = Literal["", "zone", "json", "country"]
 # Columns whose text has a meaning of its own: an IANA zone, JSON, a country code
-ZONE_COLUMNS = frozenset({("patients", "time_zone"), ("plans", "time_zone")})
-JSON_COLUMNS = frozenset(
-    {
-        ("symptom_entries", "side_effects"),
-        ("triage_results", "reasons"),
-        ("triage_results", "inputs"),
-        ("triage_results", "sources"),
-        ("audit_log", "detail"),
-    }
-)
+MEANINGS: dict[tuple[str, str], Meaning] = {
+    ("patients", "time_zone"): "zone",
+    ("plans", "time_zone"): "zone",
+    ("patients", "country"): "country",
+    ("symptom_entries", "side_effects"): "json",
+    ("triage_results", "reasons"): "json",
+    ("triage_results", "inputs"): "json",
+    ("triage_results", "sources"): "json",
+    ("audit_log", "detail"): "json",
+}
 COUNTRY = re.compile(r"[A-Z]{2}")
 WHOLE = re.compile(r"-?[0-9]+")
 _CHOICES = re.compile(r"^(\w+) IN \(('[^']*'(?:, '[^']*')*)\)$")
@@ -69,91 +70,110 @@ class BadField(ValueError):
     """A value that cannot be stored; the message says what to write instead."""
 
 
+Kind = Literal["flag", "whole", "number", "time", "day", "text"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Field:
+    """What a column accepts, worked out once per table from its model (:func:`fields_of`)."""
+
+    name: str
+    kind: Kind
+    nullable: bool
+    top: int = 0  # a whole number: the largest that fits (the smallest is -top - 1)
+    length: int = 0  # text: the most characters
+    meaning: Meaning = ""
+    choices: tuple[str, ...] = ()  # from a CHECK (column IN (...))
+    bounds: tuple[bool, int, int] | None = None  # from a CHECK: (of its length?, low, high)
+
+
 def row_from_cells(table: Table, cells: Sequence[str], *, quoted: bool) -> dict[str, Any]:
     """A CSV line's cells, typed by the table's columns (``quoted``: the export quoted text
     that starts like a formula). Raises :class:`InputError` naming the field."""
     row: dict[str, Any] = {}
-    for column, cell in zip(table.columns, cells, strict=True):
+    for field, cell in zip(fields_of(table), cells, strict=True):
         try:
-            row[column.name] = _from_cell(column, cell, quoted=quoted)
+            row[field.name] = _from_cell(field, cell, quoted=quoted)
         except BadField as problem:
-            raise _refusal(column, cell, problem) from None
+            raise _refusal(field, cell, problem) from None
     return row
 
 
 def row_from_sqlite(table: Table, values: Sequence[Any]) -> dict[str, Any]:
     """A backup row as SQLite gave it (``SELECT`` of the table's columns, in order), typed."""
     row: dict[str, Any] = {}
-    for column, value in zip(table.columns, values, strict=True):
+    for field, value in zip(fields_of(table), values, strict=True):
         try:
-            row[column.name] = _from_sqlite(column, value)
+            row[field.name] = _from_sqlite(field, value)
         except BadField as problem:
-            raise _refusal(column, value, problem) from None
+            raise _refusal(field, value, problem) from None
     return row
 
 
 def check_row(table: Table, row: Mapping[str, Any]) -> None:
     """Refuse (:class:`InputError` naming the field) a typed row the diary cannot hold."""
-    for column in table.columns:
-        value = row.get(column.name)
+    for field in fields_of(table):
+        value = row.get(field.name)
         try:
-            _check_value(table, column, value)
+            _check_value(field, value)
         except BadField as problem:
-            raise _refusal(column, value, problem) from None
+            raise _refusal(field, value, problem) from None
 
 
-def _refusal(column: Column[Any], value: Any, problem: BadField) -> InputError:
+def _refusal(field: Field, value: Any, problem: BadField) -> InputError:
     shown = value if not isinstance(value, str) or len(value) <= 60 else value[:57] + "..."
-    return InputError(f"{column.name} {shown!r} is not valid: {problem}")
+    return InputError(f"{field.name} {shown!r} is not valid: {problem}")
 
 
-def _from_cell(column: Column[Any], cell: str, *, quoted: bool) -> Any:
-    kind = column.type
+def _from_cell(field: Field, cell: str, *, quoted: bool) -> Any:
+    kind = field.kind
     if cell == "":
-        if column.nullable:
+        if field.nullable:
             return None
-        if isinstance(kind, String):
+        if kind == "text":
             return ""  # text that cannot be NULL: empty text
         raise BadField("a value is required")
-    if isinstance(kind, Boolean):
+    if kind == "text":
+        return read_text_cell(cell) if quoted else cell
+    if kind == "flag":
         if cell not in ("0", "1"):
             raise BadField("write 1 or 0")
         return cell == "1"
-    if isinstance(kind, Integer):
+    if kind == "whole":
         if not WHOLE.fullmatch(cell):
             raise BadField("write a whole number")
         return int(cell)
-    if isinstance(kind, Float):
+    if kind == "number":
         try:
             return float(cell)
         except ValueError:
             raise BadField("write a number") from None
-    if isinstance(kind, DateTime):
+    if kind == "time":
         return _time(cell, "write the time in UTC as YYYY-MM-DDTHH:MM:SS, without an offset")
-    if isinstance(kind, Date):
-        return _day(cell)
-    return read_text_cell(cell) if quoted else cell
+    return _day(cell)
 
 
-def _from_sqlite(column: Column[Any], value: Any) -> Any:
-    kind = column.type
+def _from_sqlite(field: Field, value: Any) -> Any:
+    kind = field.kind
     if value is None:
         return None
-    if isinstance(kind, Boolean):
+    if kind == "whole":
+        if not isinstance(value, int):
+            raise BadField("a whole number is needed")
+        return value
+    if kind == "flag":
         if value not in (0, 1) or isinstance(value, float):
             raise BadField("a flag is 1 or 0")
         return value == 1
-    if isinstance(kind, Integer | Float):
-        if isinstance(kind, Integer) and not isinstance(value, int):
-            raise BadField("a whole number is needed")
+    if kind == "number":
         if not isinstance(value, int | float):
             raise BadField("a number is needed")
-        return value if isinstance(kind, Integer) else float(value)
+        return float(value)
     if not isinstance(value, str):
         raise BadField("text is needed (a time: YYYY-MM-DD HH:MM:SS in UTC; a day: YYYY-MM-DD)")
-    if isinstance(kind, DateTime):
+    if kind == "time":
         return _time(value, "a time is stored as YYYY-MM-DD HH:MM:SS in UTC, without an offset")
-    if isinstance(kind, Date):
+    if kind == "day":
         return _day(value)
     return value
 
@@ -175,40 +195,39 @@ def _day(text: str) -> date:
         raise BadField("write the day as YYYY-MM-DD") from None
 
 
-def _check_value(table: Table, column: Column[Any], value: Any) -> None:
+def _check_value(field: Field, value: Any) -> None:
     if value is None:
-        if not column.nullable:
+        if not field.nullable:
             raise BadField("a value is required")
         return
-    kind = column.type
-    if isinstance(kind, Boolean | Integer | Float):
-        _check_number(kind, value)
-    elif isinstance(kind, DateTime | Date):
+    kind = field.kind
+    if kind == "text":
+        _check_text(field, value)
+    elif kind in ("time", "day"):
         _check_moment(kind, value)
     else:
-        _check_text(table, column, value)
-    for name, allowed in _choices(table):
-        if name == column.name and value not in allowed:
-            raise BadField(f"it must be one of {', '.join(allowed)}")
-    for name, counts_length, low, high in _ranges(table):
-        if name == column.name and not low <= (len(value) if counts_length else value) <= high:
+        _check_number(field, value)
+    if field.choices and value not in field.choices:
+        raise BadField(f"it must be one of {', '.join(field.choices)}")
+    if field.bounds is not None:
+        counts_length, low, high = field.bounds
+        if not low <= (len(value) if counts_length else value) <= high:
             raise BadField(f"{'its length' if counts_length else 'it'} must be from {low} to {high}")
 
 
-def _check_number(kind: Any, value: Any) -> None:
-    if isinstance(kind, Boolean):
+def _check_number(field: Field, value: Any) -> None:
+    if field.kind == "flag":
         if not isinstance(value, bool):
             raise BadField("a flag is 1 or 0")
-    elif isinstance(kind, Integer):
-        top = INT64 if isinstance(kind, BigInteger) else INT32
-        if isinstance(value, bool) or not isinstance(value, int) or not -top - 1 <= value <= top:
-            raise BadField(f"a whole number from {-top - 1} to {top} is needed")
+    elif field.kind == "whole":
+        if isinstance(value, bool) or not isinstance(value, int) or not -field.top - 1 <= value <= field.top:
+            raise BadField(f"a whole number from {-field.top - 1} to {field.top} is needed")
     elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise BadField("a finite number is needed")
 
 
-def _check_moment(kind: Any, value: Any) -> None:
-    if isinstance(kind, DateTime):
+def _check_moment(kind: Kind, value: Any) -> None:
+    if kind == "time":
         if not isinstance(value, datetime) or value.tzinfo is not None:
             raise BadField("a time in UTC without an offset is needed")
     elif not isinstance(value, date) or isinstance(value, datetime):
@@ -217,25 +236,23 @@ def _check_moment(kind: Any, value: Any) -> None:
         raise BadField(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}")
 
 
-def _check_text(table: Table, column: Column[Any], value: Any) -> None:
+def _check_text(field: Field, value: Any) -> None:
     if not isinstance(value, str):
         raise BadField("text is needed")
     if "\x00" in value:
         raise BadField("it holds a NUL character: remove it")
-    limit = getattr(column.type, "length", None) or MAX_TEXT_CHARS
-    if len(value) > limit:
-        raise BadField(f"it is {len(value)} characters long; at most {limit} fit")
-    if not _encodes(value):
+    if len(value) > field.length:
+        raise BadField(f"it is {len(value)} characters long; at most {field.length} fit")
+    if not value.isascii() and not _encodes(value):
         raise BadField("it holds a character that is not Unicode text (a lone surrogate): remove it")
-    key = (table.name, column.name)
-    if key in ZONE_COLUMNS and not _is_zone(value):
+    if field.meaning == "zone" and not _is_zone(value):
         raise BadField("write an IANA time zone such as Europe/London or America/New_York")
-    if key in JSON_COLUMNS:
+    if field.meaning == "json":
         try:
             json.loads(value)
         except ValueError:
             raise BadField("it must be JSON, as Dosewise wrote it") from None
-    if key == ("patients", "country") and not COUNTRY.fullmatch(value):
+    if field.meaning == "country" and not COUNTRY.fullmatch(value):
         raise BadField("write a two-letter country code (ISO 3166-1) in capitals, such as GB")
 
 
@@ -259,24 +276,48 @@ def _is_zone(name: str) -> bool:
 
 
 @cache
-def _choices(table: Table) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The ``column IN ('a', 'b')`` CHECK constraints of a table: its columns' choices."""
-    found = []
+def fields_of(table: Table) -> tuple[Field, ...]:
+    """What each column of the table accepts: its type, NULL or not, its length, the choices
+    and ranges of the table's CHECK constraints, and what the text means."""
+    choices: dict[str, tuple[str, ...]] = {}
+    bounds: dict[str, tuple[bool, int, int]] = {}
     for constraint in table.constraints:
         if isinstance(constraint, CheckConstraint):
-            match = _CHOICES.match(str(constraint.sqltext))
-            if match:
-                found.append((match[1], tuple(re.findall(r"'([^']*)'", match[2]))))
-    return tuple(found)
+            text = str(constraint.sqltext)
+            if found := _CHOICES.match(text):
+                choices[found[1]] = tuple(re.findall(r"'([^']*)'", found[2]))
+            elif found := _RANGE.match(text):
+                bounds[found[2]] = (bool(found[1]), int(found[3]), int(found[4]))
+    fields = []
+    for column in table.columns:
+        kind, top, length = _kind_of(column.type)
+        fields.append(
+            Field(
+                name=column.name,
+                kind=kind,
+                nullable=bool(column.nullable),
+                top=top,
+                length=length,
+                meaning=MEANINGS.get((table.name, column.name), ""),
+                choices=choices.get(column.name, ()),
+                bounds=bounds.get(column.name),
+            )
+        )
+    return tuple(fields)
 
 
-@cache
-def _ranges(table: Table) -> tuple[tuple[str, bool, int, int], ...]:
-    """The ``column BETWEEN a AND b`` (or ``length(column) ...``) CHECK constraints of a table."""
-    found = []
-    for constraint in table.constraints:
-        if isinstance(constraint, CheckConstraint):
-            match = _RANGE.match(str(constraint.sqltext))
-            if match:
-                found.append((match[2], bool(match[1]), int(match[3]), int(match[4])))
-    return tuple(found)
+def _kind_of(kind: Any) -> tuple[Kind, int, int]:
+    """(kind, the largest whole number, the most characters) of a column type."""
+    if isinstance(kind, Boolean):
+        return "flag", 0, 0
+    if isinstance(kind, Integer):
+        return "whole", INT64 if isinstance(kind, BigInteger) else INT32, 0
+    if isinstance(kind, Float):
+        return "number", 0, 0
+    if isinstance(kind, DateTime):
+        return "time", 0, 0
+    if isinstance(kind, Date):
+        return "day", 0, 0
+    if isinstance(kind, String):
+        return "text", 0, kind.length or MAX_TEXT_CHARS
+    raise TypeError(f"no reading for a column of type {kind!r}")  # a new type: teach this module

@@ -223,17 +223,18 @@ def restore_database(engine: Engine, source: str) -> dict[str, int]:
         finally:
             source_engine.dispose()
         for table in TABLES:  # first every row is checked, while the diary is untouched
-            for _ in _backup_rows(working, table, source):
+            for _ in _backup_rows(working, table, source, checked=True):
                 pass
         try:
-            return _replace_all(engine, lambda table: _backup_rows(working, table, source))
+            return _replace_all(engine, lambda table: _backup_rows(working, table, source, checked=False))
         except SQLAlchemyError as error:
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
             raise InputError(f"{source} could not be restored ({reason}); the diary is unchanged") from None
 
 
-def _backup_rows(path: str, table: Table, source: str) -> Iterator[dict[str, Any]]:
-    """A backup table's rows, each read from SQLite as stored, typed and checked."""
+def _backup_rows(path: str, table: Table, source: str, *, checked: bool) -> Iterator[dict[str, Any]]:
+    """A backup table's rows, each read from SQLite as stored and typed; ``checked``: every
+    field checked too (the first pass; the second reads the same private copy again)."""
     names = ", ".join(f'"{column.name}"' for column in table.columns)  # our own model's names
     keys = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
     query = f'SELECT {names} FROM "{table.name}" ORDER BY {keys}'  # noqa: S608
@@ -241,19 +242,22 @@ def _backup_rows(path: str, table: Table, source: str) -> Iterator[dict[str, Any
         cursor = connection.execute(query)
         while True:
             try:
-                values = cursor.fetchone()
+                batch = cursor.fetchmany(BATCH)
             except sqlite3.Error as error:  # text that is not UTF-8
                 raise InputError(
                     f"{source}, table {table.name}: a row cannot be read ({error}); the diary is unchanged"
                 ) from None
-            if values is None:
+            if not batch:
                 return
-            key = ", ".join(
-                f"{c.name} {v}" for c, v in zip(table.columns, values, strict=True) if c.primary_key
-            )
-            yield _checked(
-                table, partial(row_from_sqlite, table, values), f"{source}, table {table.name}, row {key}"
-            )
+            for values in batch:
+                typed = partial(row_from_sqlite, table, values)
+                yield _checked(table, typed, partial(_row, source, table, values), checked=checked)
+
+
+def _row(source: str, table: Table, values: Sequence[Any]) -> str:
+    """Where a backup row is: the file, the table and the row's key."""
+    key = ", ".join(f"{c.name} {v}" for c, v in zip(table.columns, values, strict=True) if c.primary_key)
+    return f"{source}, table {table.name}, row {key}"
 
 
 def export_csv(
@@ -360,19 +364,22 @@ def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
 def _typed_row(table: Table, values: list[str], where: str, *, quoted: bool) -> dict[str, Any]:
     if len(values) != len(table.columns):
         raise InputError(f"{where}: {len(values)} cells, expected {len(table.columns)}")
-    return _checked(table, partial(row_from_cells, table, values, quoted=quoted), where)
+    return _checked(table, partial(row_from_cells, table, values, quoted=quoted), lambda: where)
 
 
-def _checked(table: Table, typed: Callable[[], dict[str, Any]], where: str) -> dict[str, Any]:
+def _checked(
+    table: Table, typed: Callable[[], dict[str, Any]], where: Callable[[], str], *, checked: bool = True
+) -> dict[str, Any]:
     """A row read from a file (``typed``), its plan record decoded, every field checked; the
     first problem is one line that says where it is."""
     try:
         row = typed()
         if table.name == "plans":
             _remake_plan_columns(row)
-        check_row(table, row)
+        if checked:
+            check_row(table, row)
     except InputError as error:
-        raise InputError(f"{where}: {error}; the diary is unchanged") from None
+        raise InputError(f"{where()}: {error}; the diary is unchanged") from None
     return row
 
 
