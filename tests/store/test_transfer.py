@@ -156,7 +156,7 @@ def test_csv_export_of_one_patient(engine, filled, tmp_path):
         (lambda f: (f / "manifest.json").unlink(), "not a Dosewise CSV export"),
         (lambda f: (f / "notes.csv").write_text("id,text\n1,x\n"), "the columns must be"),
         (lambda f: _replace(f / "dose_slots.csv", ",5000,", ",lots,"), "is not valid"),
-        (lambda f: _replace(f / "dose_events.csv", ",taken,", ",eaten,"), "could not be imported"),
+        (lambda f: _replace(f / "dose_events.csv", ",taken,", ",eaten,"), "must be one of taken, late"),
         (lambda f: _replace(f / "manifest.json", f'"{SCHEMA_HEAD}"', '"0999"'), "newer Dosewise"),
         (lambda f: _replace(f / "plans.csv", '""format"":2', '""format"":9'), "plan record cannot be read"),
     ],

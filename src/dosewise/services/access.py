@@ -45,18 +45,20 @@ if TYPE_CHECKING:
 Relation = Literal["owner", "caregiver", "clinician"]
 
 
-Capability = Literal["view", "record", "plan", "note", "manage", "profile"]
+Capability = Literal["view", "record", "plan", "note", "manage", "profile", "export"]
 
 
 # What each relation to a patient may do. Caregivers record for the patient (doses, symptoms,
 # notes, triage) but never change the plan; the patient enters the prescriber's plan and
 # clinicians change plans; only the patient manages access and the account. "About me" (the
 # country and the conditions the advice depends on) is changed by the patient and their
-# clinician; a caregiver sees it.
+# clinician; a caregiver sees it. "export": the diary's records as data files (the CSV tables,
+# the FHIR Bundle, "download everything"), for the patient and their clinicians (docs/adr/0018);
+# the report and the dose reminders (.ics) are readings of the diary, open to every relation.
 CAPABILITIES: dict[Relation, frozenset[Capability]] = {
-    "owner": frozenset({"view", "record", "plan", "note", "manage", "profile"}),
+    "owner": frozenset({"view", "record", "plan", "note", "manage", "profile", "export"}),
     "caregiver": frozenset({"view", "record", "note"}),
-    "clinician": frozenset({"view", "plan", "note", "profile"}),
+    "clinician": frozenset({"view", "plan", "note", "profile", "export"}),
 }
 
 

@@ -6,11 +6,14 @@
   backup is always one SQLite file.
 - ``restore_database``: refuses a file that is not SQLite, not a Dosewise backup, damaged, or
   from a newer schema than this Dosewise knows; an older one is brought up to date on a
-  temporary copy. The rows then replace the diary's rows in **one transaction**: if anything
+  temporary copy. Every field of every row is read and checked (``store/row_checks.py``) before
+  the diary changes; the rows then replace the diary's rows in **one transaction**: if anything
   fails, the diary is unchanged.
 - CSV: one file per table, a header row of column names, ``manifest.json`` with the schema
   revision and row counts; empty cells are NULL (columns that cannot be NULL read them as
-  empty text). Columns are documented in docs/export-formats.md.
+  empty text); text that a spreadsheet could run as a formula gets a leading quote, taken off
+  again by an import (``store/csv_cells.py``). An import checks every field as a restore does.
+  Columns are documented in docs/export-formats.md.
 """
 
 from __future__ import annotations
@@ -21,17 +24,21 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Engine, Integer, Table, delete, func, insert, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dosewise.errors import ExportError, InputError
+from dosewise.store.csv_cells import ESCAPE as TEXT_CELLS
+from dosewise.store.csv_cells import write_cell
 from dosewise.store.database import build_engine, known_revisions, schema_revision, upgrade_database
 from dosewise.store.models import Base
+from dosewise.store.row_checks import check_row, row_from_cells, row_from_sqlite
 
 APPLICATION_ID = 0x44575345  # "DWSE": marks a SQLite file as a Dosewise backup
 MANIFEST = "manifest.json"
@@ -84,22 +91,19 @@ def count_rows(engine: Engine) -> dict[str, int]:
         }
 
 
-def _replace_all(
-    target: Engine, source_rows: Mapping[str, Sequence[dict[str, Any]]] | Engine
-) -> dict[str, int]:
+RowSource = Callable[[Table], Iterable[dict[str, Any]]]
+
+
+def _replace_all(target: Engine, rows_of: RowSource) -> dict[str, int]:
     """Replace every table's rows in one transaction; returns the rows written per table."""
     written: dict[str, int] = {}
     with target.begin() as connection:
         for table in reversed(TABLES):
             connection.execute(delete(table))
         for table in TABLES:
-            if isinstance(source_rows, Engine):
-                rows: Iterator[dict[str, Any]] | Sequence[dict[str, Any]] = _rows(source_rows, table, None)
-            else:
-                rows = source_rows.get(table.name, [])
             count = 0
             batch: list[dict[str, Any]] = []
-            for row in rows:
+            for row in rows_of(table):
                 batch.append(row)
                 if len(batch) >= BATCH:
                     connection.execute(insert(table), batch)
@@ -141,7 +145,7 @@ def backup_database(engine: Engine, destination: str) -> dict[str, int]:
             copy_engine = build_engine(f"sqlite:///{partial}")
             try:
                 upgrade_database(copy_engine, schema_revision(engine))
-                _replace_all(copy_engine, engine)
+                _replace_all(copy_engine, lambda table: _rows(engine, table, None))
             finally:
                 copy_engine.dispose()
             with closing(sqlite3.connect(partial)) as copy:
@@ -200,23 +204,60 @@ def _check_revision(revision: str | None, where: str) -> None:
 
 
 def restore_database(engine: Engine, source: str) -> dict[str, int]:
-    """Replace the diary's contents with a backup's, all or nothing."""
+    """Replace the diary's contents with a backup's, all or nothing: every field of every row
+    is read and checked first (:mod:`dosewise.store.row_checks`), then the rows replace the
+    diary's in one transaction."""
     inspect_backup(source)
     with tempfile.TemporaryDirectory(prefix="dosewise-restore-") as folder:
         working = os.path.join(folder, "restore.sqlite3")
         shutil.copyfile(source, working)
         source_engine = build_engine(f"sqlite:///{working}")
         try:
-            upgrade_database(source_engine)  # an older backup is brought up to date on the copy
             try:
-                return _replace_all(engine, source_engine)
+                upgrade_database(source_engine)  # an older backup is brought up to date on the copy
             except SQLAlchemyError as error:
                 reason = str(getattr(error, "orig", None) or error).splitlines()[0]
                 raise InputError(
-                    f"{source} could not be restored ({reason}); the diary is unchanged"
+                    f"{source} could not be brought up to date ({reason}); the diary is unchanged"
                 ) from None
         finally:
             source_engine.dispose()
+        for table in TABLES:  # first every row is checked, while the diary is untouched
+            for _ in _backup_rows(working, table, source, checked=True):
+                pass
+        try:
+            return _replace_all(engine, lambda table: _backup_rows(working, table, source, checked=False))
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise InputError(f"{source} could not be restored ({reason}); the diary is unchanged") from None
+
+
+def _backup_rows(path: str, table: Table, source: str, *, checked: bool) -> Iterator[dict[str, Any]]:
+    """A backup table's rows, each read from SQLite as stored and typed; ``checked``: every
+    field checked too (the first pass; the second reads the same private copy again)."""
+    names = ", ".join(f'"{column.name}"' for column in table.columns)  # our own model's names
+    keys = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+    query = f'SELECT {names} FROM "{table.name}" ORDER BY {keys}'  # noqa: S608
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        cursor = connection.execute(query)
+        while True:
+            try:
+                batch = cursor.fetchmany(BATCH)
+            except sqlite3.Error as error:  # text that is not UTF-8
+                raise InputError(
+                    f"{source}, table {table.name}: a row cannot be read ({error}); the diary is unchanged"
+                ) from None
+            if not batch:
+                return
+            for values in batch:
+                typed = partial(row_from_sqlite, table, values)
+                yield _checked(table, typed, partial(_row, source, table, values), checked=checked)
+
+
+def _row(source: str, table: Table, values: Sequence[Any]) -> str:
+    """Where a backup row is: the file, the table and the row's key."""
+    key = ", ".join(f"{c.name} {v}" for c, v in zip(table.columns, values, strict=True) if c.primary_key)
+    return f"{source}, table {table.name}, row {key}"
 
 
 def export_csv(
@@ -246,19 +287,20 @@ def export_csv(
                 for row in _rows(engine, table, patient_id):
                     if secret is not None:
                         row[secret] = None
-                    writer.writerow([_cell(row[column.name]) for column in table.columns])
+                    writer.writerow([write_cell(row[column.name]) for column in table.columns])
                     count += 1
                 counts[table.name] = count
         for name, (header, rows) in (readable or {}).items():
             with open(os.path.join(folder, name), "w", newline="", encoding="utf-8") as file:
                 writer = csv.writer(file)
                 writer.writerow(header)
-                writer.writerows(rows)
+                writer.writerows([write_cell(value) for value in row] for row in rows)
         manifest = {
             "format": FORMAT,
             "schema_revision": schema_revision(engine),
             "exported_at": now.astimezone(UTC).isoformat(),
             "times": "UTC, ISO 8601",
+            "text_cells": TEXT_CELLS,
             "tables": counts,
         }
         if readable:
@@ -270,28 +312,19 @@ def export_csv(
     return counts
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
 def import_csv(engine: Engine, folder: str) -> dict[str, int]:
-    """Replace the diary's contents with a CSV export made by Dosewise (same schema), all or nothing."""
+    """Replace the diary's contents with a CSV export made by Dosewise (same schema), all or
+    nothing: every field is read and checked before the diary is touched."""
     rows = read_csv_export(folder)
     try:
-        return _replace_all(engine, rows)
+        return _replace_all(engine, lambda table: rows.get(table.name, []))
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise InputError(f"{folder} could not be imported ({reason}); the diary is unchanged") from None
 
 
 def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
-    """Every table's rows, typed, after checking the manifest and each file's columns."""
+    """Every table's rows, typed and checked, after checking the manifest and each file's columns."""
     try:
         with open(os.path.join(folder, MANIFEST), encoding="utf-8") as file:
             manifest = json.load(file)
@@ -306,6 +339,7 @@ def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
             f"{folder} is from schema {revision}; this Dosewise imports CSV of schema "
             f"{known_revisions()[-1]} (restore a backup file instead, or export again with this version)"
         )
+    quoted = manifest.get("text_cells") == TEXT_CELLS  # older exports did not quote formulas
     result: dict[str, list[dict[str, Any]]] = {}
     for table in TABLES:
         path = os.path.join(folder, f"{table.name}.csv")
@@ -317,57 +351,49 @@ def read_csv_export(folder: str) -> dict[str, list[dict[str, Any]]]:
                 if header != expected:
                     raise InputError(f"{path}: the columns must be {','.join(expected)}")
                 result[table.name] = [
-                    _typed_row(table, expected, values, path, number)
+                    _typed_row(table, values, f"{path} line {number}", quoted=quoted)
                     for number, values in enumerate(reader, start=2)
                 ]
         except OSError as error:
             raise InputError(f"cannot read {path}: {error.strerror or error}") from None
         except (UnicodeDecodeError, csv.Error) as error:
             raise InputError(f"{path} is not a readable CSV file ({error})") from None
-    _check_plans(result.get("plans", []), os.path.join(folder, "plans.csv"))
     return result
 
 
-def _check_plans(rows: list[dict[str, Any]], path: str) -> None:
-    """Each stored plan must read back, and its queried columns must be its record's own: the
+def _typed_row(table: Table, values: list[str], where: str, *, quoted: bool) -> dict[str, Any]:
+    if len(values) != len(table.columns):
+        raise InputError(f"{where}: {len(values)} cells, expected {len(table.columns)}")
+    return _checked(table, partial(row_from_cells, table, values, quoted=quoted), lambda: where)
+
+
+def _checked(
+    table: Table, typed: Callable[[], dict[str, Any]], where: Callable[[], str], *, checked: bool = True
+) -> dict[str, Any]:
+    """A row read from a file (``typed``), its plan record decoded, every field checked; the
+    first problem is one line that says where it is."""
+    try:
+        row = typed()
+        if table.name == "plans":
+            _remake_plan_columns(row)
+        if checked:
+            check_row(table, row)
+    except InputError as error:
+        raise InputError(f"{where()}: {error}; the diary is unchanged") from None
+    return row
+
+
+def _remake_plan_columns(row: dict[str, Any]) -> None:
+    """A stored plan must read back, and its queried columns must be its record's own: the
     record is decoded and the columns made from it again (a hand-edited file cannot make the
     kidney function triage reads disagree with the plan)."""
     from dosewise.store.plan_codec import decode_plan, plan_columns
 
-    for line, row in enumerate(rows, start=2):
-        try:
-            columns = plan_columns(decode_plan(row["record"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise InputError(f"{path}, line {line}: the plan record cannot be read ({error})") from None
-        row.update(columns)
-
-
-def _typed_row(table: Table, names: list[str], values: list[str], path: str, line: int) -> dict[str, Any]:
-    if len(values) != len(names):
-        raise InputError(f"{path} line {line}: {len(values)} cells, expected {len(names)}")
-    row: dict[str, Any] = {}
-    for column, value in zip(table.columns, values, strict=True):
-        try:
-            row[column.name] = _parse(column.type, value, nullable=bool(column.nullable))
-        except ValueError:
-            raise InputError(f"{path} line {line}: {column.name} {value!r} is not valid") from None
-    return row
-
-
-def _parse(kind: Any, value: str, *, nullable: bool) -> Any:
-    if value == "":
-        if nullable:
-            return None
-        if isinstance(kind, Integer | DateTime | Date | Boolean):
-            raise ValueError("a value is required")
-        return ""  # text that cannot be NULL: empty text
-    if isinstance(kind, Boolean):
-        return value == "1"
-    if isinstance(kind, Integer):
-        return int(value)
-    if isinstance(kind, DateTime):
-        moment = datetime.fromisoformat(value)
-        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-    if isinstance(kind, Date):  # a day (review_requests' report range, schema 0012)
-        return date.fromisoformat(value)
-    return value
+    record = row.get("record")
+    try:
+        if not isinstance(record, str):
+            raise TypeError("no record")
+        columns = plan_columns(decode_plan(record))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"record: the plan record cannot be read ({error})") from None
+    row.update(columns)

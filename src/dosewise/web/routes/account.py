@@ -62,6 +62,7 @@ def export_everything(context: Ctx, user: User) -> Response:
     if own is None:
         raise InputError("only a patient's account has a diary to export")
     patient = access.patient_access(context.engine, user=user, patient_id=own)
+    patient.require("export")
     content = everything_zip(context, patient, fhir_too=True)
     return Response(
         content,

@@ -564,6 +564,7 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
 @router.get("/patients/{patient_id}/fhir")
 def fhir(context: Ctx, patient: Patient) -> dict[str, Any]:
     """The diary as a FHIR R4 Bundle."""
+    patient.require("export")
     import json
 
     bundle: dict[str, Any] = json.loads(

@@ -107,6 +107,7 @@ def report_pdf(request: Request, context: Ctx, patient: Patient) -> Response:
 
 @router.get("/patients/{patient_id}/export/fhir.json")
 def fhir(request: Request, context: Ctx, patient: Patient) -> Response:
+    patient.require("export")
     bundle = export_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
     return _download(bundle.encode(), "application/fhir+json", _file_name(patient, "fhir.json"))
 
@@ -120,6 +121,7 @@ def calendar(request: Request, context: Ctx, patient: Patient) -> Response:
 @router.get("/patients/{patient_id}/export/csv.zip")
 def csv_zip(request: Request, context: Ctx, patient: Patient) -> Response:
     """Everything stored about the patient, one CSV per table, with a manifest."""
+    patient.require("export")
     return _download(
         everything_zip(context, patient, fhir_too=False), "application/zip", _file_name(patient, "csv.zip")
     )
