@@ -57,7 +57,8 @@ def browsers(app: Any) -> Iterator[Any]:
 
 def sign_in(client: TestClient, email: str = OWNER, password: str = PASSWORD) -> Any:
     form = client.get("/sign-in")
-    return client.post("/sign-in", data={"csrf_token": csrf_of(form.text), "email": email, "password": password})
+    data = {"csrf_token": csrf_of(form.text), "email": email, "password": password}
+    return client.post("/sign-in", data=data)
 
 
 def signed_up_then_out(client: TestClient, email: str = OWNER) -> None:
