@@ -18,6 +18,7 @@ import hashlib
 import math
 import re
 import secrets
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +61,12 @@ MAX_PASSWORD_CHARS = 256
 # zxcvbn's score runs 0-4; 3 means about 10^8 guesses or more ("safely unguessable" against
 # online guessing and moderate against a stolen argon2 database). A setting, not a clinical number.
 MIN_PASSWORD_SCORE = 3
+
+
+ZXCVBN_MAX_CHARS = 72  # zxcvbn's own maximum
+
+
+_ZXCVBN_LOCK = threading.Lock()
 
 
 EMAIL_PART_MIN_CHARS = 4  # a shorter first part of an email ("jo@") is only fed to zxcvbn
@@ -174,8 +181,11 @@ def check_password(password: str, *, email: str | None = None) -> None:
     from zxcvbn import zxcvbn
 
     words = [part for part in re.split(r"[^a-z0-9]+", address) if part]
-    # zxcvbn's matching grows with the length; 100 characters are plenty to judge
-    estimate = zxcvbn(password[:100], user_inputs=[address, local, *words] if address else [])
+    # zxcvbn refuses more than 72 characters (its matching grows with the length): judge the
+    # first 72. It keeps the user inputs in a module global: one check at a time.
+    personal = [address, local, *words] if address else []
+    with _ZXCVBN_LOCK:
+        estimate = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=personal)
     if estimate["score"] < MIN_PASSWORD_SCORE:
         feedback = estimate["feedback"]
         reason = (feedback.get("warning") or "").strip().rstrip(".")
