@@ -137,6 +137,34 @@ def test_strangers_cannot_lock_the_owner_out_of_a_browser_they_used_before(brows
     assert sign_in(travelling).status_code == 303
 
 
+def test_a_forged_or_copied_device_cookie_does_not_help_a_stranger(browsers: Any) -> None:
+    owner = browsers()
+    signed_up_then_out(owner)
+    strangers = [browsers(f"203.0.113.{i}") for i in range(1, 11)]
+    for i in range(50):
+        sign_in(strangers[i % 10], password=f"guess {i} guess")
+    entry = owner.cookies["dosewise_device"].strip('"').rsplit(".", 1)[0]  # "user id:nonce"
+    forger = browsers("203.0.113.77")
+    for forged in (entry, entry + ".AAAA", "1:made-up.AAAA"):
+        forger.cookies.set("dosewise_device", forged)
+        assert sign_in(forger).status_code == 429
+    other = browsers("203.0.113.78")
+    sign_up(other, "other@example.org")  # a device cookie, for another account
+    other.post("/sign-out", data={"csrf_token": page_token(other)})
+    assert sign_in(other).status_code == 429
+
+
+def test_the_api_says_how_long_to_wait(browsers: Any) -> None:
+    signed_up_then_out(browsers())
+    client = browsers("203.0.113.5")
+    for _ in range(5):
+        wrong = client.post("/api/session", json={"email": OWNER, "password": "not my password"})
+        assert wrong.status_code == 400
+    refused = client.post("/api/session", json={"email": OWNER, "password": PASSWORD})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "30"
+    assert refused.json()["detail"] == "too many failed sign-ins: wait 30 seconds, then try again"
+
+
 def test_the_owners_browser_is_limited_by_its_own_failures_only(browsers: Any, clock: Clock) -> None:
     owner = browsers()
     signed_up_then_out(owner)
