@@ -126,6 +126,19 @@ def web_settings(database_url: str) -> Any:
     )
 
 
+def web_settings_for_months(database_url: str) -> Any:
+    """Test settings for tests that follow a plan over weeks or months with one sign-in: their
+    sessions do not end (the session limits are tested in tests/web/test_web_sign_in_limits.py)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from dosewise.services.auth import SessionPolicy
+
+    years = timedelta(days=3650)
+    policy = SessionPolicy(absolute_lifetime=years, idle_limit=years)
+    return replace(web_settings(database_url), session_policy=policy)
+
+
 @pytest.fixture
 def web_app(tmp_path: Path) -> Any:
     from dosewise.web.app import create_app

@@ -82,6 +82,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a free port of 127.0.0.1 (one per xdist worker); yields its address."""
     import uvicorn
 
+    from dosewise.services.auth import SessionPolicy
     from dosewise.web.app import create_app
     from dosewise.web.settings import Argon2Cost, Settings
 
@@ -92,6 +93,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         environment="test",
         secure_cookies=False,
         argon2=Argon2Cost(time_cost=1, memory_kib=8, parallelism=1),
+        # tests move the clock by days (``shifted``) with one sign-in: sessions do not end here
+        session_policy=SessionPolicy(absolute_lifetime=timedelta(days=3650), idle_limit=timedelta(days=3650)),
     )
     app = create_app(settings, clock=SERVER_CLOCK)
     # Bind the socket here (port 0: the system picks a free one) and hand it to uvicorn, so no

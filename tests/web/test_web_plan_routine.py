@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import page_token, sign_up, web_settings
+from conftest import page_token, sign_up, web_settings_for_months
 from dosewise.store.models import AuditRow, DoseSlotRow, PlanRow
 from dosewise.web.app import create_app
 
@@ -50,7 +50,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(database_url: str, clock: Clock) -> Any:
-    return create_app(web_settings(database_url), clock=clock)
+    return create_app(web_settings_for_months(database_url), clock=clock)
 
 
 @pytest.fixture

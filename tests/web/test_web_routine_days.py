@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from conftest import sign_up, web_settings
+from conftest import sign_up, web_settings_for_months
 from dosewise.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -31,7 +31,7 @@ def signed_in(database_url: str, email: str) -> Iterator[tuple[TestClient, Clock
     """The app with its clock at 07:00 UTC on 1 December, a patient (zone UTC) signed in through
     the API: (client, clock, headers with the CSRF token, patient id)."""
     clock = Clock(datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
-    app = create_app(web_settings(database_url), clock=clock)
+    app = create_app(web_settings_for_months(database_url), clock=clock)
     with TestClient(app, follow_redirects=False) as web:
         sign_up(web, email, zone="UTC")
         web.cookies.clear()

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import csrf_of, page_token, sign_up, web_settings
+from conftest import csrf_of, page_token, sign_up, web_settings_for_months
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
@@ -50,7 +50,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(tmp_path: Any, clock: Clock) -> Any:
-    return create_app(web_settings(f"sqlite:///{tmp_path / 'today.sqlite3'}"), clock=clock)
+    return create_app(web_settings_for_months(f"sqlite:///{tmp_path / 'today.sqlite3'}"), clock=clock)
 
 
 @pytest.fixture

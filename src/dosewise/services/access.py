@@ -15,9 +15,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import Engine, Select, and_, bindparam, select
+from sqlalchemy import Engine, Select, and_, bindparam, select, update
 
 from dosewise.errors import DosewiseError, InputError, NotFound
 from dosewise.services.audit import audit
@@ -39,7 +39,7 @@ from dosewise.store.models import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy import CursorResult
 
 
 Relation = Literal["owner", "caregiver", "clinician"]
@@ -271,7 +271,21 @@ def accept_invitation(engine: Engine, *, user: CurrentUser, code: str, now: date
         patient = session.get(PatientRow, invitation.patient_id)
         if patient is None or patient.user_id == user.user_id:
             raise InputError("this code is for your own diary")
-        invitation.used_at = now_utc
+        # One statement marks the code used only if it still is unused: of people using it at
+        # the same moment, one changes the row and the others (who read it unused) change nothing.
+        claimed = session.execute(
+            update(InvitationRow)
+            .where(
+                InvitationRow.id == invitation.id,
+                InvitationRow.used_at.is_(None),
+                InvitationRow.revoked_at.is_(None),
+                InvitationRow.expires_at > now_utc,
+            )
+            .values(used_at=now_utc)
+            .execution_options(synchronize_session=False)
+        )
+        if cast("CursorResult[Any]", claimed).rowcount != 1:
+            raise InputError("this code is not valid: it may be mistyped, used or expired; ask for a new one")
         grant = session.scalar(
             select(AccessGrantRow).where(
                 AccessGrantRow.patient_id == patient.id, AccessGrantRow.user_id == user.user_id

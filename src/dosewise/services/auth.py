@@ -3,31 +3,40 @@
 - Passwords are hashed with argon2 (the hasher is passed in: the app sets its cost).
 - A session is a random token in a signed cookie; the database keeps only its SHA-256, so any
   worker serves any user and a stolen backup signs nobody in.
-- Failed sign-ins are counted in the database (per email and per client address), so the
-  limit holds across workers.
+- Failed password tries are counted in the database under a few keys (a browser that signed
+  in to the account before; else the account, the account from this address, the address),
+  read and written under a row lock, so the limits hold across workers and parallel guesses.
+  Past a limit each next try waits longer, up to a cap: nobody is locked out, and a browser
+  the owner used before is limited by its own failures only (docs/adr/0017).
+- Passwords are checked for strength (zxcvbn, offline, with its bundled lists) and may not
+  contain the email.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
+import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine, Row, Select, bindparam, delete, or_, select, update
+from sqlalchemy import Engine, Row, Select, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
 from dosewise.services.audit import audit
 from dosewise.services.clock import to_utc
-from dosewise.store.database import read_connection, read_only, unit_of_work
+from dosewise.store.database import read_connection, unit_of_work
 from dosewise.store.models import (
     AuditRow,
-    LoginAttemptRow,
     PatientRow,
+    SignInCounterRow,
     UserRow,
     WebSessionRow,
 )
@@ -49,6 +58,23 @@ MIN_PASSWORD_CHARS = 10  # settings, not clinical numbers
 MAX_PASSWORD_CHARS = 256
 
 
+# zxcvbn's score runs 0-4; 3 means about 10^8 guesses or more ("safely unguessable" against
+# online guessing and moderate against a stolen argon2 database). A setting, not a clinical number.
+MIN_PASSWORD_SCORE = 3
+
+
+ZXCVBN_MAX_CHARS = 72  # zxcvbn's own maximum
+
+
+_ZXCVBN_LOCK = threading.Lock()
+
+
+EMAIL_PART_MIN_CHARS = 4  # a shorter first part of an email ("jo@") is only fed to zxcvbn
+
+
+CHOOSING_ADVICE = "choose three or four unrelated words (spaces are fine), or let a password manager make one"
+
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -56,24 +82,52 @@ TOUCH_EVERY = timedelta(minutes=5)  # a session's last-seen time is written at m
 
 
 class TooManyAttempts(DosewiseError):
-    """Sign-in refused for a while after too many failures."""
+    """A password try refused for a while after too many failures; ``retry_after_s`` says how
+    long to wait (the message says it in words)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignInLimits:
-    """Failed sign-ins allowed in ``window``: from one address for one account (the usual
-    guessing), for one account from anywhere (spread-out guessing; higher, so a stranger
-    cannot lock a person out with five wrong tries), and from one address for any account."""
+    """Failed password tries allowed before each next try must wait (docs/adr/0017):
 
+    - from a browser that signed in to the account before (its device cookie): its own
+      failures only, so strangers' failures elsewhere never slow the owner down there;
+    - from any other browser: for the account from this address (the usual guessing), for the
+      account from anywhere (spread-out guessing) and from this address for any account;
+    - on the account's own pages (change the password, delete the account): per account.
+
+    Past a limit the next try waits ``first_delay``, then twice as long after each further
+    failure, never more than ``max_delay``; a try refused for waiting counts nothing. A key's
+    failures are forgotten ``forget_after`` its last failure, and a right password clears the
+    failures of the browser (or address) it came from."""
+
+    max_failures_per_device: int = 5
     max_failures_per_email_and_client: int = 5
-    max_failures_per_email: int = 50
+    max_failures_per_email: int = 20
     max_failures_per_client: int = 20
-    window: timedelta = timedelta(minutes=15)
+    first_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(minutes=15)
+    forget_after: timedelta = timedelta(hours=24)
+
+    def delay_after(self, failures: int, allowed: int) -> timedelta:
+        """How long after the last failure the next try may come (0 while under the limit)."""
+        if failures < allowed:
+            return timedelta(0)
+        doubled: timedelta = self.first_delay * 2 ** min(failures - allowed, 30)
+        return min(doubled, self.max_delay)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionPolicy:
-    lifetime: timedelta = timedelta(days=14)  # idle time after which a session ends
+    """A session ends ``absolute_lifetime`` after the sign-in, however active (never
+    extended), or after ``idle_limit`` without a request, whichever comes first."""
+
+    absolute_lifetime: timedelta = timedelta(days=30)
+    idle_limit: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +149,7 @@ class NewSession:
     token: str
     csrf_token: str
     user_id: int
+    device: str = ""  # the browser's device entry (user id:nonce) for its signed device cookie
 
 
 def digest(text: str) -> str:
@@ -108,11 +163,36 @@ def normalize_email(email: str) -> str:
     return cleaned
 
 
-def check_password(password: str) -> None:
+def check_password(password: str, *, email: str | None = None) -> None:
+    """Refuse a password that is short, contains the email (or its first part), or is easy to
+    guess by zxcvbn's estimate (its bundled lists of common passwords, names, words and
+    patterns; offline); the message says why and what to do."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise InputError(f"choose a password of at least {MIN_PASSWORD_CHARS} characters")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InputError(f"a password is at most {MAX_PASSWORD_CHARS} characters")
+    address = (email or "").strip().lower()
+    local = address.split("@", 1)[0]
+    lowered = password.lower()
+    if (address and address in lowered) or (len(local) >= EMAIL_PART_MIN_CHARS and local in lowered):
+        raise InputError(
+            f"a password must not contain your email address or its first part: {CHOOSING_ADVICE}"
+        )
+    from zxcvbn import zxcvbn
+
+    words = [part for part in re.split(r"[^a-z0-9]+", address) if part]
+    # zxcvbn refuses more than 72 characters (its matching grows with the length): judge the
+    # first 72. It keeps the user inputs in a module global: one check at a time.
+    personal = [address, local, *words] if address else []
+    with _ZXCVBN_LOCK:
+        estimate = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=personal)
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        feedback = estimate["feedback"]
+        reason = (feedback.get("warning") or "").strip().rstrip(".")
+        if not reason:
+            reason = "it would be found quickly by trying common words, names and patterns"
+        reason = reason[0].lower() + reason[1:]
+        raise InputError(f"this password is easy to guess ({reason}): {CHOOSING_ADVICE}")
 
 
 def sign_up(
@@ -133,7 +213,7 @@ def sign_up(
         raise InputError("enter your name (at most 200 characters)")
     if role not in ROLES:
         raise InputError("choose patient, caregiver or clinician")
-    check_password(password)
+    check_password(password, email=address)
     password_hash = hasher.hash(password)
     with unit_of_work(engine) as session:
         if session.scalar(select(UserRow.id).where(UserRow.email == address)) is not None:
@@ -165,63 +245,133 @@ def sign_in(
     now: datetime,
     limits: SignInLimits,
     policy: SessionPolicy,
+    known_devices: Collection[str] = (),
 ) -> NewSession:
-    """A new session for the right password; failures count towards the rate limit."""
+    """A new session for the right password. ``known_devices``: the entries of the browser's
+    signed device cookie (see :attr:`NewSession.device`); a browser that signed in to this
+    account before is limited by its own failures only (docs/adr/0017)."""
 
     address = email.strip().lower()[:254]
     now_utc = to_utc(now)
-    since = now_utc - limits.window
     client = client[:64]
-    # The attempt is written first (and removed on success), so parallel guesses count too.
-    with unit_of_work(engine) as session:  # short: argon2 runs outside any transaction
-        attempts = session.execute(
-            select(LoginAttemptRow.email, LoginAttemptRow.client).where(
-                or_(LoginAttemptRow.email == address, LoginAttemptRow.client == client),
-                LoginAttemptRow.at >= since,
-            )
-        ).all()
-        both = sum(1 for e, c in attempts if e == address and c == client)
-        by_email = sum(1 for e, _ in attempts if e == address)
-        by_client = sum(1 for _, c in attempts if c == client)
-        if (
-            both >= limits.max_failures_per_email_and_client
-            or by_email >= limits.max_failures_per_email
-            or by_client >= limits.max_failures_per_client
-        ):
-            blocked = True
-        else:
-            blocked = False
-            attempt = LoginAttemptRow(email=address, client=client, at=now_utc)
-            session.add(attempt)
-            session.flush()
-            attempt_id = attempt.id
+    # The try is counted first (and forgiven on success), under row locks, so parallel
+    # guesses are counted one after the other; argon2 runs outside any transaction.
+    with unit_of_work(engine) as session:
         found = session.execute(
             select(UserRow.id, UserRow.password_hash).where(UserRow.email == address)
         ).first()
-    if blocked:
-        minutes = int(limits.window.total_seconds() // 60)
-        raise TooManyAttempts(f"too many failed sign-ins: wait {minutes} minutes, then try again")
+        device = _known_device(known_devices, found.id if found is not None else None)
+        keys = _sign_in_keys(limits, address=address, client=client, device=device)
+        _count_try(session, keys, now_utc, limits, "too many failed sign-ins")
     stored = found.password_hash if found is not None else None
     # an unknown email costs the same time as a wrong password
     ok = _verify(hasher, stored or _dummy_hash(hasher), password) and stored is not None
-    if not ok or found is None:  # the attempt stays counted
+    if not ok or found is None:  # the try stays counted
         raise InputError("wrong email or password")
     with unit_of_work(engine) as session:
-        session.execute(
-            delete(LoginAttemptRow).where(
-                or_(
-                    LoginAttemptRow.id == attempt_id,
-                    (LoginAttemptRow.email == address) & (LoginAttemptRow.client == client),
-                )
-            )
-        )
+        _forgive(session, keys, now_utc, limits)
         if stored is not None and hasher.check_needs_rehash(stored):
             user = session.get(UserRow, found.id)
             if user is not None:
                 user.password_hash = hasher.hash(password)
-        new = _new_session(session, found.id, now_utc, policy)
+        new = _new_session(session, found.id, now_utc, policy, device=device or _new_device(found.id))
         audit(session, now, f"user:{found.id}", None, "sign_in", "user", found.id)
     return new
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """One counted key: ``own`` keys belong to the browser (or address) that tried and are
+    cleared by its right password; shared ones lose only that try."""
+
+    key: str
+    allowed: int
+    own: bool
+
+
+def _known_device(known_devices: Collection[str], user_id: int | None) -> str | None:
+    """The browser's device entry for this account, if it signed in to it before."""
+    if user_id is None:
+        return None
+    prefix = f"{user_id}:"
+    return next((entry for entry in known_devices if entry.startswith(prefix) and len(entry) <= 64), None)
+
+
+def _new_device(user_id: int) -> str:
+    return f"{user_id}:{secrets.token_urlsafe(16)}"
+
+
+def _sign_in_keys(limits: SignInLimits, *, address: str, client: str, device: str | None) -> list[_Limit]:
+    if device is not None:
+        return [_Limit(f"device {device}", limits.max_failures_per_device, own=True)]
+    return [
+        _Limit(f"email {address}", limits.max_failures_per_email, own=False),
+        _Limit(f"email+client {address} {client}", limits.max_failures_per_email_and_client, own=True),
+        _Limit(f"client {client}", limits.max_failures_per_client, own=False),
+    ]
+
+
+def _count_try(
+    session: Session, keys: Sequence[_Limit], now_utc: datetime, limits: SignInLimits, what: str
+) -> None:
+    """Count one more failure under every key, or raise :class:`TooManyAttempts` (counting
+    nothing) when one of them must wait. The keys' rows are locked in one order (PostgreSQL;
+    SQLite's writers queue anyway), so two tries are counted one after the other."""
+    hashes = {digest(limit.key): limit for limit in keys}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(SignInCounterRow)
+        .values([{"key_hash": h, "failures": 0, "last_failure_at": now_utc} for h in sorted(hashes)])
+        .on_conflict_do_nothing(index_elements=["key_hash"])
+    )
+    rows = session.scalars(
+        select(SignInCounterRow)
+        .where(SignInCounterRow.key_hash.in_(sorted(hashes)))
+        .order_by(SignInCounterRow.key_hash)
+        .with_for_update()
+    ).all()
+    wait = timedelta(0)
+    for row in rows:
+        if now_utc - row.last_failure_at >= limits.forget_after:
+            row.failures = 0
+        ready_at = row.last_failure_at + limits.delay_after(row.failures, hashes[row.key_hash].allowed)
+        wait = max(wait, ready_at - now_utc)
+    if wait > timedelta(0):
+        seconds = math.ceil(wait.total_seconds())
+        raise TooManyAttempts(f"{what}: wait {_say_wait(seconds)}, then try again", retry_after_s=seconds)
+    for row in rows:
+        row.failures += 1
+        row.last_failure_at = now_utc
+
+
+def _forgive(session: Session, keys: Sequence[_Limit], now_utc: datetime, limits: SignInLimits) -> None:
+    """The password was right: clear the failures of the browser (or address) it came from,
+    take this try back from the shared keys, and drop counters nobody failed under lately."""
+    own = [digest(limit.key) for limit in keys if limit.own]
+    shared = [digest(limit.key) for limit in keys if not limit.own]
+    if own:
+        session.execute(delete(SignInCounterRow).where(SignInCounterRow.key_hash.in_(own)))
+    if shared:
+        session.execute(
+            update(SignInCounterRow)
+            .where(SignInCounterRow.key_hash.in_(shared), SignInCounterRow.failures > 0)
+            .values(failures=SignInCounterRow.failures - 1)
+        )
+        session.execute(
+            delete(SignInCounterRow).where(
+                SignInCounterRow.key_hash.in_(shared), SignInCounterRow.failures <= 0
+            )
+        )
+    # by the index on last_failure_at: failures nobody added to for a day are forgotten anyway
+    stale = now_utc - limits.forget_after
+    session.execute(delete(SignInCounterRow).where(SignInCounterRow.last_failure_at <= stale))
+
+
+def _say_wait(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _verify(hasher: PasswordHasher, stored: str, password: str) -> bool:
@@ -243,7 +393,9 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY[key]
 
 
-def _new_session(session: Session, user_id: int, now_utc: datetime, policy: SessionPolicy) -> NewSession:
+def _new_session(
+    session: Session, user_id: int, now_utc: datetime, policy: SessionPolicy, *, device: str = ""
+) -> NewSession:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session.add(
@@ -253,10 +405,10 @@ def _new_session(session: Session, user_id: int, now_utc: datetime, policy: Sess
             csrf_token=csrf,
             created_at=now_utc,
             last_seen_at=now_utc,
-            expires_at=now_utc + policy.lifetime,
+            expires_at=now_utc + min(policy.idle_limit, policy.absolute_lifetime),
         )
     )
-    return NewSession(token=token, csrf_token=csrf, user_id=user_id)
+    return NewSession(token=token, csrf_token=csrf, user_id=user_id, device=device)
 
 
 def session_user(engine: Engine, *, token: str, now: datetime, policy: SessionPolicy) -> CurrentUser | None:
@@ -275,6 +427,7 @@ def session_statement() -> Select[*tuple[Any, ...]]:
             WebSessionRow.csrf_token,
             WebSessionRow.last_seen_at,
             WebSessionRow.expires_at,
+            WebSessionRow.created_at.label("session_created_at"),
             UserRow.id.label("user_id"),
             UserRow.email,
             UserRow.display_name,
@@ -289,20 +442,23 @@ def user_of_session(
     engine: Engine, found: Row[Any] | None, *, now: datetime, policy: SessionPolicy
 ) -> CurrentUser | None:
     """The user of a row of :func:`session_statement` (None: unknown or expired, then deleted).
-    The sliding expiry is written at most every :data:`TOUCH_EVERY`."""
+    A session ends at its absolute end (sign-in + ``policy.absolute_lifetime``, never moved) or
+    ``policy.idle_limit`` after it was last used; last use is written at most every
+    :data:`TOUCH_EVERY`."""
     if found is None:
         return None
     now_utc = to_utc(now)
-    if found.expires_at <= now_utc:
+    absolute_end = found.session_created_at + policy.absolute_lifetime
+    if min(found.expires_at, absolute_end, found.last_seen_at + policy.idle_limit) <= now_utc:
         with unit_of_work(engine) as session:
             session.execute(delete(WebSessionRow).where(WebSessionRow.id == found.session_id))
         return None
-    if now_utc - found.last_seen_at >= TOUCH_EVERY:  # sliding expiry, written rarely
+    if now_utc - found.last_seen_at >= TOUCH_EVERY:  # sliding idle expiry, written rarely
         with unit_of_work(engine) as session:
             session.execute(
                 update(WebSessionRow)
                 .where(WebSessionRow.id == found.session_id)
-                .values(last_seen_at=now_utc, expires_at=now_utc + policy.lifetime)
+                .values(last_seen_at=now_utc, expires_at=min(now_utc + policy.idle_limit, absolute_end))
             )
     role: Role = found.role  # the CHECK constraint keeps it one of ROLES
     return CurrentUser(
@@ -329,12 +485,15 @@ def change_password(
     new: str,
     now: datetime,
     policy: SessionPolicy,
+    limits: SignInLimits,
 ) -> NewSession:
-    """Change the password and end every other session (a new one replaces this one)."""
-    check_password(new)
-    stored = _stored_hash(engine, user.user_id)
-    if not _verify(hasher, stored, current):
-        raise InputError("the current password is not right")
+    """Change the password and end every other session (a new one replaces this one).
+    Wrong current passwords count towards the account pages' limit."""
+    check_password(new, email=user.email)
+    keys = _check_current_password(
+        engine, hasher, user=user, password=current, now=now, limits=limits,
+        wrong="the current password is not right",
+    )  # fmt: skip
     new_hash = hasher.hash(new)
     with unit_of_work(engine) as session:
         row = session.get(UserRow, user.user_id)
@@ -342,26 +501,54 @@ def change_password(
             raise NotFound("no such account")
         row.password_hash = new_hash
         session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user.user_id))
+        _forgive(session, keys, to_utc(now), limits)
         audit(session, now, user.actor, None, "change_password", "user", user.user_id)
         return _new_session(session, user.user_id, to_utc(now), policy)
 
 
-def delete_account(engine: Engine, hasher: PasswordHasher, *, user: CurrentUser, password: str) -> None:
+def delete_account(
+    engine: Engine,
+    hasher: PasswordHasher,
+    *,
+    user: CurrentUser,
+    password: str,
+    now: datetime,
+    limits: SignInLimits,
+) -> None:
     """Delete the account; a patient's diary goes with it (plans, doses, entries, grants, and
-    the audit trail about them). Caregivers and clinicians lose their grants."""
-    if not _verify(hasher, _stored_hash(engine, user.user_id), password):
-        raise InputError("the password is not right: the account was not deleted")
+    the audit trail about them). Caregivers and clinicians lose their grants. Wrong passwords
+    count towards the account pages' limit."""
+    keys = _check_current_password(
+        engine, hasher, user=user, password=password, now=now, limits=limits,
+        wrong="the password is not right: the account was not deleted",
+    )  # fmt: skip
     with unit_of_work(engine) as session:
         patients = list(session.scalars(select(PatientRow.id).where(PatientRow.user_id == user.user_id)))
         if patients:
             session.execute(delete(AuditRow).where(AuditRow.patient_id.in_(patients)))
             session.execute(delete(PatientRow).where(PatientRow.id.in_(patients)))
         session.execute(delete(UserRow).where(UserRow.id == user.user_id))
+        _forgive(session, keys, to_utc(now), limits)
 
 
-def _stored_hash(engine: Engine, user_id: int) -> str:
-    with read_only(engine) as session:
-        stored = session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
-    if stored is None:
-        raise NotFound("no such account")
-    return stored
+def _check_current_password(
+    engine: Engine,
+    hasher: PasswordHasher,
+    *,
+    user: CurrentUser,
+    password: str,
+    now: datetime,
+    limits: SignInLimits,
+    wrong: str,
+) -> list[_Limit]:
+    """Raise unless ``password`` is the user's, counting the try like a sign-in from a known
+    browser (per account); the keys to forgive once the change is made."""
+    keys = [_Limit(f"account pages {user.user_id}", limits.max_failures_per_device, own=True)]
+    with unit_of_work(engine) as session:
+        stored = session.scalar(select(UserRow.password_hash).where(UserRow.id == user.user_id))
+        if stored is None:
+            raise NotFound("no such account")
+        _count_try(session, keys, to_utc(now), limits, "too many wrong passwords")
+    if not _verify(hasher, stored, password):
+        raise InputError(wrong)
+    return keys

@@ -311,18 +311,6 @@ class WebSessionRow(Base):
     expires_at: Mapped[datetime]
 
 
-class LoginAttemptRow(Base):
-    """Failed sign-ins, for rate limiting across workers (cleared on success)."""
-
-    __tablename__ = "login_attempts"
-    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-
-
 class AttentionSummaryRow(Base):
     """A patient's flags for the clinician's list, computed by ``services.clinic`` and valid
     while ``now < valid_until`` (naive UTC; NULL: stale). Not data: derived, kept out of
@@ -548,3 +536,16 @@ class ReviewAnswerRow(Base):
     kind: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"))
+
+
+class SignInCounterRow(Base):
+    """Failed password tries under one limited key (a known browser, an account from unknown
+    browsers, an account from one address, an address, an account's own pages; docs/adr/0017),
+    kept as the SHA-256 of the key. Read and written under a row lock. Not data: never backed up."""
+
+    __tablename__ = "sign_in_counters"
+    __table_args__ = {"info": {"transfer": False}}  # noqa: RUF012  (SQLAlchemy reads it once)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)

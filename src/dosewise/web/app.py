@@ -245,8 +245,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
         message = str(error) if not isinstance(error, NotFound) else "Not found."
         if _is_api(request):
-            return JSONResponse(_problem(error, message), status_code=status)
-        return render_error(context, request, status, message)
+            response: Response = JSONResponse(_problem(error, message), status_code=status)
+        else:
+            response = render_error(context, request, status, message)
+        if isinstance(error, TooManyAttempts) and error.retry_after_s > 0:
+            response.headers["retry-after"] = str(error.retry_after_s)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

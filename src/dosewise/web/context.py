@@ -33,7 +33,11 @@ SESSION_COOKIE = "dosewise_session"
 ANON_CSRF_COOKIE = "dosewise_csrf"  # for the forms before sign-in (sign in, sign up)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-COOKIE_MAX_AGE = 90 * 24 * 3600  # setting: an active user signs in again after 90 days
+# A browser that signed in to an account: a signed list of "user id:nonce" entries (the newest
+# first, a few accounts at most), so it is limited by its own failed sign-ins only (ADR 0017).
+DEVICE_COOKIE = "dosewise_device"
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+MAX_DEVICE_ENTRIES = 5
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -191,9 +195,9 @@ def set_session_cookie(context: AppContext, response: Response, token: str) -> N
     response.set_cookie(
         SESSION_COOKIE,
         context.signer.sign(token).decode(),
-        # the server ends idle sessions (sliding); the cookie itself lasts longer so that an
-        # active session is not cut off on the day the cookie was first set
-        max_age=COOKIE_MAX_AGE,
+        # the server ends the session (idle limit, absolute lifetime); the cookie lasts the
+        # absolute lifetime, the longest any session can
+        max_age=int(context.settings.session_policy.absolute_lifetime.total_seconds()),
         httponly=True,
         secure=context.settings.secure_cookies,
         samesite="lax",
@@ -204,6 +208,44 @@ def set_session_cookie(context: AppContext, response: Response, token: str) -> N
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _device_signer(context: AppContext) -> Signer:
+    return Signer(context.settings.secret_key, salt="dosewise-device")
+
+
+def known_devices(context: AppContext, request: Request) -> tuple[str, ...]:
+    """The entries of this browser's device cookie (none when missing or tampered with)."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie or len(cookie) > 1024:
+        return ()
+    try:
+        value = _device_signer(context).unsign(cookie).decode()
+    except (BadSignature, UnicodeDecodeError):
+        return ()
+    return tuple(entry for entry in value.split(",") if entry)[:MAX_DEVICE_ENTRIES]
+
+
+def remember_device(
+    context: AppContext, request: Request, response: Response, device: str, *, forget: bool = False
+) -> None:
+    """Put ``device`` (an account's "user id:nonce") first in the browser's device cookie, or
+    take that account's entry out (``forget``: the account was deleted)."""
+    account = device.split(":", 1)[0] + ":"
+    others = [entry for entry in known_devices(context, request) if not entry.startswith(account)]
+    entries = (others if forget else [device, *others])[:MAX_DEVICE_ENTRIES]
+    if not entries:
+        response.delete_cookie(DEVICE_COOKIE, path="/")
+        return
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer(context).sign(",".join(entries)).decode(),
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        httponly=True,
+        secure=context.settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
 
 
 def render(

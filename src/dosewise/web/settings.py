@@ -76,6 +76,7 @@ class Settings:
                 env, data_folder=_data_folder(), development=environment == "development"
             ),
             worker=worker,  # type: ignore[arg-type]  # checked above
+            session_policy=session_policy_from(env),
         )
 
 
@@ -107,3 +108,27 @@ def development_secret() -> str:
 def default_database_url() -> str:
     """SQLite in the user's data folder (beside the CLI's personal diary, not the same file)."""
     return f"sqlite:///{os.path.join(_data_folder(), 'web.sqlite3')}"
+
+
+def session_policy_from(env: dict[str, str]) -> SessionPolicy:
+    """DOSEWISE_SESSION_MAX_DAYS (default 30): a session ends this long after signing in, however
+    active; DOSEWISE_SESSION_IDLE_DAYS (default 7): or this long after its last request. Days,
+    fractions allowed (0.5 is 12 hours). See docs/adr/0017."""
+    default = SessionPolicy()
+    lifetimes = {}
+    for name, fallback in (
+        ("DOSEWISE_SESSION_MAX_DAYS", default.absolute_lifetime),
+        ("DOSEWISE_SESSION_IDLE_DAYS", default.idle_limit),
+    ):
+        raw = env.get(name, "").strip()
+        try:
+            days = float(raw) if raw else fallback / timedelta(days=1)
+        except ValueError:
+            days = -1.0
+        if not (0 < days <= 3660):  # also refuses nan and inf
+            raise InputError(f"{name} is a number of days above 0, such as 30 or 0.5")
+        lifetimes[name] = timedelta(days=days)
+    absolute, idle = lifetimes["DOSEWISE_SESSION_MAX_DAYS"], lifetimes["DOSEWISE_SESSION_IDLE_DAYS"]
+    if idle > absolute:
+        raise InputError("DOSEWISE_SESSION_IDLE_DAYS is at most DOSEWISE_SESSION_MAX_DAYS")
+    return SessionPolicy(absolute_lifetime=absolute, idle_limit=idle)

@@ -9,7 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
 from dosewise.services import access, auth
-from dosewise.web.context import Ctx, User, clear_session_cookie, render, set_session_cookie
+from dosewise.services.auth import TooManyAttempts
+from dosewise.web.context import Ctx, User, clear_session_cookie, remember_device, render, set_session_cookie
+from dosewise.web.routes.auth import with_retry_after
 from dosewise.web.routes.report import everything_zip
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -47,9 +49,10 @@ def change_password(
             new=new,
             now=context.now(),
             policy=context.settings.session_policy,
+            limits=context.settings.sign_in_limits,
         )
-    except InputError as error:
-        return _page(request, context, user, status=400, error=str(error))
+    except (InputError, TooManyAttempts) as error:
+        return _refused(request, context, user, error)
     response = RedirectResponse("/account?done=password", status_code=303)
     set_session_cookie(context, response, session.token)
     return response
@@ -82,9 +85,23 @@ def delete_account(
     if confirm.strip().lower() != "delete":
         return _page(request, context, user, status=400, error="type DELETE to confirm that everything goes")
     try:
-        auth.delete_account(context.engine, context.hasher, user=user, password=password)
-    except InputError as error:
-        return _page(request, context, user, status=400, error=str(error))
+        auth.delete_account(
+            context.engine,
+            context.hasher,
+            user=user,
+            password=password,
+            now=context.now(),
+            limits=context.settings.sign_in_limits,
+        )
+    except (InputError, TooManyAttempts) as error:
+        return _refused(request, context, user, error)
     response = RedirectResponse("/?deleted=1", status_code=303)
     clear_session_cookie(response)
+    remember_device(context, request, response, f"{user.user_id}:", forget=True)
     return response
+
+
+def _refused(request: Request, context: Ctx, user: User, error: InputError | TooManyAttempts) -> Response:
+    """The account page again with the message: 400 to fix the input, 429 to wait."""
+    status = 429 if isinstance(error, TooManyAttempts) else 400
+    return with_retry_after(_page(request, context, user, status=status, error=str(error)), error)

@@ -48,9 +48,8 @@ from dosewise.web.context import (
     Patient,
     User,
     clear_session_cookie,
-    set_session_cookie,
 )
-from dosewise.web.routes.auth import start_session
+from dosewise.web.routes.auth import signed_in, start_session
 
 
 class Problem(BaseModel):
@@ -212,7 +211,7 @@ def sign_in(body: SignIn, request: Request, context: Ctx) -> JSONResponse:
     if user is None:  # the session was just made
         raise InputError("sign-in failed: try again")
     response = JSONResponse(SignedIn(user=_me(user), csrf_token=session.csrf_token).model_dump(mode="json"))
-    set_session_cookie(context, response, session.token)
+    signed_in(context, request, response, session)
     return response
 
 

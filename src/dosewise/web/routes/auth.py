@@ -19,6 +19,8 @@ from dosewise.web.context import (
     User,
     anonymous_csrf,
     clear_session_cookie,
+    known_devices,
+    remember_device,
     render,
     set_session_cookie,
 )
@@ -84,7 +86,7 @@ def sign_up(
             context, request, "sign_up.html.j2", status=400, zones=COMMON_ZONES, form=form, error=str(error)
         )
     response = RedirectResponse("/", status_code=303)
-    set_session_cookie(context, response, session.token)
+    signed_in(context, request, response, session)
     return response
 
 
@@ -107,7 +109,7 @@ def sign_in(
         session = start_session(context, request, email, password)
     except (InputError, TooManyAttempts) as error:
         status = 429 if isinstance(error, TooManyAttempts) else 400
-        return render(
+        page = render(
             context,
             request,
             "sign_in.html.j2",
@@ -116,8 +118,9 @@ def sign_in(
             email=email,
             error=str(error),
         )
+        return with_retry_after(page, error)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(context, response, session.token)
+    signed_in(context, request, response, session)
     return response
 
 
@@ -132,7 +135,8 @@ def sign_out(request: Request, context: Ctx, user: User) -> Response:
 
 
 def start_session(context: AppContext, request: Request, email: str, password: str) -> NewSession:
-    """Sign in (rate-limited per email and per client address): the new session."""
+    """Sign in (limited per known browser, else per account, account and address, and
+    address; docs/adr/0017): the new session."""
     return auth.sign_in(
         context.engine,
         context.hasher,
@@ -142,7 +146,22 @@ def start_session(context: AppContext, request: Request, email: str, password: s
         now=context.now(),
         limits=context.settings.sign_in_limits,
         policy=context.settings.session_policy,
+        known_devices=known_devices(context, request),
     )
+
+
+def signed_in(context: AppContext, request: Request, response: Response, session: NewSession) -> None:
+    """The cookies of a new sign-in: the session, and this browser remembered for the account."""
+    set_session_cookie(context, response, session.token)
+    if session.device:
+        remember_device(context, request, response, session.device)
+
+
+def with_retry_after(response: Response, error: Exception) -> Response:
+    """A refused try says in a header, too, when the next one may come (RFC 9110 Retry-After)."""
+    if isinstance(error, TooManyAttempts) and error.retry_after_s > 0:
+        response.headers["retry-after"] = str(error.retry_after_s)
+    return response
 
 
 def _client(request: Request) -> str:
