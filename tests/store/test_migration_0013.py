@@ -28,15 +28,14 @@ def test_existing_clinicians_are_not_verified_by_the_upgrade(database_url: str) 
                 ),
                 {"email": email, "role": role, "at": SIGNED_UP},
             )
-        with pytest.raises(IntegrityError):  # no administrators before 0013
-            with connection.begin_nested():
-                connection.execute(
-                    text(
-                        "INSERT INTO users (email, display_name, role, created_at) "
-                        "VALUES ('root@example.org', 'Root', 'admin', :at)"
-                    ),
-                    {"at": SIGNED_UP},
-                )
+        with pytest.raises(IntegrityError), connection.begin_nested():  # no administrators before 0013
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, role, created_at) "
+                    "VALUES ('root@example.org', 'Root', 'admin', :at)"
+                ),
+                {"at": SIGNED_UP},
+            )
     upgrade_database(engine)
     with engine.connect() as connection:
         rows = connection.execute(
@@ -49,7 +48,8 @@ def test_existing_clinicians_are_not_verified_by_the_upgrade(database_url: str) 
     with pytest.raises(IntegrityError), engine.begin() as connection:  # the roles are still checked
         connection.execute(
             text(
-                "INSERT INTO users (email, display_name, role, created_at) VALUES ('w@x.org', 'W', 'wizard', :at)"
+                "INSERT INTO users (email, display_name, role, created_at) "
+                "VALUES ('w@x.org', 'W', 'wizard', :at)"
             ),
             {"at": SIGNED_UP},
         )
