@@ -284,6 +284,7 @@ class Helpers:
     screenshot: Callable[[Page, str], None] = screenshot
     afternoon_zone: Callable[..., str] = afternoon_zone
     clock: ServerClock = field(default_factory=lambda: SERVER_CLOCK)
+    live_engine: Callable[[], Any] = lambda: LIVE_ENGINE[-1]  # the live server's database
 
 
 @pytest.fixture(scope="session")
