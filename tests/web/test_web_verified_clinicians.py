@@ -273,3 +273,29 @@ def test_the_admin_commands_say_what_is_wrong_with_exit_2(
     assert [(c["email"], c["verified"], c["verified_by"]) for c in listed] == [
         ("doc@example.org", True, "cli")
     ]
+
+
+def test_nobody_signs_up_as_an_administrator_and_an_administrator_has_no_diary(
+    browsers: Any, database_url: str, capsys: Any, monkeypatch: Any
+) -> None:
+    client = browsers()
+    page = client.get("/sign-up")
+    refused = client.post(
+        "/sign-up",
+        data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1],  # type: ignore[index]
+              "email": "root@example.org", "password": PASSWORD, "display_name": "Root", "role": "admin",
+              "time_zone": ZONE},
+    )  # fmt: skip
+    assert refused.status_code == 400 and "choose patient, caregiver or clinician" in _text(refused.text)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert (
+        _cli(capsys, database_url, "create", "root@example.org", "--password-stdin", "--name", "Ops")[0] == 0
+    )
+    signed = client.post("/api/session", json={"email": "root@example.org", "password": PASSWORD})
+    assert signed.status_code == 200 and signed.json()["user"]["role"] == "admin"
+    for path in ("/account", "/notifications", "/patients", "/admin/clinicians"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Use an invitation code" not in response.text and 'href="/clinic"' not in response.text
+    assert "an administrator of this installation" in _text(client.get("/account").text)
+    assert client.get("/api/patients").json() == []
