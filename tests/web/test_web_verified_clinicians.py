@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from conftest import page_token, run_cli, sign_up, web_settings
-from dosewise.store.models import AuditRow
+from dosewise.store.models import AuditRow, NotificationRow
 from dosewise.web.app import create_app
 
 ZONE = "UTC"
@@ -140,6 +140,9 @@ def test_an_unverified_clinician_cannot_confirm_and_their_plan_waits_for_confirm
     seen = _text(client.get(f"/patients/{patient_id}/plans").text)
     assert "Entered by a clinician whose account was not verified" in seen
     assert "not yet confirmed by a verified clinician" in seen
+    with client.app.state.context.engine.connect() as connection:  # type: ignore[attr-defined]
+        told = connection.execute(select(NotificationRow.title).where(NotificationRow.kind == "plan_changed"))
+        assert set(told.scalars()) == {"Your baclofen plan was changed by Dr Self (clinician, not verified)"}
 
     assert _cli(capsys, database_url, "verify-clinician", "doc@example.org")[0] == 0
     confirmed = doctor.post(
