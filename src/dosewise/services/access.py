@@ -86,11 +86,6 @@ class PatientAccess:
         patient's own clinician, with a clinician account verified by an administrator."""
         return self.relation == "clinician" and self.user_role == "clinician" and self.verified
 
-    @property
-    def awaiting_verification(self) -> bool:
-        """The patient's clinician whose account an administrator has not verified yet."""
-        return self.relation == "clinician" and not self.may_override
-
     def can(self, capability: Capability) -> bool:
         return capability in CAPABILITIES[self.relation]
 

@@ -700,6 +700,7 @@ def _tell_plan_changed(
     is then that answer ("review_answer", linking the request)."""
     from dosewise.domain.notifications import Kind, Text
     from dosewise.domain.units import format_mg
+    from dosewise.services.admin import describe_role
     from dosewise.services.notifications import FAMILY, Announcement, announce
     from dosewise.store.models import PatientRow, UserRow
 
@@ -707,8 +708,6 @@ def _tell_plan_changed(
     if not actor.startswith("user:") or int(actor.removeprefix("user:")) == owner:
         return  # the patient changed it (or the local CLI diary): nobody else to tell
     who = session.get(UserRow, int(actor.removeprefix("user:")))
-    from dosewise.services.admin import describe_role
-
     by = (
         f"{who.display_name} ({describe_role(who.role, who.verified_at)})"
         if who
