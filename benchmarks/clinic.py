@@ -162,6 +162,8 @@ def seed(
                 "password_hash": password_hash,
                 "role": "clinician",
                 "created_at": now_utc,
+                "verified_at": now_utc,  # verified by an administrator (issue 15)
+                "verified_by": "cli",
             }
         )
     _insert(engine, [(UserRow, users), (PatientRow, patient_rows)], progress)

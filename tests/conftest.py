@@ -164,9 +164,18 @@ def csrf_of(page_html: str) -> str:
 
 
 def sign_up(
-    client: Any, email: str, role: str = "patient", *, name: str = "", zone: str = "Europe/London"
+    client: Any,
+    email: str,
+    role: str = "patient",
+    *,
+    name: str = "",
+    zone: str = "Europe/London",
+    verified: bool = True,
 ) -> int:
-    """Sign up through the form (as a browser would); returns the user id. Stays signed in."""
+    """Sign up through the form (as a browser would); returns the user id. Stays signed in.
+
+    A clinician is then verified by an administrator (issue 15: the clinician powers need it),
+    unless ``verified`` is False."""
     page = client.get("/sign-up")
     response = client.post(
         "/sign-up",
@@ -180,7 +189,18 @@ def sign_up(
         },
     )
     assert response.status_code == 303, response.text
+    if role == "clinician" and verified:
+        verify_clinician(client.app.state.context.engine, email)
     return int(client.get("/api/me").json()["id"])
+
+
+def verify_clinician(engine: Any, email: str) -> None:
+    """An administrator verifies the clinician account (as ``dosewise admin verify-clinician``)."""
+    from datetime import UTC, datetime
+
+    from dosewise.services.admin import set_verified
+
+    set_verified(engine, email=email, verified=True, now=datetime.now(tz=UTC), actor="test")
 
 
 def page_token(client: Any, path: str = "/account") -> str:

@@ -75,6 +75,7 @@ class ServerClock:
 
 
 SERVER_CLOCK = ServerClock()
+LIVE_ENGINE: list[Any] = []  # the live server's database engine (one server per xdist worker)
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +98,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session_policy=SessionPolicy(absolute_lifetime=timedelta(days=3650), idle_limit=timedelta(days=3650)),
     )
     app = create_app(settings, clock=SERVER_CLOCK)
+    LIVE_ENGINE.append(app.state.context.engine)  # sign_up verifies clinicians through it
     # Bind the socket here (port 0: the system picks a free one) and hand it to uvicorn, so no
     # other process can take the port between choosing it and listening on it.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -178,7 +180,12 @@ class Account:
 
 
 def sign_up(
-    page: Page, *, role: str = "patient", name: str | None = None, time_zone: str | None = None
+    page: Page,
+    *,
+    role: str = "patient",
+    name: str | None = None,
+    time_zone: str | None = None,
+    verified: bool = True,
 ) -> Account:
     """Create an account through the sign-up form, as a person would; a patient lands on Today."""
     unique = uuid.uuid4().hex[:10]
@@ -199,6 +206,13 @@ def sign_up(
         account.patient_id = int(match.group(1))
     elif role == "clinician":
         expect(page).to_have_url(re.compile(r"/clinic$"))
+        if verified:  # an administrator verifies the account (issue 15)
+            from dosewise.services.admin import set_verified
+
+            set_verified(
+                LIVE_ENGINE[-1], email=account.email, verified=True, now=datetime.now(tz=UTC), actor="test"
+            )
+            page.reload()
     else:
         expect(page).to_have_url(re.compile(r"/patients$"))
     return account
@@ -273,6 +287,7 @@ class Helpers:
     screenshot: Callable[[Page, str], None] = screenshot
     afternoon_zone: Callable[..., str] = afternoon_zone
     clock: ServerClock = field(default_factory=lambda: SERVER_CLOCK)
+    live_engine: Callable[[], Any] = lambda: LIVE_ENGINE[-1]  # the live server's database
 
 
 @pytest.fixture(scope="session")

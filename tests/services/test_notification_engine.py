@@ -66,7 +66,8 @@ class Team:
 
 def _user(session, email: str, role: str) -> int:
     row = UserRow(email=email, display_name=email.split("@", 1)[0].title(), password_hash=None, role=role,
-                  created_at=datetime(2026, 11, 1))  # fmt: skip
+                  created_at=datetime(2026, 11, 1),
+                  verified_at=datetime(2026, 11, 1) if role == "clinician" else None)  # fmt: skip
     session.add(row)
     session.flush()
     session.add(PushSubscriptionRow(user_id=row.id, endpoint=f"https://push.example/{row.id}",

@@ -18,6 +18,7 @@ START = date(2026, 12, 1)
 @dataclass(frozen=True)
 class Caller:
     may_override: bool
+    relation: str = "owner"
 
 
 def _request(**fields: object) -> PlanRequest:
@@ -114,3 +115,13 @@ def test_the_form_and_the_api_make_the_same_request() -> None:
     with pytest.raises(InputError, match="whole number") as raised:
         parse_input(PlanInput, {**form, "review_weeks": "2.5"})
     assert raised.value.field == "review_weeks"
+
+
+def test_an_unverified_clinician_is_told_why_the_override_is_refused() -> None:
+    """Issue 15: the patient's clinician whose account no administrator verified yet."""
+    overridden = _request(
+        kidney=KidneyInput(dialysis=True), products=("solution:1mg/ml",), clinician_override=True
+    )
+    with pytest.raises(InputError, match="your clinician account is not verified yet") as raised:
+        build_plan(overridden, caller=Caller(may_override=False, relation="clinician"))
+    assert raised.value.field == "clinician_override"

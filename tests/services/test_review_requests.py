@@ -54,6 +54,7 @@ class Team:
                     password_hash=None,
                     role=role,
                     created_at=NOW.replace(tzinfo=None),
+                    verified_at=NOW.replace(tzinfo=None) if role == "clinician" else None,  # issue 15
                 )
                 session.add(user)
                 session.flush()

@@ -263,7 +263,14 @@ def test_anonymous_requests_are_sent_to_sign_in(web: TestClient) -> None:
         if route.path in PUBLIC:
             continue
         path = route.path.format(
-            patient_id=1, slot_id=1, medicine_id=1, grant_id=1, invitation_id=1, plan_id=1, request_id=1
+            patient_id=1,
+            slot_id=1,
+            medicine_id=1,
+            grant_id=1,
+            invitation_id=1,
+            plan_id=1,
+            request_id=1,
+            user_id=1,
         )
         for method in sorted(route.methods - {"HEAD"}):
             response = web.request(method, path)

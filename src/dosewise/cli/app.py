@@ -6,7 +6,8 @@ Only :func:`main` reads the environment and the clock (:mod:`dosewise.cli.settin
 command receives the settings as a value.
 
 Each command module adds its own subcommands (``cli.plans``, ``cli.safety``, ``cli.diary``,
-``cli.guidance``, ``cli.simulate``) and imports what a command needs when it runs: the start-up
+``cli.guidance``, ``cli.simulate``, ``cli.worker``, ``cli.admin``) and imports what a command
+needs when it runs: the start-up
 budget (at most 10x ``python -c pass``) cannot carry NumPy, SQLAlchemy or Rich on the ``plan`` path. Built on
 argparse, not Typer, for the same reason (docs/adr/0004-argparse-for-the-cli.md).
 """
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from dosewise.cli import diary, guidance, plans, safety, simulate, worker
+from dosewise.cli import admin, diary, guidance, plans, safety, simulate, worker
 from dosewise.cli.settings import Settings, build_settings
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Decision support: agree every plan with the prescriber.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plans, safety, diary, guidance, simulate, worker):
+    for module in (plans, safety, diary, guidance, simulate, worker, admin):
         module.add_commands(commands)
     return parser
 

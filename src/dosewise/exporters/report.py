@@ -44,7 +44,7 @@ class ReportPlan:
     data: dict[str, Any]  # its view (plan_to_dict), with its sources, for the template
     # when its doses began: the moment it took over (older rows: its first dose); None: no dose
     in_force_from: datetime | None = None
-    entered_as: str | None = None  # "patient" or "clinician" (None: saved before this was kept)
+    entered_as: str | None = None  # "patient", "clinician" or "unverified" (None: saved before this was kept)
     confirmed_at: datetime | None = None  # a clinician confirmed the plan the patient entered
     reason: str | None = None  # why it was entered (a large rise needs one)
     review_is_default: bool = False  # its review date is the Dosewise default, not the clinician's
@@ -88,6 +88,15 @@ class ReportPlan:
         """Who entered the plan, and whether a clinician confirmed it."""
         if self.entered_as == "clinician":
             return "entered by a clinician"
+        if self.entered_as == "unverified":
+            if self.confirmed_at is not None:
+                return (
+                    "entered by a clinician not verified then, confirmed by a verified clinician on "
+                    f"{self.confirmed_at:%Y-%m-%d}"
+                )
+            return (
+                "entered by a clinician whose account was not verified, not confirmed by a verified clinician"
+            )
         if self.entered_as == "patient":
             if self.confirmed_at is not None:
                 return f"entered by the patient, confirmed by the clinician on {self.confirmed_at:%Y-%m-%d}"

@@ -6,7 +6,8 @@
   the session: revoking takes effect at once.
 - A patient someone may not see is "not found", never "forbidden": ids reveal nothing.
 - What each relation may do is :data:`CAPABILITIES`; only the patient's own clinician, with a
-  clinician account, may use the clinician override (:attr:`PatientAccess.may_override`).
+  clinician account verified by an administrator, has the clinician powers (the override,
+  confirming a plan, correcting any dose): :attr:`PatientAccess.may_override`, the one check.
 """
 
 from __future__ import annotations
@@ -79,11 +80,13 @@ class PatientAccess:
     time_zone: str
     relation: Relation
     user_role: Role | None = None  # the role of the user who has this access
+    verified: bool = False  # the user's clinician account is verified (read with the session)
 
     @property
     def may_override(self) -> bool:
-        """Only the patient's own clinician, signed up as a clinician, may lift a limit."""
-        return self.relation == "clinician" and self.user_role == "clinician"
+        """The clinician powers (lift a limit, confirm a plan, correct any dose): only the
+        patient's own clinician, with a clinician account verified by an administrator."""
+        return self.relation == "clinician" and self.user_role == "clinician" and self.verified
 
     def can(self, capability: Capability) -> bool:
         return capability in CAPABILITIES[self.relation]
@@ -100,6 +103,7 @@ class AccessEntry:
     email: str
     role: str
     since: datetime  # UTC
+    verified: bool = False  # a clinician account verified by an administrator
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +141,7 @@ def patient_access(engine: Engine, *, user: CurrentUser, patient_id: int) -> Pat
                 relation = "clinician"
         if relation is None:
             raise NotFound("no such patient")
-        return _access(patient, relation, user.role)
+        return _access(patient, relation, user.role, verified=user.verified)
 
 
 def session_access(
@@ -169,6 +173,7 @@ def session_access(
         time_zone=found.patient_time_zone,
         relation=relation,
         user_role=user.role,
+        verified=user.verified,
     )
     return user, patient
 
@@ -208,21 +213,26 @@ def patients_of(engine: Engine, *, user: CurrentUser) -> list[PatientAccess]:
             .where(AccessGrantRow.user_id == user.user_id, AccessGrantRow.revoked_at.is_(None))
             .order_by(PatientRow.name, PatientRow.id)
         ).all()
-    found = [_access(p, "owner", user.role) for p in own]
+    found = [_access(p, "owner", user.role, verified=user.verified) for p in own]
     found.extend(
-        _access(patient, "clinician" if role == "clinician" else "caregiver", user.role)
+        _access(
+            patient, "clinician" if role == "clinician" else "caregiver", user.role, verified=user.verified
+        )
         for patient, role in granted
     )
     return found
 
 
-def _access(patient: PatientRow, relation: Relation, user_role: Role | None = None) -> PatientAccess:
+def _access(
+    patient: PatientRow, relation: Relation, user_role: Role | None = None, *, verified: bool = False
+) -> PatientAccess:
     return PatientAccess(
         patient_id=patient.id,
         name=patient.name,
         time_zone=patient.time_zone,
         relation=relation,
         user_role=user_role,
+        verified=verified,
     )
 
 
@@ -327,7 +337,12 @@ def list_access(
         return (
             [
                 AccessEntry(
-                    grant_id=g.id, user_name=u.display_name, email=u.email, role=g.role, since=g.created_at
+                    grant_id=g.id,
+                    user_name=u.display_name,
+                    email=u.email,
+                    role=g.role,
+                    since=g.created_at,
+                    verified=u.role == "clinician" and u.verified_at is not None,
                 )
                 for g, u in grants
             ],

@@ -46,10 +46,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-Role = Literal["patient", "caregiver", "clinician"]
+Role = Literal["patient", "caregiver", "clinician", "admin"]
 
 
-ROLES: tuple[Role, ...] = ("patient", "caregiver", "clinician")
+ROLES: tuple[Role, ...] = ("patient", "caregiver", "clinician")  # what sign-up offers (never admin)
 
 
 MIN_PASSWORD_CHARS = 10  # settings, not clinical numbers
@@ -138,6 +138,7 @@ class CurrentUser:
     role: Role
     session_id: int
     csrf_token: str
+    verified: bool = False  # a clinician account verified by an administrator (services.admin)
 
     @property
     def actor(self) -> str:
@@ -432,6 +433,7 @@ def session_statement() -> Select[*tuple[Any, ...]]:
             UserRow.email,
             UserRow.display_name,
             UserRow.role,
+            UserRow.verified_at,
         )
         .join(UserRow, UserRow.id == WebSessionRow.user_id)
         .where(WebSessionRow.token_hash == bindparam("token_hash"))
@@ -468,6 +470,7 @@ def user_of_session(
         role=role,
         session_id=found.session_id,
         csrf_token=found.csrf_token,
+        verified=found.verified_at is not None,
     )
 
 

@@ -48,6 +48,14 @@ TOP_UP_WHEN = timedelta(days=21)
 # no new slot is offered this close to a dose already taken when a plan takes over. Imported
 # where it is used: the domain's schedule module stays off the `kidney` command's start-up path.
 PLAN_KINDS = ("titration", "maintenance", "taper", "clinician")
+# Who entered a plan (plans.entered_as): "clinician" is a verified clinician; the patient's entry
+# and that of a clinician whose account is not verified yet ("unverified", issue 15) wait for a
+# verified clinician to confirm them.
+AWAITING_CONFIRMATION = ("patient", "unverified")
+NOT_VERIFIED = (
+    "your clinician account is not verified yet: an administrator of this Dosewise installation "
+    "verifies clinicians; until then you cannot {what}"
+)
 KidneyWay = Literal["none", "crcl", "creatinine", "dialysis"]
 
 
@@ -132,6 +140,13 @@ def check_override(request: PlanRequest, caller: Caller | None) -> None:
     answers for ``--clinician-override`` themselves."""
     if caller is None or caller.may_override:
         return
+    unverified = caller.relation == "clinician"  # the patient's clinician, not verified yet
+    if request.clinician_override and unverified:
+        raise InputError(NOT_VERIFIED.format(what="override a limit"), field="clinician_override")
+    if request.above_kidney_max and unverified:
+        raise InputError(
+            NOT_VERIFIED.format(what="plan above the kidney-adjusted maximum"), field="above_kidney_max"
+        )
     if request.clinician_override:
         raise InputError("only the patient's clinician can override a limit", field="clinician_override")
     if request.above_kidney_max:
@@ -503,7 +518,11 @@ def save_plan(
     is refused (:class:`RiseNeedsConfirmation`) unless ``confirm_rise`` gives the reason.
     ``answers_request``: the open review request this change answers (a clinician's only).
     """
-    entered_as = "clinician" if caller is not None and caller.relation == "clinician" else "patient"
+    entered_as = "patient"
+    if caller is not None and caller.relation == "clinician":
+        # a clinician whose account is not verified enters a plan like the patient does: it
+        # waits for a verified clinician's confirmation
+        entered_as = "clinician" if caller.may_override else "unverified"
     if caller is not None and caller.relation not in ("owner", "clinician"):
         from dosewise.services.access import NotAllowed
 
@@ -681,6 +700,7 @@ def _tell_plan_changed(
     is then that answer ("review_answer", linking the request)."""
     from dosewise.domain.notifications import Kind, Text
     from dosewise.domain.units import format_mg
+    from dosewise.services.admin import describe_role
     from dosewise.services.notifications import FAMILY, Announcement, announce
     from dosewise.store.models import PatientRow, UserRow
 
@@ -688,7 +708,11 @@ def _tell_plan_changed(
     if not actor.startswith("user:") or int(actor.removeprefix("user:")) == owner:
         return  # the patient changed it (or the local CLI diary): nobody else to tell
     who = session.get(UserRow, int(actor.removeprefix("user:")))
-    by = f"{who.display_name} ({who.role})" if who is not None else "someone on the care team"
+    by = (
+        f"{who.display_name} ({describe_role(who.role, who.verified_at)})"
+        if who
+        else "someone on the care team"
+    )
     before = (
         "no plan" if change.current_daily_ug is None else f"{format_mg(change.current_daily_ug)} mg a day"
     )
@@ -875,6 +899,8 @@ def confirm_plan(
     from dosewise.store.models import PlanRow
 
     if not caller.may_override:
+        if caller.relation == "clinician":
+            raise NotAllowed(NOT_VERIFIED.format(what="confirm a plan"))
         raise NotAllowed("only the patient's clinician can confirm a plan")
     with unit_of_work(engine) as session:
         row = session.get(PlanRow, plan_id)
@@ -902,7 +928,7 @@ class StoredPlan:
     created_at: datetime  # UTC
     superseded_at: datetime | None = None  # UTC
     takes_over_at: datetime | None = None  # UTC: its doses began here
-    entered_as: str | None = None  # "patient" or "clinician" (None: before issue 12)
+    entered_as: str | None = None  # "patient", "clinician" or "unverified" (None: before issue 12)
     entered_by: str | None = None
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None  # UTC
@@ -910,8 +936,9 @@ class StoredPlan:
 
     @property
     def needs_confirmation(self) -> bool:
-        """Entered by the patient and not yet confirmed by a clinician."""
-        return self.entered_as == "patient" and self.confirmed_at is None
+        """Entered by the patient (or a clinician not verified then), not yet confirmed by a
+        verified clinician."""
+        return self.entered_as in AWAITING_CONFIRMATION and self.confirmed_at is None
 
 
 def stored_plan(row: PlanRow) -> StoredPlan:
@@ -1051,7 +1078,7 @@ def unconfirmed_plans(engine: Engine, *, patient_ids: list[int]) -> dict[int, in
             select(PlanRow.patient_id, PlanRow.id).where(
                 PlanRow.patient_id.in_(patient_ids),
                 PlanRow.superseded_at.is_(None),
-                PlanRow.entered_as == "patient",
+                PlanRow.entered_as.in_(AWAITING_CONFIRMATION),
                 PlanRow.confirmed_at.is_(None),
             )
         ).all()

@@ -135,7 +135,10 @@ def _answers(answers: dict[str, bool], monograph: Monograph) -> tuple[Answer, ..
 
 
 def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
-    """Who each actor is, as people read it: a user's name and role, the command line."""
+    """Who each actor is, as people read it: a user's name and role (a clinician whose account
+    is not verified says so), the command line."""
+    from dosewise.services.admin import describe_role
+
     ids = {
         int(actor.removeprefix("user:")): actor
         for actor in actors
@@ -143,10 +146,12 @@ def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
     }
     names = {"cli": "the command line"} if "cli" in actors else {}
     if ids:
-        for user_id, name, role in session.execute(
-            select(UserRow.id, UserRow.display_name, UserRow.role).where(UserRow.id.in_(ids))
+        for user_id, name, role, verified_at in session.execute(
+            select(UserRow.id, UserRow.display_name, UserRow.role, UserRow.verified_at).where(
+                UserRow.id.in_(ids)
+            )
         ):
-            names[ids[user_id]] = f"{name} ({role})"
+            names[ids[user_id]] = f"{name} ({describe_role(role, verified_at)})"
         for user_id, actor in ids.items():
             names.setdefault(actor, f"a deleted account (user {user_id})")
     return names

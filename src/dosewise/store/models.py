@@ -37,14 +37,17 @@ class UserRow(Base):
     """Someone who signs in (the web app, issue 6). The local CLI diary needs none."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('patient', 'caregiver', 'clinician')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('patient', 'caregiver', 'clinician', 'admin')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))  # "admin": the installation's administrator (0013)
     created_at: Mapped[datetime]
+    # a clinician account verified by an administrator (0013): the clinician powers need it
+    verified_at: Mapped[datetime | None]
+    verified_by: Mapped[str | None] = mapped_column(String(200))  # the actor ("user:ID", "cli")
 
 
 class PatientRow(Base):
@@ -120,7 +123,7 @@ class PlanRow(Base):
     # migration 0008: the daily routine
     takes_over_at: Mapped[datetime | None]  # its doses begin here (NULL: rows older than 0008)
     slots_until: Mapped[datetime | None]  # open-ended: slots made up to here (NULL: all made)
-    entered_as: Mapped[str | None] = mapped_column(String(16))  # "patient" or "clinician"
+    entered_as: Mapped[str | None] = mapped_column(String(16))  # "patient", "clinician", "unverified"
     entered_by: Mapped[str | None] = mapped_column(String(200))  # the actor ("user:ID", "cli")
     confirmed_by: Mapped[str | None] = mapped_column(String(200))  # a clinician confirmed it
     confirmed_at: Mapped[datetime | None]

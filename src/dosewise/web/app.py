@@ -122,6 +122,7 @@ def routers() -> list[APIRouter]:
     from dosewise.web.routes import (
         access,
         account,
+        admin,
         api,
         auth,
         calendar,
@@ -156,6 +157,7 @@ def routers() -> list[APIRouter]:
                 profile,
                 api,
                 install,
+                admin,
             )
         ),
         triage_history.router,

@@ -87,7 +87,12 @@ class Me(BaseModel):
     id: int
     email: str
     display_name: str
-    role: Literal["patient", "caregiver", "clinician"]
+    role: Literal["patient", "caregiver", "clinician", "admin"]
+    verified: bool | None = Field(
+        default=None,
+        description="a clinician: whether an administrator verified the account (the clinician powers "
+        "need it); null for other roles",
+    )
 
 
 class SignedIn(BaseModel):
@@ -100,6 +105,22 @@ class PatientOut(BaseModel):
     name: str
     time_zone: str
     relation: Literal["owner", "caregiver", "clinician"]
+    verified: bool | None = Field(
+        default=None, description="relation clinician: whether your clinician account is verified"
+    )
+
+
+class AccessOut(BaseModel):
+    grant_id: int
+    name: str
+    email: str
+    role: Literal["caregiver", "clinician"]
+    since: datetime
+    verified: bool | None = Field(
+        default=None,
+        description="a clinician: whether an administrator verified the account (unverified: no override, "
+        "their plans wait for a verified clinician's confirmation); null for caregivers",
+    )
 
 
 class DoseOut(BaseModel):
@@ -179,7 +200,11 @@ class PlanSaved(BaseModel):
     plan_id: int
     plan: dict[str, Any]
     takes_over: datetime | None = Field(default=None, description="when its doses began or begin (UTC)")
-    entered_as: str | None = Field(default=None, description="who entered it: patient or clinician")
+    entered_as: str | None = Field(
+        default=None,
+        description="who entered it: patient, clinician (verified) or unverified (a clinician whose account "
+        "was not verified: it waits for a verified clinician's confirmation, like the patient's entry)",
+    )
     confirmed_at: datetime | None = Field(default=None, description="a clinician confirmed it (UTC)")
     reason: str | None = Field(default=None, description="why it changed, if given")
 
@@ -199,7 +224,13 @@ def _saved(stored: plans.StoredPlan) -> PlanSaved:
 
 
 def _me(user: CurrentUser) -> Me:
-    return Me(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role)
+    return Me(
+        id=user.user_id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role,
+        verified=user.verified if user.role == "clinician" else None,
+    )
 
 
 @router.post("/session", response_model=SignedIn)
@@ -232,8 +263,32 @@ def me(user: User) -> Me:
 @router.get("/patients")
 def patients(context: Ctx, user: User) -> list[PatientOut]:
     return [
-        PatientOut(id=p.patient_id, name=p.name, time_zone=p.time_zone, relation=p.relation)
+        PatientOut(
+            id=p.patient_id,
+            name=p.name,
+            time_zone=p.time_zone,
+            relation=p.relation,
+            verified=p.may_override if p.relation == "clinician" else None,
+        )
         for p in access.patients_of(context.engine, user=user)
+    ]
+
+
+@router.get("/patients/{patient_id}/access")
+def access_list(context: Ctx, patient: Patient) -> list[AccessOut]:
+    """Who can see the patient's diary (the patient's own list), clinicians with ``verified``."""
+    patient.require("manage")
+    grants, _ = access.list_access(context.engine, patient_id=patient.patient_id, now=context.now())
+    return [
+        AccessOut(
+            grant_id=g.grant_id,
+            name=g.user_name,
+            email=g.email,
+            role="clinician" if g.role == "clinician" else "caregiver",
+            since=g.since.replace(tzinfo=UTC),
+            verified=g.verified if g.role == "clinician" else None,
+        )
+        for g in grants
     ]
 
 
@@ -316,7 +371,7 @@ def _correct(
         taken_at=body.taken_at,
         now=now,
         actor=user.actor,
-        any_time=clinician,
+        any_time=patient.may_override,  # a verified clinician corrects any dose
         may_record=patient.can("record"),
     )
     return _json(

@@ -20,6 +20,8 @@ def home(request: Request, context: Ctx, user: MaybeUser) -> Response:
         return render(context, request, "welcome.html.j2")
     if user.role == "clinician":
         return RedirectResponse("/clinic", status_code=303)
+    if user.role == "admin":
+        return RedirectResponse("/admin/clinicians", status_code=303)
     seen = access.patients_of(context.engine, user=user)
     if len(seen) == 1:
         return RedirectResponse(f"/patients/{seen[0].patient_id}/today", status_code=303)

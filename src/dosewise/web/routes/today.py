@@ -63,7 +63,7 @@ def today_page(
         notice = _corrected_notice(
             due.slots, request.query_params.get("slot", ""), local, undone=done == "undone"
         )
-    correctable_since = None if patient.relation == "clinician" else local - doses.CORRECTION_WINDOW
+    correctable_since = None if patient.may_override else local - doses.CORRECTION_WINDOW
     # the doses of the last 24 hours before today, for corrections (today's are in the day's list)
     earlier = [
         slot
@@ -185,7 +185,7 @@ def correct(
             taken_at=submitted.model.taken_at if change == "taken" else None,
             now=context.now(),
             actor=user.actor,
-            any_time=patient.relation == "clinician",
+            any_time=patient.may_override,  # a verified clinician corrects any dose
             may_record=patient.can("record"),
         )
     except InputError as error:
