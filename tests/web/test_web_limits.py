@@ -209,6 +209,26 @@ def test_a_dose_time_out_of_range_or_oddly_written_says_what_to_type(
     assert api.status_code == 400 and api.json()["field"] == "/missed"
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["2026-W48-1T08:00", "20261130T0800", "2026-11-30", "2026-11-30T24:00", "2026-11-30T23:59:60",
+     "26-11-30T08:00", "2026-11-30T08:00+05", "\u0662\u0660\u0662\u0666-11-30T08:00"],
+)  # fmt: skip
+def test_a_moment_is_typed_one_way_and_anything_else_says_how(typed: str) -> None:
+    """Week dates, compact forms, a date alone, 24:00, leap seconds, two-digit years, a short
+    offset, other scripts' digits: Python reads some of them; Dosewise asks for the one form."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dosewise.services.clock import moment_from_text
+
+    zone = ZoneInfo("Europe/London")
+    with pytest.raises(InputError, match=r"must be HH:MM .* or YYYY-MM-DDTHH:MM, e\.g\. 2026-12-01T08:05"):
+        moment_from_text(typed, now=datetime(2026, 12, 1, 12, tzinfo=zone), zone=zone, field="taken_at")
+    for fine in ("2026-11-30T08:00", "2026-11-30 08:00:30", "2026-11-30T08:00Z", "2026-11-30T08:00+01:00"):
+        assert moment_from_text(fine, now=datetime(2026, 12, 1, 12, tzinfo=zone), zone=zone).day == 30
+
+
 # --- one failed request does not take the next one down ---------------------------------------------
 
 
