@@ -80,7 +80,8 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
-        """DOSEWISE_DATABASE_URL, DOSEWISE_SECRET_KEY, DOSEWISE_ENV, DOSEWISE_SECURE_COOKIES."""
+        """DOSEWISE_DATABASE_URL, DOSEWISE_SECRET_KEY, DOSEWISE_ENV, DOSEWISE_SECURE_COOKIES,
+        DOSEWISE_MAX_BODY_BYTES, DOSEWISE_TRUSTED_PROXIES (comma-separated addresses or networks)."""
         env = dict(os.environ if environ is None else environ)
         environment = env.get("DOSEWISE_ENV", "production").strip().lower()
         secret = env.get("DOSEWISE_SECRET_KEY", "")
