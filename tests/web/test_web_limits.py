@@ -170,6 +170,12 @@ def test_a_nul_character_is_refused_anywhere_and_never_stored(patient_client: tu
     )
 
 
+def test_json_nested_too_deep_is_a_bad_request_not_a_server_error(web: TestClient) -> None:
+    for body in ('{"email": ' + "[" * 100_000 + '"\\u0000"' + "]" * 100_000 + "}", "[" * 500_000):
+        response = web.post("/api/session", content=body, headers={"content-type": "application/json"})
+        assert 400 <= response.status_code < 500, response.text[:200]
+
+
 def test_a_nul_in_a_service_input_model_is_refused_too() -> None:
     """The one way in refuses it as well, for callers that do not come through the web."""
     from dosewise.services.inputs import NoteInput, PlanInput, parse_input

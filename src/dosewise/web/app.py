@@ -198,7 +198,7 @@ def _find_nul(scope: Scope, headers: Headers, body: bytes) -> tuple[str, str | N
     if b"\\u0000" in body:
         try:
             pointer = _nul_pointer(json.loads(body), "")
-        except ValueError:  # not JSON: the route says what is wrong with it
+        except (ValueError, RecursionError):  # not JSON (or nested too deep): the route says so
             return None
         if pointer is not None:
             return pointer[1:].replace("\x00", ""), pointer.replace("\x00", "")
