@@ -1,5 +1,6 @@
 # Two commands do all the setup on a fresh Debian machine with Python 3.11:
 #   make run   virtual environment + install, then the web app at http://127.0.0.1:8000 (SQLite)
+#              (--no-proxy-headers: the app believes X-Forwarded-For only from DOSEWISE_TRUSTED_PROXIES)
 #   make test  the above + test tools + Debian packages the tests drive, then every check
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -43,7 +44,7 @@ run: $(VENV)/.run-installed
 	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(RUN_APT_PACKAGES)"
 	@echo "Dosewise at http://127.0.0.1:8000 (SQLite; DOSEWISE_DATABASE_URL to change). Ctrl-C stops it."
 	DOSEWISE_ENV=$${DOSEWISE_ENV:-development} $(BIN)/uvicorn --factory dosewise.web.app:app_from_environment \
-	  --host 127.0.0.1 --port 8000
+	  --host 127.0.0.1 --port 8000 --no-proxy-headers --no-server-header
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

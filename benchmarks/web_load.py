@@ -332,7 +332,7 @@ def uvicorn_server(url: str, workers: int, folder: str) -> Iterator[tuple[str, i
         "DOSEWISE_DATABASE_URL": url,
     }
     command = [str(UVICORN), "--factory", APP, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers)]  # fmt: skip
+               "--workers", str(workers), "--no-proxy-headers", "--no-server-header"]  # fmt: skip
     log_path = Path(folder) / f"uvicorn-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,

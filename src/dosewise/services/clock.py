@@ -16,6 +16,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2200  # a date outside is a typo (setting)
 # A clock a little ahead of the server is not an error (setting, not clinical).
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# The moments people type besides HH:MM: a date and a clock time, with seconds or a UTC offset
+# if they like. Python reads more (week dates, 20260630T0800, a date alone): those are refused.
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$", re.ASCII)
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -80,10 +83,14 @@ def moment_from_text(text: str, *, now: datetime, zone: tzinfo, field: str | Non
             moment = _on_clock(local_now.date() - timedelta(days=1), clock, zone)
         return moment
     try:
+        if not _MOMENT.match(cleaned):
+            raise ValueError(cleaned)
         moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise InputError(
-            f"the time {cleaned!r} must be HH:MM (today, or last night) or YYYY-MM-DDTHH:MM", field=field
+            f"the time {cleaned!r} must be HH:MM (today, or last night) or YYYY-MM-DDTHH:MM, "
+            "e.g. 2026-12-01T08:05 (a UTC offset such as +01:00 may follow)",
+            field=field,
         ) from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise InputError(f"the time {cleaned!r} must be between {FIRST_YEAR} and {LAST_YEAR}", field=field)

@@ -16,7 +16,16 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from dosewise.domain.scales import (
     PENN_FREQUENCY_RANGE,
@@ -62,6 +71,24 @@ class InputModel(BaseModel):
                 if not (isinstance(value, str) and not value.strip()) and value != []
             }
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No NUL character in any text (PostgreSQL cannot store one; nobody types one)."""
+        if _has_nul(value):
+            raise PydanticCustomError("nul_character", "a NUL character (\\u0000) is not allowed; remove it")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
 
 
 # Service fields that PlanInput takes under another name (serum creatinine comes with its unit)
@@ -255,6 +282,8 @@ def describe_error(model: type[BaseModel], error: ValidationError) -> InputError
         message = f"{what} must be a date, YYYY-MM-DD{shown}"
     elif kind == "greater_than_equal" and isinstance(problem.get("ctx", {}).get("ge"), int):
         message = f"{what} must be a whole number of {problem['ctx']['ge']} or more{shown}"
+    elif kind == "nul_character":  # the typed text would show nothing useful
+        message = f"{what}: {problem['msg']}"
     elif kind == "extra_forbidden":
         message = f"{field} is not a field of this request"
     else:

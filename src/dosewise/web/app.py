@@ -5,17 +5,22 @@ Run it with ``uvicorn --factory dosewise.web.app:app_from_environment`` (``make 
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +32,7 @@ from dosewise.web.context import AppContext, CsrfFailed, SignInRequired, build_c
 from dosewise.web.settings import Settings
 
 HERE = Path(__file__).parent
+LOG = logging.getLogger("dosewise.web")
 # No inline scripts or styles anywhere; charts are images (data: URIs). The standalone report
 # sets its own, narrower policy (it has no scripts at all).
 CSP = (
@@ -56,7 +62,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                # no "server" header: the app sets none, and drops one a layer below added
+                headers = [
+                    (name, value) for name, value in message.get("headers", []) if name.lower() != b"server"
+                ]
                 names = {name.lower() for name, _ in headers}
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", CSP.encode()))
@@ -68,6 +77,182 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+NUL_MESSAGE = "a NUL character (\\u0000) is not allowed; remove it and send again"
+SERVER_ERROR = "something went wrong on our side; it has been logged"
+
+
+def _describe_size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB ({limit} bytes)" if mib == int(mib) else f"{limit} bytes"
+
+
+class RequestLimits:
+    """Reads a request's body before the app does, within ``max_bytes``: past it the answer is
+    413 at once (by its Content-Length, or counted as a body without one streams in), so a huge
+    body is never held in memory. A NUL character in the path, the query, a form or JSON value
+    (PostgreSQL cannot store one) is refused with 400 (pages) or 422 (API) naming the field.
+    The app then reads the body from memory."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, context: AppContext) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        too_large = f"the request is too large: at most {_describe_size(self.max_bytes)} is accepted"
+        declared = headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send, 413, too_large)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, send, 413, too_large)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        found = _find_nul(scope, headers, body)
+        if found is not None:
+            name, pointer = found
+            await self._refuse(
+                scope, send, 422 if _is_api_path(scope) else 400, f"{name}: {NUL_MESSAGE}", pointer
+            )
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # waits for the client to go away, as the server's would
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, message: str, pointer: str | None = None
+    ) -> None:
+        response: Response
+        if _is_api_path(scope):
+            body: dict[str, Any] = {"detail": message}
+            if pointer is not None:
+                body["field"] = pointer
+            response = JSONResponse(body, status_code=status)
+        else:
+            text = message if status == 413 else f"Check what you entered: {message}"
+            response = await _error_page(self.context, scope, status, text)
+        if status == 413:  # the rest of the body is never read: the connection cannot be reused
+            response.headers["connection"] = "close"
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _is_api_path(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/api/")
+
+
+async def _error_page(context: AppContext, scope: Scope, status: int, message: str) -> Response:
+    """The error page (with who is signed in); plain text if even that cannot be made."""
+    from fastapi.responses import PlainTextResponse
+
+    try:
+        return await run_in_threadpool(render_error, context, Request(scope, _no_body), status, message)
+    except Exception:
+        LOG.exception("the error page could not be made")
+        return PlainTextResponse(message, status_code=status)
+
+
+def _find_nul(scope: Scope, headers: Headers, body: bytes) -> tuple[str, str | None] | None:
+    """Where a NUL character is: (the field's name, its JSON pointer in the body or None)."""
+    if "\x00" in str(scope.get("path", "")):
+        return "the address", None
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in key or "\x00" in value:
+                return f"{key.replace(chr(0), '')} (in the address)", None
+    if b"\x00" in body:
+        return "the request", None
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded" and b"%00" in body:
+        for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in key or "\x00" in value:
+                return key.replace("\x00", ""), None
+    if b"\\u0000" in body:
+        try:
+            pointer = _nul_pointer(json.loads(body), "")
+        except (ValueError, RecursionError):  # not JSON (or nested too deep): the route says so
+            return None
+        if pointer is not None:
+            return pointer[1:].replace("\x00", ""), pointer.replace("\x00", "")
+    return None
+
+
+def _nul_pointer(value: Any, at: str) -> str | None:
+    """The JSON pointer of the first text with a NUL in it (a key's, or a value's)."""
+    if isinstance(value, str):
+        return at if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        here = f"{at}/{str(key).replace('~', '~0').replace('/', '~1')}"
+        if isinstance(key, str) and "\x00" in key:
+            return here
+        found = _nul_pointer(item, here)
+        if found is not None:
+            return found
+    return None
+
+
+class ServerErrors:
+    """A failure nobody expected: logged with its traceback, answered with 500 (JSON for the
+    API, the error page for pages) and not raised further. Raised, it would make uvicorn close
+    the connection after the 500, and the client's next request on it would fail too."""
+
+    def __init__(self, app: ASGIApp, *, context: AppContext) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            LOG.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # half a response is out: only the server can end it (it closes)
+                raise
+            response: Response
+            if _is_api_path(scope):
+                response = JSONResponse({"detail": SERVER_ERROR}, status_code=500)
+            else:
+                response = await _error_page(self.context, scope, 500, SERVER_ERROR)
+            await response(scope, _no_body, send)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -99,7 +284,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         openapi_url="/api/openapi.json",
     )
     app.state.context = context
+    # outermost last: the real client address, then headers on every answer (errors too), then
+    # the 500 for a failure, then the body limit and NUL check before anything reads the body
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, context=context)
+    app.add_middleware(ServerErrors, context=context)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
+    # X-Forwarded-For is believed from the configured proxies only (uvicorn runs with
+    # --no-proxy-headers, else it believes it from loopback before the app sees the request)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_error_handlers(app)
 

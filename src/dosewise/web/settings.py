@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -15,6 +18,9 @@ from dosewise.services.delivery import ReachSettings
 Environment = Literal["development", "test", "production"]
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
 MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 128  # in production: what a guesser would have to try (estimate_secret_bits)
+KEY_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MAX_BODY_BYTES = 1024 * 1024  # forms and JSON; no route takes uploads (setting)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +46,10 @@ class Settings:
     # "inline": the app runs the notification worker in its own process (make run); "off": a
     # separate `dosewise worker` does (DOSEWISE_WORKER)
     worker: Literal["inline", "off"] = "off"
+    # issue 15, limits: the largest request body read (413 above it), and the addresses of the
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (none by default)
+    max_body_bytes: int = MAX_BODY_BYTES
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.environment not in ("development", "test", "production"):
@@ -53,10 +63,25 @@ class Settings:
                 '(python -c "import secrets; print(secrets.token_urlsafe(48))"); '
                 "a placeholder is accepted only with DOSEWISE_ENV=development"
             )
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """Issue 15: a guessable secret in production, a body limit, the proxies' addresses."""
+        bits = estimate_secret_bits(self.secret_key) if self.environment == "production" else 0.0
+        if self.environment == "production" and bits < MIN_SECRET_BITS:
+            raise InputError(
+                f"DOSEWISE_SECRET_KEY looks guessable (about {bits:.0f} bits estimated; at least "
+                f"{MIN_SECRET_BITS} bits are needed): make a random one with {KEY_COMMAND}"
+            )
+        if self.max_body_bytes < 1:
+            raise InputError("DOSEWISE_MAX_BODY_BYTES is a whole number of bytes, 1 or more")
+        for proxy in self.trusted_proxies:
+            check_proxy_address(proxy)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
-        """DOSEWISE_DATABASE_URL, DOSEWISE_SECRET_KEY, DOSEWISE_ENV, DOSEWISE_SECURE_COOKIES."""
+        """DOSEWISE_DATABASE_URL, DOSEWISE_SECRET_KEY, DOSEWISE_ENV, DOSEWISE_SECURE_COOKIES,
+        DOSEWISE_MAX_BODY_BYTES, DOSEWISE_TRUSTED_PROXIES (comma-separated addresses or networks)."""
         env = dict(os.environ if environ is None else environ)
         environment = env.get("DOSEWISE_ENV", "production").strip().lower()
         secret = env.get("DOSEWISE_SECRET_KEY", "")
@@ -77,7 +102,46 @@ class Settings:
             ),
             worker=worker,  # type: ignore[arg-type]  # checked above
             session_policy=session_policy_from(env),
+            max_body_bytes=_max_body_bytes(env.get("DOSEWISE_MAX_BODY_BYTES", "")),
+            trusted_proxies=tuple(
+                part.strip() for part in env.get("DOSEWISE_TRUSTED_PROXIES", "").split(",") if part.strip()
+            ),
         )
+
+
+def _max_body_bytes(text: str) -> int:
+    if not text.strip():
+        return MAX_BODY_BYTES
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise InputError(f"DOSEWISE_MAX_BODY_BYTES is a whole number of bytes, 1 or more, not {text!r}")
+    return int(text)
+
+
+def check_proxy_address(proxy: str) -> None:
+    """An address or network (``10.0.0.0/8``) a reverse proxy connects from; ``*`` trusts anyone
+    (only where nothing but the proxy can reach the app, e.g. a Unix socket)."""
+    if proxy == "*":
+        return
+    try:
+        ipaddress.ip_network(proxy, strict=False)
+    except ValueError:
+        raise InputError(
+            f"DOSEWISE_TRUSTED_PROXIES lists IP addresses or networks, comma-separated "
+            f"(e.g. 127.0.0.1,10.0.0.0/8), not {proxy!r}"
+        ) from None
+
+
+def estimate_secret_bits(secret: str) -> float:
+    """How many bits a guesser would have to try, estimated from the text: the shortest piece it
+    repeats (``"ab" * 40`` is "ab"), times the Shannon entropy of its characters per character.
+    A random ``secrets.token_urlsafe(48)`` scores about 340; one letter repeated scores 0."""
+    period = next((size for size in range(1, len(secret)) if secret[size:] == secret[:-size]), len(secret))
+    piece = secret[:period]
+    if not piece:
+        return 0.0
+    counts = Counter(piece).values()
+    per_character = -sum(n / len(piece) * math.log2(n / len(piece)) for n in counts)
+    return per_character * len(piece)
 
 
 def _data_folder() -> str:

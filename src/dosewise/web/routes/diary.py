@@ -22,7 +22,7 @@ from dosewise.services import notes, patients, symptoms, triage
 from dosewise.services.access import PatientAccess
 from dosewise.services.inputs import NoteInput, SymptomsInput
 from dosewise.services.reports import gather_report
-from dosewise.web.context import AppContext, Ctx, Patient, User, render
+from dosewise.web.context import MAX_ID, AppContext, Ctx, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -63,7 +63,7 @@ def diary_page(
     # an entry just saved whose side effects are urgent or an emergency: that first, plainly
     result = None
     entry = request.query_params.get("entry", "")
-    if entry.isdigit():
+    if entry.isascii() and entry.isdigit() and len(entry) <= len(str(MAX_ID)) and int(entry) <= MAX_ID:
         stored = triage.entry_result(
             context.engine, patient_id=patient.patient_id, symptom_entry_id=int(entry)
         )

@@ -29,7 +29,7 @@ from dosewise.services.access import PatientAccess
 from dosewise.services.clock import from_utc
 from dosewise.services.inputs import PlanInput, parse_input
 from dosewise.services.plans import DEFAULT_REVIEW_WEEKS, BuiltPlan, PlanChange, RiseNeedsConfirmation
-from dosewise.web.context import AppContext, Ctx, Id, Patient, User, render
+from dosewise.web.context import MAX_ID, AppContext, Ctx, Id, Patient, User, render
 from dosewise.web.forms import Submitted, read_form
 from dosewise.web.routes.profile import condition_context
 
@@ -231,7 +231,8 @@ def _answering(context: AppContext, patient: PatientAccess, form: dict[str, Any]
     given = str(form.get("review_request") or "")
     if not given:
         return None
-    if not given.isdigit() or patient.relation != "clinician":
+    valid_id = given.isascii() and given.isdigit() and len(given) <= len(str(MAX_ID)) and int(given) <= MAX_ID
+    if not valid_id or patient.relation != "clinician":
         raise NotFound("no such review request")
     try:
         return open_review_request(context.engine, caller=patient, request_id=int(given))
