@@ -4,6 +4,7 @@ PostgreSQL. See docs/adr/0017-sign-in-limits-without-lock-out.md."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -282,7 +283,10 @@ def test_the_session_cookie_lasts_the_absolute_lifetime(browsers: Any) -> None:
 
 
 def test_session_lifetimes_are_settings(tmp_path: Any) -> None:
-    env = {"DOSEWISE_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "DOSEWISE_SECRET_KEY": "s" * 48}
+    env = {
+        "DOSEWISE_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+        "DOSEWISE_SECRET_KEY": secrets.token_urlsafe(48),
+    }
     default = Settings.from_environment(env).session_policy
     assert (default.absolute_lifetime, default.idle_limit) == (timedelta(days=30), timedelta(days=7))
     chosen = Settings.from_environment(

@@ -70,7 +70,7 @@ class Settings:
         bits = estimate_secret_bits(self.secret_key) if self.environment == "production" else 0.0
         if self.environment == "production" and bits < MIN_SECRET_BITS:
             raise InputError(
-                f"DOSEWISE_SECRET_KEY looks guessable (about {bits:.0f} bits estimated; at least "
+                f"DOSEWISE_SECRET_KEY looks guessable (about {max(bits, 0.0):.0f} bits estimated; at least "
                 f"{MIN_SECRET_BITS} bits are needed): make a random one with {KEY_COMMAND}"
             )
         if self.max_body_bytes < 1:
