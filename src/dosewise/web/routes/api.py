@@ -39,7 +39,6 @@ from dosewise.services.inputs import (
     parse_input,
 )
 from dosewise.services.plans import BuiltPlan
-from dosewise.services.reports import export_fhir
 from dosewise.web.context import (
     SESSION_COOKIE,
     AppContext,
@@ -562,14 +561,24 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
 
 
 @router.get("/patients/{patient_id}/fhir")
-def fhir(context: Ctx, patient: Patient) -> dict[str, Any]:
-    """The diary as a FHIR R4 Bundle."""
-    import json
+def fhir(request: Request, context: Ctx, patient: Patient) -> Response:
+    """The diary as FHIR R4, a page at a time: a ``searchset`` Bundle of ``_count`` entries
+    (default 100, at most 1000), optionally of a date range (``date=ge2026-01-01&date=lt2027-01-01``,
+    or ``start``/``end``: the first and last day), with ``self``, ``first``, ``previous`` and
+    ``next`` links. The whole diary in one Bundle is the download (``/patients/{id}/export/fhir.json``)."""
+    from dosewise.services import fhir as fhir_service
 
-    bundle: dict[str, Any] = json.loads(
-        export_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
+    query = fhir_service.parse_fhir_query(
+        {key: request.query_params.getlist(key) for key in request.query_params}
     )
-    return bundle
+    def link(token: str | None) -> str:
+        url = request.url.remove_query_params("_page")
+        return str(url if token is None else url.include_query_params(_page=token))
+
+    page = fhir_service.fhir_page(
+        context.engine, patient_id=patient.patient_id, now=context.now(), query=query, link=link
+    )
+    return Response(page, media_type="application/fhir+json")
 
 
 def _profile(profile: patient_service.PatientProfile) -> dict[str, Any]:
