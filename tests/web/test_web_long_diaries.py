@@ -134,12 +134,16 @@ def test_the_fhir_export_takes_a_date_range(database_url: str) -> None:
             if resource["resourceType"] == "Observation":
                 days.add(resource["effectiveDateTime"][:10])
         assert days == {"2026-10-05", "2026-10-06"}
-        doses = [e for e in _entries(page, "match") if e["resource"]["resourceType"] == "MedicationAdministration"]
+        doses = [
+            e for e in _entries(page, "match") if e["resource"]["resourceType"] == "MedicationAdministration"
+        ]
         assert 0 < len(doses) <= 8
         assert _link(page, "next") is None
         # the same as start/end ($everything's names)
         same = web.get(f"/api/patients/{patient}/fhir?start=2026-10-05&end=2026-10-06&_count=1000").json()
-        assert [e["fullUrl"] for e in _entries(same, "match")] == [e["fullUrl"] for e in _entries(page, "match")]
+        assert [e["fullUrl"] for e in _entries(same, "match")] == [
+            e["fullUrl"] for e in _entries(page, "match")
+        ]
 
 
 @pytest.mark.parametrize(
@@ -154,7 +158,7 @@ def test_bad_fhir_paging_parameters_are_refused_with_a_message(query: str, tmp_p
         patient = web.get("/api/patients").json()[0]["id"]
         response = web.get(f"/api/patients/{patient}/fhir?{query}")
         assert response.status_code == 400, response.text
-        name = query.split("=")[0]
+        name = query.split("=", maxsplit=1)[0]
         assert response.json()["field"] == f"/{name}"
         assert response.json()["detail"].startswith(f"{name}: ")
 

@@ -429,8 +429,9 @@ def symptom_chart_svg(
     figure, scores = pyplot.subplots(figsize=(7.2, 3.4), dpi=100)
     try:
         doses = scores.twinx()
+        taken = "dose taken (mg/day, month's mean)" if monthly else "dose taken (mg/day)"
         doses.bar(days, [p.taken_mg for p in points], width=27 if monthly else 0.9, color="#c6dbef",
-                  label="dose taken (mg/day, month's mean)" if monthly else "dose taken (mg/day)")  # fmt: skip
+                  label=taken)  # fmt: skip
         doses.step(days, [p.planned_mg for p in points], where="mid", color="#08519c", linewidth=1.2,
                    label="dose planned (mg/day)")  # fmt: skip
         doses.set_ylabel("baclofen (mg/day)")

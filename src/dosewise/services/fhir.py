@@ -74,15 +74,7 @@ def parse_fhir_query(params: Mapping[str, Sequence[str]]) -> FhirQuery:
     """The API's parameters: ``_count`` (1-:data:`MAX_COUNT`), ``date`` (repeatable, with FHIR's
     prefixes ``eq`` (or none), ``ge``, ``gt``, ``le``, ``lt``, a day ``YYYY-MM-DD``), ``start`` and
     ``end`` (``$everything``'s names: the first and last day) and ``_page`` (from a link)."""
-    count = DEFAULT_COUNT
-    if params.get("_count"):
-        text = params["_count"][-1]
-        try:
-            count = int(text)
-        except ValueError:
-            raise InputError(f"_count must be a whole number, got {text!r}", field="_count") from None
-        if not 1 <= count <= MAX_COUNT:
-            raise InputError(f"_count must be between 1 and {MAX_COUNT}, got {count}", field="_count")
+    count = _count(params.get("_count", []))
     first: date | None = None
     last: date | None = None
 
@@ -94,18 +86,7 @@ def parse_fhir_query(params: Mapping[str, Sequence[str]]) -> FhirQuery:
             last = high if last is None else min(last, high)
 
     for text in params.get("date", []):
-        prefix, day_text = (text[:2], text[2:]) if text[:2].isalpha() else ("eq", text)
-        day = _day(day_text, "date")
-        bounds = {
-            "eq": (day, day),
-            "ge": (day, None),
-            "gt": (day + timedelta(days=1), None),
-            "le": (None, day),
-            "lt": (None, day - timedelta(days=1)),
-        }
-        if prefix not in bounds:
-            raise InputError(f"date prefix {prefix!r} is not one of eq, ge, gt, le, lt", field="date")
-        narrow(*bounds[prefix])
+        narrow(*_date_bounds(text))
     if params.get("start"):
         narrow(_day(params["start"][-1], "start"), None)
     if params.get("end"):
@@ -116,6 +97,34 @@ def parse_fhir_query(params: Mapping[str, Sequence[str]]) -> FhirQuery:
     if params.get("_page"):
         position = _position(params["_page"][-1])
     return FhirQuery(first_day=first, last_day=last, count=count, position=position)
+
+
+def _count(given: Sequence[str]) -> int:
+    if not given:
+        return DEFAULT_COUNT
+    try:
+        count = int(given[-1])
+    except ValueError:
+        raise InputError(f"_count must be a whole number, got {given[-1]!r}", field="_count") from None
+    if not 1 <= count <= MAX_COUNT:
+        raise InputError(f"_count must be between 1 and {MAX_COUNT}, got {count}", field="_count")
+    return count
+
+
+def _date_bounds(text: str) -> tuple[date | None, date | None]:
+    """A ``date`` parameter as the first and last day it allows (None: no bound)."""
+    prefix, day_text = (text[:2], text[2:]) if text[:2].isalpha() else ("eq", text)
+    day = _day(day_text, "date")
+    bounds = {
+        "eq": (day, day),
+        "ge": (day, None),
+        "gt": (day + timedelta(days=1), None),
+        "le": (None, day),
+        "lt": (None, day - timedelta(days=1)),
+    }
+    if prefix not in bounds:
+        raise InputError(f"date prefix {prefix!r} is not one of eq, ge, gt, le, lt", field="date")
+    return bounds[prefix]
 
 
 def _day(text: str, what: str) -> date:
@@ -136,7 +145,9 @@ def _position(token: str) -> Position:
     except ValueError:
         position = None
     if position is None or position.skip < 0 or not skip_text.isdigit():
-        raise InputError(f"_page {token!r} is not a page of this export: follow the Bundle's links", field="_page")
+        raise InputError(
+            f"_page {token!r} is not a page of this export: follow the Bundle's links", field="_page"
+        )
     return position
 
 
@@ -206,9 +217,7 @@ def _days(engine: Engine, patient_id: int, now: datetime, query: FhirQuery) -> t
         diary_first, diary_last = diary_span(engine, patient_id=patient_id, now=now)
         first = diary_first if first is None else first
         last = diary_last if last is None else last
-    if last < first:
-        last = first  # a range past the diary's end: an empty page, not an error
-    return first, last
+    return first, max(first, last)  # a range past the diary's end: an empty page, not an error
 
 
 def stream_fhir(
@@ -278,7 +287,9 @@ def _entries(
         side_effects_of: dict[int, tuple[str, ...]] = {}
         if elsewhere:
             for entry_id, stored in session.execute(
-                select(SymptomEntryRow.id, SymptomEntryRow.side_effects).where(SymptomEntryRow.id.in_(elsewhere))
+                select(SymptomEntryRow.id, SymptomEntryRow.side_effects).where(
+                    SymptomEntryRow.id.in_(elsewhere)
+                )
             ):
                 side_effects_of[entry_id] = tuple(
                     labels.get(item["key"], item["key"]) for item in json.loads(stored)

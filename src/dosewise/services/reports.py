@@ -18,6 +18,7 @@ from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageLevel, TriageResult, triage
+from dosewise.errors import InputError
 from dosewise.exporters.report import (
     LONG_RANGE_DAYS,
     DailyPoint,
@@ -33,7 +34,6 @@ from dosewise.exporters.report import (
 from dosewise.exporters.safety_checks import SafetyCheck
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
-from dosewise.errors import InputError
 from dosewise.services.doses import MAX_RANGE_DAYS, ON_TIME_WINDOW, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_guidance, patient_zone
@@ -77,7 +77,11 @@ def gather_report(
     if (last_day - first_day).days + 1 > SUMMARIZED_AFTER_DAYS:
         detail_first = last_day - timedelta(days=DETAIL_DAYS - 1)
         summary = summarize_months(
-            engine, patient_id=patient_id, first_day=first_day, last_day=detail_first - timedelta(days=1), now=now
+            engine,
+            patient_id=patient_id,
+            first_day=first_day,
+            last_day=detail_first - timedelta(days=1),
+            now=now,
         )
         first_day = detail_first
     _keep_doses_ahead(engine, patient_id, now)
@@ -599,7 +603,9 @@ def _month_rows(
         plans = report_plans(plan_rows, plan_first_doses(session, plan_rows), zone)
         legacy = {row.id for row in plan_rows if row.takes_over_at is None}
         scores = session.execute(
-            select(SymptomEntryRow.recorded_at, SymptomEntryRow.penn_frequency, SymptomEntryRow.spasticity_nrs)
+            select(
+                SymptomEntryRow.recorded_at, SymptomEntryRow.penn_frequency, SymptomEntryRow.spasticity_nrs
+            )
             .where(
                 SymptomEntryRow.patient_id == patient_id,
                 SymptomEntryRow.recorded_at >= start,
@@ -626,9 +632,9 @@ def _month_rows(
         tallies.setdefault(day.replace(day=1), []).append(tally)
     penn: dict[date, list[int]] = {}
     spasticity: dict[date, list[int]] = {}
-    for recorded_at, frequency, nrs in scores:
+    for recorded_at, penn_value, nrs in scores:
         month = recorded_at.replace(tzinfo=UTC).astimezone(zone).date().replace(day=1)
-        penn.setdefault(month, []).append(frequency)
+        penn.setdefault(month, []).append(penn_value)
         spasticity.setdefault(month, []).append(nrs)
     planned_by_month: dict[date, list[int]] = {}
     for day, value in planned_ug.items():
@@ -639,7 +645,7 @@ def _month_rows(
         month_end = min(last_day, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
         days = (month_end - max(first_day, month)).days + 1
         taken = sum(value for day, value in taken_ug.items() if day.replace(day=1) == month)
-        frequency = fmean(penn[month]) if month in penn else None
+        frequency: float | None = fmean(penn[month]) if month in penn else None
         nrs_mean = fmean(spasticity[month]) if month in spasticity else None
         rows.append(
             PeriodRow(

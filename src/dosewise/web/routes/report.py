@@ -104,7 +104,7 @@ def report(request: Request, context: Ctx, patient: Patient) -> Response:
     )
 
 
-def _choices(context: AppContext, patient: PatientAccess) -> dict[str, object]:
+def _choices(context: AppContext, patient: PatientAccess) -> dict[str, Any]:
     """What the page offers besides the range shown: the whole diary, the last 12 months."""
     diary_first, diary_last = diary_span(context.engine, patient_id=patient.patient_id, now=context.now())
     default_first, default_last = default_report_range(
@@ -142,7 +142,9 @@ def report_pdf(request: Request, context: Ctx, patient: Patient) -> Response:
 def fhir(request: Request, context: Ctx, patient: Patient) -> Response:
     """The whole diary as one FHIR Bundle, streamed (a month of the diary at a time)."""
     chunks = stream_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
-    return _streamed((chunk.encode() for chunk in chunks), "application/fhir+json", _file_name(patient, "fhir.json"))
+    return _streamed(
+        (chunk.encode() for chunk in chunks), "application/fhir+json", _file_name(patient, "fhir.json")
+    )
 
 
 @router.get("/patients/{patient_id}/export/calendar.ics")
@@ -197,7 +199,9 @@ def everything_zip(context: AppContext, patient: PatientAccess, *, fhir_too: boo
                 yield pipe.take()
             if fhir_too:
                 with archive.open("fhir-bundle.json", "w") as member:
-                    for chunk in stream_fhir(context.engine, patient_id=patient.patient_id, now=context.now()):
+                    for chunk in stream_fhir(
+                        context.engine, patient_id=patient.patient_id, now=context.now()
+                    ):
                         member.write(chunk.encode())
                         if pipe.size >= ZIP_CHUNK_BYTES:
                             yield pipe.take()
