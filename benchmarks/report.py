@@ -1,6 +1,7 @@
-"""Prescriber report speed on a one-year diary (issue 5).
+"""Prescriber report speed on a one-year diary (issue 5), and on long diaries (issue 15).
 
 Run: .venv/bin/python benchmarks/report.py [--days 365] [--runs 3]
+     .venv/bin/python benchmarks/report.py --long [--runs 3]
 
 A one-year diary on SQLite: 4 doses a day (most taken, some late, skipped or missed) and
 2 symptom entries a day (some with side effects), a note a week, two medicines. Reports:
@@ -9,6 +10,14 @@ A one-year diary on SQLite: 4 doses a day (most taken, some late, skipped or mis
 - baseline measured in the same run: reading the year's dose and symptom rows with one SQL
   query each, and the ratio of the HTML report to it.
 Targets: HTML under 1 s, PDF in a few seconds.
+
+``--long`` (issue 15): diaries of 1, 5 and 10 years built the same way. For each: the default
+report (the last 12 months: gather + HTML with charts), the whole diary asked for (summarized by
+month past two years), a page of the FHIR API (the default ``_count``, first and last page) and
+the streamed FHIR download of the whole diary; median time and tracemalloc peak, with the ratio
+to the one-year diary measured in the same run. Target: the default report and the FHIR page
+within 2x of one year in time and memory; the whole download bounded in memory (its time grows
+with the diary: it is that much more JSON).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,8 +41,8 @@ from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.exporters.report import render_report_html, render_report_pdf
 from dosewise.monographs import load_monograph
-from dosewise.services import medicines, notes, patients, plans
-from dosewise.services.reports import gather_report
+from dosewise.services import fhir, medicines, notes, patients, plans
+from dosewise.services.reports import default_report_range, diary_span, gather_report
 from dosewise.store.database import build_engine, unit_of_work, upgrade_database
 from dosewise.store.models import DoseEventRow, DoseSlotRow, SymptomEntryRow
 
@@ -48,17 +59,22 @@ def build_diary(path: str, days: int) -> tuple[int, date, date, datetime]:
         engine, name="Benchmark", time_zone="Europe/London", now=now, actor="bench"
     )
     times = parse_clock_times("08:00,12:00,16:00,20:00", 4)
-    plan = build_maintenance(
-        monograph,
-        daily_mg=40,
-        products=parse_product_specs([], monograph),
-        start=first,
-        days=days,
-        doses_per_day=4,
-    )
-    entered = datetime.combine(first, datetime.min.time(), tzinfo=ZONE)  # before its first dose
-    plans.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
-                     now=entered, actor="bench")  # fmt: skip
+    done = 0
+    while done < days:  # a plan lasts at most a year: one a year, each taking over on its first day
+        start = first + timedelta(days=done)
+        length = min(365, days - done)
+        plan = build_maintenance(
+            monograph,
+            daily_mg=40,
+            products=parse_product_specs([], monograph),
+            start=start,
+            days=length,
+            doses_per_day=4,
+        )
+        entered = datetime.combine(start, datetime.min.time(), tzinfo=ZONE)  # before its first dose
+        plans.start_plan(engine, patient_id=patient, plan=plan, times=times, zone=ZONE,
+                         now=entered, actor="bench")  # fmt: skip
+        done += length
     with unit_of_work(engine) as session:
         slots = session.execute(select(DoseSlotRow.id, DoseSlotRow.due_at).order_by(DoseSlotRow.id)).all()
         events = []
@@ -107,11 +123,81 @@ def timed(runs: int, action) -> tuple[float, object]:  # type: ignore[no-untyped
     return statistics.median(times), result
 
 
+def measured(runs: int, action: Callable[[], object]) -> tuple[float, float]:
+    """(median seconds, tracemalloc peak MiB of one more run)."""
+    seconds, _ = timed(runs, action)
+    tracemalloc.start()
+    action()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak / 2**20
+
+
+def measure_diary(years: int, runs: int) -> tuple[dict[str, tuple[float, float]], int]:
+    """A diary of ``years`` years: each measurement's (median s, peak MiB), and the download's size."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "diary.sqlite3")
+        patient, _, _, now = build_diary(path, 365 * years)
+        engine = build_engine(f"sqlite:///{path}")
+
+        def default_report() -> str:
+            first, last = default_report_range(engine, patient_id=patient, now=now)
+            data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
+            return render_report_html(data)
+
+        def whole_report() -> str:
+            first, last = diary_span(engine, patient_id=patient, now=now)
+            data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
+            return render_report_html(data)
+
+        last = diary_span(engine, patient_id=patient, now=now)[1]
+
+        def page(query: fhir.FhirQuery) -> Callable[[], str]:
+            return lambda: fhir.fhir_page(engine, patient_id=patient, now=now, query=query, link=str)
+
+        def download() -> int:
+            return sum(len(chunk) for chunk in fhir.stream_fhir(engine, patient_id=patient, now=now))
+
+        default_report()  # warm the imports and caches once
+        size = download()
+        found = {
+            "default report (last 12 months)": measured(runs, default_report),
+            "whole diary report": measured(max(1, runs // 2), whole_report),
+            "FHIR page, first (_count 100)": measured(runs, page(fhir.FhirQuery())),
+            "FHIR page, last days": measured(runs, page(fhir.FhirQuery(first_day=last - timedelta(days=2)))),
+            "FHIR download, whole (streamed)": measured(1, download),
+        }
+        engine.dispose()
+    return found, size
+
+
+def long_diaries(runs: int) -> None:
+    """The default report, the whole diary, a FHIR page and the FHIR download on 1, 5 and 10 years."""
+    results: dict[int, dict[str, tuple[float, float]]] = {}
+    sizes: dict[int, int] = {}
+    for years in (1, 5, 10):
+        results[years], sizes[years] = measure_diary(years, runs)
+    print(f"Long diaries: 1, 5 and 10 years; median of {runs} runs; memory: tracemalloc peak")
+    print(f"{'':34} {'years':>5} {'ms':>9} {'x 1 year':>9} {'peak MiB':>9} {'x 1 year':>9}")
+    for name in results[1]:
+        for years in (1, 5, 10):
+            seconds, peak = results[years][name]
+            base_s, base_peak = results[1][name]
+            print(f"{name:34} {years:5} {seconds * 1000:9.1f} {seconds / base_s:8.2f}x {peak:9.1f} "
+                  f"{peak / base_peak:8.2f}x")  # fmt: skip
+    for years in (1, 5, 10):
+        print(f"FHIR download of {years:2} years: {sizes[years] / 2**20:.1f} MiB of JSON")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--long", action="store_true", help="1-, 5- and 10-year diaries (issue 15)")
     args = parser.parse_args()
+    if args.long:
+        long_diaries(args.runs)
+        return
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "diary.sqlite3")
         patient, first, last, now = build_diary(path, args.days)
