@@ -195,8 +195,14 @@ def everything_zip(context: AppContext, patient: PatientAccess, *, fhir_too: boo
             target = os.path.join(folder, "csv")
             export_tables(context.engine, target, patient_id=patient.patient_id, now=context.now())
             for name in sorted(os.listdir(target)):
-                archive.write(os.path.join(target, name), f"csv/{name}")
-                yield pipe.take()
+                with (
+                    open(os.path.join(target, name), "rb") as source,
+                    archive.open(f"csv/{name}", "w") as member,
+                ):
+                    while block := source.read(ZIP_CHUNK_BYTES):
+                        member.write(block)
+                        if pipe.size >= ZIP_CHUNK_BYTES:
+                            yield pipe.take()
             if fhir_too:
                 with archive.open("fhir-bundle.json", "w") as member:
                     for chunk in stream_fhir(
