@@ -123,70 +123,77 @@ def timed(runs: int, action) -> tuple[float, object]:  # type: ignore[no-untyped
     return statistics.median(times), result
 
 
-def measured(runs: int, action: Callable[[], object]) -> tuple[float, float]:
-    """(median seconds, tracemalloc peak MiB of one more run)."""
-    seconds, _ = timed(runs, action)
+def peak_mib(action: Callable[[], object]) -> float:
+    """The tracemalloc peak of one run of ``action``, in MiB."""
     tracemalloc.start()
     action()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak / 2**20
+    return peak / 2**20
 
 
-def measure_diary(years: int, runs: int) -> tuple[dict[str, tuple[float, float]], int]:
-    """A diary of ``years`` years: each measurement's (median s, peak MiB), and the download's size."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "diary.sqlite3")
-        patient, _, _, now = build_diary(path, 365 * years)
-        engine = build_engine(f"sqlite:///{path}")
+def diary_actions(path: str, days: int) -> dict[str, Callable[[], object]]:
+    """The measured actions on a new diary of ``days`` days at ``path``."""
+    patient, _, _, now = build_diary(path, days)
+    engine = build_engine(f"sqlite:///{path}")
 
-        def default_report() -> str:
-            first, last = default_report_range(engine, patient_id=patient, now=now)
-            data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
-            return render_report_html(data)
+    def default_report() -> str:
+        first, last = default_report_range(engine, patient_id=patient, now=now)
+        data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
+        return render_report_html(data)
 
-        def whole_report() -> str:
-            first, last = diary_span(engine, patient_id=patient, now=now)
-            data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
-            return render_report_html(data)
+    def whole_report() -> str:
+        first, last = diary_span(engine, patient_id=patient, now=now)
+        data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
+        return render_report_html(data)
 
-        last = diary_span(engine, patient_id=patient, now=now)[1]
+    last = diary_span(engine, patient_id=patient, now=now)[1]
 
-        def page(query: fhir.FhirQuery) -> Callable[[], str]:
-            return lambda: fhir.fhir_page(engine, patient_id=patient, now=now, query=query, link=str)
+    def page(query: fhir.FhirQuery) -> Callable[[], str]:
+        return lambda: fhir.fhir_page(engine, patient_id=patient, now=now, query=query, link=str)
 
-        def download() -> int:
-            return sum(len(chunk) for chunk in fhir.stream_fhir(engine, patient_id=patient, now=now))
+    def download() -> int:
+        return sum(len(chunk) for chunk in fhir.stream_fhir(engine, patient_id=patient, now=now))
 
-        default_report()  # warm the imports and caches once
-        size = download()
-        found = {
-            "default report (last 12 months)": measured(runs, default_report),
-            "whole diary report": measured(max(1, runs // 2), whole_report),
-            "FHIR page, first (_count 100)": measured(runs, page(fhir.FhirQuery())),
-            "FHIR page, last days": measured(runs, page(fhir.FhirQuery(first_day=last - timedelta(days=2)))),
-            "FHIR download, whole (streamed)": measured(1, download),
-        }
-        engine.dispose()
-    return found, size
+    return {
+        "default report (last 12 months)": default_report,
+        "whole diary report": whole_report,
+        "FHIR page, first (_count 100)": page(fhir.FhirQuery()),
+        "FHIR page, last days": page(fhir.FhirQuery(first_day=last - timedelta(days=2))),
+        "FHIR download, whole (streamed)": download,
+    }
 
 
 def long_diaries(runs: int) -> None:
-    """The default report, the whole diary, a FHIR page and the FHIR download on 1, 5 and 10 years."""
-    results: dict[int, dict[str, tuple[float, float]]] = {}
-    sizes: dict[int, int] = {}
-    for years in (1, 5, 10):
-        results[years], sizes[years] = measure_diary(years, runs)
-    print(f"Long diaries: 1, 5 and 10 years; median of {runs} runs; memory: tracemalloc peak")
+    """The default report, the whole diary, a FHIR page and the FHIR download on 1, 5 and 10
+    years. The diaries are built first; each action then runs on 1, 5, 10 years in turn, ``runs``
+    rounds, so a change in the machine's load touches every size alike (medians)."""
+    all_years = (1, 5, 10)
+    with tempfile.TemporaryDirectory() as folder:
+        actions = {
+            years: diary_actions(os.path.join(folder, f"{years}.sqlite3"), 365 * years) for years in all_years
+        }
+        download = "FHIR download, whole (streamed)"
+        sizes = {years: str(actions[years][download]()) for years in all_years}  # characters of JSON
+        actions[1]["default report (last 12 months)"]()  # warm the imports and caches once
+        seconds: dict[tuple[str, int], list[float]] = {}
+        for name in actions[1]:
+            for _ in range(1 if name.startswith("FHIR download") else runs):
+                for years in all_years:
+                    start = time.perf_counter()
+                    actions[years][name]()
+                    seconds.setdefault((name, years), []).append(time.perf_counter() - start)
+        peaks = {(name, years): peak_mib(actions[years][name]) for name in actions[1] for years in all_years}
+    print(f"Long diaries: 1, 5 and 10 years; median of {runs} runs, interleaved; memory: tracemalloc peak")
     print(f"{'':34} {'years':>5} {'ms':>9} {'x 1 year':>9} {'peak MiB':>9} {'x 1 year':>9}")
-    for name in results[1]:
-        for years in (1, 5, 10):
-            seconds, peak = results[years][name]
-            base_s, base_peak = results[1][name]
-            print(f"{name:34} {years:5} {seconds * 1000:9.1f} {seconds / base_s:8.2f}x {peak:9.1f} "
+    for name in actions[1]:
+        base_s, base_peak = statistics.median(seconds[name, 1]), peaks[name, 1]
+        for years in all_years:
+            median_s, peak = statistics.median(seconds[name, years]), peaks[name, years]
+            print(f"{name:34} {years:5} {median_s * 1000:9.1f} {median_s / base_s:8.2f}x {peak:9.1f} "
                   f"{peak / base_peak:8.2f}x")  # fmt: skip
-    for years in (1, 5, 10):
-        print(f"FHIR download of {years:2} years: {sizes[years] / 2**20:.1f} MiB of JSON")
+    for years in all_years:
+        print(f"FHIR download of {years:2} years: {int(sizes[years]) / 2**20:.1f} MiB of JSON")
 
 
 def main() -> None:
