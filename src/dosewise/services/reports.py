@@ -526,17 +526,20 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
         zone = patient_zone(session, patient_id)
         moments = [
             session.scalar(select(func.min(PlanRow.created_at)).where(PlanRow.patient_id == patient_id)),
+            # index lookups on (patient_id, due_at), so a long diary costs what a short one does
+            session.scalar(select(func.min(DoseSlotRow.due_at)).where(DoseSlotRow.patient_id == patient_id)),
             session.scalar(
-                select(func.min(DoseSlotRow.due_at))
-                .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-                .where(PlanRow.patient_id == patient_id)
+                select(func.max(DoseSlotRow.due_at)).where(
+                    DoseSlotRow.patient_id == patient_id, DoseSlotRow.due_at <= to_utc(now)
+                )
             ),
             session.scalar(
                 select(func.max(DoseSlotRow.due_at))
                 .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
                 .where(
-                    PlanRow.patient_id == patient_id,
-                    or_(PlanRow.slots_until.is_(None), DoseSlotRow.due_at <= to_utc(now)),
+                    DoseSlotRow.patient_id == patient_id,
+                    DoseSlotRow.due_at > to_utc(now),
+                    PlanRow.slots_until.is_(None),
                 )
             ),
             session.scalar(
