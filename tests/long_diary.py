@@ -1,7 +1,7 @@
-"""A long diary written straight into the store (issue 15): a maintenance plan a year of 40 mg/day
-in four doses from ``first``, most doses taken (some late, skipped or missed), two diary entries a
-day (a side effect every seventh day). Used by the tests of long
-diaries (reports, FHIR paging); benchmarks/report.py builds its own the same way."""
+"""A long diary written straight into the store (issue 15): one maintenance plan a year of
+40 mg/day in four doses from ``first``, each taking over from the last; most doses taken (some
+late, skipped or missed) and two diary entries a day (a side effect every seventh day). Used by
+the tests of long diaries (reports, FHIR pages); benchmarks/report.py builds its own the same way."""
 
 from __future__ import annotations
 
