@@ -21,6 +21,7 @@ from dosewise.cli.options import (
     add_patient_options,
     add_schedule,
     print_json,
+    write_chunks,
     write_file,
 )
 from dosewise.domain.scales import PENN_FREQUENCY, PENN_SEVERITY
@@ -210,10 +211,21 @@ def _add_io_commands(actions: Any) -> None:
     add_json(adherence)
     report = add_command(actions, "report", help="the report for the prescriber (HTML or PDF, with charts)")
     report.add_argument("output", help="the file to write: .html or .pdf")
-    _add_range(report)
+    report.add_argument(
+        "--from", dest="first_day", help="first day, YYYY-MM-DD (default: 12 months before the last day)"
+    )
+    report.add_argument(
+        "--to", dest="last_day", help="last day, YYYY-MM-DD (default: the diary's last day, usually today)"
+    )
     export = add_command(actions, "export", help="export the diary: CSV tables or a FHIR R4 Bundle")
     export.add_argument("output", help="a new folder (CSV) or a .json file (FHIR)")
     export.add_argument("--format", choices=("csv", "fhir"), required=True)
+    export.add_argument(
+        "--from", dest="first_day", help="FHIR: first day, YYYY-MM-DD (default: the diary's first)"
+    )
+    export.add_argument(
+        "--to", dest="last_day", help="FHIR: last day, YYYY-MM-DD (default: the diary's last)"
+    )
     imports = add_command(actions, "import", help="replace the diary with a Dosewise CSV export")
     imports.add_argument("folder", help="the folder written by `dosewise diary export --format csv`")
     imports.add_argument("--yes", action="store_true", help="replace a diary that has entries")
@@ -784,12 +796,26 @@ def _report(
     kind = os.path.splitext(output)[1].lower()
     if kind not in (".html", ".pdf"):
         raise InputError(f"the report file must end in .html or .pdf, got {output!r}")
-    first, last = _range(args, now)
+    first, last = _report_range(engine, args, patient, now)
     data = gather_report(engine, patient_id=patient, first_day=first, last_day=last, now=now)
     html = render_report_html(data)
     content = html.encode() if kind == ".html" else render_report_pdf(data, html)
     write_file(output, content)
-    print(f"Report {first} to {last} written to {output}.")
+    summarized = "" if data.summary is None else f" (summarized by month before {data.first_day})"
+    print(f"Report {first} to {last} written to {output}{summarized}.")
+
+
+def _report_range(engine: Engine, args: argparse.Namespace, patient: int, now: datetime) -> tuple[date, date]:
+    """The days asked for; by default the last 12 months of the diary (issue 15)."""
+    from dosewise.services.reports import REPORT_DEFAULT_DAYS, default_report_range
+
+    first, last = default_report_range(engine, patient_id=patient, now=now)
+    if args.last_day is not None:
+        last = _day(args.last_day, "the last day", "last_day")
+        first = last - timedelta(days=REPORT_DEFAULT_DAYS - 1)
+    if args.first_day is not None:
+        first = _day(args.first_day, "the first day", "first_day")
+    return first, last
 
 
 def _export(
@@ -798,14 +824,21 @@ def _export(
     if args.format == "csv":
         from dosewise.services.storage import export_tables
 
+        if args.first_day is not None or args.last_day is not None:
+            raise InputError("a CSV export is the whole diary: --from and --to are for --format fhir")
         counts = export_tables(engine, args.output, patient_id=patient, now=now)
         print(f"Exported {sum(counts.values())} rows in {len(counts)} CSV files to {args.output}.")
         return
-    from dosewise.services.reports import export_fhir
+    from dosewise.services.fhir import stream_fhir
 
     if not args.output.lower().endswith(".json"):
         raise InputError(f"the FHIR file must end in .json, got {args.output!r}")
-    write_file(args.output, export_fhir(engine, patient_id=patient, now=now).encode())
+    first = None if args.first_day is None else _day(args.first_day, "the first day", "first_day")
+    last = None if args.last_day is None else _day(args.last_day, "the last day", "last_day")
+    if first is not None and last is not None and last < first:
+        raise InputError(f"the range ends ({last}) before it starts ({first})", field="last_day")
+    chunks = stream_fhir(engine, patient_id=patient, now=now, first_day=first, last_day=last)
+    write_chunks(args.output, (chunk.encode() for chunk in chunks))
     print(f"FHIR R4 Bundle written to {args.output}.")
 
 

@@ -6,7 +6,9 @@ Each command module adds its own subcommands with these; none imports ``cli.app`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from dosewise.errors import InputError
@@ -94,6 +96,23 @@ def write_file(path: str, content: bytes, *, field: str | None = None) -> None:
             file.write(content)
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}", field=field) from None
+
+
+def write_chunks(path: str, chunks: Iterable[bytes], *, field: str | None = None) -> None:
+    """Write ``chunks`` to ``path`` as they come (a long export is never held whole): into a
+    temporary file beside it, renamed into place at the end, so a failure leaves nothing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    partial = os.path.join(folder, f".{os.path.basename(path)}.partial")
+    try:
+        with open(partial, "wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        os.replace(partial, path)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}", field=field) from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def note(message: str) -> None:

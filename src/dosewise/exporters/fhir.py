@@ -18,10 +18,16 @@
   about the patient, and a result is a record of advice given at one moment.
 
 Identifiers are UUID 5 from the database ids, so exporting twice gives the same references.
+
+A long diary is never held whole (issue 15): the services build the entries a few days at a
+time (:func:`build_day_entries`), and either stream them as one ``collection`` Bundle
+(:func:`open_bundle`, :func:`entry_json`) or return one page of them as a ``searchset`` Bundle
+(:func:`build_page`) with ``next``/``previous`` links.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -76,30 +82,36 @@ def _mg(value_mg: float) -> dict[str, Any]:
     return {"value": round(value_mg, 3), "unit": "mg", "system": UCUM, "code": "mg"}
 
 
-def build_bundle(
+def patient_entry(patient_id: int, patient_name: str) -> dict[str, Any]:
+    """The Patient every other resource refers to (``subject``)."""
+    return {
+        "fullUrl": patient_reference(patient_id),
+        "resource": {
+            "resourceType": "Patient",
+            "identifier": [{"system": "urn:dosewise:patient", "value": str(patient_id)}],
+            "name": [{"text": patient_name}],
+        },
+    }
+
+
+def patient_reference(patient_id: int) -> str:
+    return _urn("patient", patient_id)
+
+
+def build_day_entries(
     *,
-    patient_id: int,
-    patient_name: str,
+    patient_ref: str,
     plans: Sequence[ReportPlan],
     slots: Sequence[Slot],
     symptoms: Sequence[ReportSymptoms],
-    generated_at: datetime,
     safety_checks: Sequence[SafetyCheck] = (),
-) -> str:
-    """The Bundle as FHIR JSON (validated by the R4B models before it is returned)."""
-    from fhir.resources.R4B.bundle import Bundle
-
-    patient_ref = _urn("patient", patient_id)
-    entries: list[dict[str, Any]] = [
-        {
-            "fullUrl": patient_ref,
-            "resource": {
-                "resourceType": "Patient",
-                "identifier": [{"system": "urn:dosewise:patient", "value": str(patient_id)}],
-                "name": [{"text": patient_name}],
-            },
-        }
-    ]
+    side_effects_of: dict[int, tuple[str, ...]] | None = None,
+) -> list[dict[str, Any]]:
+    """The entries of a day (or of any run of whole days), in the order the Bundle lists them:
+    the plans saved, the doses recorded, the diary scores, then the safety checks, each oldest
+    first. ``side_effects_of``: the side-effect labels of diary entries outside ``symptoms``
+    that a safety check was triaged from (its ``derivedFrom``)."""
+    entries: list[dict[str, Any]] = []
     for plan in plans:
         entries.append({"fullUrl": _urn("plan", plan.plan_id), "resource": _request(plan, patient_ref)})
     for slot in slots:
@@ -108,8 +120,13 @@ def build_bundle(
                 {"fullUrl": _urn("dose", slot.slot_id), "resource": _administration(slot, patient_ref)}
             )
     # what a result triaged from a diary entry is derived from: the entry's side effects
-    derived: dict[int, list[str]] = {}
+    derived: dict[int, list[str]] = {
+        entry_id: [side_effect_url(label, entry_id) for label in labels]
+        for entry_id, labels in (side_effects_of or {}).items()
+        if labels
+    }
     for entry in symptoms:
+        derived.pop(entry.entry_id, None)  # listed here: from its own observations below
         for code, resource in _observations(entry, patient_ref):
             url = _urn(f"symptoms/{code}", entry.entry_id)
             entries.append({"fullUrl": url, "resource": resource})
@@ -123,15 +140,57 @@ def build_bundle(
                 "resource": _triage_observation(check, patient_ref, sources),
             }
         )
-    bundle = Bundle.model_validate(
-        {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "timestamp": generated_at.isoformat(),
-            "entry": entries,
-        }
-    )
-    return bundle.model_dump_json(exclude_none=True, indent=2)
+    return entries
+
+
+def side_effect_url(label: str, entry_id: int) -> str:
+    """The fullUrl of a diary entry's side-effect Observation."""
+    return _urn(f"symptoms/side-effect/{label}", entry_id)
+
+
+def open_bundle(generated_at: datetime) -> str:
+    """The start of a streamed ``collection`` Bundle: its entries follow (:func:`entry_json`),
+    separated by commas, then :data:`CLOSE_BUNDLE`."""
+    head = json.dumps({"resourceType": "Bundle", "type": "collection", "timestamp": generated_at.isoformat()})
+    return head[:-1] + ', "entry": [\n'
+
+
+CLOSE_BUNDLE = "\n]}\n"
+
+
+def entry_json(entry: dict[str, Any]) -> str:
+    """One entry of a streamed Bundle as JSON, validated by the R4B models first (the JSON is
+    the entry as built: the models' own serializer costs more than the validation)."""
+    from fhir.resources.R4B.bundle import BundleEntry
+
+    BundleEntry.model_validate(entry)
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_page(
+    *,
+    generated_at: datetime,
+    patient: dict[str, Any],
+    entries: Sequence[dict[str, Any]],
+    links: Sequence[tuple[str, str]],
+) -> str:
+    """One page of the diary as a ``searchset`` Bundle (JSON, validated by the R4B models): the
+    page's entries (``search.mode`` match), the Patient they refer to (include) and the paging
+    ``link``s as (relation, url)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": generated_at.isoformat(),
+        "link": [{"relation": relation, "url": url} for relation, url in links],
+        "entry": [
+            *({**entry, "search": {"mode": "match"}} for entry in entries),
+            {**patient, "search": {"mode": "include"}},
+        ],
+    }
+    Bundle.model_validate(bundle)
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
 
 
 def _request(plan: ReportPlan, patient_ref: str) -> dict[str, Any]:

@@ -164,6 +164,26 @@ class LevelSeries:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RangeSummary:
+    """A range longer than two years (issue 15): everything before its last 12 months, by month
+    (the report then shows the last 12 months in detail), so a ten-year diary is read a few
+    months at a time and the report stays a handful of pages."""
+
+    first_day: date  # the first day summarized (the diary's first day when the range began earlier)
+    last_day: date  # the day before the detailed part
+    months: tuple[PeriodRow, ...]
+    points: tuple[DailyPoint, ...]  # per month, dated the 15th: mean mg/day planned and taken, mean scores
+
+    @property
+    def total(self) -> Tally:
+        return _add_tallies([row.tally for row in self.months])
+
+    @property
+    def entries(self) -> int:
+        return sum(row.entries for row in self.months)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportData:
     patient_name: str
     time_zone: str
@@ -197,6 +217,20 @@ class ReportData:
     supply: dict[str, Any] | None = None
     # review requests asked, answered or withdrawn in the period, oldest first
     reviews: tuple[ReportReview, ...] = ()
+    # a range longer than two years: its months before the last 12 (first_day is then the first
+    # day of the detailed part, and summary.first_day the first day of the whole range)
+    summary: RangeSummary | None = None
+
+    @property
+    def range_total(self) -> Tally:
+        """The doses of the whole range (a summarized one: its months and its last 12 months)."""
+        if self.summary is None:
+            return self.adherence.total
+        return _add_tallies([self.summary.total, self.adherence.total])
+
+    @property
+    def range_entries(self) -> int:
+        return len(self.symptoms) + (self.summary.entries if self.summary is not None else 0)
 
     @property
     def range_days(self) -> int:
@@ -391,9 +425,12 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]
 
 
-def symptom_chart_svg(points: Sequence[DailyPoint], title: str, *, weekly_scores: bool = False) -> str | None:
+def symptom_chart_svg(
+    points: Sequence[DailyPoint], title: str, *, weekly_scores: bool = False, monthly: bool = False
+) -> str | None:
     """Spasm frequency and spasticity (left axis) against the daily dose taken (right axis);
-    ``weekly_scores``: the scores as weekly means (a long range)."""
+    ``weekly_scores``: the scores as weekly means (a long range); ``monthly``: one point a month
+    (a summarized range: mean mg/day and mean scores of the month)."""
     if not points:
         return None
     pyplot = _pyplot()
@@ -401,14 +438,16 @@ def symptom_chart_svg(points: Sequence[DailyPoint], title: str, *, weekly_scores
     figure, scores = pyplot.subplots(figsize=(7.2, 3.4), dpi=100)
     try:
         doses = scores.twinx()
-        doses.bar(days, [p.taken_mg for p in points], width=0.9, color="#c6dbef", label="dose taken (mg/day)")
+        taken = "dose taken (mg/day, month's mean)" if monthly else "dose taken (mg/day)"
+        doses.bar(days, [p.taken_mg for p in points], width=27 if monthly else 0.9, color="#c6dbef",
+                  label=taken)  # fmt: skip
         doses.step(days, [p.planned_mg for p in points], where="mid", color="#08519c", linewidth=1.2,
                    label="dose planned (mg/day)")  # fmt: skip
         doses.set_ylabel("baclofen (mg/day)")
         highest = max(*(p.planned_mg for p in points), *(p.taken_mg for p in points), 1)
         doses.set_ylim(0, highest * 1.3)  # room for the legend above the bars
         scored = weekly_means(points) if weekly_scores else [p for p in points if p.spasticity is not None]
-        mean = "week's mean" if weekly_scores else "day's mean"
+        mean = "week's mean" if weekly_scores else ("month's mean" if monthly else "day's mean")
         marker = 1.5 if weekly_scores else 2.5
         scores.plot([p.day for p in scored], [p.spasticity for p in scored], color="#a50f15", marker="o",
                     markersize=marker, linewidth=1.2, label=f"spasticity 0-10 ({mean})")  # fmt: skip
@@ -513,11 +552,19 @@ def render_report_html(data: ReportData) -> str:
     asked = [check for check in data.safety_checks if check.symptom_entry_id is None]
     serious_checks = [check for check in asked if check.serious]
     routine_checks = [check for check in asked if not check.serious]
+    summary_svg = (
+        symptom_chart_svg(data.summary.points, "By month: mean daily dose and mean scores", monthly=True)
+        if data.summary is not None
+        else None
+    )
     return (
         _environment()
         .get_template("report.html.j2")
         .render(
             data=data,
+            summary=data.summary,
+            summary_svg=Markup(summary_svg) if summary_svg else None,  # noqa: S704 (matplotlib's own SVG)
+            range_first=data.summary.first_day if data.summary is not None else data.first_day,
             current=data.current_plan,
             earlier=data.earlier_plans,
             symptom_svg=Markup(symptom_svg) if symptom_svg else None,  # noqa: S704 (matplotlib's own SVG)

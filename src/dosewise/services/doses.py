@@ -443,7 +443,7 @@ def dose_status(stored: str) -> DoseStatus:
     return cast(DoseStatus, stored)
 
 
-MAX_RANGE_DAYS = 732  # a report or adherence range of more than two years is a typo (setting)
+MAX_RANGE_DAYS = 732  # an adherence range over two years is a typo; a report summarizes past it (setting)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

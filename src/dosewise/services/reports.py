@@ -6,20 +6,25 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, exists, func, or_, select
 
-from dosewise.domain.adherence import Slot, summarize_adherence
+from dosewise.domain.adherence import Slot, Tally, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.kidney import format_crcl
 from dosewise.domain.monograph import Monograph, cite_sources
 from dosewise.domain.plan import Plan
 from dosewise.domain.triage import TriageLevel, TriageResult, triage
+from dosewise.errors import InputError
 from dosewise.exporters.report import (
     LONG_RANGE_DAYS,
+    DailyPoint,
     LevelSeries,
+    PeriodRow,
+    RangeSummary,
     ReportData,
     ReportNote,
     ReportPlan,
@@ -29,7 +34,7 @@ from dosewise.exporters.report import (
 from dosewise.exporters.safety_checks import SafetyCheck
 from dosewise.monographs import DEFAULT_DRUG, load_monograph
 from dosewise.services.clock import to_utc
-from dosewise.services.doses import ON_TIME_WINDOW, check_range, day_bounds, load_slots
+from dosewise.services.doses import MAX_RANGE_DAYS, ON_TIME_WINDOW, day_bounds, load_slots
 from dosewise.services.medicines import check_medicines
 from dosewise.services.patients import drug_of, patient_guidance, patient_zone
 from dosewise.services.plans import TOP_UP_WHEN, keep_slots_ahead, review_is_default, stored_plan
@@ -45,6 +50,11 @@ from dosewise.store.models import (
     TriageResultRow,
 )
 
+# Product defaults (settings, not clinical figures), issue 15:
+REPORT_DEFAULT_DAYS = 365  # the report shows the last 12 months unless another range is asked for
+SUMMARIZED_AFTER_DAYS = MAX_RANGE_DAYS  # a longer range is summarized by month before its last...
+DETAIL_DAYS = 365  # ...12 months, which are shown in detail
+SUMMARY_CHUNK_MONTHS = 6  # a summarized range is read this many months at a time (bounded memory)
 MAX_LEVEL_POINTS = 2000  # the level chart is drawn from at most this many points
 LEVEL_DAYS = 28  # a long range draws the estimated levels of its last four weeks (readable on paper)
 
@@ -57,11 +67,23 @@ def gather_report(
     last_day: date,
     now: datetime,
     levels: bool = True,
-    whole_diary: bool = False,
 ) -> ReportData:
-    """Everything the report shows for ``first_day``-``last_day`` (``whole_diary``: no range limit)."""
-    if not whole_diary:
-        check_range(first_day, last_day)
+    """Everything the report shows for ``first_day``-``last_day``: any range, up to the whole
+    diary; a range longer than two years (:data:`SUMMARIZED_AFTER_DAYS`) has its months before
+    the last 12 summarized by month (:func:`summarize_months`) and the last 12 in detail."""
+    if last_day < first_day:
+        raise InputError(f"the range ends ({last_day}) before it starts ({first_day})", field="last")
+    summary = None
+    if (last_day - first_day).days + 1 > SUMMARIZED_AFTER_DAYS:
+        detail_first = last_day - timedelta(days=DETAIL_DAYS - 1)
+        summary = summarize_months(
+            engine,
+            patient_id=patient_id,
+            first_day=first_day,
+            last_day=detail_first - timedelta(days=1),
+            now=now,
+        )
+        first_day = detail_first
     _keep_doses_ahead(engine, patient_id, now)
     with read_only(engine) as session:
         zone = patient_zone(session, patient_id)
@@ -80,16 +102,8 @@ def gather_report(
             )
             .order_by(PlanRow.id)
         ).all()
-        # rows older than migration 0008 have no takeover moment: their first dose stands for it
+        first_doses = plan_first_doses(session, plan_rows)
         legacy = [row.id for row in plan_rows if row.takes_over_at is None]
-        first_doses: dict[int, datetime] = {}
-        if legacy:
-            found = session.execute(
-                select(DoseSlotRow.plan_id, func.min(DoseSlotRow.due_at))
-                .where(DoseSlotRow.plan_id.in_(legacy))
-                .group_by(DoseSlotRow.plan_id)
-            )
-            first_doses = {plan_id: due_at for plan_id, due_at in found}
         entries = session.scalars(
             select(SymptomEntryRow)
             .where(
@@ -126,24 +140,7 @@ def gather_report(
     def local(moment: datetime) -> datetime:
         return moment.replace(tzinfo=UTC).astimezone(zone)
 
-    stored = [stored_plan(row) for row in plan_rows]
-    plans = tuple(
-        ReportPlan(
-            plan_id=item.plan_id,
-            kind=item.kind,
-            created_at=local(item.created_at),
-            superseded_at=local(item.superseded_at) if item.superseded_at else None,
-            plan=item.record.plan,
-            times=item.record.times,
-            data=item.data,
-            in_force_from=_in_force_from(item.takes_over_at or first_doses.get(item.plan_id), local),
-            entered_as=item.entered_as,
-            confirmed_at=local(item.confirmed_at) if item.confirmed_at else None,
-            reason=item.reason,
-            review_is_default=review_is_default(item.record.plan),
-        )
-        for item in stored
-    )
+    plans = report_plans(plan_rows, first_doses, zone)
     in_force, doses = _doses_in_force(slots, plans, set(legacy))
     crcl = _latest_crcl(plans)
     missed_dues = [slot.due_at for slot in doses if slot.state in ("missed", "skipped")]  # in due order
@@ -209,6 +206,49 @@ def gather_report(
         safety_checks=safety_checks,
         supply=supply,
         reviews=reviews,
+        summary=summary,
+    )
+
+
+def plan_first_doses(session: Any, plan_rows: Sequence[PlanRow]) -> dict[int, datetime]:
+    """Rows older than migration 0008 have no takeover moment: their first dose stands for it
+    (plan id -> first due time, for those rows only)."""
+    legacy = [row.id for row in plan_rows if row.takes_over_at is None]
+    if not legacy:
+        return {}
+    found = session.execute(
+        select(DoseSlotRow.plan_id, func.min(DoseSlotRow.due_at))
+        .where(DoseSlotRow.plan_id.in_(legacy))
+        .group_by(DoseSlotRow.plan_id)
+    )
+    return {plan_id: due_at for plan_id, due_at in found}
+
+
+def report_plans(
+    plan_rows: Sequence[PlanRow], first_doses: dict[int, datetime], zone: tzinfo
+) -> tuple[ReportPlan, ...]:
+    """The stored plans as the report (and the FHIR export) shows them, times in ``zone``."""
+
+    def local(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=UTC).astimezone(zone)
+
+    stored = [stored_plan(row) for row in plan_rows]
+    return tuple(
+        ReportPlan(
+            plan_id=item.plan_id,
+            kind=item.kind,
+            created_at=local(item.created_at),
+            superseded_at=local(item.superseded_at) if item.superseded_at else None,
+            plan=item.record.plan,
+            times=item.record.times,
+            data=item.data,
+            in_force_from=_in_force_from(item.takes_over_at or first_doses.get(item.plan_id), local),
+            entered_as=item.entered_as,
+            confirmed_at=local(item.confirmed_at) if item.confirmed_at else None,
+            reason=item.reason,
+            review_is_default=review_is_default(item.record.plan),
+        )
+        for item in stored
     )
 
 
@@ -486,17 +526,20 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
         zone = patient_zone(session, patient_id)
         moments = [
             session.scalar(select(func.min(PlanRow.created_at)).where(PlanRow.patient_id == patient_id)),
+            # index lookups on (patient_id, due_at), so a long diary costs what a short one does
+            session.scalar(select(func.min(DoseSlotRow.due_at)).where(DoseSlotRow.patient_id == patient_id)),
             session.scalar(
-                select(func.min(DoseSlotRow.due_at))
-                .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
-                .where(PlanRow.patient_id == patient_id)
+                select(func.max(DoseSlotRow.due_at)).where(
+                    DoseSlotRow.patient_id == patient_id, DoseSlotRow.due_at <= to_utc(now)
+                )
             ),
             session.scalar(
                 select(func.max(DoseSlotRow.due_at))
                 .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
                 .where(
-                    PlanRow.patient_id == patient_id,
-                    or_(PlanRow.slots_until.is_(None), DoseSlotRow.due_at <= to_utc(now)),
+                    DoseSlotRow.patient_id == patient_id,
+                    DoseSlotRow.due_at > to_utc(now),
+                    PlanRow.slots_until.is_(None),
                 )
             ),
             session.scalar(
@@ -511,23 +554,140 @@ def diary_span(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date,
     return min(days), max(days)
 
 
-def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
-    """The whole diary of a patient as a FHIR R4 Bundle (JSON)."""
-    from dosewise.exporters.fhir import build_bundle
-
+def default_report_range(engine: Engine, *, patient_id: int, now: datetime) -> tuple[date, date]:
+    """The range a report shows unless asked for another: the last 12 months of the diary
+    (:data:`REPORT_DEFAULT_DAYS`, a product default), or all of it when it is shorter."""
     first, last = diary_span(engine, patient_id=patient_id, now=now)
-    data = gather_report(
-        engine, patient_id=patient_id, first_day=first, last_day=last, now=now, levels=False, whole_diary=True
+    return max(first, last - timedelta(days=REPORT_DEFAULT_DAYS - 1)), last
+
+
+def summarize_months(
+    engine: Engine, *, patient_id: int, first_day: date, last_day: date, now: datetime
+) -> RangeSummary:
+    """``first_day``-``last_day`` by month (from the diary's first day if that is later): per
+    month the doses and what became of them (the report's own rules: one dose per due time, the
+    plan in force then), the lowest and highest daily dose planned, the mean scores. Read
+    :data:`SUMMARY_CHUNK_MONTHS` months at a time, so memory does not grow with the diary."""
+    diary_first, _ = diary_span(engine, patient_id=patient_id, now=now)
+    begin = max(first_day, diary_first)
+    months: list[PeriodRow] = []
+    points: list[DailyPoint] = []
+    chunk_first = begin
+    while chunk_first <= last_day:
+        month = chunk_first.replace(day=1)
+        for _ in range(SUMMARY_CHUNK_MONTHS):
+            month = (month + timedelta(days=32)).replace(day=1)
+        chunk_last = min(last_day, month - timedelta(days=1))
+        found_rows, found_points = _month_rows(engine, patient_id, chunk_first, chunk_last, now)
+        months += found_rows
+        points += found_points
+        chunk_first = chunk_last + timedelta(days=1)
+    return RangeSummary(first_day=begin, last_day=last_day, months=tuple(months), points=tuple(points))
+
+
+def _month_rows(
+    engine: Engine, patient_id: int, first_day: date, last_day: date, now: datetime
+) -> tuple[list[PeriodRow], list[DailyPoint]]:
+    """The months of ``first_day``-``last_day`` (whole days; the first and last may be parts)."""
+    with read_only(engine) as session:
+        zone = patient_zone(session, patient_id)
+        start, _ = day_bounds(first_day, zone)
+        _, end = day_bounds(last_day, zone)
+        slots = load_slots(session, patient_id, start, end, zone, now)
+        plan_rows = session.scalars(
+            select(PlanRow)
+            .where(
+                PlanRow.patient_id == patient_id,
+                PlanRow.created_at < end,
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at >= start),
+            )
+            .order_by(PlanRow.id)
+        ).all()
+        plans = report_plans(plan_rows, plan_first_doses(session, plan_rows), zone)
+        legacy = {row.id for row in plan_rows if row.takes_over_at is None}
+        scores = session.execute(
+            select(
+                SymptomEntryRow.recorded_at, SymptomEntryRow.penn_frequency, SymptomEntryRow.spasticity_nrs
+            )
+            .where(
+                SymptomEntryRow.patient_id == patient_id,
+                SymptomEntryRow.recorded_at >= start,
+                SymptomEntryRow.recorded_at < end,
+            )
+            .order_by(SymptomEntryRow.recorded_at)
+        ).all()
+    in_force, doses = _doses_in_force(slots, plans, legacy)
+    adherence = summarize_adherence(
+        doses, first_day, last_day, on_time_window_h=ON_TIME_WINDOW.total_seconds() / 3600
     )
-    return build_bundle(
-        patient_id=patient_id,
-        patient_name=data.patient_name,
-        plans=data.plans,
-        slots=data.slots,
-        symptoms=data.symptoms,
-        generated_at=data.generated_at,
-        safety_checks=data.safety_checks,
+    planned_ug: dict[date, int] = {}
+    taken_ug: dict[date, int] = {}
+    for slot in slots:
+        if slot.slot_id in in_force:
+            day = slot.due_at.date()
+            planned_ug[day] = planned_ug.get(day, 0) + slot.dose_ug
+    for slot in doses:
+        if slot.state in ("on_time", "late"):
+            day = slot.due_at.date()
+            taken_ug[day] = taken_ug.get(day, 0) + slot.dose_ug
+    tallies: dict[date, list[Tally]] = {}
+    for day, tally in adherence.by_day:
+        tallies.setdefault(day.replace(day=1), []).append(tally)
+    penn: dict[date, list[int]] = {}
+    spasticity: dict[date, list[int]] = {}
+    for recorded_at, penn_value, nrs in scores:
+        month = recorded_at.replace(tzinfo=UTC).astimezone(zone).date().replace(day=1)
+        penn.setdefault(month, []).append(penn_value)
+        spasticity.setdefault(month, []).append(nrs)
+    planned_by_month: dict[date, list[int]] = {}
+    for day, value in planned_ug.items():
+        planned_by_month.setdefault(day.replace(day=1), []).append(value)
+    rows, points = [], []
+    for month in sorted({*tallies, *penn, *planned_by_month}):
+        planned = planned_by_month.get(month, [])
+        month_end = min(last_day, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        days = (month_end - max(first_day, month)).days + 1
+        taken = sum(value for day, value in taken_ug.items() if day.replace(day=1) == month)
+        frequency: float | None = fmean(penn[month]) if month in penn else None
+        nrs_mean = fmean(spasticity[month]) if month in spasticity else None
+        rows.append(
+            PeriodRow(
+                label=f"{month:%b %Y}",
+                planned_mg=(min(planned) / 1000, max(planned) / 1000) if planned else None,
+                tally=_sum_tallies(tallies.get(month, [])),
+                penn_frequency=frequency,
+                spasticity=nrs_mean,
+                entries=len(penn.get(month, [])),
+            )
+        )
+        points.append(
+            DailyPoint(
+                day=month.replace(day=15),
+                planned_mg=fmean(planned) / 1000 if planned else 0,
+                taken_mg=taken / 1000 / days,
+                penn_frequency=frequency,
+                spasticity=nrs_mean,
+            )
+        )
+    return rows, points
+
+
+def _sum_tallies(tallies: Sequence[Tally]) -> Tally:
+    return Tally(
+        planned=sum(t.planned for t in tallies),
+        on_time=sum(t.on_time for t in tallies),
+        late=sum(t.late for t in tallies),
+        skipped=sum(t.skipped for t in tallies),
+        missed=sum(t.missed for t in tallies),
+        pending=sum(t.pending for t in tallies),
     )
+
+
+def export_fhir(engine: Engine, *, patient_id: int, now: datetime) -> str:
+    """The whole diary of a patient as a FHIR R4 Bundle (JSON): :func:`services.fhir.export_fhir`."""
+    from dosewise.services import fhir
+
+    return fhir.export_fhir(engine, patient_id=patient_id, now=now)
 
 
 def export_calendar(engine: Engine, *, patient_id: int, now: datetime) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from dosewise.errors import InputError
 from dosewise.services import access, auth
@@ -66,9 +66,8 @@ def export_everything(context: Ctx, user: User) -> Response:
         raise InputError("only a patient's account has a diary to export")
     patient = access.patient_access(context.engine, user=user, patient_id=own)
     patient.require("export")
-    content = everything_zip(context, patient, fhir_too=True)
-    return Response(
-        content,
+    return StreamingResponse(
+        everything_zip(context, patient, fhir_too=True),
         media_type="application/zip",
         headers={"content-disposition": 'attachment; filename="dosewise-everything.zip"'},
     )

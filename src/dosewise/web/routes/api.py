@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
@@ -39,7 +39,6 @@ from dosewise.services.inputs import (
     parse_input,
 )
 from dosewise.services.plans import BuiltPlan
-from dosewise.services.reports import export_fhir
 from dosewise.web.context import (
     SESSION_COOKIE,
     AppContext,
@@ -615,16 +614,48 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
     return _saved(plan)
 
 
-@router.get("/patients/{patient_id}/fhir")
-def fhir(context: Ctx, patient: Patient) -> dict[str, Any]:
-    """The diary as a FHIR R4 Bundle."""
-    patient.require("export")
-    import json
+FHIR_JSON = {"application/fhir+json": {"schema": {"type": "object"}}}
 
-    bundle: dict[str, Any] = json.loads(
-        export_fhir(context.engine, patient_id=patient.patient_id, now=context.now())
+
+@router.get(
+    "/patients/{patient_id}/fhir",
+    response_class=Response,
+    responses={200: {"description": "A page of the diary: a FHIR R4 searchset Bundle", "content": FHIR_JSON}},
+)
+def fhir(
+    request: Request,
+    context: Ctx,
+    patient: Patient,
+    count: Annotated[
+        str | None, Query(alias="_count", description="entries a page (1-1000, default 100)")
+    ] = None,
+    dates: Annotated[
+        list[str] | None, Query(alias="date", description="a day with a prefix: ge2026-01-01, lt2027-01-01")
+    ] = None,
+    start: Annotated[str | None, Query(description="the first day, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, Query(description="the last day, YYYY-MM-DD")] = None,
+    page_token: Annotated[str | None, Query(alias="_page", description="a page, from a link")] = None,
+) -> Response:
+    """The diary as FHIR R4, a page at a time: a ``searchset`` Bundle of ``_count`` entries
+    (default 100, at most 1000), optionally of a date range (``date=ge2026-01-01&date=lt2027-01-01``,
+    or ``start``/``end``: the first and last day), with ``self``, ``first``, ``previous`` and
+    ``next`` links. The whole diary in one Bundle is the download (``/patients/{id}/export/fhir.json``)."""
+    patient.require("export")
+    from dosewise.services import fhir as fhir_service
+
+    given = {"_count": count, "start": start, "end": end, "_page": page_token}
+    query = fhir_service.parse_fhir_query(
+        {"date": dates or [], **{key: [value] for key, value in given.items() if value is not None}}
     )
-    return bundle
+
+    def link(token: str | None) -> str:
+        url = request.url.remove_query_params("_page")
+        return str(url if token is None else url.include_query_params(_page=token))
+
+    page = fhir_service.fhir_page(
+        context.engine, patient_id=patient.patient_id, now=context.now(), query=query, link=link
+    )
+    return Response(page, media_type="application/fhir+json")
 
 
 def _profile(profile: patient_service.PatientProfile) -> dict[str, Any]:
