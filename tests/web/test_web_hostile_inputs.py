@@ -192,6 +192,7 @@ def walker(database_url: str) -> Iterator[dict[str, Any]]:
                                 .where(InvitationRow.patient_id == patient_id)),
         "request_id": _ask_review(engine, patient_id, user_id),
         "token": "x" * 43,
+        "user_id": user_id,  # the admin pages' (issue 15): the patient is no administrator, so 404
     }  # fmt: skip
     yield {"patient": patient, "anonymous": anonymous, "ids": ids}
     for client in (patient, carer, anonymous):

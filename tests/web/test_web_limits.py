@@ -369,6 +369,12 @@ def test_trusted_proxies_come_from_the_environment() -> None:
     assert Settings.from_environment(given).trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
     with pytest.raises(InputError, match="DOSEWISE_TRUSTED_PROXIES"):
         Settings.from_environment({**env, "DOSEWISE_TRUSTED_PROXIES": "proxy.example"})
+    # found in review: uvicorn would ignore a network with host bits, and with * it believes
+    # whatever address the client writes first in X-Forwarded-For
+    with pytest.raises(InputError, match=r"has host bits set; write the network, 10\.0\.0\.0/8"):
+        Settings.from_environment({**env, "DOSEWISE_TRUSTED_PROXIES": "10.0.0.1/8"})
+    with pytest.raises(InputError, match=r"cannot be \*"):
+        Settings.from_environment({**env, "DOSEWISE_TRUSTED_PROXIES": "*"})
 
 
 def _makefile_run_options() -> list[str]:
@@ -467,8 +473,25 @@ def test_make_run_sends_no_server_header_and_ignores_forwarded_addresses(tmp_pat
         "0123456789" * 4,
         "correct-horse-battery-staple-yes",  # words: long enough, far from 128 bits
         "31bbc7dda054de6d" * 4,  # 64 random-looking characters: 16 of them, four times
+        # found in review: phrases long enough to pass a count of characters
+        "dosewise-production-secret-key-2026!",
+        "ThisIsMyVerySecretProductionKey2026",
+        "passwordpasswordpassword1234567890!!",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF",
     ],
-    ids=["one letter", "one letter, long", "two letters", "a pattern", "digits", "words", "repeated"],
+    ids=[
+        "one letter",
+        "one letter, long",
+        "two letters",
+        "a pattern",
+        "digits",
+        "words",
+        "repeated",
+        "product words",
+        "camel-case words",
+        "a common password repeated",
+        "the alphabet",
+    ],
 )
 def test_a_guessable_secret_is_refused_in_production(secret: str) -> None:
     with pytest.raises(InputError) as caught:
@@ -478,7 +501,17 @@ def test_a_guessable_secret_is_refused_in_production(secret: str) -> None:
     assert "secrets.token_urlsafe(48)" in message
 
 
-@pytest.mark.parametrize(("make", "size"), [("token_urlsafe", 48), ("token_urlsafe", 32), ("token_hex", 32)])
+@pytest.mark.parametrize(
+    ("make", "size"),
+    # token_hex(16): exactly 128 random bits (openssl rand -hex 16), refused by the first estimate
+    # (found in review)
+    [
+        ("token_urlsafe", 48),
+        ("token_urlsafe", 32),
+        ("token_hex", 32),
+        ("token_hex", 16),
+    ],
+)
 def test_a_random_secret_is_accepted(make: str, size: int) -> None:
     for _ in range(200):  # a random key always passes, not just usually
         secret = getattr(secrets, make)(size)
@@ -490,6 +523,11 @@ def test_a_random_secret_is_accepted(make: str, size: int) -> None:
 
 def test_the_estimate_counts_what_a_guesser_would_have_to_try() -> None:
     assert estimate_secret_bits("a" * 32) == 0
-    assert estimate_secret_bits("ab" * 40) == pytest.approx(2)  # one period of two letters
-    assert estimate_secret_bits("abcd") == pytest.approx(8)
-    assert 200 < estimate_secret_bits(secrets.token_urlsafe(48)) <= 64 * 6
+    assert estimate_secret_bits("ab" * 40) == pytest.approx(8)  # one period of two hex digits
+    assert estimate_secret_bits("abcd") == pytest.approx(16)  # 4 bits a hex digit
+    assert estimate_secret_bits("Zq" * 40) == pytest.approx(12)  # 6 bits a base64 character
+    assert estimate_secret_bits(secrets.token_urlsafe(48)) == 64 * 6
+    # a random key that starts and ends alike is not a repeat (the first estimate thought so)
+    assert estimate_secret_bits("x" + secrets.token_hex(20) + "x") > 160
+    # a phrase counts what guessing its words takes, however long it is
+    assert estimate_secret_bits("correct-horse-battery-staple-yes") < 100

@@ -302,3 +302,28 @@ def test_nobody_signs_up_as_an_administrator_and_an_administrator_has_no_diary(
         assert "Use an invitation code" not in response.text and 'href="/clinic"' not in response.text
     assert "an administrator of this installation" in _text(client.get("/account").text)
     assert client.get("/api/patients").json() == []
+
+
+def test_an_unverified_clinician_cannot_loosen_the_withdrawal_alerts(
+    doctor: TestClient, patient: tuple[TestClient, int], database_url: str, capsys: Any
+) -> None:
+    """Found in review: the thresholds were a clinician's to set, verified or not, and the
+    weakest ones were then shown as "set by a clinician"."""
+    owner, patient_id = patient
+    weakest = {"missed_in_row": 6, "late_hours": 24, "no_dose_hours": 72, "supply_warn_days": 1,
+               "supply_caregivers_days": 1, "supply_urgent_days": 1}  # fmt: skip
+    url = f"/api/patients/{patient_id}/alert-settings"
+    refused = doctor.put(url, json=weakest, headers=_headers(doctor))
+    assert refused.status_code == 403, refused.text
+    assert "verified by an administrator" in refused.json()["detail"]
+    page = doctor.get(f"/patients/{patient_id}/alerts")
+    assert "<form" not in page.text.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "once an administrator has verified the clinician account" in _text(page.text)
+    form = doctor.post(f"/patients/{patient_id}/alerts", data={"csrf_token": page_token(doctor), **weakest})
+    assert form.status_code == 403
+    assert "product defaults" in _text(owner.get(f"/patients/{patient_id}/alerts").text)
+
+    code, _, _ = _cli(capsys, database_url, "verify-clinician", "doc@example.org")
+    assert code == 0
+    assert doctor.put(url, json=weakest, headers=_headers(doctor)).status_code == 200
+    assert "set by a clinician" in _text(owner.get(f"/patients/{patient_id}/alerts").text)

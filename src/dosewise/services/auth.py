@@ -196,6 +196,24 @@ def check_password(password: str, *, email: str | None = None) -> None:
         raise InputError(f"this password is easy to guess ({reason}): {CHOOSING_ADVICE}")
 
 
+def guessing_estimate(text: str) -> tuple[float, int]:
+    """zxcvbn's view of ``text`` (offline; judged 72 characters at a time): the bits a guesser
+    using its lists and patterns would need, and how many characters it explains by words,
+    names, keyboard runs, sequences, repeats or dates of 3 characters or more."""
+    from zxcvbn import zxcvbn
+
+    bits, explained = 0.0, 0
+    for start in range(0, len(text), ZXCVBN_MAX_CHARS):
+        with _ZXCVBN_LOCK:
+            estimate = zxcvbn(text[start : start + ZXCVBN_MAX_CHARS])
+        bits += float(estimate["guesses_log10"]) * math.log2(10)
+        for match in estimate["sequence"]:
+            pattern, token = str(match["pattern"]), str(match["token"])
+            if pattern != "bruteforce" and len(token) >= 3:
+                explained += len(token)
+    return bits, explained
+
+
 def sign_up(
     engine: Engine,
     hasher: PasswordHasher,

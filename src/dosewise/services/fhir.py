@@ -168,11 +168,11 @@ def fhir_page(
         raise InputError(f"_page {position.token()!r} is outside the dates asked for", field="_page")
     found: list[tuple[date, int, dict[str, Any]]] = []
     day, width = position.day, PAGE_DAYS
-    while day <= last and len(found) <= query.count + position.skip:
+    start = (position.day, position.skip)
+    while day <= last and len(found) <= query.count:  # only what the page keeps is held
         window_last = min(last, day + timedelta(days=width - 1))
-        found += _entries(engine, patient_id, now, day, window_last)
+        found += (item for item in _entries(engine, patient_id, now, day, window_last) if item[:2] >= start)
         day, width = window_last + timedelta(days=1), min(width * 2, 366)
-    found = [item for item in found if (item[0], item[1]) >= (position.day, position.skip)]
     page, rest = found[: query.count], found[query.count :]
     links = [("self", link(query.position.token() if query.position else None)), ("first", link(None))]
     previous = _previous(engine, patient_id, now, first, position, query.count)
@@ -211,13 +211,12 @@ def _previous(
 
 
 def _days(engine: Engine, patient_id: int, now: datetime, query: FhirQuery) -> tuple[date, date]:
-    """The days of the query; an open end is the diary's own."""
-    first, last = query.first_day, query.last_day
-    if first is None or last is None:
-        diary_first, diary_last = diary_span(engine, patient_id=patient_id, now=now)
-        first = diary_first if first is None else first
-        last = diary_last if last is None else last
-    return first, max(first, last)  # a range past the diary's end: an empty page, not an error
+    """The days of the query within the diary's own (an open end is the diary's): a range of
+    centuries costs what the diary costs."""
+    diary_first, diary_last = diary_span(engine, patient_id=patient_id, now=now)
+    first = diary_first if query.first_day is None else max(query.first_day, diary_first)
+    last = diary_last if query.last_day is None else min(query.last_day, diary_last)
+    return first, max(first, last)  # a range outside the diary: an empty page, not an error
 
 
 def stream_fhir(

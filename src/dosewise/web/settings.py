@@ -6,7 +6,7 @@ import ipaddress
 import math
 import os
 import secrets
-from collections import Counter
+import string
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -118,10 +118,14 @@ def _max_body_bytes(text: str) -> int:
 
 
 def check_proxy_address(proxy: str) -> None:
-    """An address or network (``10.0.0.0/8``) a reverse proxy connects from; ``*`` trusts anyone
-    (only where nothing but the proxy can reach the app, e.g. a Unix socket)."""
+    """An address or network (``10.0.0.0/8``) a reverse proxy connects from. No wildcard: with
+    ``*`` uvicorn believes the leftmost ``X-Forwarded-For`` entry, which the client writes
+    itself unless the proxy replaces the header, and the per-address sign-in limits are gone."""
     if proxy == "*":
-        return
+        raise InputError(
+            "DOSEWISE_TRUSTED_PROXIES cannot be *: any client could then choose its own address "
+            "for the sign-in limits; list the proxy's addresses or networks (e.g. 127.0.0.1,10.0.0.0/8)"
+        )
     try:
         ipaddress.ip_network(proxy, strict=False)
     except ValueError:
@@ -129,18 +133,47 @@ def check_proxy_address(proxy: str) -> None:
             f"DOSEWISE_TRUSTED_PROXIES lists IP addresses or networks, comma-separated "
             f"(e.g. 127.0.0.1,10.0.0.0/8), not {proxy!r}"
         ) from None
+    try:  # uvicorn reads a network strictly: one with host bits set would be ignored
+        ipaddress.ip_network(proxy)
+    except ValueError:
+        network = ipaddress.ip_network(proxy, strict=False)
+        raise InputError(
+            f"DOSEWISE_TRUSTED_PROXIES: {proxy!r} has host bits set; write the network, {network}"
+        ) from None
+
+
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+BASE64_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_+/=")
+PATTERNED_SHARE = 0.4  # a key this much made of words and patterns is judged as a phrase
 
 
 def estimate_secret_bits(secret: str) -> float:
-    """How many bits a guesser would have to try, estimated from the text: the shortest piece it
-    repeats (``"ab" * 40`` is "ab"), times the Shannon entropy of its characters per character.
-    A random ``secrets.token_urlsafe(48)`` scores about 340; one letter repeated scores 0."""
-    period = next((size for size in range(1, len(secret)) if secret[size:] == secret[:-size]), len(secret))
+    """How many bits a guesser would have to try, roughly. It catches the usual mistakes; it
+    cannot prove a key random (make one with :data:`KEY_COMMAND`):
+
+    - a piece repeated counts once (``"ab" * 40`` is "ab");
+    - each character counts what its alphabet gives: 4 bits for hex, 6 for base64 (what
+      ``secrets`` and ``openssl rand`` print), log2(95) for any other printable;
+    - a key with spaces, or made largely (:data:`PATTERNED_SHARE`) of words, names, keyboard
+      runs, sequences or dates, is a phrase: it counts what zxcvbn says guessing it takes. Hex
+      is exempt: zxcvbn reads digit runs in random hex as dates and sequences, and nobody
+      writes 32 hex digits from memory."""
+    size = len(secret)
+    period = next(
+        (p for p in range(1, size // 2 + 1) if size % p == 0 and secret[:p] * (size // p) == secret), size
+    )
     piece = secret[:period]
-    if not piece:
+    characters = set(piece)
+    if len(characters) <= 1:
         return 0.0
-    counts = Counter(piece).values()
-    per_character = -sum(n / len(piece) * math.log2(n / len(piece)) for n in counts)
+    if characters <= HEX_DIGITS:
+        return 4.0 * len(piece)
+    per_character = 6.0 if characters <= BASE64_CHARACTERS else math.log2(95)
+    from dosewise.services.auth import guessing_estimate
+
+    guessing_bits, explained = guessing_estimate(piece)
+    if " " in piece or explained >= PATTERNED_SHARE * len(piece):
+        return guessing_bits
     return per_character * len(piece)
 
 
