@@ -145,11 +145,11 @@ def test_a_forged_or_copied_device_cookie_does_not_help_a_stranger(browsers: Any
     for i in range(50):
         sign_in(strangers[i % 10], password=f"guess {i} guess")
     entry = owner.cookies["dosewise_device"].strip('"').rsplit(".", 1)[0]  # "user id:nonce"
-    forger = browsers("203.0.113.77")
+    forger = browsers("203.0.113.1")  # an address the guesses came from
     for forged in (entry, entry + ".AAAA", "1:made-up.AAAA"):
         forger.cookies.set("dosewise_device", forged)
         assert sign_in(forger).status_code == 429
-    other = browsers("203.0.113.78")
+    other = browsers("203.0.113.2")
     sign_up(other, "other@example.org")  # a device cookie, for another account
     other.post("/sign-out", data={"csrf_token": page_token(other)})
     assert sign_in(other).status_code == 429
@@ -198,6 +198,8 @@ def test_each_failure_past_the_limit_waits_longer_up_to_a_cap(browsers: Any, clo
 
 
 def test_a_new_browser_waits_at_most_the_cap_while_strangers_keep_trying(browsers: Any, clock: Clock) -> None:
+    """A new browser at an address that has failed before (a shared network, a typo or two)
+    waits for the account like the strangers, never more than the cap."""
     signed_up_then_out(browsers())
     strangers = [browsers(f"203.0.113.{i}") for i in range(1, 11)]
     for i in range(50):
@@ -207,12 +209,41 @@ def test_a_new_browser_waits_at_most_the_cap_while_strangers_keep_trying(browser
         for i in range(10):
             sign_in(strangers[i], password=f"again {minute} {i}")
     new_browser = browsers("192.0.2.77")
+    for typo in ("correct horse batery", "correct hrse battery"):
+        sign_in(new_browser, password=typo)
     refused = sign_in(new_browser)
     assert refused.status_code == 429
     wait = int(refused.headers["retry-after"])
     assert 0 < wait <= 15 * 60 and "wait" in refused.text
     clock.advance(seconds=wait)
     assert sign_in(new_browser).status_code == 303
+
+
+def test_a_stranger_who_keeps_the_account_waiting_cannot_keep_the_owner_out(
+    browsers: Any, clock: Clock
+) -> None:
+    """Found in review: past the account's limit, one try per wait was shared by every browser
+    without a device cookie, and a stranger who took it the moment it opened kept the owner out
+    of a new phone for hours. An address that has not failed lately is not held back by the
+    account's wait: the owner gets in; each fresh address gives a stranger two guesses a day."""
+    signed_up_then_out(browsers("198.51.100.7"))
+    strangers = [browsers(f"203.0.113.{i}") for i in range(1, 5)]
+    guessed = 0
+    for minute in range(0, 6 * 60, 5):  # six hours: the stranger tries every 10 s from 4 addresses
+        for tick in range(30):
+            response = sign_in(strangers[tick % 4], password=f"guess {minute} {tick}")
+            guessed += response.status_code == 400
+            clock.advance(seconds=10)
+        phone = browsers(f"192.0.2.{minute // 5 % 200 + 1}")  # the owner's new phone, its own network
+        assert sign_in(phone).status_code == 303, f"owner kept out after {minute} minutes"
+    assert guessed <= 20 + 6 * 60 // 15  # the account's 20, then one per wait at the 15-minute cap
+    fresh = [browsers(f"233.252.0.{i}") for i in range(1, 11)]  # ten addresses never seen
+    more = sum(
+        sign_in(b, password=f"fresh {i} {n}").status_code == 400
+        for i, b in enumerate(fresh)
+        for n in range(4)
+    )
+    assert more == 10 * 2  # two guesses from each fresh address, then the account's wait
 
 
 @pytest.mark.parametrize(
@@ -297,3 +328,13 @@ def test_session_lifetimes_are_settings(tmp_path: Any) -> None:
                 {"DOSEWISE_SESSION_MAX_DAYS": "3", "DOSEWISE_SESSION_IDLE_DAYS": "7"}):  # fmt: skip
         with pytest.raises(InputError, match="DOSEWISE_SESSION_"):
             Settings.from_environment({**env, **bad})
+
+
+def test_an_ipv6_network_is_one_address_for_the_limits() -> None:
+    """Found in review: a /64 gives one machine billions of addresses, each a fresh start."""
+    from dosewise.services.auth import client_key
+
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.1") == client_key("192.0.2.1") == "192.0.2.1"
+    assert client_key("testclient") == "testclient"  # not an address: as it is

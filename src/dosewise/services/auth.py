@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import re
 import secrets
@@ -109,6 +110,10 @@ class SignInLimits:
     max_failures_per_email_and_client: int = 5
     max_failures_per_email: int = 20
     max_failures_per_client: int = 20
+    # an address with fewer failures than this (for any account, in ``forget_after``) is not held
+    # back by the account's own wait: a stranger who keeps an account waiting cannot keep its
+    # owner out on a new browser, and pays with fresh addresses (docs/adr/0017)
+    clean_address_failures: int = 2
     first_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(minutes=15)
     forget_after: timedelta = timedelta(hours=24)
@@ -272,7 +277,7 @@ def sign_in(
 
     address = email.strip().lower()[:254]
     now_utc = to_utc(now)
-    client = client[:64]
+    client = client_key(client)
     # The try is counted first (and forgiven on success), under row locks, so parallel
     # guesses are counted one after the other; argon2 runs outside any transaction.
     with unit_of_work(engine) as session:
@@ -306,6 +311,8 @@ class _Limit:
     key: str
     allowed: int
     own: bool
+    account_wide: bool = False  # waived for a clean address (SignInLimits.clean_address_failures)
+    address: bool = False  # the address's own key, which says whether it is clean
 
 
 def _known_device(known_devices: Collection[str], user_id: int | None) -> str | None:
@@ -324,10 +331,24 @@ def _sign_in_keys(limits: SignInLimits, *, address: str, client: str, device: st
     if device is not None:
         return [_Limit(f"device {device}", limits.max_failures_per_device, own=True)]
     return [
-        _Limit(f"email {address}", limits.max_failures_per_email, own=False),
+        _Limit(f"email {address}", limits.max_failures_per_email, own=False, account_wide=True),
         _Limit(f"email+client {address} {client}", limits.max_failures_per_email_and_client, own=True),
-        _Limit(f"client {client}", limits.max_failures_per_client, own=False),
+        _Limit(f"client {client}", limits.max_failures_per_client, own=False, address=True),
     ]
+
+
+def client_key(client: str) -> str:
+    """The address a sign-in is counted under: an IPv6 address by its /64 (one household or
+    machine is given a whole /64, so its addresses are one client), any other as it is."""
+    try:
+        parsed = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _count_try(
@@ -349,11 +370,16 @@ def _count_try(
         .order_by(SignInCounterRow.key_hash)
         .with_for_update()
     ).all()
-    wait = timedelta(0)
     for row in rows:
         if now_utc - row.last_failure_at >= limits.forget_after:
             row.failures = 0
-        ready_at = row.last_failure_at + limits.delay_after(row.failures, hashes[row.key_hash].allowed)
+    clean = any(hashes[row.key_hash].address and row.failures < limits.clean_address_failures for row in rows)
+    wait = timedelta(0)
+    for row in rows:
+        limit = hashes[row.key_hash]
+        if limit.account_wide and clean:
+            continue  # the account is under attack, but not from here: this try goes through
+        ready_at = row.last_failure_at + limits.delay_after(row.failures, limit.allowed)
         wait = max(wait, ready_at - now_utc)
     if wait > timedelta(0):
         seconds = math.ceil(wait.total_seconds())
