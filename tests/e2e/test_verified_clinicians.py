@@ -46,6 +46,9 @@ def test_an_administrator_verifies_a_clinician_the_patient_sees_it(
         "An administrator of this Dosewise installation verifies clinician accounts"
     )
     _no_serious_violations(second_page, "the clinic list with the banner")
+    second_page.set_viewport_size({"width": 390, "height": 844})
+    e2e.screenshot(second_page, "hardening-unverified-clinician-phone")
+    second_page.set_viewport_size({"width": 1280, "height": 800})
     e2e.join(second_page, code)
     second_page.goto(patient.path("plans"))
     expect(second_page.get_by_label("Clinician override")).to_have_count(0)
@@ -55,6 +58,7 @@ def test_an_administrator_verifies_a_clinician_the_patient_sees_it(
     page.goto(patient.path("access"))
     expect(page.get_by_role("main")).to_contain_text("Dr Unverified")
     expect(page.get_by_role("main")).to_contain_text("your clinician (not verified)")
+    e2e.screenshot(page, "hardening-patient-sees-not-verified")
 
     email = f"admin-{uuid.uuid4().hex[:10]}@example.org"
     create_admin(e2e.live_engine(), _hasher(), email=email, password=PASSWORD, display_name="Ops",
@@ -69,6 +73,7 @@ def test_an_administrator_verifies_a_clinician_the_patient_sees_it(
     row = admin.get_by_role("row").filter(has_text=doctor.email)
     expect(row).to_contain_text("Not verified")
     _no_serious_violations(admin, "the clinician accounts page")
+    e2e.screenshot(admin, "hardening-admin-clinician-accounts")
     row.get_by_role("button", name=re.compile("^Verify Dr Unverified")).click()
     expect(admin.get_by_role("status")).to_have_text(re.compile("^Verified"))
     expect(admin.get_by_role("row").filter(has_text=doctor.email)).to_contain_text(

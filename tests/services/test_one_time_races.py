@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from dosewise.errors import InputError
+from dosewise.errors import Conflict, InputError
 from dosewise.services import access, auth
 from dosewise.services.auth import CurrentUser, SessionPolicy, SignInLimits, TooManyAttempts
 from dosewise.store.models import AccessGrantRow, AuditRow
@@ -117,6 +117,42 @@ def test_an_invitation_code_lets_exactly_one_of_20_people_in(engine: Any) -> Non
         assert (grants, accepted) == (1, round_ + 1)
         for grant in access.list_access(engine, patient_id=patient_id, now=NOW)[0]:
             access.revoke_access(engine, patient_id=patient_id, grant_id=grant.grant_id, now=NOW, actor=owner)
+
+
+def test_one_person_using_two_codes_for_one_diary_at_once_gets_in_once(engine: Any) -> None:
+    """Found in review: two codes for the same diary, used by one person at the same moment, both
+    passed their claim and the second grant broke the unique key (a server error)."""
+    hasher = CountingHasher()
+    owner = signed_in(engine, hasher, "owner2@example.org", "patient")
+    patient_id = access.own_patient(engine, user=owner)
+    assert patient_id is not None
+    carer = signed_in(engine, hasher, "carer-two-codes@example.org", "caregiver")
+    for round_ in range(5):
+        codes = [
+            access.create_invitation(
+                engine,
+                patient_id=patient_id,
+                role="caregiver",
+                now=NOW,
+                lifetime=timedelta(days=7),
+                actor=owner,
+            )[0]
+            for _ in range(2)
+        ]
+
+        def join(i: int, codes: list[str] = codes) -> Any:
+            return access.accept_invitation(engine, user=carer, code=codes[i], now=NOW)
+
+        results = run_together(2, join)
+        winners = [r for r in results if isinstance(r, access.PatientAccess)]
+        assert len(winners) == 1 or all(isinstance(r, access.PatientAccess) for r in results), results
+        others = [r for r in results if not isinstance(r, access.PatientAccess)]
+        assert all(isinstance(r, Conflict) and "already see this diary" in str(r) for r in others), others
+        entries = access.list_access(engine, patient_id=patient_id, now=NOW)[0]
+        assert len(entries) == 1, f"round {round_}"
+        access.revoke_access(
+            engine, patient_id=patient_id, grant_id=entries[0].grant_id, now=NOW, actor=owner
+        )
 
 
 def test_50_parallel_guesses_check_no_more_passwords_than_the_limit(engine: Any) -> None:

@@ -19,8 +19,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import Engine, Select, and_, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
-from dosewise.errors import DosewiseError, InputError, NotFound
+from dosewise.errors import Conflict, DosewiseError, InputError, NotFound
 from dosewise.services.audit import audit
 from dosewise.services.auth import (
     CurrentUser,
@@ -308,7 +309,10 @@ def accept_invitation(engine: Engine, *, user: CurrentUser, code: str, now: date
             session.add(grant)
         else:  # invited again after a revocation
             grant.role, grant.created_at, grant.revoked_at = invitation.role, now_utc, None
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # two codes for the same diary used at the same moment: one wins
+            raise Conflict("you can already see this diary: the other code stays unused") from None
         audit(session, now, user.actor, patient.id, "accept_invitation", "access_grant", grant.id)
         return _access(patient, "clinician" if invitation.role == "clinician" else "caregiver")
 

@@ -568,16 +568,17 @@ def summarize_months(
     month the doses and what became of them (the report's own rules: one dose per due time, the
     plan in force then), the lowest and highest daily dose planned, the mean scores. Read
     :data:`SUMMARY_CHUNK_MONTHS` months at a time, so memory does not grow with the diary."""
-    diary_first, _ = diary_span(engine, patient_id=patient_id, now=now)
+    diary_first, diary_last = diary_span(engine, patient_id=patient_id, now=now)
     begin = max(first_day, diary_first)
+    end = min(last_day, max(diary_last, begin))  # the months after the diary have nothing to read
     months: list[PeriodRow] = []
     points: list[DailyPoint] = []
     chunk_first = begin
-    while chunk_first <= last_day:
+    while chunk_first <= end:
         month = chunk_first.replace(day=1)
         for _ in range(SUMMARY_CHUNK_MONTHS):
             month = (month + timedelta(days=32)).replace(day=1)
-        chunk_last = min(last_day, month - timedelta(days=1))
+        chunk_last = min(end, month - timedelta(days=1))
         found_rows, found_points = _month_rows(engine, patient_id, chunk_first, chunk_last, now)
         months += found_rows
         points += found_points
