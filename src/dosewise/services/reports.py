@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from dosewise.domain.adherence import Slot, Tally, summarize_adherence
 from dosewise.domain.interactions import InteractionReport
@@ -93,15 +94,7 @@ def gather_report(
         start, _ = day_bounds(first_day, zone)
         _, end = day_bounds(last_day, zone)
         slots = load_slots(session, patient_id, start, end, zone, now)
-        plan_rows = session.scalars(
-            select(PlanRow)
-            .where(
-                PlanRow.patient_id == patient_id,
-                PlanRow.created_at < end,
-                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at >= start),
-            )
-            .order_by(PlanRow.id)
-        ).all()
+        plan_rows = plans_in_force(session, patient_id, start, end)
         first_doses = plan_first_doses(session, plan_rows)
         legacy = [row.id for row in plan_rows if row.takes_over_at is None]
         entries = session.scalars(
@@ -561,6 +554,21 @@ def default_report_range(engine: Engine, *, patient_id: int, now: datetime) -> t
     return max(first, last - timedelta(days=REPORT_DEFAULT_DAYS - 1)), last
 
 
+def plans_in_force(session: Session, patient_id: int, start: datetime, end: datetime) -> list[PlanRow]:
+    """The patient's plans in force at some moment of ``start``-``end`` (UTC), oldest first."""
+    return list(
+        session.scalars(
+            select(PlanRow)
+            .where(
+                PlanRow.patient_id == patient_id,
+                PlanRow.created_at < end,
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at >= start),
+            )
+            .order_by(PlanRow.id)
+        )
+    )
+
+
 def summarize_months(
     engine: Engine, *, patient_id: int, first_day: date, last_day: date, now: datetime
 ) -> RangeSummary:
@@ -595,15 +603,7 @@ def _month_rows(
         start, _ = day_bounds(first_day, zone)
         _, end = day_bounds(last_day, zone)
         slots = load_slots(session, patient_id, start, end, zone, now)
-        plan_rows = session.scalars(
-            select(PlanRow)
-            .where(
-                PlanRow.patient_id == patient_id,
-                PlanRow.created_at < end,
-                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at >= start),
-            )
-            .order_by(PlanRow.id)
-        ).all()
+        plan_rows = plans_in_force(session, patient_id, start, end)
         plans = report_plans(plan_rows, plan_first_doses(session, plan_rows), zone)
         legacy = {row.id for row in plan_rows if row.takes_over_at is None}
         scores = session.execute(
