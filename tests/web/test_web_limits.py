@@ -18,6 +18,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,9 @@ def test_a_streamed_body_without_a_length_is_refused_as_it_streams(tmp_path: Any
     scope = _http_scope("/api/session", [(b"content-type", b"application/json")])
     tracemalloc.start()
     try:
-        asyncio.run(app(scope, receive, send))
+        # in a thread of its own: a browser test earlier on this worker may hold this thread's loop
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, app(scope, receive, send)).result(timeout=120)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
