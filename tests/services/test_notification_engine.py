@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from dosewise.services import doses, notifications, patients, plans
+from dosewise.services.access import NotAllowed, PatientAccess
 from dosewise.services.delivery import PushTarget, Senders, dispatch
 from dosewise.services.inputs import AlertThresholdsInput, NotificationPreferencesInput
 from dosewise.services.notification_actions import act, action_signer
@@ -251,10 +252,28 @@ def test_withdrawal_warning_after_two_doses_in_a_row_to_patient_and_caregiver_on
     assert len([1 for _, b in push.sent if b["kind"] == "withdrawal_warning"]) == 2
 
 
+def test_only_a_verified_clinician_sets_the_thresholds_whatever_the_interface(engine, team):
+    """The rule is the service's (issue 15 review): the patient, a caregiver and a clinician not
+    verified yet are refused, and nothing is stored."""
+    weakest = AlertThresholdsInput(missed_in_row=6, late_hours=24, no_dose_hours=72, supply_warn_days=1,
+                                   supply_caregivers_days=1, supply_urgent_days=1)  # fmt: skip
+    for relation, role, verified in (("owner", "patient", False), ("caregiver", "caregiver", False),
+                                     ("clinician", "clinician", False)):  # fmt: skip
+        caller = PatientAccess(patient_id=team.patient, name="Ann", time_zone="Europe/London",
+                               relation=relation, user_role=role, verified=verified)  # fmt: skip
+        with pytest.raises(NotAllowed, match="verified by an administrator"):
+            notifications.set_alert_thresholds(
+                engine, caller=caller, values=weakest, now=at(DAY, 6), actor="t"
+            )
+    assert not notifications.alert_thresholds(engine, patient_id=team.patient).customized
+
+
 def test_a_clinician_can_set_an_earlier_late_alert_for_one_patient(engine, team):
     save(engine, team.patient, at(DAY, 6), target_mg_day=30)
+    clinician = PatientAccess(patient_id=team.patient, name="Ann", time_zone="Europe/London",
+                              relation="clinician", user_role="clinician", verified=True)  # fmt: skip
     notifications.set_alert_thresholds(
-        engine, patient_id=team.patient, now=at(DAY, 6), actor=f"user:{team.clinician}",
+        engine, caller=clinician, now=at(DAY, 6), actor=f"user:{team.clinician}",
         values=AlertThresholdsInput(missed_in_row=3, late_hours=4, no_dose_hours=24, supply_warn_days=7,
                                     supply_caregivers_days=3, supply_urgent_days=1),
     )  # fmt: skip

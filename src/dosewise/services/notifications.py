@@ -37,6 +37,7 @@ from dosewise.domain.notifications import (
     release_time,
 )
 from dosewise.errors import InputError, NotFound
+from dosewise.services.access import NotAllowed, PatientAccess
 from dosewise.services.clock import from_utc, parse_clock, to_utc, zone_named
 from dosewise.services.inputs import AlertThresholdsInput, NotificationPreferencesInput
 from dosewise.store.database import read_connection, read_only, unit_of_work
@@ -475,10 +476,29 @@ def thresholds_from_row(row: AlertSettingRow) -> AlertThresholds:
     )
 
 
+ONLY_CLINICIANS = (
+    "only the patient's clinician, with an account verified by an administrator, sets the alert thresholds"
+)
+
+
+def may_set_thresholds(caller: PatientAccess) -> bool:
+    """A clinician power (ADR 0016): loosening the withdrawal alerts needs a verified clinician."""
+    return caller.may_override
+
+
 def set_alert_thresholds(
-    engine: Engine, *, patient_id: int, values: AlertThresholdsInput | None, now: datetime, actor: str
+    engine: Engine,
+    *,
+    caller: PatientAccess,
+    values: AlertThresholdsInput | None,
+    now: datetime,
+    actor: str,
 ) -> AlertThresholds:
-    """A clinician sets the patient's thresholds (``None``: back to the product defaults)."""
+    """The patient's verified clinician sets the thresholds (``None``: back to the product
+    defaults); anyone else is refused."""
+    if not may_set_thresholds(caller):
+        raise NotAllowed(ONLY_CLINICIANS)
+    patient_id = caller.patient_id
     from dataclasses import asdict
 
     from dosewise.services.audit import audit
