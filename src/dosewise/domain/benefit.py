@@ -214,13 +214,19 @@ def _merged_periods(changes: dict[date, int]) -> tuple[DosePeriod, ...]:
     return tuple(periods)
 
 
-def review_benefit(
-    periods: Sequence[DosePeriod], entries: Sequence[ScoreEntry], *, today: date
-) -> BenefitReview:
-    """The section 10 review on ``today`` from the daily-dose periods (oldest first, as
-    :func:`build_dose_periods` gives them) and the diary's entries."""
+def find_first_scored_day(periods: Sequence[DosePeriod], *, today: date) -> date | None:
+    """The first day whose diary entries :func:`review_benefit` reads on ``today`` (the
+    baseline's first day); None: it reads none (no dose today, no titration)."""
     periods = tuple(periods)
-    now_index = next(
+    now_index = _now_index(periods, today)
+    if now_index is None or periods[now_index].daily_ug == 0:
+        return None
+    start = _titration_start(periods, now_index)
+    return None if start is None else start - timedelta(days=BASELINE_DAYS)
+
+
+def _now_index(periods: tuple[DosePeriod, ...], today: date) -> int | None:
+    return next(
         (
             index
             for index, period in enumerate(periods)
@@ -228,6 +234,15 @@ def review_benefit(
         ),
         None,
     )
+
+
+def review_benefit(
+    periods: Sequence[DosePeriod], entries: Sequence[ScoreEntry], *, today: date
+) -> BenefitReview:
+    """The section 10 review on ``today`` from the daily-dose periods (oldest first, as
+    :func:`build_dose_periods` gives them) and the diary's entries."""
+    periods = tuple(periods)
+    now_index = _now_index(periods, today)
     if now_index is None or periods[now_index].daily_ug == 0:
         return BenefitReview(
             status="not_enough_data",
