@@ -238,3 +238,18 @@ def test_a_replaced_plan_ends_in_nothing_only_when_none_follows(monograph, table
     plan = build_titration(monograph, target_daily_mg=30, products=tablets, start=D(2026, 12, 1))
     periods = build_dose_periods([PlanSpan(plan=plan, first_day=D(2026, 12, 1), until_day=D(2026, 12, 10))])
     assert [(p.first_day, p.daily_ug) for p in periods][-1] == (D(2026, 12, 10), 0)
+
+
+def test_the_list_shows_the_flag_and_rising_side_effects_only():
+    current = entries(D(2026, 2, 18), [3, 3, 2, 2], [6, 6, 6, 6])
+    flagged = review_benefit(titration_periods(), BASELINE + current, today=SIX_WEEKS)
+    assert flagged.list_flags == ("no clear benefit after 6 weeks at 60 mg/day: consider a slow withdrawal",)
+    better = entries(D(2026, 2, 18), [1, 1, 2, 2], [4, 4, 4, 4])
+    assert review_benefit(titration_periods(), BASELINE + better, today=SIX_WEEKS).list_flags == ()
+    steps = [
+        *entries(D(2026, 1, 6), [3], [7], [0]),
+        *entries(D(2026, 1, 9), [3], [7], [1]),
+        *entries(D(2026, 1, 12), [3], [7], [2]),
+    ]
+    rising = review_benefit(titration_periods(), BASELINE + steps, today=D(2026, 1, 13))
+    assert rising.list_flags == ("side effects rising with each titration step",)

@@ -9,6 +9,7 @@ enough (-0.5 and -0.5; 1 and 2 are needed, product defaults): the flag.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import sign_up, web_settings_for_months
+from conftest import page_token, sign_up, web_settings_for_months
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
@@ -59,9 +60,8 @@ def record(engine: Any, patient: int, day: date, penn: int, nrs: int) -> None:
                              spasticity_nrs=nrs, actor="test")  # fmt: skip
 
 
-def test_the_api_flags_no_clear_benefit_with_the_numbers(api: Any, clock: Clock) -> None:
-    client, patient = api
-    engine = client.app.state.context.engine
+def make_diary(engine: Any, patient: int) -> None:
+    """The module's diary: baseline, titration to 60 mg/day from 15 Dec, entries 28-31 Jan."""
     for number, (penn, nrs) in enumerate([(3, 7), (3, 7), (3, 6), (3, 6)]):
         record(engine, patient, date(2026, 12, 1) + timedelta(days=number), penn, nrs)
     monograph = load_monograph("baclofen")
@@ -73,6 +73,10 @@ def test_the_api_flags_no_clear_benefit_with_the_numbers(api: Any, clock: Clock)
     for number, (penn, nrs) in enumerate([(3, 6), (3, 6), (2, 6), (2, 6)]):
         record(engine, patient, date(2027, 1, 28) + timedelta(days=number), penn, nrs)
 
+
+def test_the_api_flags_no_clear_benefit_with_the_numbers(api: Any, clock: Clock) -> None:
+    client, patient = api
+    make_diary(client.app.state.context.engine, patient)
     clock.moment = datetime(2027, 2, 2, 12, tzinfo=UTC)  # 41 days at 60 mg/day
     early = client.get(f"/api/patients/{patient}/benefit")
     assert early.status_code == 200
@@ -108,3 +112,29 @@ def test_someone_else_cannot_read_the_review(api: Any) -> None:
     client.cookies.clear()
     sign_up(client, "other@example.org", zone="UTC")
     assert client.get(f"/api/patients/{patient}/benefit").status_code == 404
+
+
+def test_the_clinicians_list_shows_the_flag(tmp_path: Any, clock: Clock) -> None:
+    app = create_app(web_settings_for_months(f"sqlite:///{tmp_path / 'list.sqlite3'}"), clock=clock)
+    with TestClient(app, follow_redirects=False) as sam, TestClient(app, follow_redirects=False) as doc:
+        sign_up(sam, "sam@example.org", zone="UTC", name="Sam Rowe")
+        sign_up(doc, "doc@example.org", role="clinician", name="Dr Haddad", zone="UTC")
+        patient = sam.get("/api/patients").json()[0]["id"]
+        token = page_token(sam, f"/patients/{patient}/access")
+        page = sam.post(f"/patients/{patient}/invitations", data={"csrf_token": token, "role": "clinician"})
+        code = re.search(r'class="code"><strong>([A-Z0-9-]+)</strong>', page.text)
+        assert code, page.text
+        assert (
+            doc.post("/join", data={"csrf_token": page_token(doc, "/join"), "code": code[1]}).status_code
+            == 303
+        )
+        make_diary(app.state.context.engine, patient)
+        clock.moment = datetime(2027, 1, 20, 12, tzinfo=UTC)  # 4 weeks at 60 mg/day: too early, not shown
+        assert "Benefit review: no clear benefit" not in doc.get("/clinic").text
+        clock.moment = datetime(2027, 2, 3, 12, tzinfo=UTC)
+        listed = doc.get("/clinic").text
+        assert (
+            "Benefit review: no clear benefit after 6 weeks at 60 mg/day: consider a slow withdrawal"
+            in listed
+        )
+        assert f'href="/patients/{patient}/report"' in listed

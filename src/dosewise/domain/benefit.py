@@ -155,6 +155,20 @@ class BenefitReview:
         return ((self.today - self.stable_since).days + 1) // 7  # days at the dose, today included
 
     @property
+    def list_flags(self) -> tuple[str, ...]:
+        """What the clinician's list shows of it: the flag without its numbers, and rising side
+        effects; nothing otherwise."""
+        found = []
+        if self.flagged and self.stable_daily_ug is not None:
+            found.append(
+                f"no clear benefit after {self.weeks_stable} weeks at {format_mg(self.stable_daily_ug)} "
+                "mg/day: consider a slow withdrawal"
+            )
+        if self.side_effects is not None and self.side_effects.rising:
+            found.append("side effects rising with each titration step")
+        return tuple(found)
+
+    @property
     def penn_change(self) -> float | None:
         return _change(self.baseline, self.current, "penn_frequency")
 
