@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
-from dosewise.exporters.report import render_report_html
+from dosewise.exporters.report import render_report_html, render_report_pdf
 from dosewise.services import patients, plans, symptoms
 from dosewise.services.reports import gather_report
 from dosewise.store.database import build_engine, upgrade_database
@@ -60,3 +60,4 @@ def test_the_report_shows_the_benefit_review_with_its_numbers_and_chart(tmp_path
     assert "<svg" in section  # the chart of the scores against the dose
     assert "never changes a plan" in section
     assert "[US-TAB]" in section and "[UK]" in section and "product default" in section
+    assert render_report_pdf(data, html).startswith(b"%PDF")  # the chart prints too
