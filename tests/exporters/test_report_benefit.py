@@ -59,5 +59,7 @@ def test_the_report_shows_the_benefit_review_with_its_numbers_and_chart(tmp_path
     assert "Change 6 weeks at 60 mg/day since 2026-01-14 -0.5 -0.5" in text
     assert "<svg" in section  # the chart of the scores against the dose
     assert "never changes a plan" in section
-    assert "[US-TAB]" in section and "[UK]" in section and "product default" in section
+    assert (
+        "[US-TAB]" in section and "[UK, wording to be verified]" in section and "product default" in section
+    )
     assert render_report_pdf(data, html).startswith(b"%PDF")  # the chart prints too

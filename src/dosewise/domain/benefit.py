@@ -14,6 +14,11 @@ The numbers not in baclofen.md are settings, shown as product defaults: what cou
 improvement (:data:`PENN_IMPROVEMENT`, :data:`STIFFNESS_IMPROVEMENT`), the scores the current
 mean is taken from (:data:`CURRENT_DAYS`), the fewest entries a mean needs
 (:data:`MIN_ENTRIES`) and the steps a rise of side effects needs (:data:`MIN_RISING_STEPS`).
+
+"Before titration" is read from the plans: the titration is the last run of rises of the daily
+dose before the stable dose; it starts after nothing (no dose, no plan) or after a dose held for
+the baseline's 2 weeks or longer. A lowering after the rises (finding the dose) stays part of the
+trial; the stable dose is the one in force today, with no change ahead in the plan.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ MIN_RISING_STEPS = 3  # titration steps with entries, each with more side effect
 RULE_SOURCES = ("US-TAB", "UK", "PSFS", "DOSEWISE")
 RULE = (
     "No benefit after a trial: the label asks to withdraw slowly when there is no benefit after "
-    "a reasonable trial [US-TAB]; UK: review if no benefit within 6 weeks [UK]. Dosewise flags it "
+    "a reasonable trial [US-TAB]; UK: review if no benefit within 6 weeks [UK, wording to be "
+    "verified]. Dosewise flags it "
     f"after {STABLE_DAYS // 7} weeks at a stable dose with no improvement of the spasm and "
     f"stiffness scores against the {BASELINE_DAYS // 7} weeks before titration (product default "
     "[DOSEWISE], baclofen.md section 10). It never changes the plan."
