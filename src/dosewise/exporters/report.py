@@ -15,6 +15,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.adherence import Adherence, Slot, Tally
+from dosewise.domain.benefit import BenefitReview
 from dosewise.domain.guidance import ConditionAdvice
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.plan import Plan
@@ -220,6 +221,9 @@ class ReportData:
     # a range longer than two years: its months before the last 12 (first_day is then the first
     # day of the detailed part, and summary.first_day the first day of the whole range)
     summary: RangeSummary | None = None
+    # the benefit review at the time of the report (baclofen.md section 10; issue 16): None when
+    # not gathered. Always of "now", whatever the range: it is about the dose in force.
+    benefit: BenefitReview | None = None
 
     @property
     def range_total(self) -> Tally:
@@ -479,6 +483,56 @@ def _date_axis(axes: Any, zone: Any) -> None:
     axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz=zone))  # type: ignore[no-untyped-call]
 
 
+def benefit_chart_svg(review: BenefitReview, title: str) -> str | None:
+    """The review's comparison: the daily dose the plans gave (right axis, a step line) from the
+    baseline's first day to the review, and the mean scores of the baseline and of the current
+    window (left axis, a segment over each window), so the change is read against the dose;
+    None without baseline scores."""
+    if review.baseline is None or not review.baseline.entries or review.stable_since is None:
+        return None  # nothing to compare (the symptoms chart already draws the dose)
+    first = review.baseline.first_day
+    last = review.today
+    points: list[tuple[date, float]] = []
+    for period in review.periods:
+        if (period.last_day is not None and period.last_day < first) or period.first_day > last:
+            continue
+        points.append((max(first, period.first_day), ug_to_mg(period.daily_ug)))
+    if not points:
+        return None
+    points.append((last + timedelta(days=1), points[-1][1]))
+    pyplot = _pyplot()
+    figure, scores = pyplot.subplots(figsize=(7.2, 3.0), dpi=100)
+    try:
+        doses = scores.twinx()
+        doses.step([p[0] for p in points], [p[1] for p in points], where="post", color="#08519c",
+                   linewidth=1.2, label="dose planned (mg/day)")  # fmt: skip
+        doses.set_ylabel("baclofen (mg/day)")
+        doses.set_ylim(0, max(1.0, *(p[1] for p in points)) * 1.3)
+        for window, name in ((review.baseline, "before titration"), (review.current, "now")):
+            if window is None or not window.entries:
+                continue
+            span = [window.first_day, window.last_day + timedelta(days=1)]
+            scores.plot(span, [window.stiffness_nrs] * 2, color="#a50f15", linewidth=3,
+                        label=f"stiffness 0-10, mean {name}")  # fmt: skip
+            scores.plot(span, [window.penn_frequency] * 2, color="#31a354", linewidth=3, linestyle="--",
+                        label=f"Penn spasm frequency 0-4, mean {name}")  # fmt: skip
+        scores.set_ylim(0, 13)
+        scores.set_yticks(range(0, 11, 2))
+        scores.set_ylabel("score")
+        scores.set_zorder(doses.get_zorder() + 1)
+        scores.patch.set_visible(False)
+        handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
+        labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
+        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=2, framealpha=0.9)
+        scores.set_title(title, fontsize=10)
+        scores.grid(alpha=0.3)
+        _date_axis(scores, None)
+        figure.tight_layout()
+        return _svg(figure)
+    finally:
+        pyplot.close(figure)
+
+
 def levels_chart_svg(levels: LevelSeries, title: str) -> str:
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(figsize=(7.2, 3.0), dpi=100)
@@ -557,11 +611,18 @@ def render_report_html(data: ReportData) -> str:
         if data.summary is not None
         else None
     )
+    benefit_svg = (
+        benefit_chart_svg(data.benefit, "Benefit review: scores before titration and now, against the dose")
+        if data.benefit is not None
+        else None
+    )
     return (
         _environment()
         .get_template("report.html.j2")
         .render(
             data=data,
+            benefit=data.benefit,
+            benefit_svg=Markup(benefit_svg) if benefit_svg else None,  # noqa: S704 (matplotlib's own SVG)
             summary=data.summary,
             summary_svg=Markup(summary_svg) if summary_svg else None,  # noqa: S704 (matplotlib's own SVG)
             range_first=data.summary.first_day if data.summary is not None else data.first_day,

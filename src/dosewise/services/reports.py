@@ -163,6 +163,10 @@ def gather_report(
     keys = _source_keys(plans, symptoms, interactions, level_series, safety_checks)
     if supply is not None:
         keys = list(dict.fromkeys([*keys, *supply["sources"]]))
+    from dosewise.services.benefit import review_patient_benefit
+
+    benefit = review_patient_benefit(engine, patient_id=patient_id, now=now)
+    keys = list(dict.fromkeys([*keys, *benefit.sources]))
     guidance = patient_guidance()
     conditions = guidance.advice_for(**{name: bool(value) for name, value in flags.items()})
     return ReportData(
@@ -200,6 +204,7 @@ def gather_report(
         supply=supply,
         reviews=reviews,
         summary=summary,
+        benefit=benefit,
     )
 
 

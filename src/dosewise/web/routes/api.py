@@ -614,6 +614,20 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
     return _saved(plan)
 
 
+@router.get("/patients/{patient_id}/benefit")
+def benefit(context: Ctx, patient: Patient) -> dict[str, Any]:
+    """The benefit review (baclofen.md section 10): the spasm (Penn) and stiffness scores after
+    6 weeks at a stable dose against the 2 weeks before titration; ``flag`` true: "no clear
+    benefit after N weeks at D mg/day: consider a slow withdrawal", for the clinician to weigh.
+    Also whether side effects rose with each titration step. It never changes the plan."""
+    from dosewise.exporters.benefit_json import benefit_to_dict
+    from dosewise.services.benefit import review_patient_benefit
+
+    return benefit_to_dict(
+        review_patient_benefit(context.engine, patient_id=patient.patient_id, now=context.now())
+    )
+
+
 FHIR_JSON = {"application/fhir+json": {"schema": {"type": "object"}}}
 
 
