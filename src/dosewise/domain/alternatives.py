@@ -198,10 +198,6 @@ class Situation:
     medicines: "tuple[NameMatch, ...]" = ()
 
     def __post_init__(self) -> None:
-        if self.crcl_ml_min is not None and not 0 <= self.crcl_ml_min <= 250:
-            raise InputError(
-                f"creatinine clearance must be 0 to 250 mL/min, got {self.crcl_ml_min:g}", field="crcl_ml_min"
-            )
         if self.liver not in LIVER_DISEASE:
             raise InputError(f"liver disease must be one of {', '.join(LIVER_DISEASE)}", field="liver")
 
