@@ -17,10 +17,14 @@ from dosewise.errors import InputError
 from dosewise.monographs import load_alternatives
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Engine
+
     from dosewise.domain.alternatives import AlternativesReference, Comparison
     from dosewise.domain.interactions import NameMatch
 
-__all__ = ["TreatmentComparison", "compare_treatments"]
+__all__ = ["TreatmentComparison", "compare_for_patient", "compare_treatments"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +79,25 @@ def compare_treatments(
         reference=reference,
         medicines=matches,
         unrecognised_medicines=unrecognised,
+    )
+
+
+def compare_for_patient(
+    engine: Engine, *, patient_id: int, now: datetime, drugs: Sequence[str] = (), liver: str = "none"
+) -> TreatmentComparison:
+    """The comparison from the patient's record: the kidney function of the current plan, the
+    medicines taken now and "About me" (pregnancy). Liver disease is not recorded: it is given."""
+    from dosewise.services.patients import patient_profile
+    from dosewise.services.triage import diary_context
+
+    context = diary_context(engine, patient_id=patient_id, now=now)
+    profile = patient_profile(engine, patient_id=patient_id)
+    return compare_treatments(
+        drugs,
+        crcl_ml_min=context.crcl_ml_min,
+        liver=liver,
+        pregnant=profile.pregnant,
+        medicines=context.medicines,
     )
 
 
