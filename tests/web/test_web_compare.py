@@ -62,3 +62,23 @@ def test_bad_input_is_a_clear_json_error(api: dict[str, Any]) -> None:
     assert liver.status_code == 422
     everything = client.get(f"/api/patients/{patient}/alternatives")
     assert everything.status_code == 200 and len(everything.json()["drugs"]) == 9
+
+
+def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: dict[str, Any]) -> None:
+    client, headers, patient = api["client"], api["headers"], api["patient"]
+    base = f"/patients/{patient}"
+    assert client.post(f"/api{base}/medicines", json={"name": "Cipro"}, headers=headers).status_code == 200
+    page = client.get(f"{base}/alternatives", params={"liver": "mild"})
+    assert page.status_code == 200
+    text = page.text
+    assert "Tizanidine (Zanaflex)" in text and "Intrathecal baclofen" in text
+    assert "not a suggestion to change your treatment" in text
+    # cyclobenzaprine: not labelled for spasticity [S23]; tizanidine with Cipro: contraindicated [S6]
+    assert "<strong>Not labelled for spasticity.</strong> Acute painful musculoskeletal spasm only" in text
+    assert "With Cipro (ciprofloxacin): contraindicated" in text
+    assert "Active liver disease" not in text and "Contraindicated in active liver disease" in text
+    assert 'value="mild" selected' in text
+    assert "[S6]" in text and "neurologyadvisor.com/drug/amrix/" in text
+    assert 'href="/patients/1/alternatives" aria-current="page"' in text
+    bad = client.get(f"{base}/alternatives", params={"liver": "bad"})
+    assert bad.status_code == 400 and "choose one of the liver disease answers" in bad.text
