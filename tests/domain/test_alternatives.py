@@ -131,7 +131,7 @@ def test_dantrolene_is_contraindicated_with_liver_disease(reference, index) -> N
     assert "active liver disease" in liver.text and "cirrhosis" in liver.text
     assert {"S9", "S10"} <= set(liver.sources)
     assert compared.cautions[0] == liver  # the most serious first
-    boxed = [c for c in compared.cautions if "hepatotoxicity" in c.text and c.topic == "boxed"]
+    boxed = [c for c in compared.cautions if "hepatotoxicity" in c.text and c.topic == "safety"]
     assert boxed and boxed[0].level == "warning" and boxed[0].sources == ("S8",)
     assert _by_topic(_compare(reference, index, "dantrolene"), "liver") == []
 

@@ -28,7 +28,7 @@ LEVELS: tuple[Level, ...] = ("contraindicated", "warning", "caution", "info")
 Category = Literal["spasticity", "spasticity_and_msk_spasm", "off_label_spasticity", "short_term_msk_spasm"]
 LiverDisease = Literal["none", "mild", "moderate", "severe"]
 LIVER_DISEASE: tuple[LiverDisease, ...] = ("none", "mild", "moderate", "severe")
-Topic = Literal["use", "kidney", "liver", "pregnancy", "medicine", "boxed"]
+Topic = Literal["use", "safety", "kidney", "liver", "pregnancy", "medicine"]  # safety: always shown
 SOURCE_KEY = re.compile(r"^[SP]\d+[a-z]?$")  # S1, S9t, S44b, P2b: as alternatives.md writes them
 
 
@@ -270,7 +270,7 @@ def _ordered(cautions: list[Caution]) -> tuple[Caution, ...]:
 
 
 def _cautions(reference: AlternativesReference, drug: Alternative, situation: Situation) -> list[Caution]:
-    found = [_caution(rule, "boxed" if rule.level != "info" else "use") for rule in drug.always]
+    found = [_caution(rule, "safety" if rule.level != "info" else "use") for rule in drug.always]
     if not drug.labelled_for_spasticity:
         label = drug.labelled_for
         text = f"Not labelled for spasticity: {label.text}"
