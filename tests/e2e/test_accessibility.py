@@ -185,6 +185,7 @@ SCREENS = {
     "about-me-with-advice": Screen("patient", "/patients/{p}/profile", "About me", _about_me),
     "about-me-with-a-mistake": Screen("patient", "/patients/{p}/profile", "About me", _about_me_mistake),
     "how-to-take": Screen("patient", "/patients/{p}/how-to-take", "How to take baclofen"),
+    "other-treatments": Screen("patient", "/patients/{p}/alternatives?liver=mild", "Other treatments"),
     "clinician-about-me": Screen("clinician", "/patients/{p}/profile", "About Kim Axe"),
     "account": Screen("patient", "/account", "Account"),
     "clinic": Screen("clinician", "/clinic", "My patients"),

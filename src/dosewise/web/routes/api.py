@@ -471,6 +471,28 @@ def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -
     return _medicines(context, patient)
 
 
+@router.get("/patients/{patient_id}/alternatives")
+def compare_alternatives(
+    context: Ctx,
+    patient: Patient,
+    drug: Annotated[
+        list[str] | None, Query(description="a treatment to show, repeatable (default: all)")
+    ] = None,
+    liver: Annotated[
+        Literal["none", "mild", "moderate", "severe"], Query(description="liver disease (not recorded)")
+    ] = "none",
+) -> dict[str, Any]:
+    """Other treatments compared for this patient (kidney function of the plan, medicines taken
+    now, pregnancy from About me), every fact with its source key: information, not a switch."""
+    from dosewise.exporters.compare_json import comparison_to_dict
+    from dosewise.services.alternatives import compare_for_patient
+
+    result = compare_for_patient(
+        context.engine, patient_id=patient.patient_id, now=context.now(), drugs=drug or (), liver=liver
+    )
+    return comparison_to_dict(result)
+
+
 @router.post("/patients/{patient_id}/triage")
 def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
     """The guided triage: answers to the danger questions, symptoms, one's own words. The result

@@ -1,0 +1,230 @@
+"""Other treatments compared: the data carry alternatives.md's own source keys, and the
+comparison for a patient's situation gives the worked examples of issue 16.
+
+Expected results are written by hand from ../shared/clinical/alternatives.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from dosewise.domain.alternatives import (
+    LIVER_DISEASE,
+    Fact,
+    Situation,
+    compare_alternatives,
+    select_alternatives,
+)
+from dosewise.domain.interactions import MedicineIndex, NameMatch
+from dosewise.errors import InputError
+from dosewise.monographs import REFERENCE_FILES, available_drugs, load_alternatives, load_medicines
+
+# The source list at the end of alternatives.md, copied by hand.
+ALTERNATIVES_MD_KEYS = {
+    "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S9t", "S8", "S9", "S10", "S11", "S12", "S13", "S14",
+    "S15", "S15b", "S16", "S16c", "S17", "S18", "S19", "S20", "S20b", "S20c", "S21", "S22", "S22b",
+    "S23", "S24", "S25", "S25b", "S26", "S27", "S28", "S28b", "S29", "S30", "S31", "S32", "S32b",
+    "S33", "S34", "S34b", "S35", "S36", "S37", "S38", "S39", "S40", "S40b", "S41", "S42", "S43",
+    "S44", "S44b", "S44c", "S45",
+    "P1", "P2", "P2b", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12", "P13", "P14",
+}  # fmt: skip
+
+NINE = (
+    "tizanidine", "dantrolene", "diazepam", "gabapentin", "cyclobenzaprine", "methocarbamol",
+    "carisoprodol", "botulinum toxin", "intrathecal baclofen",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return load_alternatives()
+
+
+def _facts(drug):
+    yield from (drug.labelled_for, drug.mechanism, drug.start, drug.max_daily)
+    yield from (*drug.always, *drug.kidney, *drug.liver, *drug.pregnancy, *drug.medicines)
+
+
+def test_the_nine_treatments_are_reference_data_not_drug_monographs(reference) -> None:
+    assert reference.names == NINE
+    assert "alternatives" in REFERENCE_FILES
+    assert available_drugs() == ("baclofen",)
+
+
+def test_every_source_key_is_in_the_source_list_of_alternatives_md(reference) -> None:
+    assert set(reference.sources) <= ALTERNATIVES_MD_KEYS
+    for drug in reference.drug:
+        for fact in _facts(drug):
+            assert set(fact.sources) <= ALTERNATIVES_MD_KEYS, fact.text
+            assert fact.sources or fact.unconfirmed, fact.text
+
+
+def test_unconfirmed_items_are_carried_as_unconfirmed(reference) -> None:
+    gabapentin = reference.find("gabapentin")
+    assert gabapentin is not None
+    assert gabapentin.mechanism.unconfirmed  # alpha-2-delta ligand: UNCONFIRMED in alternatives.md
+    assert all(rule.unconfirmed for rule in gabapentin.liver)
+    dantrolene = reference.find("Dantrium")
+    assert dantrolene is not None and all(rule.unconfirmed for rule in dantrolene.kidney)
+    for drug in reference.drug:
+        for fact in _facts(drug):
+            if fact.unconfirmed and not fact.sources:
+                assert "UNCONFIRMED" in fact.text or "not specified" in fact.text, fact.text
+
+
+def test_a_fact_without_a_source_must_say_it_is_unconfirmed() -> None:
+    with pytest.raises(ValueError, match="source keys, or unconfirmed"):
+        Fact(text="36 mg/day")
+    with pytest.raises(ValueError, match="not a source key"):
+        Fact(text="36 mg/day", sources=("DOSEWISE",))
+
+
+def test_medicines_and_classes_named_by_the_rules_are_in_the_vocabulary(reference) -> None:
+    vocabulary = load_medicines()
+    names = {m.name for m in vocabulary.medicine}
+    for drug in reference.drug:
+        for rule in drug.medicines:
+            assert set(rule.medicines) <= names, rule.medicines
+            assert set(rule.classes) <= set(vocabulary.classes), rule.classes
+
+
+# --- the comparison: worked examples of issue 16, expected results from alternatives.md -------
+
+
+@pytest.fixture(scope="module")
+def index():
+    return MedicineIndex(load_medicines())
+
+
+def _compare(reference, index, drug, **situation):
+    typed = situation.pop("medicines", ())
+    matches = tuple(index.match(name) for name in typed)
+    assert all(isinstance(m, NameMatch) for m in matches)
+    (compared,) = compare_alternatives(
+        reference, select_alternatives(reference, [drug]), Situation(medicines=matches, **situation)
+    ).drugs
+    return compared
+
+
+def _by_topic(compared, topic):
+    return [c for c in compared.cautions if c.topic == topic]
+
+
+def test_tizanidine_at_crcl_20_lowers_the_individual_doses(reference, index) -> None:
+    # section 1, tizanidine, Kidney: "CrCl < 25 mL/min: clearance falls by more than 50%. Lower
+    # the individual doses while titrating; ... raise the dose size rather than the frequency [S3]"
+    (kidney,) = _by_topic(_compare(reference, index, "tizanidine", crcl_ml_min=20), "kidney")
+    assert kidney.level == "caution"
+    assert kidney.sources == ("S3",)
+    assert "clearance falls by more than 50%" in kidney.text
+    assert "raise the dose size rather than the frequency" in kidney.text
+    assert "CrCl 20 mL/min" in kidney.text
+    # at CrCl 25 the label's threshold is not crossed: nothing about the kidneys
+    assert _by_topic(_compare(reference, index, "tizanidine", crcl_ml_min=25), "kidney") == []
+
+
+def test_dantrolene_is_contraindicated_with_liver_disease(reference, index) -> None:
+    # section 1, dantrolene, Liver: "Contraindicated in active liver disease (hepatitis,
+    # cirrhosis) [S9][S10]. See boxed warning" (section 2: boxed warning, hepatotoxicity [S8])
+    compared = _compare(reference, index, "dantrolene", liver="mild")
+    (liver,) = _by_topic(compared, "liver")
+    assert liver.level == "contraindicated"
+    assert "active liver disease" in liver.text and "cirrhosis" in liver.text
+    assert {"S9", "S10"} <= set(liver.sources)
+    assert compared.cautions[0] == liver  # the most serious first
+    boxed = [c for c in compared.cautions if "hepatotoxicity" in c.text and c.topic == "safety"]
+    assert boxed and boxed[0].level == "warning" and boxed[0].sources == ("S8",)
+    assert _by_topic(_compare(reference, index, "dantrolene"), "liver") == []
+
+
+@pytest.mark.parametrize("opioid", ["oxycodone", "OxyContin", "tramadol", "opioids"])
+def test_diazepam_with_an_opioid_carries_the_boxed_warning(reference, index, opioid) -> None:
+    # section 2, diazepam: "Boxed warning [S13]: opioids + benzodiazepines -> profound sedation,
+    # respiratory depression, coma, death"
+    (caution,) = _by_topic(_compare(reference, index, "diazepam", medicines=[opioid]), "medicine")
+    assert caution.level == "warning"
+    assert caution.sources == ("S13",)
+    for words in ("profound sedation", "respiratory depression", "coma", "death"):
+        assert words in caution.text
+    # a medicine that is not an opioid: nothing about medicines
+    assert _by_topic(_compare(reference, index, "diazepam", medicines=["atorvastatin"]), "medicine") == []
+
+
+def test_gabapentin_with_an_opioid_and_its_kidney_band(reference, index) -> None:
+    # section 2, gabapentin: FDA 12/2019, breathing problems with opioids or other CNS
+    # depressants [S18]; section 1, Kidney: "15-29: 200-700 once daily [S17]"
+    compared = _compare(reference, index, "gabapentin", medicines=["morphine"], crcl_ml_min=20)
+    (medicine,) = _by_topic(compared, "medicine")
+    assert medicine.level == "warning" and "S18" in medicine.sources
+    assert "breathing problems" in medicine.text
+    (kidney,) = _by_topic(compared, "kidney")
+    assert "200-700 mg once daily" in kidney.text and kidney.sources == ("S17",)
+
+
+@pytest.mark.parametrize("antibiotic", ["ciprofloxacin", "Cipro", "ciproflaxacin"])
+def test_tizanidine_with_ciprofloxacin_is_contraindicated(reference, index, antibiotic) -> None:
+    # section 2, tizanidine: "Contraindicated with fluvoxamine or ciprofloxacin (strong CYP1A2
+    # inhibitors): ... significant hypotension, drowsiness and psychomotor impairment [S6]"
+    compared = _compare(reference, index, "Zanaflex", medicines=[antibiotic])
+    (caution,) = _by_topic(compared, "medicine")
+    assert caution.level == "contraindicated"
+    assert caution.sources == ("S6",)
+    assert "hypotension" in caution.text and "ciprofloxacin" in caution.text
+    assert compared.cautions[0] == caution
+    (fluvoxamine,) = _by_topic(
+        _compare(reference, index, "tizanidine", medicines=["fluvoxamine"]), "medicine"
+    )
+    assert fluvoxamine.level == "contraindicated"
+
+
+def test_cyclobenzaprine_is_shown_as_not_labelled_for_spasticity(reference, index) -> None:
+    # section 1, cyclobenzaprine: "Acute painful MSK spasm only. Not effective for spasticity from
+    # brain or spinal-cord disease or in children with CP [S23]"; "Use only 2-3 weeks [S24]"
+    compared = _compare(reference, index, "Flexeril")
+    drug = compared.drug
+    assert drug.name == "cyclobenzaprine"
+    assert drug.category == "short_term_msk_spasm" and not drug.labelled_for_spasticity
+    (use,) = [c for c in compared.cautions if c.text.startswith("Not labelled for spasticity")]
+    assert use.sources == ("S23",)
+    assert "Not effective for spasticity" in use.text
+    assert "2-3 weeks" in drug.max_daily.text and drug.max_daily.sources == ("S24",)
+    # the categories of the table "Short-term MSK spasm only vs spasticity"
+    labelled = {d.name for d in reference.drug if d.labelled_for_spasticity}
+    assert labelled == {"tizanidine", "dantrolene", "diazepam", "botulinum toxin", "intrathecal baclofen"}
+    assert reference.find("gabapentin").category == "off_label_spasticity"
+
+
+def test_liver_and_pregnancy_for_the_others(reference, index) -> None:
+    # diazepam: "Contraindicated in severe hepatic insufficiency [S14]"
+    (severe,) = _by_topic(_compare(reference, index, "Valium", liver="severe"), "liver")
+    assert severe.level == "contraindicated" and severe.sources == ("S14",)
+    # cyclobenzaprine: moderate/severe "not recommended" [S22]
+    levels = {
+        c.level for c in _by_topic(_compare(reference, index, "cyclobenzaprine", liver="moderate"), "liver")
+    }
+    assert "warning" in levels
+    # alternatives.md has nothing on pregnancy for these medicines: shown as unconfirmed, unsourced
+    (pregnancy,) = _by_topic(_compare(reference, index, "tizanidine", pregnant=True), "pregnancy")
+    assert pregnancy.unconfirmed and pregnancy.sources == () and "UNCONFIRMED" in pregnancy.text
+
+
+def test_it_informs_and_never_proposes_a_switch(reference, index) -> None:
+    comparison = compare_alternatives(
+        reference,
+        reference.drug,
+        Situation(crcl_ml_min=10, liver="severe", pregnant=True, medicines=(index.match("oxycodone"),)),
+    )
+    for item in comparison.drugs:
+        for caution in item.cautions:
+            lowered = caution.text.lower()
+            assert "switch to" not in lowered and "instead of baclofen" not in lowered, caution.text
+    assert "not advice to start, stop or switch" in reference.disclaimer
+
+
+def test_unknown_treatments_are_named_with_the_known_ones(reference) -> None:
+    with pytest.raises(InputError, match=r"unknown treatment 'aspirin'.*tizanidine.*intrathecal baclofen"):
+        select_alternatives(reference, ["tizanidine", "aspirin"])
+    assert [d.name for d in select_alternatives(reference, ["Botox", "ITB", "botox"])] == [
+        "botulinum toxin",
+        "intrathecal baclofen",
+    ]
+    assert LIVER_DISEASE == ("none", "mild", "moderate", "severe")

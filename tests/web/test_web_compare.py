@@ -1,0 +1,84 @@
+"""The comparison of other treatments through the API, from the patient's own record: the
+plan's kidney function, the medicines taken now and About me (pregnancy). Expected results
+written by hand from ../shared/clinical/alternatives.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import sign_up, web_settings
+from dosewise.web.app import create_app
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def api(tmp_path: Any) -> Any:
+    clock = lambda: datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # noqa: E731
+    app = create_app(web_settings(f"sqlite:///{tmp_path / 'compare.sqlite3'}"), clock=clock)
+    with TestClient(app, follow_redirects=False) as web:
+        sign_up(web, "compare@example.org", zone="UTC")
+        web.cookies.clear()
+        body = web.post("/api/session", json={"email": "compare@example.org", "password": PASSWORD}).json()
+        patient = web.get("/api/patients").json()[0]["id"]
+        yield {"client": web, "headers": {"x-csrf-token": body["csrf_token"]}, "patient": patient}
+
+
+def test_the_comparison_reads_the_patients_record(api: dict[str, Any]) -> None:
+    client, headers, patient = api["client"], api["headers"], api["patient"]
+    base = f"/api/patients/{patient}"
+    plan = {"kind": "titration", "target_mg_day": 30, "start": "2026-12-01", "crcl_ml_min": 45}
+    assert client.post(f"{base}/plans", json=plan, headers=headers).status_code == 201, "plan"
+    for name in ("Cipro", "oxycodone"):
+        assert client.post(f"{base}/medicines", json={"name": name}, headers=headers).status_code == 200
+    assert client.put(f"{base}/profile", json={"pregnant": True}, headers=headers).status_code == 200
+
+    drugs = ["tizanidine", "diazepam", "gabapentin"]
+    answer = client.get(f"{base}/alternatives", params={"drug": drugs, "liver": "mild"})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["situation"]["crcl_ml_min"] == 45 and data["situation"]["pregnant"] is True
+    tizanidine, diazepam, gabapentin = data["drugs"]
+    by_topic = {c["topic"]: c for c in tizanidine["cautions"] if c["topic"] in ("kidney", "pregnancy")}
+    assert "kidney" not in by_topic  # CrCl 45 is not below the label's 25 [S3]
+    assert by_topic["pregnancy"]["unconfirmed"] is True
+    kidney = [c for c in gabapentin["cautions"] if c["topic"] == "kidney"]  # CrCl 30-59 [S17]
+    assert [c["sources"] for c in kidney] == [["S17"]] and "400-1,400 mg/day in 2 doses" in kidney[0]["text"]
+    assert tizanidine["cautions"][0]["level"] == "contraindicated"  # ciprofloxacin [S6]
+    opioid = [c for c in diazepam["cautions"] if c["topic"] == "medicine"]
+    assert [(c["level"], c["sources"]) for c in opioid] == [("warning", ["S13"])]
+    assert "not advice to start, stop or switch" in data["disclaimer"]
+
+
+def test_bad_input_is_a_clear_json_error(api: dict[str, Any]) -> None:
+    client, patient = api["client"], api["patient"]
+    unknown = client.get(f"/api/patients/{patient}/alternatives", params={"drug": "aspirin"})
+    assert unknown.status_code == 400 and "unknown treatment 'aspirin'" in unknown.json()["detail"]
+    liver = client.get(f"/api/patients/{patient}/alternatives", params={"liver": "bad"})
+    assert liver.status_code == 422
+    everything = client.get(f"/api/patients/{patient}/alternatives")
+    assert everything.status_code == 200 and len(everything.json()["drugs"]) == 9
+
+
+def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: dict[str, Any]) -> None:
+    client, headers, patient = api["client"], api["headers"], api["patient"]
+    base = f"/patients/{patient}"
+    assert client.post(f"/api{base}/medicines", json={"name": "Cipro"}, headers=headers).status_code == 200
+    page = client.get(f"{base}/alternatives", params={"liver": "mild"})
+    assert page.status_code == 200
+    text = page.text
+    assert "Tizanidine (Zanaflex)" in text and "Intrathecal baclofen" in text
+    assert "not a suggestion to change your treatment" in text
+    # cyclobenzaprine: not labelled for spasticity [S23]; tizanidine with Cipro: contraindicated [S6]
+    assert "<strong>Not labelled for spasticity.</strong> Acute painful musculoskeletal spasm only" in text
+    assert "With Cipro (ciprofloxacin): contraindicated" in text
+    assert "Active liver disease" not in text and "Contraindicated in active liver disease" in text
+    assert 'value="mild" selected' in text
+    assert "[S6]" in text and "neurologyadvisor.com/drug/amrix/" in text
+    assert 'href="/patients/1/alternatives" aria-current="page"' in text
+    bad = client.get(f"{base}/alternatives", params={"liver": "bad"})
+    assert bad.status_code == 400 and "choose one of the liver disease answers" in bad.text
