@@ -23,6 +23,7 @@ POSITIVE = {
     "pharmacy_domain",
     "privacy_policy",
 }
+MISSING = {f"missing_{code}" for code in POSITIVE}
 
 LEGITIMATE = """Main Street Pharmacy - mainstreet.pharmacy
 Licensed pharmacy, 1200 Oak Avenue, Suite 4, Springfield, IL 62701. Phone (217) 555-0134.
@@ -75,18 +76,18 @@ def test_a_rogue_pharmacy_shows_its_warning_signs_with_the_words_that_show_them(
         "no_prescription",
         "deep_discount",
         "controlled_without_prescription",
-        "ships_from_abroad",
+        "ships_worldwide_or_from_abroad",
         "email_only_contact",
         "spam_offers",
     }
     assert _flag(result, "no_prescription").evidence == "No prescription needed."
     assert _flag(result, "no_prescription").sources == ("P2", "P6", "P12")
     assert "Cheapest Baclofen" in _flag(result, "deep_discount").evidence
-    assert "ship worldwide" in _flag(result, "ships_from_abroad").evidence
+    assert "ship worldwide" in _flag(result, "ships_worldwide_or_from_abroad").evidence
     assert "email only" in _flag(result, "email_only_contact").evidence
     assert "Valium and Soma" in _flag(result, "controlled_without_prescription").evidence
     # "No prescription needed" is not "a prescription is needed"; nothing else is on the page
-    assert _codes(result, "missing") == POSITIVE
+    assert _codes(result, "missing") == MISSING
     assert all(flag.evidence == NOT_FOUND for flag in result.flags if flag.kind == "missing")
 
 
@@ -105,12 +106,12 @@ def test_advice_that_names_a_warning_sign_does_not_show_it() -> None:
     )
     assert result.verdict == "no_warning_signs_found"
     assert CANNOT_CONFIRM in result.summary
-    assert "requires_prescription" in _codes(result, "missing")
+    assert "missing_requires_prescription" in _codes(result, "missing")
 
 
 def test_nabp_own_domain_named_on_a_page_is_not_the_pharmacy_domain() -> None:
     result = check_pharmacy_page("Check any site on safe.pharmacy or nabp.pharmacy before you buy.")
-    assert "pharmacy_domain" in _codes(result, "missing")
+    assert "missing_pharmacy_domain" in _codes(result, "missing")
 
 
 def test_an_online_questionnaire_in_place_of_a_prescription_is_a_warning() -> None:
@@ -161,7 +162,7 @@ def test_the_seed_pages_show_no_warning_sign_and_none_of_a_legitimate_pharmacy(s
     result = check_pharmacy_page((SEEDS / seed).read_text(encoding="utf-8"))
     assert result.verdict == "no_warning_signs_found"
     assert result.found_positive == ()
-    assert _codes(result, "missing") == POSITIVE
+    assert _codes(result, "missing") == MISSING
     assert f"7 of the 7 signs of a legitimate pharmacy are not on the page: Dosewise {CANNOT_CONFIRM}" in (
         result.summary
     )

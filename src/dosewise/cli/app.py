@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from dosewise.cli import admin, diary, guidance, plans, safety, simulate, worker
+from dosewise.cli import admin, diary, guidance, pharmacy, plans, safety, simulate, worker
 from dosewise.cli.settings import Settings, build_settings
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Decision support: agree every plan with the prescriber.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plans, safety, diary, guidance, simulate, worker, admin):
+    for module in (plans, safety, diary, guidance, simulate, worker, admin, pharmacy):
         module.add_commands(commands)
     return parser
 

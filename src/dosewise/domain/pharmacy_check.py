@@ -14,7 +14,7 @@ domain, seals, the domain's registration) is listed in ``to_check``. Pure: no I/
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Verdict = Literal["warning_signs", "no_warning_signs_found"]
@@ -81,7 +81,7 @@ class Sign:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flag:
     """A warning sign found (with the words that show it) or a sign of a legitimate pharmacy
-    that the page does not show (evidence ``"not found"``)."""
+    that the page does not show (code ``missing_`` + the sign's code, evidence ``"not found"``)."""
 
     code: str
     kind: SignKind
@@ -185,7 +185,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
         ),
     ),
     Sign(
-        code="ships_from_abroad",
+        code="ships_worldwide_or_from_abroad",
         kind="warning",
         text="Ships worldwide or from abroad, or is located outside the US (BeSafeRx warning signs).",
         sources=("P2", "P2b"),
@@ -447,7 +447,11 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
                 )
             )
     found_codes = {flag.code for flag in positive}
-    missing = [_flag(sign, NOT_FOUND) for sign in POSITIVE_SIGNS if sign.code not in found_codes]
+    missing = [
+        replace(_flag(sign, NOT_FOUND), code=f"missing_{sign.code}")
+        for sign in POSITIVE_SIGNS
+        if sign.code not in found_codes
+    ]
     verdict: Verdict = "warning_signs" if flags else "no_warning_signs_found"
     all_flags = (*flags, *missing)
     keys = {key for item in (*all_flags, *positive) for key in item.sources}
