@@ -39,6 +39,7 @@ def test_json_contract_of_a_rogue_html_page(tmp_path, capsys):
     assert by_code["ships_worldwide_or_from_abroad"]["evidence"] == "We ship worldwide."
     assert by_code["missing_licensed_pharmacist"]["evidence"] == "not found"
     assert by_code["missing_us_street_address"]["evidence"] == "not found"
+    assert by_code["missing_us_street_address"]["text"].startswith("Not found on the page: a physical street")
     assert {"P2", "P2b", "P12"} <= {source["key"] for source in data["sources"]}
     assert all(set(source) == {"key", "citation"} for source in data["sources"])
     assert all(set(check) == {"text", "sources"} for check in data["to_check"])

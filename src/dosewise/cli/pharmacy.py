@@ -56,7 +56,8 @@ def run_check_pharmacy(args: argparse.Namespace, settings: Settings) -> None:
     if missing:
         print("\nSigns of a legitimate pharmacy not on the page:")
         for flag in missing:
-            print(f"  - {flag.text} {_keys(flag.sources)}: not found")
+            sign = flag.text.removeprefix("Not found on the page: ")
+            print(f"  - {sign[:1].upper()}{sign[1:]} {_keys(flag.sources)}")
     print("\nCheck by hand:")
     for check in result.to_check:
         print(f"  - {check.text} {_keys(check.sources)}")

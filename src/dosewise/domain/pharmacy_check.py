@@ -23,6 +23,7 @@ SignKind = Literal["warning", "missing"]
 NOT_FOUND = "not found"
 CANNOT_CONFIRM = "cannot confirm it is safe"
 EVIDENCE_CHARS = 160  # how much of the page is quoted around a match (display only)
+SENTENCE_CHARS = 400  # how far back and ahead a sentence is looked for (bounds the work per match)
 
 # The source list of alternatives.md, keys as written there (only the keys this check cites).
 SOURCES: dict[str, str] = {
@@ -264,7 +265,7 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         code="licence_number",
         kind="missing",
         text="A pharmacy licence number (a safe pharmacy is licensed by the patient's state board of "
-        "pharmacy; LegitScript standard 1).",
+        "pharmacy; LegitScript's licensure standard).",
         sources=("P2", "P10"),
         patterns=_rx(
             r"\blicen[cs]e\s*(number|no\.?|num\.?|#|id)\s*[:#]?\s*(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9.-]*[A-Z0-9]",
@@ -296,8 +297,8 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     Sign(
         code="privacy_policy",
         kind="missing",
-        text="A privacy policy (NABP-verified sites comply with privacy laws; LegitScript standard 7: "
-        "a HIPAA-compliant privacy policy).",
+        text="A privacy policy (NABP-verified sites comply with privacy laws; LegitScript's privacy "
+        "standard: a HIPAA-compliant privacy policy).",
         sources=("P4", "P10"),
         patterns=_rx(
             r"\bprivacy (policy|notice|statement)\b", r"\bHIPAA\b", r"\bnotice of privacy practices\b"
@@ -341,12 +342,22 @@ TO_CHECK: tuple[Check, ...] = (
 )
 
 
+_SENTENCE_ENDS = (". ", "! ", "? ", "\n")
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding ``start`` begins (looking back at most SENTENCE_CHARS)."""
+    floor = max(0, start - SENTENCE_CHARS)
+    left = max(text.rfind(mark, floor, start) for mark in _SENTENCE_ENDS)
+    return left + 1 if left != -1 else floor
+
+
 def _sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence (or line) holding ``text[start:end]``."""
-    left = max(text.rfind(mark, 0, start) for mark in (". ", "! ", "? ", "\n"))
-    right_marks = [i for i in (text.find(mark, end) for mark in (". ", "! ", "? ", "\n")) if i != -1]
-    right = min(right_marks) if right_marks else len(text)
-    return text[left + 1 : right + 1]
+    """The sentence (or line) holding ``text[start:end]``, at most SENTENCE_CHARS either side."""
+    ceiling = min(len(text), end + SENTENCE_CHARS)
+    right_marks = [i for i in (text.find(mark, end, ceiling) for mark in _SENTENCE_ENDS) if i != -1]
+    right = min(right_marks) + 1 if right_marks else ceiling
+    return text[_sentence_start(text, start) : right]
 
 
 def _quote(text: str, start: int, end: int) -> str:
@@ -365,9 +376,8 @@ def _is_advice(sign: Sign, text: str, start: int) -> bool:
     """True when the sentence gives advice about pharmacies in general ("avoid any shop that sells
     without a prescription", "stick to pharmacies that require a valid prescription"): an advice
     page naming a sign does not show that sign."""
-    sentence_start = max(text.rfind(mark, 0, start) for mark in (". ", "! ", "? ", "\n")) + 1
     advice = _NEGATION if sign.kind == "warning" else _ADVICE
-    return advice.search(text, sentence_start, start) is not None
+    return advice.search(text, _sentence_start(text, start), start) is not None
 
 
 def _is_denied(text: str, start: int) -> bool:
@@ -448,7 +458,11 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
             )
     found_codes = {flag.code for flag in positive}
     missing = [
-        replace(_flag(sign, NOT_FOUND), code=f"missing_{sign.code}")
+        replace(
+            _flag(sign, NOT_FOUND),
+            code=f"missing_{sign.code}",
+            text=f"Not found on the page: {sign.text[0].lower()}{sign.text[1:]}",
+        )
         for sign in POSITIVE_SIGNS
         if sign.code not in found_codes
     ]

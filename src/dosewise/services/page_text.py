@@ -21,7 +21,9 @@ from dosewise.errors import InputError
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # setting: a saved page larger than this is refused (5 MB)
 STDIN = "-"
 
-_SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+_SKIPPED = frozenset(
+    {"script", "style", "noscript", "template", "svg"}
+)  # not "head": its end tag may be missing
 _BLOCKS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form",
