@@ -109,6 +109,20 @@ def test_advice_that_names_a_warning_sign_does_not_show_it() -> None:
     assert "missing_requires_prescription" in _codes(result, "missing")
 
 
+def test_a_pharmacy_refusing_to_sell_without_a_prescription_is_not_flagged() -> None:
+    result = check_pharmacy_page("We will not fill any order without a valid prescription.")
+    assert result.verdict == "no_warning_signs_found"
+
+
+def test_a_licence_number_with_letters_is_found_but_not_the_words_licence_number() -> None:
+    found = check_pharmacy_page("Ships from our store. License # PHY 57162. Privacy Notice.")
+    assert (
+        next(f for f in found.found_positive if f.code == "licence_number").evidence == "License # PHY 57162."
+    )
+    advice = check_pharmacy_page("Look for a pharmacy license number and secure https connections.")
+    assert "missing_licence_number" in _codes(advice, "missing")
+
+
 def test_nabp_own_domain_named_on_a_page_is_not_the_pharmacy_domain() -> None:
     result = check_pharmacy_page("Check any site on safe.pharmacy or nabp.pharmacy before you buy.")
     assert "missing_pharmacy_domain" in _codes(result, "missing")

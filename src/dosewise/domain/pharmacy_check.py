@@ -55,6 +55,7 @@ _NEGATION = re.compile(
     r"if (a|the) (site|shop|pharmacy|store)|sites? that|shops? that|pharmac(y|ies) that)\b",
     _IGNORE,
 )
+_REFUSAL = re.compile(r"\b(not|won'?t|cannot|can'?t|refuse|never)\b", _IGNORE)
 _DENIAL = re.compile(r"\b(no|not|without|never)\b[^.!?\n]*$", _IGNORE)
 # Advice about pharmacies in general ("stick to pharmacies that require a valid prescription")
 # does not show that this page's pharmacy does it.
@@ -268,9 +269,10 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         "pharmacy; LegitScript's licensure standard).",
         sources=("P2", "P10"),
         patterns=_rx(
-            r"\blicen[cs]e\s*(number|no\.?|num\.?|#|id)\s*[:#]?\s*(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9.-]*[A-Z0-9]",
+            r"\blicen[cs]e\s*(number|no\.?|num\.?|#|id)\s*[:#]?\s*"
+            r"(?:[A-Z]{1,6}[ -]?)?\d(?:[A-Z0-9.-]*[A-Z0-9])?",
             r"\b(pharmacy|state|board of pharmacy)\s+licen[cs]e[ds]?\s*[:#]\s*"
-            r"(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9.-]*[A-Z0-9]",
+            r"(?:[A-Z]{1,6}[ -]?)?\d(?:[A-Z0-9.-]*[A-Z0-9])?",
         ),
     ),
     Sign(
@@ -377,7 +379,13 @@ def _is_advice(sign: Sign, text: str, start: int) -> bool:
     without a prescription", "stick to pharmacies that require a valid prescription"): an advice
     page naming a sign does not show that sign."""
     advice = _NEGATION if sign.kind == "warning" else _ADVICE
-    return advice.search(text, _sentence_start(text, start), start) is not None
+    sentence_start = _sentence_start(text, start)
+    if advice.search(text, sentence_start, start) is not None:
+        return True
+    # "we will not fill any order without a valid prescription": a refusal just before the match
+    return (
+        sign.kind == "warning" and _REFUSAL.search(text, max(sentence_start, start - 40), start) is not None
+    )
 
 
 def _is_denied(text: str, start: int) -> bool:
