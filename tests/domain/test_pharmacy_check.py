@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dosewise.domain.pharmacy_check import CANNOT_CONFIRM, NOT_FOUND, check_pharmacy_page
 
@@ -180,3 +182,33 @@ def test_the_seed_pages_show_no_warning_sign_and_none_of_a_legitimate_pharmacy(s
     assert f"7 of the 7 signs of a legitimate pharmacy are not on the page: Dosewise {CANNOT_CONFIRM}" in (
         result.summary
     )
+
+
+PIECES = [
+    "No prescription needed.",
+    "A valid prescription is required.",
+    "1200 Oak Avenue, Springfield, IL 62701.",
+    "Phone (217) 555-0134.",
+    "Pharmacy license number 054.012345.",
+    "Talk to a licensed pharmacist.",
+    "mainstreet.pharmacy",
+    "Privacy Policy.",
+    "We ship worldwide.",
+    "Cheapest prices!",
+    "Baclofen 10 mg, $0.51 per pill. Order now.",
+]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
+def test_the_verdict_never_calls_a_page_safe(pieces: list[str]) -> None:
+    """Property: "cannot confirm it is safe" unless there is no warning sign and every sign of a
+    legitimate pharmacy is on the page; never "is safe"."""
+    result = check_pharmacy_page("\n".join(pieces))
+    warnings = _codes(result, "warning")
+    assert (result.verdict == "warning_signs") == bool(warnings)
+    if warnings or _codes(result, "missing"):
+        assert CANNOT_CONFIRM in result.summary
+    else:
+        assert {flag.code for flag in result.found_positive} == POSITIVE
+    said = result.summary.replace(CANNOT_CONFIRM, "").replace("does not prove a pharmacy is safe", "")
+    assert " safe" not in said
