@@ -125,6 +125,14 @@ def test_a_licence_number_with_letters_is_found_but_not_the_words_licence_number
     assert "missing_licence_number" in _codes(advice, "missing")
 
 
+def test_medical_advice_wording_is_not_a_warning_sign() -> None:
+    result = check_pharmacy_page(
+        "Use the lowest effective dose. Do not take extra tablets to make up for a missed dose. "
+        "Ask your doctor before you stop."
+    )
+    assert result.verdict == "no_warning_signs_found"
+
+
 def test_nabp_own_domain_named_on_a_page_is_not_the_pharmacy_domain() -> None:
     result = check_pharmacy_page("Check any site on safe.pharmacy or nabp.pharmacy before you buy.")
     assert "missing_pharmacy_domain" in _codes(result, "missing")

@@ -161,7 +161,8 @@ WARNING_SIGNS: tuple[Sign, ...] = (
         sources=("P2", "P2b"),
         patterns=_rx(
             r"\btoo good to be true\b",
-            r"\b(cheapest|rock[- ]bottom|unbeatable|lowest) (prices?|rates?|pills?|meds|medicines?|drugs?)?",
+            r"\bcheapest\b",
+            r"\b(rock[- ]bottom|unbeatable|lowest) (prices?|rates?|costs?)\b",
             r"\b(huge|deep|massive|big|incredible|crazy) (discounts?|savings?)",
             r"\bsave (up to )?\d{2,3}\s?%",
             r"\b\d{2,3}\s?% off\b",
@@ -177,7 +178,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
         "unsolicited email as a warning sign.",
         sources=("P2",),
         patterns=_rx(
-            r"\b(free|bonus|extra) (pills|tablets|viagra|cialis)\b",
+            r"\b(free|bonus) (pills|tablets|viagra|cialis)\b",
             r"\blimited[- ]time (offer|deal|only)\b",
             r"\bact now\b",
             r"\b100\s?% (safe|guaranteed|satisfaction|anonymous|discreet)",
