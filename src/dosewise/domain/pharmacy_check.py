@@ -23,6 +23,7 @@ SignKind = Literal["warning", "missing"]
 NOT_FOUND = "not found"
 CANNOT_CONFIRM = "cannot confirm it is safe"
 EVIDENCE_CHARS = 160  # how much of the page is quoted around a match (display only)
+MATCHES_LOOKED_AT = 1000  # per pattern: bounds the work on a page that repeats advice
 SENTENCE_CHARS = 400  # how far back and ahead a sentence is looked for (bounds the work per match)
 
 # The source list of alternatives.md, keys as written there (only the keys this check cites).
@@ -76,6 +77,8 @@ class Sign:
     text: str
     sources: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    # the patterns run only when one of these (lower case) is in the page; () runs them always
+    needles: tuple[str, ...] = ()
     advice_can_mention: bool = False  # skip a match in a sentence that warns against it
     unconfirmed: bool = False
 
@@ -124,6 +127,7 @@ _RX = r"(a |any |valid |doctor'?s? |the )*(prescriptions?|rx|script)"
 WARNING_SIGNS: tuple[Sign, ...] = (
     Sign(
         code="no_prescription",
+        needles=("prescri", "rx", "script", "doctor", "counter"),
         kind="warning",
         text="Sells without a prescription: a safe online pharmacy always requires a valid prescription "
         "(BeSafeRx); LegitScript calls a pharmacy that sells without one rogue.",
@@ -141,6 +145,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="questionnaire_prescription",
+        needles=("questionnaire", "consultation"),
         kind="warning",
         text="Prescription from an online questionnaire or consultation: NABP lists a prescription issued "
         "solely from an online questionnaire as a sign of a rogue site; LegitScript requires a valid "
@@ -156,6 +161,18 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="deep_discount",
+        needles=(
+            "good to be true",
+            "cheap",
+            "bottom",
+            "unbeatable",
+            "lowest",
+            "discount",
+            "saving",
+            "save",
+            "%",
+            "wholesale",
+        ),
         kind="warning",
         text="Deep discounts or prices that seem too good to be true (BeSafeRx warning sign).",
         sources=("P2", "P2b"),
@@ -173,6 +190,17 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="spam_offers",
+        needles=(
+            "free",
+            "bonus",
+            "limited",
+            "act now",
+            "%",
+            "discreet",
+            "money",
+            "unsubscribe",
+            "receiving this",
+        ),
         kind="warning",
         text="Spam-style selling (bonus or free pills, limited-time offers): BeSafeRx names spam or "
         "unsolicited email as a warning sign.",
@@ -189,6 +217,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="ships_worldwide_or_from_abroad",
+        needles=("ship", "deliver", "dispatched"),
         kind="warning",
         text="Ships worldwide or from abroad, or is located outside the US (BeSafeRx warning signs).",
         sources=("P2", "P2b"),
@@ -203,6 +232,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="email_only_contact",
+        needles=("contact us", "reach us", "only", "no phone", "no telephone"),
         kind="warning",
         text="Contact by email only (no toll-free phone number and street address): an NABP sign of a "
         "rogue site.",
@@ -216,6 +246,7 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="po_box_only",
+        needles=("box",),
         kind="warning",
         text="A PO box and no street address: a safe online pharmacy has a physical street address in "
         "the US (BeSafeRx; LegitScript standard 8).",
@@ -233,6 +264,7 @@ _STREET = (
 POSITIVE_SIGNS: tuple[Sign, ...] = (
     Sign(
         code="requires_prescription",
+        needles=("prescri",),
         kind="missing",
         text="Requires a valid prescription (BeSafeRx; NABP-verified sites accept only valid prescriptions).",
         sources=("P2", "P3", "P4"),
@@ -265,6 +297,7 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="licence_number",
+        needles=("licen",),
         kind="missing",
         text="A pharmacy licence number (a safe pharmacy is licensed by the patient's state board of "
         "pharmacy; LegitScript's licensure standard).",
@@ -278,6 +311,7 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="licensed_pharmacist",
+        needles=("pharmacist",),
         kind="missing",
         text="A licensed pharmacist available to answer questions (BeSafeRx; NABP; LegitScript standard 8).",
         sources=("P2", "P5", "P10"),
@@ -291,6 +325,7 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="pharmacy_domain",
+        needles=(".pharmacy",),
         kind="missing",
         text="A .pharmacy web address: vetted by NABP and, unlike logos and seals, it cannot be faked.",
         sources=("P4", "P9"),
@@ -299,6 +334,7 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="privacy_policy",
+        needles=("privacy", "hipaa"),
         kind="missing",
         text="A privacy policy (NABP-verified sites comply with privacy laws; LegitScript's privacy "
         "standard: a HIPAA-compliant privacy policy).",
@@ -394,10 +430,16 @@ def _is_denied(text: str, start: int) -> bool:
     return _DENIAL.search(text[max(0, start - 24) : start]) is not None
 
 
-def find_evidence(sign: Sign, text: str) -> str | None:
-    """The first words of ``text`` that show ``sign``, or None."""
+def find_evidence(sign: Sign, text: str, *, lowered: str | None = None) -> str | None:
+    """The first words of ``text`` that show ``sign``, or None. ``lowered``: ``text.lower()``,
+    to skip the patterns of a sign none of whose words is on the page (a fast substring test)."""
+    page = text.lower() if lowered is None else lowered
+    if sign.needles and not any(needle in page for needle in sign.needles):
+        return None
     for pattern in sign.patterns:
-        for match in pattern.finditer(text):
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen >= MATCHES_LOOKED_AT:
+                break
             if sign.advice_can_mention and _is_advice(sign, text, match.start()):
                 continue
             if sign.kind == "missing" and _is_denied(text, match.start()):
@@ -440,8 +482,9 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
     evidence; what to check by hand; the verdict. ``text`` is the page as plain text."""
     flags: list[Flag] = []
     positive: list[Flag] = []
+    lowered = text.lower()
     for sign in POSITIVE_SIGNS:
-        evidence = find_evidence(sign, text)
+        evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is None:
             continue
         positive.append(_flag(sign, evidence))
@@ -449,7 +492,7 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
     for sign in WARNING_SIGNS:
         if sign.code == "po_box_only" and has_street:
             continue
-        evidence = find_evidence(sign, text)
+        evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is not None:
             flags.append(_flag(sign, evidence))
     if any(flag.code == "no_prescription" for flag in flags):
