@@ -20,7 +20,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from dosewise.cli import admin, compare, diary, guidance, plans, safety, simulate, worker
+from dosewise.cli import (
+    admin,
+    articles,
+    compare,
+    diary,
+    guidance,
+    pharmacy,
+    plans,
+    safety,
+    simulate,
+    worker,
+)
 from dosewise.cli.settings import Settings, build_settings
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 
@@ -63,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Decision support: agree every plan with the prescriber.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plans, safety, diary, guidance, compare, simulate, worker, admin):
+    modules = (plans, safety, diary, guidance, compare, pharmacy, articles, simulate, worker, admin)
+    for module in modules:
         module.add_commands(commands)
     return parser
 

@@ -1,0 +1,532 @@
+"""Is this online pharmacy safe? What a page's own words show, never a verdict of "safe".
+
+Every sign comes from the criteria in the project's clinical reference
+(``../shared/clinical/alternatives.md`` section 3: FDA BeSafeRx [P2][P2b][P3], NABP [P4]-[P9],
+LegitScript [P10]-[P14]) with its source keys as written there. A page is read as plain text
+(the caller turns HTML into text): warning signs are looked for in its wording, and each sign
+of a legitimate pharmacy that the page does not show is reported as missing ("not found").
+
+The verdict is ``warning_signs`` when any warning sign is found, else ``no_warning_signs_found``;
+it never says a pharmacy is safe. What only a look-up can show (the state licence, the .pharmacy
+domain, seals, the domain's registration) is listed in ``to_check``. Pure: no I/O, no network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Verdict = Literal["warning_signs", "no_warning_signs_found"]
+SignKind = Literal["warning", "missing"]
+
+NOT_FOUND = "not found"
+CANNOT_CONFIRM = "cannot confirm it is safe"
+EVIDENCE_CHARS = 160  # how much of the page is quoted around a match (display only)
+MATCHES_LOOKED_AT = 1000  # per pattern: bounds the work on a page that repeats advice
+SENTENCE_CHARS = 400  # how far back and ahead a sentence is looked for (bounds the work per match)
+
+# The source list of alternatives.md, keys as written there (only the keys this check cites).
+SOURCES: dict[str, str] = {
+    "P1": "FDA BeSafeRx frequently asked questions "
+    "(fda.gov/drugs/besaferx-…/besaferx-frequently-asked-questions-faqs)",
+    "P2": "FDA BeSafeRx criteria, as reproduced by woodrufflab.org/blog/beware-line-pharmacies "
+    "and uic.edu/…/BeSafeRx.php",
+    "P2b": "FDA BeSafeRx warning signs, as reported by "
+    "abc3340.com/archive/beware-of-online-pharmacies-09-02-2015",
+    "P3": "FDA internet-pharmacy warning-letters text (einpresswire.com/article/597954112)",
+    "P4": "NABP Safe.Pharmacy, buy safely (safe.pharmacy/buy-safely/)",
+    "P5": "NABP Digital Pharmacy Accreditation, formerly VIPPS (nabp.pharmacy/programs/digital-pharmacy/; "
+    "nabp.pharmacy/programs/vipps/)",
+    "P6": "NABP, is that pharmacy safe? and why Not Recommended (nabp.net/…/is-that-pharmacy-safe/; "
+    "nabp.net/…/why-not-recommended)",
+    "P7": "NABP FAQ, as reproduced by reliasmedia.com/articles/2757",
+    "P9": "news-medical.net/news/20160730/… (the .pharmacy domain)",
+    "P10": "LegitScript pharmacy certification standards "
+    "(legitscript.com/certification/pharmacies/standards/)",
+    "P11": "LegitScript blog on standards 8-11 (legitscript.com/blog/2009/…)",
+    "P12": "LegitScript, rogue pharmacies (legitscript.com/services/registrars)",
+    "S13": "Valium (diazepam) label, DailyMed setid=554baee5-b171-4452-a50a-41a0946f956c: Schedule C-IV",
+    "S29": "Reeves et al., Carisoprodol: update on abuse potential and legal status: Schedule IV",
+}
+
+_IGNORE = re.IGNORECASE
+_NEGATION = re.compile(
+    r"\b(never|avoid|don'?t|do not|beware|stay away|warning|red flag|be wary|be careful|steer clear|"
+    r"if (a|the) (site|shop|pharmacy|store)|sites? that|shops? that|pharmac(y|ies) that)\b",
+    _IGNORE,
+)
+_REFUSAL = re.compile(r"\b(not|won'?t|cannot|can'?t|refuse|never)\b", _IGNORE)
+_DENIAL = re.compile(r"\b(no|not|without|never)\b[^.!?\n]*$", _IGNORE)
+# Advice about pharmacies in general ("stick to pharmacies that require a valid prescription")
+# does not show that this page's pharmacy does it.
+_ADVICE = re.compile(
+    r"\b(look for|stick to|make sure|choose|check (that|for|whether)|should|pharmac(y|ies) that|"
+    r"sites? that|shops? that|safe (online )?pharmac(y|ies))\b",
+    _IGNORE,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sign:
+    """One criterion of the reference: a warning sign to look for, or a sign of a legitimate
+    pharmacy whose absence is reported. ``patterns`` are matched against the page's text."""
+
+    code: str
+    kind: SignKind
+    text: str
+    sources: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    # the patterns run only when one of these (lower case) is in the page; () runs them always
+    needles: tuple[str, ...] = ()
+    advice_can_mention: bool = False  # skip a match in a sentence that warns against it
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flag:
+    """A warning sign found (with the words that show it) or a sign of a legitimate pharmacy
+    that the page does not show (code ``missing_`` + the sign's code, evidence ``"not found"``)."""
+
+    code: str
+    kind: SignKind
+    text: str
+    evidence: str
+    sources: tuple[str, ...]
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """Something only a person can check, off the page (a licence look-up, the domain)."""
+
+    text: str
+    sources: tuple[str, ...]
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PharmacyCheck:
+    """The result: never says "safe". ``found_positive``: the signs of a legitimate pharmacy
+    the page shows, with their evidence (they are not flags)."""
+
+    verdict: Verdict
+    summary: str
+    flags: tuple[Flag, ...]
+    found_positive: tuple[Flag, ...]
+    to_check: tuple[Check, ...]
+    sources: tuple[str, ...]
+
+
+def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, _IGNORE) for p in patterns)
+
+
+_RX = r"(a |any |valid |doctor'?s? |the )*(prescriptions?|rx|script)"
+
+WARNING_SIGNS: tuple[Sign, ...] = (
+    Sign(
+        code="no_prescription",
+        needles=("prescri", "rx", "script", "doctor", "counter"),
+        kind="warning",
+        text="Sells without a prescription: a safe online pharmacy always requires a valid prescription "
+        "(BeSafeRx); LegitScript calls a pharmacy that sells without one rogue.",
+        sources=("P2", "P6", "P12"),
+        patterns=_rx(
+            r"\bno (prior |doctor'?s? )?(prescriptions?|rx|scripts?)\b",
+            rf"\bwithout {_RX}",
+            r"\b(prescriptions?|rx) (is |are )?not (needed|required|necessary)",
+            r"\bno (need|requirement) (for|of) (a )?(prescription|rx)",
+            r"\bno doctor'?s? (visit|approval|consultation|note)",
+            r"\b(prescription|rx)[- ]free\b",
+            r"\bover the counter\b.{0,40}\b(baclofen|diazepam|valium|carisoprodol|soma|tizanidine)\b",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="questionnaire_prescription",
+        needles=("questionnaire", "consultation"),
+        kind="warning",
+        text="Prescription from an online questionnaire or consultation: NABP lists a prescription issued "
+        "solely from an online questionnaire as a sign of a rogue site; LegitScript requires a valid "
+        "prescription not issued solely from a questionnaire.",
+        sources=("P6", "P7", "P10"),
+        patterns=_rx(
+            r"\b(online|medical|short|quick|simple|free) (health )?questionnaire",
+            r"\bquestionnaire\b.{0,60}\bprescri",
+            r"\bfree online (doctor )?consultation",
+            r"\bonline consultation\b",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="deep_discount",
+        needles=(
+            "good to be true",
+            "cheap",
+            "bottom",
+            "unbeatable",
+            "lowest",
+            "discount",
+            "saving",
+            "save",
+            "%",
+            "wholesale",
+        ),
+        kind="warning",
+        text="Deep discounts or prices that seem too good to be true (BeSafeRx warning sign).",
+        sources=("P2", "P2b"),
+        patterns=_rx(
+            r"\btoo good to be true\b",
+            r"\bcheapest\b",
+            r"\b(rock[- ]bottom|unbeatable|lowest) (prices?|rates?|costs?)\b",
+            r"\b(huge|deep|massive|big|incredible|crazy) (discounts?|savings?)",
+            r"\bsave (up to )?\d{2,3}\s?%",
+            r"\b\d{2,3}\s?% off\b",
+            r"\b(discount|cheap) (pills|meds|drugs|medications?|pharmacy)\b",
+            r"\bwholesale prices?\b",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="spam_offers",
+        needles=(
+            "free",
+            "bonus",
+            "limited",
+            "act now",
+            "%",
+            "discreet",
+            "money",
+            "unsubscribe",
+            "receiving this",
+        ),
+        kind="warning",
+        text="Spam-style selling (bonus or free pills, limited-time offers): BeSafeRx names spam or "
+        "unsolicited email as a warning sign.",
+        sources=("P2",),
+        patterns=_rx(
+            r"\b(free|bonus) (pills|tablets|viagra|cialis)\b",
+            r"\blimited[- ]time (offer|deal|only)\b",
+            r"\bact now\b",
+            r"\b100\s?% (safe|guaranteed|satisfaction|anonymous|discreet)",
+            r"\bdiscreet (packaging|shipping|delivery)\b",
+            r"\bmoney[- ]back guarantee\b",
+            r"\b(unsubscribe|you are receiving this (e-?mail|message))\b",
+        ),
+    ),
+    Sign(
+        code="ships_worldwide_or_from_abroad",
+        needles=("ship", "deliver", "dispatched"),
+        kind="warning",
+        text="Ships worldwide or from abroad, or is located outside the US (BeSafeRx warning signs).",
+        sources=("P2", "P2b"),
+        patterns=_rx(
+            r"\bships? (worldwide|internationally|to (all|any|every) countr(y|ies)|all over the world)",
+            r"\b(worldwide|international|global) (shipping|delivery)\b",
+            r"\bwe (deliver|ship) (worldwide|to (all|any) countr)",
+            r"\b(ship(s|ped)?|dispatched|delivered) from (overseas|abroad|india|china|turkey|vanuatu|"
+            r"singapore|mauritius|our (international|overseas) )",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="email_only_contact",
+        needles=("contact us", "reach us", "only", "no phone", "no telephone"),
+        kind="warning",
+        text="Contact by email only (no toll-free phone number and street address): an NABP sign of a "
+        "rogue site.",
+        sources=("P6", "P7"),
+        patterns=_rx(
+            r"\b(contact|reach) us (only )?(by|via|through) (e-?mail|our (contact|web) form)( only)?\b"
+            r"(?!.{0,40}\b(phone|call|address))",
+            r"\b(e-?mail|online form) only\b",
+            r"\bno (phone|telephone) (support|number|calls)\b",
+        ),
+    ),
+    Sign(
+        code="po_box_only",
+        needles=("box",),
+        kind="warning",
+        text="A PO box and no street address: a safe online pharmacy has a physical street address in "
+        "the US (BeSafeRx; LegitScript standard 8).",
+        sources=("P2", "P10"),
+        patterns=_rx(r"\bP\.?\s?O\.? box\b\s*\d*", r"\bpost office box\b\s*\d*"),
+    ),
+)
+
+# A US street address: a number, a capitalised street name and a street word (matched with case).
+_STREET = (
+    r"\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){1,5}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|"
+    r"Lane|Ln|Way|Parkway|Pkwy|Court|Ct|Place|Pl|Highway|Hwy|Plaza|Square|Sq|Circle|Cir|Terrace|Pike)\b\.?"
+)
+
+POSITIVE_SIGNS: tuple[Sign, ...] = (
+    Sign(
+        code="requires_prescription",
+        needles=("prescri",),
+        kind="missing",
+        text="Requires a valid prescription (BeSafeRx; NABP-verified sites accept only valid prescriptions).",
+        sources=("P2", "P3", "P4"),
+        patterns=_rx(
+            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)",
+            r"\brequires? (a |your )?(valid )?prescription",
+            r"\b(only )?(accept|dispense|fill)s? (only )?(valid )?prescriptions",
+            r"\b(upload|send|fax) (us )?(a copy of )?your prescription",
+            r"\bwe (will )?(contact|call|verify with) your (doctor|prescriber)",
+            r"\bwith a (valid )?prescription (from|by) your (doctor|prescriber|physician)",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="us_street_address",
+        kind="missing",
+        text="A physical street address in the US (BeSafeRx; LegitScript standard 8).",
+        sources=("P2", "P3", "P10"),
+        patterns=(re.compile(_STREET),),
+    ),
+    Sign(
+        code="us_phone",
+        kind="missing",
+        text="A phone number in the US, readily accessible contact details (BeSafeRx; NABP).",
+        sources=("P2", "P4", "P6"),
+        patterns=_rx(
+            r"(\+?1[-. ]?)?\(?\b(8(00|33|44|55|66|77|88)|[2-9]\d\d)\)?[-. ]\d{3}[-. ]\d{4}\b",
+            r"\b1[-. ]?8(00|33|44|55|66|77|88)[-. ]?[A-Z]{3}[-. ]?[A-Z]{4}\b",
+        ),
+    ),
+    Sign(
+        code="licence_number",
+        needles=("licen",),
+        kind="missing",
+        text="A pharmacy licence number (a safe pharmacy is licensed by the patient's state board of "
+        "pharmacy; LegitScript's licensure standard).",
+        sources=("P2", "P10"),
+        patterns=_rx(
+            r"\blicen[cs]e\s*(number|no\.?|num\.?|#|id)\s*[:#]?\s*"
+            r"(?:[A-Z]{1,6}[ -]?)?\d(?:[A-Z0-9.-]*[A-Z0-9])?",
+            r"\b(pharmacy|state|board of pharmacy)\s+licen[cs]e[ds]?\s*[:#]\s*"
+            r"(?:[A-Z]{1,6}[ -]?)?\d(?:[A-Z0-9.-]*[A-Z0-9])?",
+        ),
+    ),
+    Sign(
+        code="licensed_pharmacist",
+        needles=("pharmacist",),
+        kind="missing",
+        text="A licensed pharmacist available to answer questions (BeSafeRx; NABP; LegitScript standard 8).",
+        sources=("P2", "P5", "P10"),
+        patterns=_rx(
+            r"\blicen[cs]ed pharmacists?\b",
+            r"\b(talk|speak|chat) (to|with) (a|our|one of our) (licen[cs]ed )?pharmacists?\b",
+            r"\b(ask|call|contact) (a|our) pharmacist\b",
+            r"\bpharmacists? (is |are )?available\b",
+            r"\bpharmacist consultations?\b",
+        ),
+    ),
+    Sign(
+        code="pharmacy_domain",
+        needles=(".pharmacy",),
+        kind="missing",
+        text="A .pharmacy web address: vetted by NABP and, unlike logos and seals, it cannot be faked.",
+        sources=("P4", "P9"),
+        # NABP's own sites (nabp.pharmacy, safe.pharmacy) are named by advice pages: not the shop's domain
+        patterns=_rx(r"\b(?!(www\.)?(nabp|safe)\.pharmacy\b)([a-z0-9-]+\.)+pharmacy\b(?![\w-])"),
+    ),
+    Sign(
+        code="privacy_policy",
+        needles=("privacy", "hipaa"),
+        kind="missing",
+        text="A privacy policy (NABP-verified sites comply with privacy laws; LegitScript's privacy "
+        "standard: a HIPAA-compliant privacy policy).",
+        sources=("P4", "P10"),
+        patterns=_rx(
+            r"\bprivacy (policy|notice|statement)\b", r"\bHIPAA\b", r"\bnotice of privacy practices\b"
+        ),
+    ),
+)
+
+CONTROLLED = _rx(r"\b(diazepam|valium|carisoprodol|soma)\b")
+
+TO_CHECK: tuple[Check, ...] = (
+    Check(
+        text="Look the pharmacy up in your state board of pharmacy's licence database: a safe online "
+        "pharmacy is licensed by the patient's state board of pharmacy, and where it is located.",
+        sources=("P2", "P4", "P10"),
+    ),
+    Check(
+        text='Look the site up with NABP\'s Safe Site Search and its "Not Recommended" list.',
+        sources=("P4",),
+    ),
+    Check(
+        text="Read the address bar: a web address ending in .pharmacy has been vetted by NABP and cannot "
+        "be faked; a .pharmacy name written on the page is not enough.",
+        sources=("P4", "P9"),
+    ),
+    Check(
+        text="Any seal or logo (NABP accreditation, VIPPS, LegitScript) counts only if the same site is "
+        "listed when you look it up on NABP or LegitScript itself.",
+        sources=("P4", "P10"),
+    ),
+    Check(
+        text="The domain's registration should be accurate, linked to the pharmacy and not anonymous "
+        "(LegitScript standard 10).",
+        sources=("P10", "P11"),
+    ),
+    Check(
+        text="NABP lists eight signs of a rogue site; Dosewise checks the five its reference could confirm. "
+        "The other three are UNCONFIRMED and not checked: see NABP's own list.",
+        sources=("P6", "P7"),
+        unconfirmed=True,
+    ),
+)
+
+
+_SENTENCE_ENDS = (". ", "! ", "? ", "\n")
+
+
+def _sentence_start(text: str, start: int) -> int:
+    """Where the sentence holding ``start`` begins (looking back at most SENTENCE_CHARS)."""
+    floor = max(0, start - SENTENCE_CHARS)
+    left = max(text.rfind(mark, floor, start) for mark in _SENTENCE_ENDS)
+    return left + 1 if left != -1 else floor
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or line) holding ``text[start:end]``, at most SENTENCE_CHARS either side."""
+    ceiling = min(len(text), end + SENTENCE_CHARS)
+    right_marks = [i for i in (text.find(mark, end, ceiling) for mark in _SENTENCE_ENDS) if i != -1]
+    right = min(right_marks) + 1 if right_marks else ceiling
+    return text[_sentence_start(text, start) : right]
+
+
+def _quote(text: str, start: int, end: int) -> str:
+    """The words that show a sign: the match with some of its sentence, on one line."""
+    sentence = _sentence_around(text, start, end)
+    quoted = " ".join(sentence.split())
+    if len(quoted) > EVIDENCE_CHARS:
+        match_text = " ".join(text[start:end].split())
+        at = quoted.find(match_text)
+        begin = max(0, at - (EVIDENCE_CHARS - len(match_text)) // 2) if at >= 0 else 0
+        quoted = ("…" if begin else "") + quoted[begin : begin + EVIDENCE_CHARS].strip() + "…"
+    return quoted
+
+
+def _is_advice(sign: Sign, text: str, start: int) -> bool:
+    """True when the sentence gives advice about pharmacies in general ("avoid any shop that sells
+    without a prescription", "stick to pharmacies that require a valid prescription"): an advice
+    page naming a sign does not show that sign."""
+    advice = _NEGATION if sign.kind == "warning" else _ADVICE
+    sentence_start = _sentence_start(text, start)
+    if advice.search(text, sentence_start, start) is not None:
+        return True
+    # "we will not fill any order without a valid prescription": a refusal just before the match
+    return (
+        sign.kind == "warning" and _REFUSAL.search(text, max(sentence_start, start - 40), start) is not None
+    )
+
+
+def _is_denied(text: str, start: int) -> bool:
+    """True when the words just before a match deny it ("no valid prescription needed")."""
+    return _DENIAL.search(text[max(0, start - 24) : start]) is not None
+
+
+def find_evidence(sign: Sign, text: str, *, lowered: str | None = None) -> str | None:
+    """The first words of ``text`` that show ``sign``, or None. ``lowered``: ``text.lower()``,
+    to skip the patterns of a sign none of whose words is on the page (a fast substring test)."""
+    page = text.lower() if lowered is None else lowered
+    if sign.needles and not any(needle in page for needle in sign.needles):
+        return None
+    for pattern in sign.patterns:
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen >= MATCHES_LOOKED_AT:
+                break
+            if sign.advice_can_mention and _is_advice(sign, text, match.start()):
+                continue
+            if sign.kind == "missing" and _is_denied(text, match.start()):
+                continue
+            return _quote(text, match.start(), match.end())
+    return None
+
+
+def _flag(sign: Sign, evidence: str) -> Flag:
+    return Flag(
+        code=sign.code,
+        kind=sign.kind,
+        text=sign.text,
+        evidence=evidence,
+        sources=sign.sources,
+        unconfirmed=sign.unconfirmed,
+    )
+
+
+def summarise(verdict: Verdict, *, missing: int, total_positive: int) -> str:
+    """The sentence that goes with the verdict; never says "safe" without "cannot confirm"."""
+    if verdict == "warning_signs":
+        return (
+            "Warning signs found: do not buy from this pharmacy until you have checked it; Dosewise "
+            f"{CANNOT_CONFIRM}."
+        )
+    if missing:
+        return (
+            f"No warning signs found, but {missing} of the {total_positive} signs of a legitimate pharmacy "
+            f"are not on the page: Dosewise {CANNOT_CONFIRM}."
+        )
+    return (
+        "No warning signs found and the page shows every sign of a legitimate pharmacy that a page can "
+        "show. A page alone does not prove a pharmacy is safe: check its licence and web address by hand."
+    )
+
+
+def check_pharmacy_page(text: str) -> PharmacyCheck:
+    """The warning signs in ``text`` and the signs of a legitimate pharmacy it lacks, each with the
+    evidence; what to check by hand; the verdict. ``text`` is the page as plain text."""
+    flags: list[Flag] = []
+    positive: list[Flag] = []
+    lowered = text.lower()
+    for sign in POSITIVE_SIGNS:
+        evidence = find_evidence(sign, text, lowered=lowered)
+        if evidence is None:
+            continue
+        positive.append(_flag(sign, evidence))
+    has_street = any(flag.code == "us_street_address" for flag in positive)
+    for sign in WARNING_SIGNS:
+        if sign.code == "po_box_only" and has_street:
+            continue
+        evidence = find_evidence(sign, text, lowered=lowered)
+        if evidence is not None:
+            flags.append(_flag(sign, evidence))
+    if any(flag.code == "no_prescription" for flag in flags):
+        controlled = next((m for p in CONTROLLED for m in p.finditer(text)), None)
+        if controlled is not None:
+            flags.append(
+                Flag(
+                    code="controlled_without_prescription",
+                    kind="warning",
+                    text="Offers a controlled substance (diazepam is Schedule C-IV, carisoprodol "
+                    "Schedule IV) on a page that sells without a prescription.",
+                    evidence=_quote(text, controlled.start(), controlled.end()),
+                    sources=("S13", "S29", "P12"),
+                )
+            )
+    found_codes = {flag.code for flag in positive}
+    missing = [
+        replace(
+            _flag(sign, NOT_FOUND),
+            code=f"missing_{sign.code}",
+            text=f"Not found on the page: {sign.text[0].lower()}{sign.text[1:]}",
+        )
+        for sign in POSITIVE_SIGNS
+        if sign.code not in found_codes
+    ]
+    verdict: Verdict = "warning_signs" if flags else "no_warning_signs_found"
+    all_flags = (*flags, *missing)
+    keys = {key for item in (*all_flags, *positive) for key in item.sources}
+    keys.update(key for check in TO_CHECK for key in check.sources)
+    return PharmacyCheck(
+        verdict=verdict,
+        summary=summarise(verdict, missing=len(missing), total_positive=len(POSITIVE_SIGNS)),
+        flags=all_flags,
+        found_positive=tuple(positive),
+        to_check=TO_CHECK,
+        sources=tuple(key for key in SOURCES if key in keys),
+    )

@@ -1,0 +1,43 @@
+"""The shared page reader (services/page_text.py) and pasted text for the pharmacy check."""
+
+from __future__ import annotations
+
+import pytest
+
+from dosewise.errors import InputError
+from dosewise.services.page_text import convert_html_to_text, read_page_text
+from dosewise.services.pharmacy_checks import check_pharmacy_text
+
+
+def test_html_becomes_the_text_a_reader_sees_one_line_per_block():
+    html = (
+        "<html><head><title>t</title><style>a{}</style></head><body><h1>Baclofen&nbsp;10 mg</h1>"
+        "<p>Order <b>now</b>.</p><ul><li>one</li><li>two</li></ul><script>hidden()</script>"
+        "<noscript>also hidden</noscript>Tail</body></html>"
+    )
+    assert convert_html_to_text(html) == "t\nBaclofen 10 mg\nOrder now.\none\ntwo\nTail"
+
+
+def test_an_older_windows_1252_page_is_read(tmp_path):
+    page = tmp_path / "old.txt"
+    page.write_bytes("Caf\u00e9 pharmacy \u2013 no prescription needed".encode("cp1252"))
+    assert read_page_text(str(page)) == "Caf\u00e9 pharmacy \u2013 no prescription needed"
+
+
+def test_a_file_just_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_bytes(b"a" * 100)
+    assert read_page_text(str(page), max_bytes=100) == "a" * 100
+    page.write_bytes(b"a" * 101)
+    with pytest.raises(InputError, match="larger than") as error:
+        read_page_text(str(page), max_bytes=100)
+    assert error.value.field == "file"
+
+
+def test_pasted_text_is_checked_and_empty_or_too_long_text_is_refused():
+    assert check_pharmacy_text("No prescription needed!").verdict == "warning_signs"
+    with pytest.raises(InputError, match="paste") as error:
+        check_pharmacy_text("   ")
+    assert error.value.field == "text"
+    with pytest.raises(InputError, match="longer than 10"):
+        check_pharmacy_text("x" * 11, max_chars=10)
