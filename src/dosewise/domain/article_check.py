@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Literal
 
 from dosewise.domain.guidance import Guidance, Statement, source_keys
-from dosewise.domain.monograph import InteractionRule, Monograph, cite_sources
+from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, cite_sources
 
 Verdict = Literal["agrees", "contradicts", "not_covered"]
 Topic = Literal[
@@ -208,22 +208,20 @@ def _check_kidney(sentence: str, monograph: Monograph) -> _Part | None:
     kidney = monograph.kidney
     # the bands in words, from the monograph's edges and factors
     parts: list[str] = []
-    upper: float | None = None
+    above: KidneyBand | None = None  # the band just above this one
     for band in kidney.bands:
         edge = f"{band.lower_ml_min:g}"
-        if upper is None:
-            span = f"above {edge}"
-        elif band.lower_ml_min == 0:
-            span = f"below {upper:g}"
+        if above is None:
+            span = f"{'from' if band.lower_inclusive else 'above'} {edge}"
         else:
-            span = f"{edge} to {upper:g}"
-        action = (
-            "no automatic plan (a clinician decides)"
-            if band.requires_clinician
-            else f"x {_fraction(band.factor)}"
-        )
+            top = f"{'under ' if above.lower_inclusive else ''}{above.lower_ml_min:g}"
+            span = f"under {top.removeprefix('under ')}" if band.lower_ml_min == 0 else f"{edge} to {top}"
+        if band.requires_clinician:
+            action = "no automatic plan (a clinician decides)"
+        else:
+            action = f"x {_fraction(band.factor)}"
         parts.append(f"CrCl {span} mL/min: {action}")
-        upper = band.lower_ml_min
+        above = band
     accumulation = next((a for a in monograph.advice if a.code == "KIDNEY_ACCUMULATION"), None)
     reference = "Doses are scaled by kidney function (creatinine clearance): " + "; ".join(parts) + "."
     if accumulation is not None:
@@ -560,11 +558,17 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
         return None
     common = [s for s in monograph.symptoms if s.kind == "common"]
     triage = monograph.triage
+    serious = [
+        s.label
+        for s in monograph.symptoms
+        if s.kind in ("emergency", "alarming", "withdrawal") and "overdose" not in s.includes
+    ]
     reference = (
         "Common effects, usually fading as the body adjusts: "
         + ", ".join(s.label for s in common)
-        + ". Trouble breathing, a seizure, being very hard to wake, hallucinations, confusion or severe "
-        "weakness need medical help (urgently, or emergency services)."
+        + ". Get medical help at once for: "
+        + ", ".join(serious)
+        + "."
     )
     sources = cite_sources(triage.common_source, triage.source)
     low = sentence.lower()
