@@ -244,7 +244,7 @@ _CHILDREN = r"\bchild\w*|\bp(?:a)?ediatric\w*|\bkids?\b|\binfants?\b|\bunder (?:
 _DOSE_WORD = r"\bdos(?:e|es|age|ages|ing)\b"
 _DEPENDS = (
     r"\bdepend\w*|\bbased on\b|\baccording to\b|\brequire\w*|\bdetermin\w*|\badjust\w*|\bhigher\b"
-    r"|\bimpact\w*|\bcrucial\b"
+    r"|\bimpact\w*|\bcrucial\b|\bmg/kg\b|\bper (?:kg|kilogram)\b"
 )
 
 
@@ -281,13 +281,13 @@ _RANGE = re.compile(
     + r"\s*(?:\w+\s+){0,1}(?:/\s*day|per day|a day|daily|each day)"
 )  # fmt: skip
 _UP_TO = re.compile(
-    r"\b(?:up to|maximum(?: of)?|max(?:imum)? dose(?: is| of)?|no more than|not (?:to )?exceed|at most)\s+"
+    r"\b(?:up to|maximum(?: of)?|max(?:imum)? dose(?: is| of)?|more than|not (?:to )?exceed|at most)\s+"
     + _NUMBER + _MG
 )  # fmt: skip
 _STEP = re.compile(
     r"\b(?:by|add(?:ing)?|increase[sd]? by|raise[sd]? by)\s+" + _NUMBER + _MG
-    + r"(\s+per dose)?\s+(?:every|each)\s+(three|3|two|2|one|1|four|4|five|5|few|several|couple of)"
-    r"\s*(?:days?)"
+    + r"(\s+per dose)?\s+(?:every|each)\s+(?:(three|3|two|2|one|1|four|4|five|5|few|several|couple of)"
+    r"\s*days?|(day))\b"
 )  # fmt: skip
 _STEP_PER_DOSE = re.compile(
     r"\badd(?:ing)?\s+" + _NUMBER + _MG + r"\s+per dose\b"
@@ -355,7 +355,7 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
     parts: list[_Part] = []
     for match in _STEP.finditer(text):
         amount = float(match.group(1))
-        word = match.group(3)
+        word = match.group(3) or "one"
         days = _DAYS.get(word, int(word) if word.isdigit() else None)
         per_dose = match.group(2) is not None
         same = (
@@ -461,8 +461,8 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bana?esthe(?:tic|sia)s?\b", "general_anaesthetic"),
 )  # fmt: skip
 _INTERACTION_CUE = (
-    r"\bcombin\w*|\bmix\w*|\btogether\b|\binteract\w*|\btaking it with\b|\btaken with\b|\bwith other\b"
-    r"|\balong with\b|\balongside\b"
+    r"\bcombin\w*|\bmix\w*|\btogether\b|\binteract\w*|\btak\w* (?:baclofen |it )?with\b|\btaken with\b"
+    r"|\bwith other\b|\balong with\b|\balongside\b"
 )
 _NO_INTERACTION = (
     r"\bno (?:known )?interactions?\b|\bdoes not interact\b|\bsafe to (?:combine|mix|take with)\b"
@@ -516,8 +516,8 @@ def _check_interactions(sentence: str, monograph: Monograph) -> _Part | None:
 
 _SIDE_EFFECT_CUE = (
     r"\bside[ -]effects?\b.*\b(?:include\w*|like|such as|pop up)\b|\bis a (?:\w+ )?side[ -]effect\b"
-    r"|\bare (?:a )?(?:\w+ )?side[ -]effects\b|\b(?:may|can|could|might|sometimes) (?:cause|lead to)\b"
-    r"|\bexperienc\w*"
+    r"|\bare (?:a )?(?:\w+ )?side[ -]effects?\b|\b(?:may|can|could|might|sometimes) (?:cause|lead to)\b"
+    r"|\bexperienc\w*|\bdoes not cause\b|\bno side[ -]effects?\b"
 )
 _SERIOUS_CUE = r"\bimmediate\w*|\bemergency\b|\bseek\b|\bright away\b|\burgent\w*|\bcall\b"
 _NO_SIDE_EFFECTS = r"\bno side[ -]effects?\b|\bfree of side[ -]effects?\b|\bdoes not cause\b"
@@ -554,7 +554,7 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
     if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, sentence.lower()):
         return None
     found = _symptoms_in(sentence, monograph)
-    if not found:
+    if not found and not _has(_NO_SIDE_EFFECTS, sentence.lower()):
         return None
     common = [s for s in monograph.symptoms if s.kind == "common"]
     triage = monograph.triage
