@@ -37,7 +37,8 @@ def test_check_article_text_output(capsys, tmp_path):
     assert (code, err) == (0, "")
     assert out.startswith("2 checkable claims: 1 agree, 1 contradict the label, 0 not covered.")
     assert "[CONTRADICTS] The maximum dose is 120 mg per day." in out
-    assert "labelled maximum 80 mg/day. [US-TAB]" in out
+    assert "label: The labelled maximum is 80 mg/day; up to 120 mg/day only in carefully monitored" in out
+    assert "hospital settings. [US-TAB, FR]" in out
     assert "[agrees] Never stop baclofen suddenly." in out
     assert "  [US-TAB] US baclofen tablet labels" in out
 

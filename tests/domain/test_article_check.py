@@ -165,6 +165,11 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Most people take 40-80 mg per day.", "agrees"),
         ("Doses range from 20 to 100 mg per day.", "contradicts"),
         ("Doses range from 10 to 60 mg per day.", "not_covered"),
+        ("Some patients take 100 mg a day.", "contradicts"),
+        ("Doses of 100-120 mg per day are used only in carefully monitored hospital settings.", "agrees"),
+        ("Up to 150 mg per day may be used in hospital.", "contradicts"),
+        ("Never take more than 20 mg per dose.", "agrees"),
+        ("You may take up to 30 mg per dose.", "contradicts"),
         # weight: adults' doses are fixed amounts; mg/kg is the UK rule for children only
         ("The adult dose is 1 mg/kg per day.", "contradicts"),
         ("Your dose depends on your body weight.", "contradicts"),

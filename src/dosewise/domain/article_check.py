@@ -378,6 +378,21 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
     return parts
 
 
+def _above_label(amount: float, text: str, monograph: Monograph) -> _Part:
+    """A daily amount above the labelled maximum: agrees only when the page confines it to
+    monitored hospital settings and it stays within the reference's ceiling [FR]."""
+    titration = monograph.titration
+    reference = _Part(
+        verdict="not_covered",
+        reference=f"The labelled maximum is {titration.max_daily_mg:g} mg/day; up to "
+        f"{titration.override_max_daily_mg:g} mg/day only in carefully monitored hospital settings.",
+        sources=cite_sources(titration.max_daily_source, titration.override_max_daily_source),
+    )
+    hospital = _has(r"\bhospital\w*|\bmonitored\b|\bclose monitoring\b", text)
+    agrees = hospital and amount <= titration.override_max_daily_mg
+    return _as("agrees" if agrees else "contradicts", reference)
+
+
 def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]:
     titration = monograph.titration
     parts: list[_Part] = []
@@ -385,7 +400,7 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
     for match in ranges:
         low, high = float(match.group(1)), float(match.group(2))
         if high > titration.max_daily_mg:
-            parts.append(_as("contradicts", refs.maximum))
+            parts.append(_above_label(high, text, monograph))
         else:
             parts.append(
                 _as("agrees" if (low, high) == titration.usual_range_mg_day else "not_covered", refs.maximum)
@@ -400,12 +415,15 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
             if single and titration.max_single_dose_mg
             else titration.max_daily_mg
         )
+        if amount > limit and limit == titration.max_daily_mg:
+            parts.append(_above_label(amount, text, monograph))
+            continue
         verdict: Verdict = "contradicts" if amount > limit else "agrees" if amount == limit else "not_covered"
         parts.append(_as(verdict, refs.maximum))
     if not parts:
         daily = [float(m.group(1)) for m in re.finditer(_NUMBER + _PER_DAY, text)]
-        if any(amount > titration.max_daily_mg for amount in daily):
-            parts.append(_as("contradicts", refs.maximum))
+        if daily and max(daily) > titration.max_daily_mg:
+            parts.append(_above_label(max(daily), text, monograph))
     return parts
 
 
