@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from dosewise.domain.guidance import Guidance, Statement, source_keys
+from dosewise.domain.guidance import Guidance, Statement
 from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, cite_sources
 
 Verdict = Literal["agrees", "contradicts", "not_covered"]
@@ -639,19 +639,3 @@ def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> 
     return Claim(
         text=sentence, topic=topic, verdict=part.verdict, reference=part.reference, sources=part.sources
     )
-
-
-def cited_keys(claims: Iterable[Claim]) -> tuple[str, ...]:
-    """Every source key of ``claims``, first mention first."""
-    return cite_sources(*(", ".join(claim.sources) for claim in claims))
-
-
-__all__ = [
-    "VERDICTS",
-    "ArticleCheck",
-    "Claim",
-    "check_article",
-    "cited_keys",
-    "source_keys",
-    "split_sentences",
-]
