@@ -44,6 +44,7 @@ FLAG_OF_FIELD: dict[str, str | None] = {
     "age_years": "--age",
     "crcl_ml_min": "--crcl",
     "drugs": None,
+    "file": None,
     "first_day": "--from",
     "kidney_way": None,
     "last_day": "--to",

@@ -1,0 +1,55 @@
+"""Does this article agree with the label? (issue 16, point 4): a page about baclofen, read from
+a file or pasted, checked claim by claim against the monograph (:mod:`dosewise.domain.article_check`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dosewise.domain.article_check import ArticleCheck, check_article
+from dosewise.services.page_input import MAX_PAGE_BYTES, decode_page, read_page_bytes
+
+CHECK_NOTE = (
+    "An automatic reading of the page: only the sentences listed were checked, and 'not covered' "
+    "means the monograph does not settle the claim either way."
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleReport:
+    check: ArticleCheck
+    citations: dict[str, str]  # every cited source key -> what it is
+    disclaimer: str
+
+
+def check_article_file(path: str, *, max_bytes: int = MAX_PAGE_BYTES) -> ArticleReport:
+    """The check of the page saved at ``path`` (HTML or text); InputError for an empty, binary or
+    oversized file."""
+    return check_article_text(decode_page(read_page_bytes(path, max_bytes=max_bytes), name=path))
+
+
+def check_article_bytes(
+    data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: str = "the page"
+) -> ArticleReport:
+    """The check of an uploaded or pasted page (the bytes already bounded by the caller)."""
+    from dosewise.errors import InputError
+
+    if len(data) > max_bytes:
+        raise InputError(
+            f"{name} is larger than the {max_bytes // (1024 * 1024)} MB limit for a page", field="file"
+        )
+    return check_article_text(decode_page(data, name=name))
+
+
+def check_article_text(text: str) -> ArticleReport:
+    from dosewise.monographs import DEFAULT_DRUG, load_guidance, load_monograph
+
+    monograph = load_monograph(DEFAULT_DRUG)
+    guidance = load_guidance(DEFAULT_DRUG)
+    check = check_article(text, monograph, guidance)
+    citations: dict[str, str] = {}
+    for key in check.sources:
+        if key in monograph.sources:
+            citations[key] = monograph.sources[key]
+        elif key in guidance.sources:
+            citations[key] = guidance.sources[key].citation
+    return ArticleReport(check=check, citations=citations, disclaimer=f"{monograph.disclaimer} {CHECK_NOTE}")

@@ -1,0 +1,239 @@
+"""Does this article agree with the label? Claims read from a page and compared with the
+monograph. Expected verdicts are written by hand from baclofen.md and from reading each seed page
+(tests/data/article_seeds, copies of ../shared/seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dosewise.domain.article_check import check_article, split_sentences
+from dosewise.monographs import load_guidance, load_monograph
+
+SEEDS = Path(__file__).parent.parent / "data" / "article_seeds"
+
+
+def check(text: str):
+    return check_article(text, load_monograph("baclofen"), load_guidance("baclofen"))
+
+
+def verdicts(text: str) -> dict[str, str]:
+    return {claim.text: claim.verdict for claim in check(text).claims}
+
+
+def seed(number: str) -> str:
+    (path,) = SEEDS.glob(f"{number}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def verdict_of(claims: dict[str, str], start: str) -> str:
+    found = [verdict for text, verdict in claims.items() if text.startswith(start)]
+    assert len(found) == 1, f"{start!r}: {found} in {list(claims)}"
+    return found[0]
+
+
+# --- the five seed pages ---------------------------------------------------------------------
+
+
+def test_seed_000_patient_guide():
+    claims = verdicts(seed("000"))
+    # 5 mg three times daily is the labelled start, but 30-80 mg/day is not the usual 40-80 range
+    assert verdict_of(claims, "Most clinicians start at a low dose") == "not_covered"
+    assert verdict_of(claims, "If you have kidney problems, the dose may need tweaking") == "agrees"
+    assert verdict_of(claims, "Common side effects pop up early on") == "agrees"
+    # "Before you start ... (never stop abruptly)" is glued to the sentence before it on the page
+    assert verdict_of(claims, "Before you start, make sure") == "agrees"
+    # antihypertensives lower blood pressure; the label does not say they amplify drowsiness
+    assert (
+        verdict_of(claims, "Interactions with antihypertensives, antiepileptics, or alcohol") == "not_covered"
+    )
+    assert "contradicts" not in claims.values()
+
+
+WEIGHT_SENTENCES = (
+    "When it comes to the effectiveness and dosage requirements of Baclofen, a patient's age and weight",
+    "Weight is another factor that can impact the effectiveness and dosage requirements",
+    "Patients with a higher body weight may require higher doses of Baclofen",
+    "If there are significant weight fluctuations, dosage adjustments may be necessary",
+    "To understand the specific dosage requirements based on age and weight",
+)
+
+
+def test_seed_001_pharmacy_page_weight_based_adult_dosing_contradicts_the_label():
+    result = check(seed("001"))
+    contradicting = [claim for claim in result.claims if claim.verdict == "contradicts"]
+    assert [c.text for c in contradicting] == [
+        next(c.text for c in contradicting if c.text.startswith(start)) for start in WEIGHT_SENTENCES
+    ]
+    assert len(contradicting) == len(WEIGHT_SENTENCES)
+    for claim in contradicting:
+        assert claim.topic == "weight"
+        assert "not per kg of body weight" in claim.reference
+        assert "15, 30, 45, 60 mg/day" in claim.reference
+        assert "US-TAB" in claim.sources and "UK" in claim.sources
+    claims = {c.text: c.verdict for c in result.claims}
+    # telling the prescriber about weight changes is not a dosing rule: not covered
+    assert (
+        verdict_of(claims, "It is essential for patients to communicate any changes in their weight")
+        == "not_covered"
+    )
+    assert verdict_of(claims, "Abruptly stopping the medication can lead to withdrawal symptoms") == "agrees"
+    assert verdict_of(claims, "No, Baclofen should not be stopped abruptly") == "agrees"
+    assert (
+        verdict_of(claims, "If a dose of Baclofen is missed, it should be taken as soon as possible")
+        == "agrees"
+    )
+    assert verdict_of(claims, "It is important not to take a double dose") == "agrees"
+    assert verdict_of(claims, "Headache: Headaches are a potential side effect") == "agrees"
+    # gabapentin's benefit is not what the label says about it (added CNS depression): not covered
+    assert verdict_of(claims, "Enhanced effectiveness: Combining Baclofen and gabapentin") == "not_covered"
+    # questions are not claims
+    assert not any(text.endswith("?") for text in claims)
+
+
+def test_seed_002_blog_agrees_on_start_step_maximum_and_interactions():
+    claims = verdicts(seed("002"))
+    assert verdict_of(claims, "The response varies: some get strong relief at 10 mg per day") == "agrees"
+    assert verdict_of(claims, "A typical adult starts with 5 mg three times a day") == "agrees"
+    assert verdict_of(claims, "Every few days the doctor may add 5 mg per dose") == "agrees"
+    assert verdict_of(claims, "Baclofen combined with other CNS depressants") == "agrees"
+    assert verdict_of(claims, "Some people develop a dependence, so stopping abruptly") == "agrees"
+    # "quite debilitating" is not "quit": the piriformis paragraph has no claim about stopping
+    assert not any(text.startswith("This condition, which causes pain") for text in claims)
+    assert "contradicts" not in claims.values()
+
+
+def test_seed_003_practical_guide():
+    result = check(seed("003"))
+    claims = {c.text: c.verdict for c in result.claims}
+    assert verdict_of(claims, "Typical oral dosing starts low") == "agrees"
+    assert verdict_of(claims, "Typical maintenance doses range from about 15 mg to 80 mg") == "not_covered"
+    assert verdict_of(claims, "Mixing baclofen with alcohol, sedatives, or strong pain medicines") == "agrees"
+    assert verdict_of(claims, "If you and your doctor decide to stop baclofen") == "agrees"
+    assert verdict_of(claims, "Patients with kidney problems need lower doses") == "agrees"
+    assert verdict_of(claims, "Pregnancy and breastfeeding: there's limited data on safety") == "agrees"
+    # "take tablets with food" is not a side-effect claim
+    assert not any(text.startswith("Practical tips") for text in claims)
+    assert "contradicts" not in claims.values()
+    pregnancy = next(c for c in result.claims if c.topic == "pregnancy" and c.verdict == "agrees")
+    assert "US-TAB" in pregnancy.sources and "LIO-IT" in pregnancy.sources
+
+
+def test_seed_004_telehealth_page_agrees_with_the_label():
+    result = check(seed("004"))
+    claims = {c.text: c.verdict for c in result.claims}
+    assert (
+        verdict_of(claims, "For adults, the initial dose is often 5 mg taken three times daily") == "agrees"
+    )
+    assert (
+        verdict_of(claims, "After the initial phase, the dose may be increased gradually, usually by 5 mg")
+        == "agrees"
+    )
+    assert verdict_of(claims, "The typical maintenance dose ranges from 40 mg to 80 mg per day") == "agrees"
+    assert verdict_of(claims, "For some patients, doses up to 80 mg daily are effective") == "agrees"
+    assert verdict_of(claims, "Patients with kidney impairment should use baclofen cautiously") == "agrees"
+    assert verdict_of(claims, "Baclofen should only be used during pregnancy if clearly needed") == "agrees"
+    assert verdict_of(claims, "If you miss a dose, take it as soon as you remember") == "agrees"
+    assert verdict_of(claims, "Do not double up doses to make up for a missed one") == "agrees"
+    assert verdict_of(claims, "Antihypertensives: Baclofen may lower blood pressure") == "agrees"
+    assert verdict_of(claims, "Muscle Relaxants: Using multiple muscle relaxants together") == "agrees"
+    # "severe muscle weakness" is not the common, mild weakness: needing care at once agrees
+    assert verdict_of(claims, "Serious side effects like difficulty breathing") == "agrees"
+    assert "contradicts" not in claims.values()
+    maximum = next(c for c in result.claims if c.text.startswith("For some patients, doses up to 80"))
+    assert "labelled maximum 80 mg/day" in maximum.reference and maximum.sources == ("US-TAB",)
+
+
+# --- constructed texts, one claim class at a time ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verdict"),
+    [
+        # start and steps: 5 mg three times daily, +5 mg per dose every 3 days [US-TAB]
+        ("Adults start with 5 mg three times a day.", "agrees"),
+        ("Adults start with 10 mg three times a day.", "contradicts"),
+        ("The dose is increased by 5 mg every three days.", "agrees"),
+        ("The dose is increased by 5 mg every day.", "contradicts"),
+        ("The dose is increased by 20 mg every three days.", "contradicts"),
+        # the maximum: 80 mg/day; usual range 40-80 mg/day [US-TAB]
+        ("The maximum dose is 80 mg per day.", "agrees"),
+        ("The maximum dose is 120 mg per day.", "contradicts"),
+        ("Adults can take up to 150 mg daily.", "contradicts"),
+        ("Some people need more than 100 mg a day.", "contradicts"),
+        ("Most people take 40-80 mg per day.", "agrees"),
+        ("Doses range from 20 to 100 mg per day.", "contradicts"),
+        ("Doses range from 10 to 60 mg per day.", "not_covered"),
+        ("Some patients take 100 mg a day.", "contradicts"),
+        ("Doses of 100-120 mg per day are used only in carefully monitored hospital settings.", "agrees"),
+        ("Up to 150 mg per day may be used in hospital.", "contradicts"),
+        ("Never take more than 20 mg per dose.", "agrees"),
+        ("You may take up to 30 mg per dose.", "contradicts"),
+        # weight: adults' doses are fixed amounts; mg/kg is the UK rule for children only
+        ("The adult dose is 1 mg/kg per day.", "contradicts"),
+        ("Your dose depends on your body weight.", "contradicts"),
+        ("In children the dose depends on body weight.", "not_covered"),
+        # kidney
+        ("People with kidney disease need lower doses.", "agrees"),
+        ("No dose adjustment is needed in kidney disease.", "contradicts"),
+        # stopping
+        ("Never stop baclofen suddenly.", "agrees"),
+        ("Baclofen should be tapered off slowly.", "agrees"),
+        ("You can stop baclofen abruptly at any time.", "contradicts"),
+        ("There is no need to taper baclofen.", "contradicts"),
+        # missed dose [NHS]
+        ("If you miss a dose, take it as soon as you remember.", "agrees"),
+        ("If you miss a dose, double the next one.", "contradicts"),
+        ("If you miss a dose, take two doses next time.", "contradicts"),
+        ("Never take two doses together to make up for a missed dose.", "agrees"),
+        # interactions
+        ("Combining baclofen with opioids can slow your breathing.", "agrees"),
+        ("Baclofen has no interactions with opioids.", "contradicts"),
+        ("It is safe to combine baclofen with alcohol.", "contradicts"),
+        ("Taking baclofen with lithium can cause drowsiness.", "not_covered"),
+        # side effects
+        ("Common side effects include drowsiness, nausea and headache.", "agrees"),
+        ("Baclofen has no side effects.", "contradicts"),
+        ("If you have trouble breathing, seek emergency help immediately.", "agrees"),
+        # pregnancy and breastfeeding
+        ("Baclofen is completely safe during pregnancy.", "contradicts"),
+        ("If you become pregnant, stop baclofen immediately.", "contradicts"),
+        ("There is limited data on baclofen in pregnancy.", "agrees"),
+        ("Baclofen passes into breast milk in small amounts.", "agrees"),
+    ],
+)
+def test_constructed_claims(sentence: str, verdict: str):
+    result = check(f"About baclofen\n{sentence}\n")
+    assert [(c.text, c.verdict) for c in result.claims] == [(sentence, verdict)]
+    (claim,) = result.claims
+    assert claim.reference and claim.sources  # every verdict shows the label's text and its source
+
+
+def test_references_carry_the_monographs_numbers_and_keys():
+    monograph = load_monograph("baclofen")
+    (missed,) = check("If you miss a dose, double the next one.").claims
+    assert "less than 2 hours" in missed.reference and missed.sources == ("NHS",)
+    (stop,) = check("You can stop baclofen abruptly at any time.").claims
+    assert "at least 14 days" in stop.reference and {"US-TAB", "FR"} <= set(stop.sources)
+    (kidney,) = check("No dose adjustment is needed in kidney disease.").claims
+    assert "CrCl 30 to under 50 mL/min: x 1/2" in kidney.reference and "VLAV14" in kidney.sources
+    result = check("The maximum dose is 120 mg per day. Never stop baclofen suddenly.")
+    assert set(result.sources) <= set(monograph.sources)
+
+
+def test_text_without_claims_and_questions():
+    assert check("Baclofen is a muscle relaxant.\nCan baclofen be stopped abruptly?\n").claims == ()
+    assert check("").claims == ()
+
+
+def test_split_sentences_keeps_full_sentences_only():
+    text = (
+        "Heading without a stop\n  \u2022 Drowsiness: it may cause drowsiness.\n"
+        "One. Two words here.Next one here!"
+    )
+    assert split_sentences(text) == (
+        "Drowsiness: it may cause drowsiness.",
+        "Two words here.",
+        "Next one here!",
+    )
