@@ -61,5 +61,5 @@ def test_check_article_50_mb_page(capsys, tmp_path):
         file.truncate(50 * 1024 * 1024)
     code, out, err = run(capsys, "check-article", str(page))
     assert (code, out) == (2, "")
-    limit = "is 50.0 MB: larger than the 5.0 MB limit for a page (save just the article)"
+    limit = "is 50 MB: larger than the 5 MB limit for a page (save only the page itself)"
     assert err == f"dosewise: error: {page} {limit}\n"

@@ -116,7 +116,7 @@ def test_a_50_mb_page_is_refused_reading_at_most_the_limit(tmp_path, capsys):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert "larger than 5 MB" in err
+    assert "larger than the 5 MB limit" in err
     assert peak < 12 * 1024 * 1024  # the 5 MB read (+1 byte), never the 50 MB file
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dosewise.errors import InputError
-from dosewise.services.page_text import convert_html_to_text, read_page_text
+from dosewise.services.page_text import html_to_text, read_page_text
 from dosewise.services.pharmacy_checks import check_pharmacy_text
 
 
@@ -15,7 +15,7 @@ def test_html_becomes_the_text_a_reader_sees_one_line_per_block():
         "<p>Order <b>now</b>.</p><ul><li>one</li><li>two</li></ul><script>hidden()</script>"
         "<noscript>also hidden</noscript>Tail</body></html>"
     )
-    assert convert_html_to_text(html) == "t\nBaclofen 10 mg\nOrder now.\none\ntwo\nTail"
+    assert html_to_text(html) == "t\nBaclofen 10 mg\nOrder now.\none\ntwo\nTail"
 
 
 def test_an_older_windows_1252_page_is_read(tmp_path):

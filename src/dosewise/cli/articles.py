@@ -23,7 +23,11 @@ def add_commands(commands: Any) -> None:
         "steps, maximum, kidney, stopping, missed dose, interactions, side effects, pregnancy) and compare "
         "each with the label data Dosewise uses, with the reference and its source. No network access.",
     )  # fmt: skip
-    check.add_argument("file", metavar="FILE", help="the saved page (HTML or text, at most 5 MB)")
+    check.add_argument(
+        "file",
+        metavar="FILE",
+        help="the saved page: .html, .htm or .txt (at most 5 MB); - reads standard input",
+    )
     add_json(check)
     check.set_defaults(run=run_check_article)
 

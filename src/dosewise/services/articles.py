@@ -4,9 +4,10 @@ a file or pasted, checked claim by claim against the monograph (:mod:`dosewise.d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from dosewise.domain.article_check import ArticleCheck, check_article
-from dosewise.services.page_input import MAX_PAGE_BYTES, decode_page, read_page_bytes
+from dosewise.services.page_text import MAX_PAGE_BYTES, page_text_of_bytes, read_page_text
 
 CHECK_NOTE = (
     "An automatic reading of the page: only the sentences listed were checked, and 'not covered' "
@@ -21,23 +22,19 @@ class ArticleReport:
     disclaimer: str
 
 
-def check_article_file(path: str, *, max_bytes: int = MAX_PAGE_BYTES) -> ArticleReport:
+def check_article_file(
+    path: str, *, max_bytes: int = MAX_PAGE_BYTES, stdin: BinaryIO | None = None
+) -> ArticleReport:
     """The check of the page saved at ``path`` (HTML or text); InputError for an empty, binary or
     oversized file."""
-    return check_article_text(decode_page(read_page_bytes(path, max_bytes=max_bytes), name=path))
+    return check_article_text(read_page_text(path, max_bytes=max_bytes, stdin=stdin))
 
 
 def check_article_bytes(
     data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: str = "the page"
 ) -> ArticleReport:
     """The check of an uploaded or pasted page (the bytes already bounded by the caller)."""
-    from dosewise.errors import InputError
-
-    if len(data) > max_bytes:
-        raise InputError(
-            f"{name} is larger than the {max_bytes // (1024 * 1024)} MB limit for a page", field="file"
-        )
-    return check_article_text(decode_page(data, name=name))
+    return check_article_text(page_text_of_bytes(data, max_bytes=max_bytes, name=name))
 
 
 def check_article_text(text: str) -> ArticleReport:

@@ -1,19 +1,22 @@
-"""A saved web page (HTML or plain text) read as plain text, with a size limit: the input of the
-page checks of issue 16 (is this online pharmacy safe?, does this article agree with the label?).
+"""A saved web page (HTML or plain text) read as plain text, with a size limit: the one input
+reader of the page checks (is this online pharmacy safe?, does this article agree with the label?).
 
-Shared: one reader for every page check, so each rejects the same bad input the same way (an
-empty file, a binary file, a file over the limit) with an :class:`InputError` saying what to fix.
-Memory is bounded: at most ``max_bytes + 1`` bytes are read, however large the file. HTML is
-turned into text with the standard library's ``html.parser`` (no dependency in the project parses
-HTML to text; scripts and styles are dropped, block elements end a line). No network.
+One reader for every page check and every interface (CLI file or standard input, web upload,
+pasted text), so each refuses the same bad input the same way with an :class:`InputError`
+(``field="file"``) saying what to fix: a missing file, a folder, an empty file, a binary file, a
+page over the limit, HTML without text. Memory is bounded: a file's size is checked before it is
+read, and at most ``max_bytes + 1`` bytes are ever read (a growing file or a pipe cannot make it
+hold more). Text is UTF-8 (with or without BOM) or, for older pages, Windows-1252. HTML is turned
+into text with the standard library's ``html.parser``: scripts and styles dropped, block elements
+end a line. No network access: links are never followed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import BinaryIO
 
 from dosewise.errors import InputError
@@ -22,7 +25,7 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024  # setting: a saved page larger than this is re
 STDIN = "-"
 
 _SKIPPED = frozenset(
-    {"script", "style", "noscript", "template", "svg"}
+    {"script", "style", "noscript", "template", "svg", "iframe", "object"}
 )  # not "head": its end tag may be missing
 _BLOCKS = frozenset(
     {
@@ -32,7 +35,7 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _LOOKS_LIKE_HTML = re.compile(
-    r"<(!doctype\s+html|html|body|head|p|div|br|span|a\s|table|meta)\b", re.IGNORECASE
+    r"<\s*(!doctype\s+html|html|body|head|p|div|article|br|h[1-6]|li|span|a\s|table|meta)\b", re.IGNORECASE
 )
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 
@@ -66,7 +69,7 @@ class _TextOfHtml(HTMLParser):
             self.parts.append(data)
 
 
-def convert_html_to_text(html: str) -> str:
+def html_to_text(html: str) -> str:
     """The text of an HTML page, one line per block, blank lines and runs of spaces removed."""
     parser = _TextOfHtml()
     parser.feed(html)
@@ -80,44 +83,72 @@ def is_html(text: str, *, name: str = "") -> bool:
     return name.lower().endswith((".htm", ".html", ".xhtml")) or bool(_LOOKS_LIKE_HTML.search(text[:4096]))
 
 
-def decode_page(data: bytes, *, name: str) -> str:
-    """``data`` as text (UTF-8, or Windows-1252 for older pages); a binary file is refused."""
-    if b"\x00" in data or len(_CONTROL.findall(data[:65536])) > max(8, len(data[:65536]) // 100):
-        raise InputError(f"{name} is not a text or HTML file (it looks binary)", field="file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
-def read_page_text(path: str, *, max_bytes: int = MAX_PAGE_BYTES, stdin: BinaryIO | None = None) -> str:
-    """The plain text of the page saved at ``path`` (``-``: standard input), HTML turned into text.
+def too_large(name: str, max_bytes: int, size: int | None = None) -> InputError:
+    """The refusal of a page over ``max_bytes`` (its size when known)."""
+    said = f" is {_megabytes(size)}:" if size is not None else " is"
+    return InputError(
+        f"{name}{said} larger than the {_megabytes(max_bytes)} limit for a page (save only the page itself)",
+        field="file",
+    )
 
-    Raises :class:`InputError` (``field="file"``) when the file cannot be read, is empty, is
-    binary, is larger than ``max_bytes`` or has no text. Reads at most ``max_bytes + 1`` bytes.
+
+def read_page_bytes(path: str, *, max_bytes: int = MAX_PAGE_BYTES, stdin: BinaryIO | None = None) -> bytes:
+    """The bytes of the file at ``path`` (``-``: standard input), at most ``max_bytes`` of them.
+
+    Refused (InputError) when missing, a folder, unreadable or larger than ``max_bytes``; the size
+    is checked before reading, and never more than ``max_bytes + 1`` bytes are read.
     """
     name = "standard input" if path == STDIN else path
     try:
         if path == STDIN:
             data = (stdin or sys.stdin.buffer).read(max_bytes + 1)
         else:
-            with Path(path).open("rb") as file:
+            if os.path.isdir(path):
+                raise InputError(f"{name} is a folder, not a file", field="file")
+            size = os.stat(path).st_size
+            if size > max_bytes:
+                raise too_large(name, max_bytes, size)
+            with open(path, "rb") as file:
                 data = file.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file", field="file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name} is a folder, not a file", field="file") from None
     except OSError as error:
         raise InputError(f"cannot read {name}: {error.strerror or error}", field="file") from None
     if len(data) > max_bytes:
-        raise InputError(
-            f"{name} is larger than {max_bytes / 1024 / 1024:g} MB: save only the page itself", field="file"
-        )
+        raise too_large(name, max_bytes)
+    return data
+
+
+def decode_page(data: bytes, *, name: str = "the page") -> str:
+    """``data`` as plain text (HTML turned into text); InputError when empty, binary or textless."""
     if not data.strip():
         raise InputError(f"{name} is empty: save the page (HTML or text) or paste its text", field="file")
-    text = decode_page(data, name=name)
+    head = data[:65536]
+    if b"\x00" in data or len(_CONTROL.findall(head)) > max(8, len(head) // 100):
+        raise InputError(f"{name} is a binary file, not a web page or text", field="file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
     if is_html(text, name=name):
-        text = convert_html_to_text(text)
+        text = html_to_text(text)
     if not text.strip():
         raise InputError(f"{name} has no text to check", field="file")
     return text
+
+
+def read_page_text(path: str, *, max_bytes: int = MAX_PAGE_BYTES, stdin: BinaryIO | None = None) -> str:
+    """The plain text of the page saved at ``path`` (``-``: standard input), HTML turned into text."""
+    name = "standard input" if path == STDIN else path
+    return decode_page(read_page_bytes(path, max_bytes=max_bytes, stdin=stdin), name=name)
+
+
+def page_text_of_bytes(data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: str = "the page") -> str:
+    """The plain text of an uploaded page whose bytes the caller already read (bounded)."""
+    if len(data) > max_bytes:
+        raise too_large(name, max_bytes, len(data))
+    return decode_page(data, name=name)
