@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from dosewise.errors import InputError
 from dosewise.monographs import load_alternatives
@@ -33,6 +33,10 @@ class TreatmentComparison:
     reference: AlternativesReference
     medicines: tuple[NameMatch, ...]  # the names read, as read
     unrecognised_medicines: tuple[str, ...]  # typed names not recognised: not considered
+    # where the liver answer comes from: given (the CLI), About me, or a "what if" chosen on the
+    # page or the API over About me's answer (``liver_recorded``: About me's answer, if read)
+    liver_from: Literal["given", "about_me", "what_if"] = "given"
+    liver_recorded: str | None = None
 
 
 def compare_treatments(
@@ -46,7 +50,7 @@ def compare_treatments(
     """The named treatments (all of them when none is named) for this situation; InputError
     names an unknown treatment (with the known ones) or an impossible value, by field."""
     from dosewise.domain.alternatives import (
-        LIVER_DISEASE,
+        LIVER_RECORD,
         Situation,
         compare_alternatives,
         select_alternatives,
@@ -54,9 +58,9 @@ def compare_treatments(
 
     reference = load_alternatives()
     chosen = select_alternatives(reference, drugs)
-    if liver not in LIVER_DISEASE:
+    if liver not in LIVER_RECORD:
         raise InputError(
-            f"liver disease must be one of {', '.join(LIVER_DISEASE)}, got {liver!r}", field="liver"
+            f"liver disease must be one of {', '.join(LIVER_RECORD)}, got {liver!r}", field="liver"
         )
     if crcl_ml_min is not None:  # the same plausibility limits as every kidney input
         from dosewise.domain.kidney import assess_creatinine_clearance
@@ -70,7 +74,7 @@ def compare_treatments(
     matches, unrecognised = _read_medicines(medicines)
     situation = Situation(
         crcl_ml_min=crcl_ml_min,
-        liver=liver,  # checked against LIVER_DISEASE above
+        liver=liver,  # checked against LIVER_RECORD above
         pregnant=pregnant,
         medicines=matches,
     )
@@ -83,22 +87,32 @@ def compare_treatments(
 
 
 def compare_for_patient(
-    engine: Engine, *, patient_id: int, now: datetime, drugs: Sequence[str] = (), liver: str = "none"
+    engine: Engine,
+    *,
+    patient_id: int,
+    now: datetime,
+    drugs: Sequence[str] = (),
+    liver: str | None = None,
 ) -> TreatmentComparison:
     """The comparison from the patient's record: the kidney function of the current plan, the
-    medicines taken now and "About me" (pregnancy). Liver disease is not recorded: it is given."""
+    medicines taken now and About me (pregnancy, liver disease). ``liver``: a "what if" over
+    About me's answer (None: About me's), never stored; the result says which was used."""
+    from dataclasses import replace
+
     from dosewise.services.patients import patient_profile
     from dosewise.services.triage import diary_context
 
     context = diary_context(engine, patient_id=patient_id, now=now)
     profile = patient_profile(engine, patient_id=patient_id)
-    return compare_treatments(
+    what_if = liver is not None and liver != profile.liver
+    result = compare_treatments(
         drugs,
         crcl_ml_min=context.crcl_ml_min,
-        liver=liver,
+        liver=liver if liver is not None else profile.liver,
         pregnant=profile.pregnant,
         medicines=context.medicines,
     )
+    return replace(result, liver_from="what_if" if what_if else "about_me", liver_recorded=profile.liver)
 
 
 def _read_medicines(names: Sequence[str]) -> tuple[tuple[NameMatch, ...], tuple[str, ...]]:
