@@ -61,3 +61,25 @@ def test_existing_patients_have_liver_disease_not_known(database_url: str) -> No
     upgrade_database(engine)  # up again: the answer given before the round trip is not kept
     assert patients.patient_profile(engine, patient_id=1).liver == "not_known"
     engine.dispose()
+
+
+def test_a_csv_import_refuses_an_unknown_liver_answer(tmp_path) -> None:
+    from dosewise.errors import InputError
+    from dosewise.store.transfer import export_csv, import_csv
+
+    engine = build_engine(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    upgrade_database(engine)
+    patient = patients.create_patient(engine, name="Ada", time_zone="UTC", now=NOW, actor="test")
+    patients.set_patient_profile(engine, patient_id=patient, now=NOW, actor="test", liver="mild")
+    folder = tmp_path / "csv"
+    export_csv(engine, str(folder), now=NOW)
+    table = folder / "patients.csv"
+    assert "liver_disease" in table.read_text().splitlines()[0] and ",mild" in table.read_text()
+    table.write_text(table.read_text().replace(",mild", ",a little"))
+    target = build_engine(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    with pytest.raises(
+        InputError, match=r"liver_disease.*must be one of none, mild, moderate, severe, not_known"
+    ):
+        import_csv(target, str(folder))
+    engine.dispose()
+    target.dispose()
