@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from dosewise.errors import InputError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dosewise.domain.alternatives import AlternativesReference, Comparison
-    from dosewise.domain.interactions import NameMatch
+    from dosewise.domain.interactions import MedicineIndex, NameMatch
 
 __all__ = ["TreatmentComparison", "compare_for_patient", "compare_treatments"]
 
@@ -118,10 +119,9 @@ def compare_for_patient(
 def _read_medicines(names: Sequence[str]) -> tuple[tuple[NameMatch, ...], tuple[str, ...]]:
     if not names:
         return (), ()
-    from dosewise.domain.interactions import MedicineIndex, NameMatch
-    from dosewise.monographs import load_medicines
+    from dosewise.domain.interactions import NameMatch
 
-    index = MedicineIndex(load_medicines())
+    index = _medicine_index()
     matches: list[NameMatch] = []
     unrecognised: list[str] = []
     for name in names:
@@ -133,3 +133,12 @@ def _read_medicines(names: Sequence[str]) -> tuple[tuple[NameMatch, ...], tuple[
         else:
             unrecognised.append(name)
     return tuple(matches), tuple(unrecognised)
+
+
+@cache
+def _medicine_index() -> MedicineIndex:
+    """The vocabulary's index, built once per process (the page, the API and every report)."""
+    from dosewise.domain.interactions import MedicineIndex
+    from dosewise.monographs import load_medicines
+
+    return MedicineIndex(load_medicines())
