@@ -253,3 +253,23 @@ def test_the_list_shows_the_flag_and_rising_side_effects_only():
     ]
     rising = review_benefit(titration_periods(), BASELINE + steps, today=D(2026, 1, 13))
     assert rising.list_flags == ("side effects rising with each titration step",)
+
+
+def test_a_plan_replaced_before_its_first_day_does_not_end_the_plan_in_force(monograph, tablets):
+    # the plans as stored: A from 1 Dec, superseded on 1 Mar when B was saved to start then; C
+    # takes over on 3 Feb, which supersedes B (scheduled, not begun) on 3 Feb
+    a = build_titration(monograph, target_daily_mg=60, products=tablets, start=D(2026, 12, 1))
+    b = build_titration(monograph, target_daily_mg=30, products=tablets, start=D(2027, 3, 1))
+    c = build_titration(monograph, target_daily_mg=30, products=tablets, start=D(2027, 2, 3))
+    periods = build_dose_periods(
+        [
+            PlanSpan(plan=a, first_day=D(2026, 12, 1), until_day=D(2027, 3, 1)),
+            PlanSpan(plan=b, first_day=D(2027, 3, 1), until_day=D(2027, 2, 3)),
+            PlanSpan(plan=c, first_day=D(2027, 2, 3)),
+        ]
+    )
+    assert [(p.first_day, p.last_day, p.daily_ug) for p in periods][-3:] == [
+        (D(2026, 12, 10), D(2027, 2, 2), 60000),
+        (D(2027, 2, 3), D(2027, 2, 5), 15000),
+        (D(2027, 2, 6), None, 30000),  # C goes on: nothing from 1 Mar
+    ]

@@ -138,3 +138,32 @@ def test_a_list_of_patients_is_two_statements(engine, monograph):
 def test_no_such_patient(engine):
     with pytest.raises(NotFound):
         review_patient_benefit(engine, patient_id=999, now=REVIEW_AT)
+
+
+def test_a_scheduled_plan_replaced_before_it_began_cuts_off_no_plan(engine, monograph):
+    # 4 Jan: the titration to 60 mg/day from 5 Jan (60 from 14 Jan). 1 Feb: a plan saved to start
+    # on 1 Mar (30 mg/day). 2 Feb: a titration to 45 mg/day from 3 Feb takes over instead, so the
+    # 1 Mar plan is replaced before its first day. From 3 Feb: 15 mg/day 3-5 Feb, 30 6-8 Feb, 45
+    # from 9 Feb, and 45 goes on (the plan in force): on 20 Mar, 40 days at 45 mg/day.
+    products = parse_product_specs([], monograph)
+    patient = patients.create_patient(engine, name="S", time_zone="Europe/London", now=at(date(2025, 12, 1)),
+                                      actor="test")  # fmt: skip
+    for start, target, saved in (
+        (date(2026, 1, 5), 60, at(date(2026, 1, 4), 18)),
+        (date(2026, 3, 1), 30, at(date(2026, 2, 1), 10)),
+        (date(2026, 2, 3), 45, at(date(2026, 2, 2), 10)),
+    ):
+        plan = build_titration(monograph, target_daily_mg=target, products=products, start=start)
+        plans.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=LONDON, now=saved,
+                         actor="test", confirm_rise="checked")  # fmt: skip
+    review = review_patient_benefit(engine, patient_id=patient, now=at(date(2026, 3, 20), 12))
+    assert [(p.first_day, p.daily_ug) for p in review.periods][-4:] == [
+        (date(2026, 1, 14), 60000),
+        (date(2026, 2, 3), 15000),
+        (date(2026, 2, 6), 30000),
+        (date(2026, 2, 9), 45000),
+    ]
+    assert review.periods[-1].last_day is None
+    assert (review.stable_daily_ug, review.stable_since) == (45000, date(2026, 2, 9))
+    assert review.status == "too_early"
+    assert review.message == "too early: 5 weeks at 45 mg/day; review from 2026-03-22"

@@ -193,9 +193,16 @@ def _change(baseline: ScoreWindow | None, current: ScoreWindow | None, name: str
 def build_dose_periods(spans: Sequence[PlanSpan]) -> tuple[DosePeriod, ...]:
     """The daily dose the plans gave, day by day, as periods (equal neighbours merged). A later
     span takes over from its first day; an open-ended plan goes on at its last step, a taper
-    ends on its stop date (0 mg/day from then on). Before the first plan: nothing."""
+    ends on its stop date (0 mg/day from then on). A span replaced before its first day (a plan
+    saved to start later, then replaced before it began) gave nothing and changes nothing.
+    Before the first plan: nothing."""
     changes: dict[date, int] = {}
-    ordered = sorted(spans, key=lambda span: span.first_day)
+    # a plan replaced on or before its first day (a scheduled plan cancelled before it began)
+    # never gave a dose: left out first, so that it cuts off no plan before it
+    ordered = sorted(
+        (span for span in spans if span.until_day is None or span.first_day < span.until_day),
+        key=lambda span: span.first_day,
+    )
     for number, span in enumerate(ordered):
         plan = span.plan
         until = span.until_day
@@ -203,7 +210,7 @@ def build_dose_periods(spans: Sequence[PlanSpan]) -> tuple[DosePeriod, ...]:
         if following is not None and (until is None or following < until):
             until = following
         if until is not None and until <= span.first_day:
-            continue  # replaced before its first day
+            continue  # taken over on its first day by a later plan
         for day in list(changes):
             if day >= span.first_day:
                 del changes[day]
