@@ -187,6 +187,11 @@ class BenefitReview:
         return any(self.baseline_doses_ug)
 
     @property
+    def baseline_dose_text(self) -> str:
+        """The baseline window's daily dose as read: "30 mg/day", "15 to 30 mg/day"."""
+        return _doses_text(self.baseline_doses_ug)
+
+    @property
     def weeks_stable(self) -> int | None:
         if self.stable_since is None:
             return None
@@ -206,7 +211,7 @@ class BenefitReview:
             elif self.status == "no_added_benefit":
                 found.append(
                     f"no added benefit after {self.weeks_stable} weeks at {dose} over "
-                    f"{_doses_text(self.baseline_doses_ug)}: consider returning to the lower dose"
+                    f"{self.baseline_dose_text}: consider returning to the lower dose"
                 )
         if self.side_effects is not None and self.side_effects.rising:
             found.append("side effects rising with each titration step")
