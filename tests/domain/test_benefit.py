@@ -161,7 +161,9 @@ def test_a_rise_from_a_maintenance_dose_has_its_baseline_at_that_dose():
     review = review_benefit(periods, early + BASELINE + current, today=D(2026, 2, 18))  # 8 Jan + 41
     assert review.titration_start == D(2026, 1, 5)
     assert review.status == "benefit"  # Penn 3.0 -> 2.0: a fall of 1.0, the least that counts
-    assert review.reasons == ("spasm frequency fell by 1.0 (at least 1 counts)",)
+    assert review.reasons[0] == "spasm frequency fell by 1.0 (at least 1 counts)"
+    assert review.message.startswith("benefit after 6 weeks at 60 mg/day over 30 mg/day")
+    assert "were already at 30 mg/day" in review.reasons[1]
 
 
 def test_side_effects_rising_with_each_step_are_signalled():
@@ -253,3 +255,103 @@ def test_the_list_shows_the_flag_and_rising_side_effects_only():
     ]
     rising = review_benefit(titration_periods(), BASELINE + steps, today=D(2026, 1, 13))
     assert rising.list_flags == ("side effects rising with each titration step",)
+
+
+def test_a_plan_replaced_before_its_first_day_does_not_end_the_plan_in_force(monograph, tablets):
+    # the plans as stored: A from 1 Dec, superseded on 1 Mar when B was saved to start then; C
+    # takes over on 3 Feb, which supersedes B (scheduled, not begun) on 3 Feb
+    a = build_titration(monograph, target_daily_mg=60, products=tablets, start=D(2026, 12, 1))
+    b = build_titration(monograph, target_daily_mg=30, products=tablets, start=D(2027, 3, 1))
+    c = build_titration(monograph, target_daily_mg=30, products=tablets, start=D(2027, 2, 3))
+    periods = build_dose_periods(
+        [
+            PlanSpan(plan=a, first_day=D(2026, 12, 1), until_day=D(2027, 3, 1)),
+            PlanSpan(plan=b, first_day=D(2027, 3, 1), until_day=D(2027, 2, 3)),
+            PlanSpan(plan=c, first_day=D(2027, 2, 3)),
+        ]
+    )
+    assert [(p.first_day, p.last_day, p.daily_ug) for p in periods][-3:] == [
+        (D(2026, 12, 10), D(2027, 2, 2), 60000),
+        (D(2027, 2, 3), D(2027, 2, 5), 15000),
+        (D(2027, 2, 6), None, 30000),  # C goes on: nothing from 1 Mar
+    ]
+
+
+# A responder to a maintenance dose (baclofen.md gives no rule: Dosewise's reading). Before any
+# baclofen (May 2025): Penn 4, stiffness 9; on 30 mg/day from June: Penn 1, stiffness 3; raised to
+# 45 on 5 Jan and 60 on 8 Jan 2026, no further change. The baseline (22 Dec - 4 Jan) is at 30
+# mg/day; 6 weeks at 60 mg/day on 18 Feb (8 Jan + 41); current window 5-18 Feb.
+MAINTENANCE_RISE = [
+    DosePeriod(first_day=D(2025, 6, 1), last_day=D(2026, 1, 4), daily_ug=30000),
+    DosePeriod(first_day=D(2026, 1, 5), last_day=D(2026, 1, 7), daily_ug=45000),
+    DosePeriod(first_day=D(2026, 1, 8), last_day=None, daily_ug=60000),
+]
+
+
+def test_no_change_after_a_rise_from_a_dose_already_taken_is_no_added_benefit_never_a_withdrawal():
+    diary = (
+        entries(D(2025, 5, 18), [4] * 4, [9] * 4)  # before baclofen: outside the baseline window
+        + entries(D(2025, 12, 28), [1] * 4, [3] * 4)  # at 30 mg/day
+        + entries(D(2026, 2, 10), [1] * 4, [3] * 4)  # at 60 mg/day: the same
+    )
+    review = review_benefit(MAINTENANCE_RISE, diary, today=D(2026, 2, 18))
+    assert review.status == "no_added_benefit"
+    assert review.flagged
+    assert review.baseline_doses_ug == (30000,)
+    assert review.message.startswith(
+        "no added benefit after 6 weeks at 60 mg/day over 30 mg/day: consider returning to the lower dose "
+        "[Dosewise's reading, product default DOSEWISE; baclofen.md gives no rule"
+    )
+    assert "Penn 0-4) 1.0 before titration (at 30 mg/day), 1.0 now (+0.0)" in review.message
+    assert review.list_flags == (
+        "no added benefit after 6 weeks at 60 mg/day over 30 mg/day: consider returning to the lower dose",
+    )
+    said = " ".join((review.message, *review.reasons, *review.list_flags, review.rule))
+    assert "withdraw" not in said
+    # its own rule, with the sources it rests on: no label or UK key for a rule they do not give
+    assert "baclofen.md gives no rule for this case" in review.rule
+    assert review.sources == ("PSFS", "DOSEWISE")
+
+
+def test_a_baseline_already_at_the_floor_of_the_scales_raises_no_flag():
+    # before titration: Penn 0, stiffness 1 (0.5 mean): neither can fall by 1 / 2
+    low = entries(D(2025, 12, 28), [0, 0, 0, 0], [1, 0, 1, 0])
+    same = entries(D(2026, 2, 18), [0, 0, 0, 0], [1, 1, 0, 0])
+    review = review_benefit(titration_periods(), low + same, today=SIX_WEEKS)
+    assert review.status == "not_assessable"
+    assert not review.flagged
+    assert review.list_flags == ()
+    assert review.message.startswith(
+        "benefit not assessable after 6 weeks at 60 mg/day: the scores were already low before titration"
+    )
+    assert review.reasons[0] == (
+        "spasm frequency 0.0 and stiffness 0.5 before titration cannot fall by 1 and 2, the least that "
+        "counts (product defaults)"
+    )
+
+
+def test_one_scale_that_can_still_fall_keeps_the_review():
+    # Penn 0 before titration, but stiffness 5: stiffness could have fallen by 2
+    low_spasms = entries(D(2025, 12, 28), [0, 0, 0, 0], [5, 5, 5, 5])
+    same = entries(D(2026, 2, 18), [0, 0, 0, 0], [5, 5, 4, 4])
+    review = review_benefit(titration_periods(), low_spasms + same, today=SIX_WEEKS)
+    assert review.status == "no_clear_benefit"
+
+
+def test_a_new_titration_after_a_lowering_is_not_assessable():
+    # 60 mg/day since June, lowered to 15 on 5 Jan and titrated again: 30 from 8 Jan, 45 from 11 Jan
+    # (stable): the baseline (22 Dec - 4 Jan) was at 60 mg/day, more than now
+    periods = [
+        DosePeriod(first_day=D(2025, 6, 1), last_day=D(2026, 1, 4), daily_ug=60000),
+        DosePeriod(first_day=D(2026, 1, 5), last_day=D(2026, 1, 7), daily_ug=15000),
+        DosePeriod(first_day=D(2026, 1, 8), last_day=D(2026, 1, 10), daily_ug=30000),
+        DosePeriod(first_day=D(2026, 1, 11), last_day=None, daily_ug=45000),
+    ]
+    diary = entries(D(2025, 12, 28), [2] * 4, [5] * 4) + entries(D(2026, 2, 18), [2] * 4, [5] * 4)
+    review = review_benefit(periods, diary, today=D(2026, 2, 21))  # 11 Jan + 41
+    assert review.status == "not_assessable"
+    assert not review.flagged
+    assert review.message.startswith(
+        "benefit not assessable after 6 weeks at 45 mg/day: the 2 weeks before titration were at 60 mg/day"
+    )
+    assert "withdraw" not in " ".join((review.message, *review.reasons))

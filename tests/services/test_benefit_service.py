@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event, select
 
 from dosewise.domain.products import parse_product_specs
+from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.errors import NotFound
@@ -138,3 +139,98 @@ def test_a_list_of_patients_is_two_statements(engine, monograph):
 def test_no_such_patient(engine):
     with pytest.raises(NotFound):
         review_patient_benefit(engine, patient_id=999, now=REVIEW_AT)
+
+
+def test_a_scheduled_plan_replaced_before_it_began_cuts_off_no_plan(engine, monograph):
+    # 4 Jan: the titration to 60 mg/day from 5 Jan (60 from 14 Jan). 1 Feb: a plan saved to start
+    # on 1 Mar (30 mg/day). 2 Feb: a titration to 45 mg/day from 3 Feb takes over instead, so the
+    # 1 Mar plan is replaced before its first day. From 3 Feb: 15 mg/day 3-5 Feb, 30 6-8 Feb, 45
+    # from 9 Feb, and 45 goes on (the plan in force): on 20 Mar, 40 days at 45 mg/day.
+    products = parse_product_specs([], monograph)
+    patient = patients.create_patient(engine, name="S", time_zone="Europe/London", now=at(date(2025, 12, 1)),
+                                      actor="test")  # fmt: skip
+    for start, target, saved in (
+        (date(2026, 1, 5), 60, at(date(2026, 1, 4), 18)),
+        (date(2026, 3, 1), 30, at(date(2026, 2, 1), 10)),
+        (date(2026, 2, 3), 45, at(date(2026, 2, 2), 10)),
+    ):
+        plan = build_titration(monograph, target_daily_mg=target, products=products, start=start)
+        plans.start_plan(engine, patient_id=patient, plan=plan, times=TIMES, zone=LONDON, now=saved,
+                         actor="test", confirm_rise="checked")  # fmt: skip
+    review = review_patient_benefit(engine, patient_id=patient, now=at(date(2026, 3, 20), 12))
+    assert [(p.first_day, p.daily_ug) for p in review.periods][-4:] == [
+        (date(2026, 1, 14), 60000),
+        (date(2026, 2, 3), 15000),
+        (date(2026, 2, 6), 30000),
+        (date(2026, 2, 9), 45000),
+    ]
+    assert review.periods[-1].last_day is None
+    assert (review.stable_daily_ug, review.stable_since) == (45000, date(2026, 2, 9))
+    assert review.status == "too_early"
+    assert review.message == "too early: 5 weeks at 45 mg/day; review from 2026-03-22"
+
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")  # UTC-8 in winter, UTC-7 from 8 Mar 2026
+
+
+def la(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOS_ANGELES)
+
+
+def test_the_windows_are_counted_in_the_patients_local_days(engine, monograph):
+    # Los Angeles, doses at 07:00, 15:00 and 23:30; every entry at 22:30 local, which is the next
+    # day in UTC. 5 Jan 23:00: a titration to 60 mg/day from that day takes over at 23:30 (6 Jan
+    # 07:30 UTC): 15 mg/day from 5 Jan, 30 from 8, 45 from 11, 60 from 14 Jan. 1 Feb 23:00: 45
+    # mg/day from that day, taking over at 23:30 (2 Feb 07:30 UTC): stable from 1 Feb (local),
+    # 6 weeks on 14 Mar (1 Feb + 41). Baseline: 22 Dec - 4 Jan; current on 14 Mar: 1-14 Mar.
+    times = parse_clock_times("07:00,15:00,23:30", 3)
+    products = parse_product_specs([], monograph)
+    patient = patients.create_patient(engine, name="LA", time_zone="America/Los_Angeles",
+                                      now=la(date(2025, 12, 1), 9), actor="test")  # fmt: skip
+
+    def entry(day: date, penn: int, nrs: int) -> None:
+        symptoms.record_symptoms(engine, patient_id=patient, now=la(day, 22, 30), penn_frequency=penn,
+                                 penn_severity=None if penn == 0 else 2, spasticity_nrs=nrs,
+                                 actor="test")  # fmt: skip
+
+    entry(date(2025, 12, 21), 0, 0)  # the day before the baseline (22 Dec in UTC)
+    for day in (date(2025, 12, 22), date(2025, 12, 23), date(2025, 12, 24), date(2026, 1, 4)):
+        entry(day, 3, 7)  # 4 Jan 22:30 is 5 Jan in UTC: still the baseline
+    titration = build_titration(monograph, target_daily_mg=60, products=products, start=date(2026, 1, 5))
+    plans.start_plan(engine, patient_id=patient, plan=titration, times=times, zone=LOS_ANGELES,
+                     now=la(date(2026, 1, 5), 23), actor="test")  # fmt: skip
+    lower = build_maintenance(monograph, daily_mg=45, products=products, start=date(2026, 2, 1), days=28)
+    plans.start_plan(engine, patient_id=patient, plan=lower, times=times, zone=LOS_ANGELES,
+                     now=la(date(2026, 2, 1), 23), actor="test")  # fmt: skip
+    entry(date(2026, 2, 28), 0, 0)  # the day before the current window (1 Mar in UTC)
+    for day in (date(2026, 3, 11), date(2026, 3, 12), date(2026, 3, 13), date(2026, 3, 14)):
+        entry(day, 2, 6)
+
+    # 13 Mar 22:45 local is 14 Mar in UTC: 41 days at 45 mg/day, one short of 6 weeks
+    early = review_patient_benefit(engine, patient_id=patient, now=la(date(2026, 3, 13), 22, 45))
+    assert early.today == date(2026, 3, 13)
+    assert early.status == "too_early"
+    assert early.message == "too early: 5 weeks at 45 mg/day; review from 2026-03-14"
+
+    review = review_patient_benefit(engine, patient_id=patient, now=la(date(2026, 3, 14), 22, 45))
+    assert review.today == date(2026, 3, 14)
+    assert (review.periods[0].first_day, review.periods[0].daily_ug) == (date(2026, 1, 5), 15000)
+    assert (review.titration_start, review.stable_since, review.stable_daily_ug) == (
+        date(2026, 1, 5),
+        date(2026, 2, 1),
+        45000,
+    )
+    assert review.baseline is not None and review.current is not None
+    assert (review.baseline.first_day, review.baseline.last_day, review.baseline.entries) == (
+        date(2025, 12, 22),
+        date(2026, 1, 4),
+        4,
+    )
+    assert (review.baseline.penn_frequency, review.baseline.stiffness_nrs) == (3.0, 7.0)
+    assert (review.current.first_day, review.current.last_day, review.current.entries) == (
+        date(2026, 3, 1),
+        date(2026, 3, 14),
+        4,
+    )
+    assert (review.current.penn_frequency, review.current.stiffness_nrs) == (2.0, 6.0)
+    assert review.status == "benefit"  # Penn 3.0 -> 2.0: a fall of 1.0

@@ -10,7 +10,7 @@ enough (-0.5 and -0.5; 1 and 2 are needed, product defaults): the flag.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from conftest import page_token, sign_up, web_settings_for_months
 from dosewise.domain.products import parse_product_specs
+from dosewise.domain.regimen import build_maintenance
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
 from dosewise.monographs import load_monograph
@@ -138,3 +139,57 @@ def test_the_clinicians_list_shows_the_flag(tmp_path: Any, clock: Clock) -> None
             in listed
         )
         assert f'href="/patients/{patient}/report"' in listed
+
+
+def test_the_clinicians_list_says_no_added_benefit_never_withdrawal(tmp_path: Any, clock: Clock) -> None:
+    app = create_app(web_settings_for_months(f"sqlite:///{tmp_path / 'list.sqlite3'}"), clock=clock)
+    with TestClient(app, follow_redirects=False) as sam, TestClient(app, follow_redirects=False) as doc:
+        sign_up(sam, "sam@example.org", zone="UTC", name="Sam Rowe")
+        sign_up(doc, "doc@example.org", role="clinician", name="Dr Haddad", zone="UTC")
+        patient = sam.get("/api/patients").json()[0]["id"]
+        token = page_token(sam, f"/patients/{patient}/access")
+        page = sam.post(f"/patients/{patient}/invitations", data={"csrf_token": token, "role": "clinician"})
+        code = re.search(r'class="code"><strong>([A-Z0-9-]+)</strong>', page.text)
+        assert code, page.text
+        doc.post("/join", data={"csrf_token": page_token(doc, "/join"), "code": code[1]})
+        make_rise_diary(app.state.context.engine, patient)
+        clock.moment = datetime(2027, 2, 3, 12, tzinfo=UTC)
+        listed = doc.get("/clinic").text
+        flags = re.findall(r'<span class="benefit-flag">([^<]*)</span>', listed)
+        assert flags == [
+            "Benefit review: no added benefit after 6 weeks at 60 mg/day over 30 mg/day: "
+            "consider returning to the lower dose"
+        ]
+
+
+def make_rise_diary(engine: Any, patient: int) -> None:
+    """A responder to 30 mg/day (a maintenance plan from 1 Nov 2026), raised to 60 mg/day on
+    24 Dec with no further change: entries 10-13 Dec at 30 mg/day (Penn 1, stiffness 3, the
+    baseline window 10-23 Dec) and 28-31 Jan at 60 mg/day (the same). 6 weeks at 60 on 3 Feb."""
+    monograph = load_monograph("baclofen")
+    products = parse_product_specs([], monograph)
+    for daily_mg, start in ((30, date(2026, 11, 1)), (60, date(2026, 12, 24))):
+        plan = build_maintenance(monograph, daily_mg=daily_mg, products=products, start=start, days=28)
+        saved = datetime.combine(start - timedelta(days=1), time(18), tzinfo=UTC)
+        plans.start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 3),
+                         zone=ZoneInfo("UTC"), now=saved, actor="test",
+                         confirm_rise="checked with the prescriber")  # fmt: skip
+    for first in (date(2026, 12, 10), date(2027, 1, 28)):
+        for number in range(4):
+            record(engine, patient, first + timedelta(days=number), 1, 3)
+
+
+def test_a_rise_from_a_dose_already_taken_is_no_added_benefit_in_the_api(api: Any, clock: Clock) -> None:
+    client, patient = api
+    make_rise_diary(client.app.state.context.engine, patient)
+    clock.moment = datetime(2027, 2, 3, 12, tzinfo=UTC)
+    body = client.get(f"/api/patients/{patient}/benefit").json()
+    assert (body["status"], body["flag"]) == ("no_added_benefit", True)
+    assert body["message"].startswith(
+        "no added benefit after 6 weeks at 60 mg/day over 30 mg/day: consider returning to the lower dose"
+    )
+    assert (body["baseline_daily_mg"], body["baseline_on_baclofen"]) == ([30], True)
+    assert body["titration_start"] == "2026-12-24"
+    assert body["sources"] == ["PSFS", "DOSEWISE"]  # Dosewise's reading: no label rule cited
+    assert "baclofen.md gives no rule" in body["rule"]
+    assert "withdraw" not in " ".join([body["message"], *body["reasons"], body["rule"]])

@@ -7,6 +7,13 @@ UK: review if no benefit within 6 weeks [UK, wording to be verified]. Product de
 clinician ("consider a slow withdrawal"). The opposite signal: side effects rising with each
 titration step.
 
+Dosewise's own readings (product defaults; baclofen.md gives no rule for them): when the 2 weeks
+before titration were already on baclofen (a rise from a dose taken for a while), no improvement
+means no *added* benefit of the rise, flagged as "consider returning to the lower dose", never as
+a withdrawal (:data:`RULE_ADDED`); when those 2 weeks were at a dose no lower than the stable dose
+(a new titration after a lowering), or the scores were already too low to fall by the amounts
+that count, the benefit is not assessable and nothing is flagged.
+
 Pure: the diary's scores and the daily doses the plans gave, in, a review out. It never
 changes a plan; the flag is for the clinician to weigh.
 
@@ -45,6 +52,7 @@ MIN_ENTRIES = 3  # diary entries a window needs for its mean
 MIN_RISING_STEPS = 3  # titration steps with entries, each with more side effects than the one before
 
 RULE_SOURCES = ("US-TAB", "UK", "PSFS", "DOSEWISE")
+RULE_ADDED_SOURCES = ("PSFS", "DOSEWISE")  # the reading of a rise from a dose already taken
 RULE = (
     "No benefit after a trial: the label asks to withdraw slowly when there is no benefit after "
     "a reasonable trial [US-TAB]; UK: review if no benefit within 6 weeks [UK, wording to be "
@@ -53,6 +61,15 @@ RULE = (
     f"stiffness scores against the {BASELINE_DAYS // 7} weeks before titration (product default "
     "[DOSEWISE], baclofen.md section 10). It never changes the plan."
 )
+RULE_ADDED = (
+    "No added benefit from a rise: the 2 weeks before titration were already on baclofen, so the "
+    "scores show what the rise added, not whether baclofen helps. baclofen.md gives no rule for "
+    "this case; Dosewise's reading (product default [DOSEWISE]): after "
+    f"{STABLE_DAYS // 7} weeks at a stable dose with no improvement of the spasm and stiffness "
+    f'scores against those {BASELINE_DAYS // 7} weeks, flag for the clinician ("no added benefit: '
+    'consider returning to the lower dose"); when those weeks were at a dose no lower than the '
+    "stable dose, the benefit is not assessable. It never changes the plan."
+)
 SETTINGS = (
     f"stable dose: at least {STABLE_DAYS // 7} weeks unchanged (product default, baclofen.md 10) [DOSEWISE]",
     f"baseline: the {BASELINE_DAYS} days before titration (product default, baclofen.md 10) [DOSEWISE]",
@@ -60,11 +77,16 @@ SETTINGS = (
     f"improvement: Penn spasm frequency down by {PENN_IMPROVEMENT:g} or more, or stiffness down by "
     f"{STIFFNESS_IMPROVEMENT:g} or more (product default) [DOSEWISE]",
     f"a mean needs at least {MIN_ENTRIES} diary entries (product default) [DOSEWISE]",
+    f"not assessable, no flag: baseline Penn below {PENN_IMPROVEMENT:g} and stiffness below "
+    f"{STIFFNESS_IMPROVEMENT:g} (they cannot fall by the amounts that count) (product default) [DOSEWISE]",
     f"side effects rising: more with each of at least {MIN_RISING_STEPS} titration steps "
     "(product default) [DOSEWISE]",
 )
 
-BenefitStatus = Literal["no_clear_benefit", "benefit", "too_early", "not_enough_data"]
+BenefitStatus = Literal[
+    "no_clear_benefit", "no_added_benefit", "benefit", "not_assessable", "too_early", "not_enough_data"
+]
+FLAG_STATUSES: tuple[BenefitStatus, ...] = ("no_clear_benefit", "no_added_benefit")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,9 +153,13 @@ class SideEffectTrend:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BenefitReview:
-    """The review for the clinician. ``status``: ``no_clear_benefit`` (the flag), ``benefit``,
+    """The review for the clinician. ``status``: ``no_clear_benefit`` (the flag: consider a slow
+    withdrawal), ``no_added_benefit`` (the flag when the baseline was already on baclofen:
+    consider returning to the lower dose; Dosewise's reading), ``benefit``, ``not_assessable``
+    (the baseline cannot show a benefit: scores already too low, or a dose no lower than now),
     ``too_early`` (the dose not yet stable for 6 weeks) or ``not_enough_data``; ``message``
-    says which with the numbers, ``reasons`` why."""
+    says which with the numbers, ``reasons`` why. ``baseline_doses_ug``: the daily doses the
+    plans gave in the baseline window, lowest first (0: none; empty: no titration found)."""
 
     status: BenefitStatus
     message: str
@@ -142,6 +168,7 @@ class BenefitReview:
     stable_daily_ug: int | None = None
     stable_since: date | None = None
     titration_start: date | None = None
+    baseline_doses_ug: tuple[int, ...] = ()
     baseline: ScoreWindow | None = None
     current: ScoreWindow | None = None
     side_effects: SideEffectTrend | None = None
@@ -152,7 +179,17 @@ class BenefitReview:
 
     @property
     def flagged(self) -> bool:
-        return self.status == "no_clear_benefit"
+        return self.status in FLAG_STATUSES
+
+    @property
+    def baseline_on_baclofen(self) -> bool:
+        """Whether the plans gave baclofen on any day of the baseline window."""
+        return any(self.baseline_doses_ug)
+
+    @property
+    def baseline_dose_text(self) -> str:
+        """The baseline window's daily dose as read: "30 mg/day", "15 to 30 mg/day"."""
+        return _doses_text(self.baseline_doses_ug)
 
     @property
     def weeks_stable(self) -> int | None:
@@ -165,11 +202,17 @@ class BenefitReview:
         """What the clinician's list shows of it: the flag without its numbers, and rising side
         effects; nothing otherwise."""
         found = []
-        if self.flagged and self.stable_daily_ug is not None:
-            found.append(
-                f"no clear benefit after {self.weeks_stable} weeks at {format_mg(self.stable_daily_ug)} "
-                "mg/day: consider a slow withdrawal"
-            )
+        if self.stable_daily_ug is not None:
+            dose = f"{format_mg(self.stable_daily_ug)} mg/day"
+            if self.status == "no_clear_benefit":
+                found.append(
+                    f"no clear benefit after {self.weeks_stable} weeks at {dose}: consider a slow withdrawal"
+                )
+            elif self.status == "no_added_benefit":
+                found.append(
+                    f"no added benefit after {self.weeks_stable} weeks at {dose} over "
+                    f"{self.baseline_dose_text}: consider returning to the lower dose"
+                )
         if self.side_effects is not None and self.side_effects.rising:
             found.append("side effects rising with each titration step")
         return tuple(found)
@@ -193,9 +236,16 @@ def _change(baseline: ScoreWindow | None, current: ScoreWindow | None, name: str
 def build_dose_periods(spans: Sequence[PlanSpan]) -> tuple[DosePeriod, ...]:
     """The daily dose the plans gave, day by day, as periods (equal neighbours merged). A later
     span takes over from its first day; an open-ended plan goes on at its last step, a taper
-    ends on its stop date (0 mg/day from then on). Before the first plan: nothing."""
+    ends on its stop date (0 mg/day from then on). A span replaced before its first day (a plan
+    saved to start later, then replaced before it began) gave nothing and changes nothing.
+    Before the first plan: nothing."""
     changes: dict[date, int] = {}
-    ordered = sorted(spans, key=lambda span: span.first_day)
+    # a plan replaced on or before its first day (a scheduled plan cancelled before it began)
+    # never gave a dose: left out first, so that it cuts off no plan before it
+    ordered = sorted(
+        (span for span in spans if span.until_day is None or span.first_day < span.until_day),
+        key=lambda span: span.first_day,
+    )
     for number, span in enumerate(ordered):
         plan = span.plan
         until = span.until_day
@@ -203,7 +253,7 @@ def build_dose_periods(spans: Sequence[PlanSpan]) -> tuple[DosePeriod, ...]:
         if following is not None and (until is None or following < until):
             until = following
         if until is not None and until <= span.first_day:
-            continue  # replaced before its first day
+            continue  # taken over on its first day by a later plan
         for day in list(changes):
             if day >= span.first_day:
                 del changes[day]
@@ -296,8 +346,21 @@ def review_benefit(
             reasons=("the plans give no rise of the daily dose to compare with",),
         )
     baseline = _window(entries, start - timedelta(days=BASELINE_DAYS), start - timedelta(days=1))
+    baseline_doses = _doses_between(periods, baseline.first_day, baseline.last_day)
+    base = replace(base, baseline_doses_ug=baseline_doses)
+    on_baclofen = any(baseline_doses)
+    before_dose = _doses_text(baseline_doses)
+    at_baseline = (
+        f"the {BASELINE_DAYS // 7} weeks before titration were already at {before_dose}: the "
+        "comparison shows what the rise added (Dosewise's reading, product default)"
+    )
+    if on_baclofen:
+        base = replace(base, rule=RULE_ADDED, sources=RULE_ADDED_SOURCES)
     if stable_days < STABLE_DAYS or changes_ahead:
-        return replace(base, baseline=baseline, **_too_early(stable, dose, stable_days, changes_ahead))
+        early = _too_early(stable, dose, stable_days, changes_ahead)
+        if on_baclofen:
+            early["reasons"] = (*early["reasons"], at_baseline)
+        return replace(base, baseline=baseline, **early)
     current_first = max(stable.first_day, today - timedelta(days=CURRENT_DAYS - 1))
     current = _window(entries, current_first, today)
     missing = [
@@ -310,23 +373,54 @@ def review_benefit(
         )
         if window.entries < MIN_ENTRIES
     ]
+    base = replace(base, baseline=baseline, current=current)
     if missing:
         return replace(
             base,
             status="not_enough_data",
             message=f"not enough data: too few diary entries to compare ({weeks} weeks at {dose})",
-            reasons=tuple(missing),
-            baseline=baseline,
-            current=current,
+            reasons=tuple(missing) + ((at_baseline,) if on_baclofen else ()),
         )
+    return _compare(base, baseline, current, dose=dose, weeks=weeks, at_baseline=at_baseline)
+
+
+def _compare(
+    base: BenefitReview,
+    baseline: ScoreWindow,
+    current: ScoreWindow,
+    *,
+    dose: str,
+    weeks: int,
+    at_baseline: str,
+) -> BenefitReview:
+    """The comparison of two windows with enough entries: not assessable, benefit, or the flag."""
+    baseline_doses = base.baseline_doses_ug
+    on_baclofen = base.baseline_on_baclofen
+    before_dose = _doses_text(baseline_doses)
     # both windows have entries; rounded so that a mean of thirds compares as people read it
     penn_change = round((current.penn_frequency or 0.0) - (baseline.penn_frequency or 0.0), 2)
     stiffness_change = round((current.stiffness_nrs or 0.0) - (baseline.stiffness_nrs or 0.0), 2)
+    at = f" (at {before_dose})" if on_baclofen else ""
     numbers = (
-        f"spasm frequency (Penn 0-4) {baseline.penn_frequency:.1f} before titration, "
+        f"spasm frequency (Penn 0-4) {baseline.penn_frequency:.1f} before titration{at}, "
         f"{current.penn_frequency:.1f} now ({penn_change:+.1f}); stiffness (0-10) "
         f"{baseline.stiffness_nrs:.1f} before, {current.stiffness_nrs:.1f} now ({stiffness_change:+.1f})"
     )
+    if max(baseline_doses) >= (base.stable_daily_ug or 0):
+        return replace(
+            base,
+            status="not_assessable",
+            message=(
+                f"benefit not assessable after {weeks} weeks at {dose}: the {BASELINE_DAYS // 7} weeks "
+                f"before titration were at {before_dose}, no less than now [product default DOSEWISE]. "
+                f"{numbers}"
+            ),
+            reasons=(
+                f"the titration started after a lowering of the dose: scores taken at {before_dose} "
+                f"cannot show what the titration to {dose} added (Dosewise's reading, product default)",
+                "no flag; this review never changes the plan",
+            ),
+        )
     improved = []
     if -penn_change >= PENN_IMPROVEMENT:
         improved.append(f"spasm frequency fell by {-penn_change:.1f} (at least {PENN_IMPROVEMENT:g} counts)")
@@ -335,13 +429,51 @@ def review_benefit(
             f"stiffness fell by {-stiffness_change:.1f} (at least {STIFFNESS_IMPROVEMENT:g} counts)"
         )
     if improved:
+        over = f" over {before_dose} [Dosewise's reading, product default DOSEWISE]" if on_baclofen else ""
         return replace(
             base,
             status="benefit",
-            message=f"benefit after {weeks} weeks at {dose}: {numbers}",
-            reasons=tuple(improved),
-            baseline=baseline,
-            current=current,
+            message=f"benefit after {weeks} weeks at {dose}{over}: {numbers}",
+            reasons=tuple(improved) + ((at_baseline,) if on_baclofen else ()),
+        )
+    fell_too_little = (
+        f"spasm frequency fell by less than {PENN_IMPROVEMENT:g} and stiffness by less than "
+        f"{STIFFNESS_IMPROVEMENT:g} (product defaults)"
+    )
+    if (
+        round(baseline.penn_frequency or 0.0, 2) < PENN_IMPROVEMENT
+        and round(baseline.stiffness_nrs or 0.0, 2) < STIFFNESS_IMPROVEMENT
+    ):
+        return replace(
+            base,
+            status="not_assessable",
+            message=(
+                f"benefit not assessable after {weeks} weeks at {dose}: the scores were already low "
+                f"before titration{at} [product default DOSEWISE]. {numbers}"
+            ),
+            reasons=(
+                f"spasm frequency {baseline.penn_frequency:.1f} and stiffness {baseline.stiffness_nrs:.1f} "
+                f"before titration cannot fall by {PENN_IMPROVEMENT:g} and {STIFFNESS_IMPROVEMENT:g}, "
+                "the least that counts (product defaults)",
+                "no flag: unchanged low scores do not show a lack of benefit; this review never "
+                "changes the plan",
+            ),
+        )
+    if on_baclofen:
+        return replace(
+            base,
+            status="no_added_benefit",
+            message=(
+                f"no added benefit after {weeks} weeks at {dose} over {before_dose}: consider "
+                "returning to the lower dose [Dosewise's reading, product default DOSEWISE; "
+                f"baclofen.md gives no rule for a rise from a dose already taken]. {numbers}"
+            ),
+            reasons=(
+                fell_too_little,
+                at_baseline,
+                "not whether baclofen helps; this review never changes the plan (a lower dose is "
+                "the prescriber's new plan)",
+            ),
         )
     return replace(
         base,
@@ -351,14 +483,33 @@ def review_benefit(
             f"[US-TAB, UK; product default DOSEWISE]. {numbers}"
         ),
         reasons=(
-            f"spasm frequency fell by less than {PENN_IMPROVEMENT:g} and stiffness by less than "
-            f"{STIFFNESS_IMPROVEMENT:g} (product defaults)",
+            fell_too_little,
             "a withdrawal is slow, never abrupt (baclofen.md section 4) [US-TAB]; "
             "this review never changes the plan",
         ),
-        baseline=baseline,
-        current=current,
     )
+
+
+def _doses_between(periods: tuple[DosePeriod, ...], first_day: date, last_day: date) -> tuple[int, ...]:
+    """The daily doses the periods give from ``first_day`` to ``last_day`` (0 on a day without
+    a period), each once, lowest first."""
+    found = set()
+    day = first_day
+    while day <= last_day:
+        index = _now_index(periods, day)
+        found.add(0 if index is None else periods[index].daily_ug)
+        day += timedelta(days=1)
+    return tuple(sorted(found))
+
+
+def _doses_text(doses_ug: Sequence[int]) -> str:
+    """ "30 mg/day", or "15 to 30 mg/day" for several doses."""
+    if not doses_ug:
+        return "no dose"
+    low, high = min(doses_ug), max(doses_ug)
+    if low == high:
+        return f"{format_mg(low)} mg/day"
+    return f"{format_mg(low)} to {format_mg(high)} mg/day"
 
 
 def _too_early(

@@ -9,11 +9,14 @@ from dosewise.domain.units import ug_to_mg
 
 
 def benefit_to_dict(review: BenefitReview) -> dict[str, Any]:
-    """``status`` (no_clear_benefit, benefit, too_early, not_enough_data), ``flag`` (true for
-    no_clear_benefit), the clinician-facing ``message`` and ``reasons``; the numbers: the stable
-    dose and since when, the weeks at it, the titration start, the baseline and current mean
-    scores and their change; the side effects per titration step; the rule, its settings
-    (product defaults) and its source keys. The review never changes a plan."""
+    """``status`` (no_clear_benefit, no_added_benefit, benefit, not_assessable, too_early,
+    not_enough_data), ``flag`` (true for no_clear_benefit and no_added_benefit), the
+    clinician-facing ``message`` and ``reasons``; the numbers: the stable dose and since when,
+    the weeks at it, the titration start, the daily doses the plans gave in the baseline window
+    (``baseline_daily_mg``, lowest first; ``baseline_on_baclofen`` when any is above 0: then the
+    review reads "no added benefit", Dosewise's reading), the baseline and current mean scores
+    and their change; the side effects per titration step; the rule, its settings (product
+    defaults) and its source keys. The review never changes a plan."""
     trend = review.side_effects
     return {
         "status": review.status,
@@ -25,6 +28,8 @@ def benefit_to_dict(review: BenefitReview) -> dict[str, Any]:
         "stable_since": None if review.stable_since is None else review.stable_since.isoformat(),
         "weeks_at_stable_dose": review.weeks_stable,
         "titration_start": None if review.titration_start is None else review.titration_start.isoformat(),
+        "baseline_daily_mg": [ug_to_mg(daily_ug) for daily_ug in review.baseline_doses_ug],
+        "baseline_on_baclofen": review.baseline_on_baclofen,
         "baseline": _window(review.baseline),
         "current": _window(review.current),
         "change": {"penn_frequency": review.penn_change, "stiffness_nrs": review.stiffness_change},

@@ -643,8 +643,11 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
 def benefit(context: Ctx, patient: Patient) -> dict[str, Any]:
     """The benefit review (baclofen.md section 10): the spasm (Penn) and stiffness scores after
     6 weeks at a stable dose against the 2 weeks before titration; ``flag`` true: "no clear
-    benefit after N weeks at D mg/day: consider a slow withdrawal", for the clinician to weigh.
-    Also whether side effects rose with each titration step. It never changes the plan."""
+    benefit after N weeks at D mg/day: consider a slow withdrawal", or, when those 2 weeks were
+    already on baclofen, "no added benefit ... over D0 mg/day: consider returning to the lower
+    dose" (Dosewise's reading), for the clinician to weigh; ``not_assessable`` when the baseline
+    cannot show a benefit. Also whether side effects rose with each titration step. It never
+    changes the plan."""
     from dosewise.exporters.benefit_json import benefit_to_dict
     from dosewise.services.benefit import review_patient_benefit
 
