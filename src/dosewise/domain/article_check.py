@@ -193,12 +193,11 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     sources = cite_sources(
         advice.source if advice else "", taper.min_total_days_source, taper.max_step_decrease_source
     )
+    if _has(_SAFE_STOP, sentence) and not _has(r"\b(?:never|not|don't|should not|must not)\b", sentence):
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
     denial = _stop_denial(sentence)
     if denial is not None:
         return _Part(verdict=denial, reference=reference, sources=sources)
-
-    if _has(_SAFE_STOP, sentence) and not _has(r"\b(?:never|not|don't|should not|must not)\b", sentence):
-        return _Part(verdict="contradicts", reference=reference, sources=sources)
     abrupt = _has(_ABRUPT, sentence)
     if _unexplained_negation(sentence, *_STOP_NEGATIONS):
         return _Part(verdict="not_covered", reference=reference, sources=sources)
