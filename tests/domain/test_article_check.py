@@ -198,6 +198,8 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Start with 5 mg three times a day for one day.", "contradicts"),
         ("Start with 5 mg three times a day for the first 3 days.", "agrees"),
         ("Some patients take 10 mg a day.", "not_covered"),
+        # "more than 100" has no top: not the hospital ceiling of 120 mg/day [FR]
+        ("More than 100 mg per day may be used in hospital.", "not_covered"),
         # weight: adults' doses are fixed amounts; mg/kg is the UK rule for children only
         ("The adult dose is 1 mg/kg per day.", "contradicts"),
         ("Your dose depends on your body weight.", "contradicts"),
@@ -235,6 +237,8 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Stopping baclofen abruptly is not safe.", "agrees"),
         ("Stopping baclofen without tapering can cause withdrawal.", "agrees"),
         ("Stopping baclofen abruptly is not dangerous.", "contradicts"),
+        ("Stopping baclofen suddenly is dangerous.", "agrees"),
+        ("Stopping baclofen abruptly is unlikely to cause withdrawal.", "not_covered"),
         # missed dose [NHS]
         ("If you miss a dose, take it as soon as you remember.", "agrees"),
         ("If you miss a dose, double the next one.", "contradicts"),
@@ -256,8 +260,11 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Combining baclofen with opioids will not cause breathing problems.", "contradicts"),
         ("Baclofen can be safely combined with opioids.", "contradicts"),
         ("Do not take baclofen with alcohol, because it can increase drowsiness.", "agrees"),
+        ("Baclofen is not safe to combine with opioids because it can slow breathing.", "agrees"),
+        ("It is fine to drink alcohol while taking baclofen.", "contradicts"),
         # side effects
         ("Common side effects include drowsiness, nausea and headache.", "agrees"),
+        ("Common side effects include drowsiness and confusion.", "agrees"),  # confusion 1-11% [US-TAB]
         ("Baclofen has no side effects.", "contradicts"),
         ("If you have trouble breathing, seek emergency help immediately.", "agrees"),
         # pregnancy and breastfeeding

@@ -201,6 +201,10 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     abrupt = _has(_ABRUPT, sentence)
     if _unexplained_negation(sentence, *_STOP_NEGATIONS):
         return _Part(verdict="not_covered", reference=reference, sources=sources)
+    if abrupt and _has(r"\bdanger\w*|\bharmful\b|\brisky\b|\bserious\b", sentence):
+        return _Part(
+            verdict="agrees", reference=reference, sources=sources
+        )  # "stopping suddenly is dangerous"
     if (abrupt and (_has(_NEGATION, sentence) or _has(_SLOW_STOP, sentence))) or (
         not abrupt and _has(r"\btaper\w*|\bgradual\w*|\bslow\w*", sentence)
     ):
@@ -225,6 +229,9 @@ _STOP_NEGATIONS = (
 )
 
 
+_HEDGE = r"\bunlikely\b|\brarely\b|\bseldom\b|\b(?:little|low|small|minimal) risk\b|\bhardly\b"
+
+
 def _stop_denial(sentence: str) -> Verdict | None:
     """What a sentence denies about stopping: the taper ("does not need to be tapered"), the harm
     ("does not cause withdrawal") or the danger ("stopping abruptly is safe"): contradicts, or
@@ -235,6 +242,8 @@ def _stop_denial(sentence: str) -> Verdict | None:
     if _denies(r"caus|lead|result|trigger|bring|provok|produc|give", _STOP_HARM, sentence):
         tapered = _has(_TAPER, re.sub(r"\bwithout (?:a |any )?(?:taper\w*|reduc\w*)", " ", sentence))
         return "not_covered" if tapered and not abrupt else "contradicts"
+    if _has(_HEDGE, sentence):  # "unlikely to cause withdrawal", "rarely causes problems"
+        return "not_covered"
     if abrupt and _permits(sentence):  # "stopping abruptly is safe", "stop whenever you like"
         # "stopping abruptly is dangerous, tapering is safe": which one is safe is not read
         return "not_covered" if _has(r"\btaper\w*|\bgradual\w*|\bslow\w*", sentence) else "contradicts"
@@ -575,7 +584,9 @@ def _above_label(amount: float, text: str, monograph: Monograph, *, beyond: bool
     )
     hospital = _has(r"\bhospital\w*|\bmonitored\b|\bclose monitoring\b", text)
     ceiling = titration.override_max_daily_mg
-    agrees = hospital and (amount < ceiling if beyond else amount <= ceiling)
+    if beyond:  # "more than X": no top given, so at best not covered
+        return _as("not_covered" if hospital and amount < ceiling else "contradicts", reference)
+    agrees = hospital and amount <= ceiling
     return _as("agrees" if agrees else "contradicts", reference)
 
 
@@ -682,7 +693,7 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 _INTERACTION_CUE = (
     r"\bcombin\w*|\bmix\w*|\btogether\b|\binteract\w*|\btak\w* (?:baclofen |it )?with\b|\btaken with\b"
-    r"|\bwith other\b|\balong with\b|\balongside\b"
+    r"|\bwith other\b|\balong with\b|\balongside\b|\bwhile (?:taking|on|using)\b"
 )
 _NO_INTERACTION = (
     r"\bno (?:known )?interactions?\b|\bdoes not interact\b|\bsafe to (?:combine|mix|take with)\b"
@@ -726,7 +737,7 @@ def _check_interactions(sentence: str, monograph: Monograph) -> _Part | None:
         f"{', '.join(rule.classes).replace('_', ' ')}: {rule.effect} ({rule.severity})." for rule in rules
     )
     sources = cite_sources(*(rule.source for rule in rules))
-    if _has(_NO_INTERACTION, low):
+    if _has(_NO_INTERACTION, low) and not _negates(r"safe", low):  # not "is not safe to combine"
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     # "does not increase drowsiness", "will not cause breathing problems", "can be safely combined"
     if _denies(_EFFECT_VERBS, _EFFECT_OBJECTS, low) or _permits(low):
@@ -815,8 +826,11 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
     low = sentence.lower()
     if _has(_NO_SIDE_EFFECTS, low):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
-    kinds = {kind for _, kind in found}
-    agrees = "common" not in kinds if _has(_SERIOUS_CUE, low) else kinds == {"common"}
+    serious_cue = _has(_SERIOUS_CUE, low)
+    label_common = {s.key for s in monograph.symptoms if s.common_in_label}
+    # confusion is among the label's common effects [US-TAB] though triage reads it as alarming
+    kinds = {"common" if key in label_common and not serious_cue else kind for key, kind in found}
+    agrees = "common" not in kinds if serious_cue else kinds == {"common"}
     # "so it is fine to drive" or "in 90% of patients" says more than this checker reads
     agrees = agrees and not _permits(low) and not _has(r"\d\s*%|\bpercent\b", low)
     return _Part(verdict="agrees" if agrees else "not_covered", reference=reference, sources=sources)
