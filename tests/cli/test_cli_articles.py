@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli as run
 from conftest import run_cli_json as run_json
 
-SEEDS = Path(__file__).parent.parent / "data" / "article_seeds"
+SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 
 
 def test_check_article_json_contract(capsys):

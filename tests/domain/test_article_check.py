@@ -1,6 +1,6 @@
 """Does this article agree with the label? Claims read from a page and compared with the
 monograph. Expected verdicts are written by hand from baclofen.md and from reading each seed page
-(tests/data/article_seeds, copies of ../shared/seeds)."""
+(tests/data/seeds, copies of ../shared/seeds)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from dosewise.domain.article_check import check_article, split_sentences
 from dosewise.monographs import load_guidance, load_monograph
 
-SEEDS = Path(__file__).parent.parent / "data" / "article_seeds"
+SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 
 
 def check(text: str):
@@ -51,11 +51,21 @@ def test_seed_000_patient_guide():
     assert "contradicts" not in claims.values()
 
 
-WEIGHT_SENTENCES = (
+# says the dose follows body weight, with no age or child beside it: the adult label gives fixed
+# amounts (5 mg three times daily upwards, at most 80 mg/day [US-TAB]); mg/kg is the UK rule for
+# children only [UK]
+WEIGHT_SENTENCES = ("Patients with a higher body weight may require higher doses of Baclofen",)
+# not checkable against the label, so not covered (not a contradiction):
+WEIGHT_NOT_COVERED = (
+    # age is a real factor (careful titration in older adults [PMS, UK], weight-based dosing in
+    # children [UK]); "play crucial roles" names no rule
     "When it comes to the effectiveness and dosage requirements of Baclofen, a patient's age and weight",
+    # "can impact" is vague: it states no dose per weight
     "Weight is another factor that can impact the effectiveness and dosage requirements",
-    "Patients with a higher body weight may require higher doses of Baclofen",
+    # a big weight change moves creatinine clearance by Cockcroft-Gault (weight in the formula
+    # [CG76]), and doses are scaled by it [VLAV14]: "adjustments may be necessary" can be true
     "If there are significant weight fluctuations, dosage adjustments may be necessary",
+    # "based on age and weight": age is supported [PMS, UK], weight for children [UK]
     "To understand the specific dosage requirements based on age and weight",
 )
 
@@ -73,6 +83,8 @@ def test_seed_001_pharmacy_page_weight_based_adult_dosing_contradicts_the_label(
         assert "15, 30, 45, 60 mg/day" in claim.reference
         assert "US-TAB" in claim.sources and "UK" in claim.sources
     claims = {c.text: c.verdict for c in result.claims}
+    for start in WEIGHT_NOT_COVERED:
+        assert verdict_of(claims, start) == "not_covered"
     # telling the prescriber about weight changes is not a dosing rule: not covered
     assert (
         verdict_of(claims, "It is essential for patients to communicate any changes in their weight")
@@ -94,7 +106,8 @@ def test_seed_001_pharmacy_page_weight_based_adult_dosing_contradicts_the_label(
 
 def test_seed_002_blog_agrees_on_start_step_maximum_and_interactions():
     claims = verdicts(seed("002"))
-    assert verdict_of(claims, "The response varies: some get strong relief at 10 mg per day") == "agrees"
+    # 10 mg/day is below the usual effective range, 40-80 mg/day [US-TAB]: not the label's
+    assert verdict_of(claims, "The response varies: some get strong relief at 10 mg per day") == "not_covered"
     assert verdict_of(claims, "A typical adult starts with 5 mg three times a day") == "agrees"
     assert verdict_of(claims, "Every few days the doctor may add 5 mg per dose") == "agrees"
     assert verdict_of(claims, "Baclofen combined with other CNS depressants") == "agrees"
@@ -170,30 +183,88 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Up to 150 mg per day may be used in hospital.", "contradicts"),
         ("Never take more than 20 mg per dose.", "agrees"),
         ("You may take up to 30 mg per dose.", "contradicts"),
+        # only the first amount of a start sentence is the start; 20 mg x3 = 60 mg/day is a step
+        (
+            "Treatment starts at 5 mg three times a day and goes up gradually to 20 mg three times a day.",
+            "agrees",
+        ),
+        ("Many people need more than 80 mg per day to control spasms.", "contradicts"),
+        # a step per dose is three times that per day: 30 and 45 mg/day, above the 15 mg step
+        ("Increase by 10 mg per dose every 3 days.", "contradicts"),
+        ("Increase the dose by 15 mg per dose every three days.", "contradicts"),
+        # the label's first step lasts 3 days [US-TAB]; a week is slower than labelled (older
+        # adults are titrated more carefully [PMS, UK]): not the label's schedule, not contrary to it
+        ("Start with 5 mg three times a day for the first week.", "not_covered"),
+        ("Start with 5 mg three times a day for one day.", "contradicts"),
+        ("Start with 5 mg three times a day for the first 3 days.", "agrees"),
+        ("Some patients take 10 mg a day.", "not_covered"),
+        # "more than 100" has no top: not the hospital ceiling of 120 mg/day [FR]
+        ("More than 100 mg per day may be used in hospital.", "not_covered"),
         # weight: adults' doses are fixed amounts; mg/kg is the UK rule for children only
         ("The adult dose is 1 mg/kg per day.", "contradicts"),
         ("Your dose depends on your body weight.", "contradicts"),
         ("In children the dose depends on body weight.", "not_covered"),
+        ("Adults take 1 mg/kg of baclofen daily.", "contradicts"),
+        ("Weight plays a role in how baclofen works for you.", "not_covered"),
         # kidney
         ("People with kidney disease need lower doses.", "agrees"),
         ("No dose adjustment is needed in kidney disease.", "contradicts"),
+        # doses are scaled by creatinine clearance [VLAV14]; it builds up when the kidneys are
+        # weak [WOLF17, CHEONG20]
+        ("Kidney problems do not require any dose adjustment.", "contradicts"),
+        ("Dose reduction is not needed in kidney disease.", "contradicts"),
+        ("Baclofen is not cleared by the kidneys.", "contradicts"),
+        ("People with kidney disease can take higher doses of baclofen.", "contradicts"),
+        # Cockcroft-Gault uses body weight [CG76]: a dose following weight through CrCl is not
+        # weight-based dosing
+        (
+            "Because creatinine clearance is calculated from age, weight and creatinine, the dose may "
+            "need adjusting after a big weight change.",
+            "not_covered",
+        ),
         # stopping
         ("Never stop baclofen suddenly.", "agrees"),
         ("Baclofen should be tapered off slowly.", "agrees"),
         ("You can stop baclofen abruptly at any time.", "contradicts"),
         ("There is no need to taper baclofen.", "contradicts"),
+        # never stop suddenly; a stop is a taper of at least 14 days [US-TAB, OZO, LYV, PMS, NHS, FR]
+        ("Stopping baclofen abruptly does not cause withdrawal.", "contradicts"),
+        ("Baclofen does not need to be tapered.", "contradicts"),
+        ("Tapering is not necessary when stopping baclofen.", "contradicts"),
+        ("You do not need to taper baclofen, so stopping suddenly is fine.", "contradicts"),
+        ("Stopping baclofen abruptly is safe.", "contradicts"),
+        ("You can stop taking it whenever you like.", "contradicts"),
+        ("Stopping baclofen abruptly is not safe.", "agrees"),
+        ("Stopping baclofen without tapering can cause withdrawal.", "agrees"),
+        ("Stopping baclofen abruptly is not dangerous.", "contradicts"),
+        ("Stopping baclofen suddenly is dangerous.", "agrees"),
+        ("Stopping baclofen abruptly is unlikely to cause withdrawal.", "not_covered"),
         # missed dose [NHS]
         ("If you miss a dose, take it as soon as you remember.", "agrees"),
         ("If you miss a dose, double the next one.", "contradicts"),
         ("If you miss a dose, take two doses next time.", "contradicts"),
         ("Never take two doses together to make up for a missed dose.", "agrees"),
+        ("If you miss a dose, it is not a problem to double the next one.", "contradicts"),
+        # skip it when the next dose is due in less than 2 hours [NHS]
+        (
+            "If you miss a dose, take it as soon as you remember, even if your next dose is due soon.",
+            "contradicts",
+        ),
         # interactions
         ("Combining baclofen with opioids can slow your breathing.", "agrees"),
         ("Baclofen has no interactions with opioids.", "contradicts"),
         ("It is safe to combine baclofen with alcohol.", "contradicts"),
         ("Taking baclofen with lithium can cause drowsiness.", "not_covered"),
+        # opioids and alcohol add to sedation and can slow breathing [US-TAB, OZO, PMS]
+        ("Taking baclofen with alcohol does not increase drowsiness.", "contradicts"),
+        ("Combining baclofen with opioids will not cause breathing problems.", "contradicts"),
+        ("Baclofen can be safely combined with opioids.", "contradicts"),
+        ("Do not take baclofen with alcohol, because it can increase drowsiness.", "agrees"),
+        ("Baclofen is not safe to combine with opioids because it can slow breathing.", "agrees"),
+        ("It is fine to drink alcohol while taking baclofen.", "contradicts"),
         # side effects
         ("Common side effects include drowsiness, nausea and headache.", "agrees"),
+        ("Common side effects include drowsiness and confusion.", "agrees"),  # confusion 1-11% [US-TAB]
         ("Baclofen has no side effects.", "contradicts"),
         ("If you have trouble breathing, seek emergency help immediately.", "agrees"),
         # pregnancy and breastfeeding
@@ -201,6 +272,15 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("If you become pregnant, stop baclofen immediately.", "contradicts"),
         ("There is limited data on baclofen in pregnancy.", "agrees"),
         ("Baclofen passes into breast milk in small amounts.", "agrees"),
+        # no studies in pregnancy, used only if the benefit clearly justifies the risk [US-TAB]
+        ("There is limited evidence of harm, so baclofen can be used freely in pregnancy.", "contradicts"),
+        ("Baclofen is safe in pregnancy and there is no risk to the baby.", "contradicts"),
+        ("Baclofen is not known to be safe in pregnancy.", "not_covered"),
+        # the labels differ for breastfeeding (LIO-IT: no effect expected; CH-LIOHEM: do not use)
+        ("Only a small amount passes into breast milk, so breastfeeding is fine.", "not_covered"),
+        # side effects: the label's common effects, nothing about driving or a percentage checked
+        ("Baclofen can cause drowsiness, so it is fine to drive.", "not_covered"),
+        ("Baclofen may cause drowsiness in 90% of patients.", "not_covered"),
     ],
 )
 def test_constructed_claims(sentence: str, verdict: str):
@@ -220,6 +300,23 @@ def test_references_carry_the_monographs_numbers_and_keys():
     assert "CrCl 30 to under 50 mL/min: x 1/2" in kidney.reference and "VLAV14" in kidney.sources
     result = check("The maximum dose is 120 mg per day. Never stop baclofen suddenly.")
     assert set(result.sources) <= set(monograph.sources)
+
+
+def test_references_cite_their_own_sources():
+    (kidney,) = check("Baclofen is not cleared by the kidneys.").claims
+    assert "can build up" in kidney.reference and {"WOLF17", "CHEONG20"} <= set(kidney.sources)
+    (breast,) = check("Only a small amount passes into breast milk, so breastfeeding is fine.").claims
+    assert "Labels differ" in breast.reference and set(breast.sources) == {"LIO-IT", "CH-LIOHEM"}
+    (weight,) = check(
+        "Because creatinine clearance is calculated from age, weight and creatinine, the dose may need "
+        "adjusting after a big weight change."
+    ).claims
+    assert "Cockcroft-Gault" in weight.reference and "CG76" in weight.sources
+    (side,) = check("Common side effects include drowsiness, nausea and headache.").claims
+    common = side.reference.split(". Get medical help at once for: ")[0]
+    assert "confusion [US-TAB]" in common  # 1-11% [US-TAB]
+    assert "agitation or anxiety [UK, PMS]" in common
+    assert {"US-TAB", "UK", "PMS"} <= set(side.sources)
 
 
 def test_text_without_claims_and_questions():

@@ -87,11 +87,58 @@ def _has(pattern: str, text: str) -> bool:
 
 _NEGATION = r"\b(?:never|not|no|don't|do not|avoid|avoided|shouldn't|should not|must not|without)\b"
 
+# What a negation denies is what it governs: the next few words ("does not cause withdrawal",
+# "not need to be tapered"), not any word elsewhere in the sentence ("never stop it: it can cause
+# withdrawal" denies the stop, not the withdrawal).
+_NEG_WORD = r"(?:\b(?:never|not|no|cannot|without|neither|nor)|n't)"
+_PERMISSIVE = (
+    r"\b(?:safe|safely|fine|ok|okay|alright|harmless|freely)\b|\bno (?:\w+ )?(?:risk|harm|danger|problem)s?\b"
+    r"|\bnot (?:a |an |any )?(?:problem|issue|concern|dangerous|harmful|risky)\b|\bnothing to worry\b"
+    r"|\bwithout (?:any )?(?:risk|harm|danger|worry|concern|problem)s?\b|\bwhenever you (?:like|want|wish)\b"
+)
+_NOT_NEEDED = (
+    r"(?:\b(?:no|not|never)|n't)\s+(?:\w+\s+){0,2}"
+    r"(?:need\w*|necessary|required|requir\w*|essential|have to)\b"
+    r"|\bunnecessary\b|\bneedless\b"
+)
+
+
+def _negates(target: str, text: str, gap: int = 2) -> bool:
+    """A negation word governing ``target``: at most ``gap`` words between them."""
+    return _has(rf"{_NEG_WORD}\s+(?:\w+\s+){{0,{gap}}}(?:{target})", text)
+
+
+def _denies(verbs: str, objects: str, text: str) -> bool:
+    """A negated verb with its object ("will not cause breathing problems"), or a negated object
+    ("no withdrawal", "without any risk")."""
+    # "without" governs the word after it only: "stopping without tapering can cause withdrawal"
+    negation = r"(?:\b(?:never|not|no|cannot|neither|nor)|n't)\s+(?:\w+\s+){0,2}|\bwithout\s+"
+    return _has(rf"(?:{negation})(?:{verbs})\w*\s+(?:\w+\s+){{0,2}}(?:{objects})", text) or _has(
+        rf"\b(?:no|without)\s+(?:\w+\s+)?(?:{objects})", text
+    )
+
+
+def _permits(text: str) -> bool:
+    """Something said to be safe, fine or free of risk, and that word not itself negated ("is not
+    safe", "has not been shown to be safe")."""
+    return _has(_PERMISSIVE, text) and not _negates(r"safe\w*|fine|ok|okay|freely|harmless", text, gap=4)
+
+
+def _unexplained_negation(text: str, *explained: str) -> bool:
+    """A negation left once the ``explained`` phrases are removed: the sentence says something
+    this checker did not read, so it cannot agree."""
+    for pattern in explained:
+        text = re.sub(pattern, " ", text)
+    return _has(_NEGATION + "|n't\\b|\\bcannot\\b", text)
+
+
 # ---------------------------------------------------------------------------------------------
 # Missed dose
 
 _MISSED = r"\bmiss(?:ed|es|ing)?\b.*\bdoses?\b|\bdoses?\b.*\bmissed\b"
 _DOUBLE = r"\bdoubl\w*|\btwo doses\b|\bextra dose\b"
+_DOUBLE_VERB = r"doubl\w*|two doses|an extra dose|extra doses?"
+_EVEN_IF = r"\beven (?:if|when|though)\b|\bregardless\b|\bno matter\b"
 
 
 def _check_missed(sentence: str, monograph: Monograph) -> _Part | None:
@@ -103,8 +150,16 @@ def _check_missed(sentence: str, monograph: Monograph) -> _Part | None:
     )
     sources = cite_sources(rules.window_source, rules.message_source)
     doubles = _has(_DOUBLE, sentence)
-    if doubles and not _has(_NEGATION, sentence):
+    if doubles and _permits(sentence):  # "it is not a problem to double the next one"
         return _Part(verdict="contradicts", reference=reference, sources=sources)
+    # the label's exception ignored: "take it as soon as you remember, even if the next is due"
+    if _has(r"\bas soon as\b", sentence) and _has(_EVEN_IF, sentence):
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
+    never_double = _negates(_DOUBLE_VERB, sentence, gap=3)  # "do not double up", "not to take a double"
+    if doubles and not never_double and not _has(_NEGATION, sentence):
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
+    if _unexplained_negation(sentence, rf"{_NEG_WORD}\s+(?:\w+\s+){{0,3}}(?:{_DOUBLE_VERB})"):
+        return _Part(verdict="not_covered", reference=reference, sources=sources)
     if doubles or _has(r"\bas soon as\b|\bskip\w*\b", sentence):
         return _Part(verdict="agrees", reference=reference, sources=sources)
     return _Part(verdict="not_covered", reference=reference, sources=sources)
@@ -140,12 +195,59 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     )
     if _has(_SAFE_STOP, sentence) and not _has(r"\b(?:never|not|don't|should not|must not)\b", sentence):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
+    denial = _stop_denial(sentence)
+    if denial is not None:
+        return _Part(verdict=denial, reference=reference, sources=sources)
     abrupt = _has(_ABRUPT, sentence)
+    if _unexplained_negation(sentence, *_STOP_NEGATIONS):
+        return _Part(verdict="not_covered", reference=reference, sources=sources)
+    if abrupt and _has(r"\bdanger\w*|\bharmful\b|\brisky\b|\bserious\b", sentence):
+        return _Part(
+            verdict="agrees", reference=reference, sources=sources
+        )  # "stopping suddenly is dangerous"
     if (abrupt and (_has(_NEGATION, sentence) or _has(_SLOW_STOP, sentence))) or (
         not abrupt and _has(r"\btaper\w*|\bgradual\w*|\bslow\w*", sentence)
     ):
         return _Part(verdict="agrees", reference=reference, sources=sources)
     return _Part(verdict="not_covered", reference=reference, sources=sources)
+
+
+_STOP_VERB = r"stop\w*|discontinu\w*|quit\w*|come off|coming off|be stopped|abrupt\w*|sudden\w*|cold turkey"
+_TAPER = r"\btaper\w*|\bgradual\w*|\bslow\w*|\breduc\w*|\bwean\w*|\blower\w*"
+_STOP_HARM = (
+    r"withdrawal|seizures?|hallucinat\w*|rebound|problems?|harm|danger|risks?|symptoms?|fever"
+    r"|side[ -]effects?|issues?|complications?"
+)
+# negations that say what the label says: "never stop suddenly", "should not be stopped
+# abruptly", "is not safe", "without tapering" (said of a stop), "should be avoided"
+_STOP_NEGATIONS = (
+    rf"{_NEG_WORD}\s+(?:\w+\s+){{0,2}}(?:{_STOP_VERB})",
+    rf"{_NEG_WORD}\s+(?:\w+\s+){{0,4}}(?:safe\w*|a good idea|advis\w*|recommended)",
+    r"\bwithout (?:a |any )?(?:taper\w*|reduc\w*|lowering|weaning)",
+    r"\bavoid\w*",
+    r"^no\b,?",  # the answer to a question: "No, baclofen should not be stopped abruptly."
+)
+
+
+_HEDGE = r"\bunlikely\b|\brarely\b|\bseldom\b|\b(?:little|low|small|minimal) risk\b|\bhardly\b"
+
+
+def _stop_denial(sentence: str) -> Verdict | None:
+    """What a sentence denies about stopping: the taper ("does not need to be tapered"), the harm
+    ("does not cause withdrawal") or the danger ("stopping abruptly is safe"): contradicts, or
+    not_covered when the sentence also speaks of a taper ("a slow taper does not cause withdrawal")."""
+    abrupt = _has(_ABRUPT + r"|\bat any time\b|\bany ?time\b|\bwhenever\b", sentence)
+    if _has(_NOT_NEEDED, sentence) and _has(_TAPER, sentence):
+        return "contradicts"  # "tapering is not necessary", "you do not need to taper"
+    if _denies(r"caus|lead|result|trigger|bring|provok|produc|give", _STOP_HARM, sentence):
+        tapered = _has(_TAPER, re.sub(r"\bwithout (?:a |any )?(?:taper\w*|reduc\w*)", " ", sentence))
+        return "not_covered" if tapered and not abrupt else "contradicts"
+    if _has(_HEDGE, sentence):  # "unlikely to cause withdrawal", "rarely causes problems"
+        return "not_covered"
+    if abrupt and _permits(sentence):  # "stopping abruptly is safe", "stop whenever you like"
+        # "stopping abruptly is dangerous, tapering is safe": which one is safe is not read
+        return "not_covered" if _has(r"\btaper\w*|\bgradual\w*|\bslow\w*", sentence) else "contradicts"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +273,16 @@ def _check_pregnancy(sentence: str, guidance: Guidance) -> _Part | None:
         _statements(guidance, "breastfeeding") if breast else ()
     )
     reference, sources = _cite(statements)
+    if _permits(sentence):  # "safe", "used freely", "no risk to the baby", "breastfeeding is fine"
+        # in pregnancy the label asks for use only if clearly needed [US-TAB]; for breastfeeding
+        # the labels differ (LIO-IT expects no effect on the baby, CH-LIOHEM advises against it),
+        # so the label neither confirms nor rules out "fine": not covered, with both sources
+        verdict: Verdict = "contradicts" if pregnant else "not_covered"
+        return _Part(verdict=verdict, reference=reference, sources=sources)
+    if _has(r"\blimited (?:\w+ )?of (?:harm|risk|danger|problems?)\b", sentence):
+        # "limited evidence of harm" is not the label's "no studies"
+        return _Part(verdict="not_covered", reference=reference, sources=sources)
+
     if _has(
         r"\b(?:is|are|it's)\s+(?:completely |perfectly |totally |entirely )?safe\b", sentence
     ) and not _has(r"\b(?:not|never|no)\b", sentence):
@@ -231,9 +343,29 @@ def _check_kidney(sentence: str, monograph: Monograph) -> _Part | None:
     )
     if _has(_KIDNEY_NO_EFFECT, sentence):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
-    if _has(_KIDNEY_AGREES, sentence):
+    denied = _negates(_KIDNEY_DENIED, sentence, gap=3) or (
+        _has(_NOT_NEEDED, sentence) and _has(r"\badjust\w*|\breduc\w*|\blower\w*|\bchang\w*", sentence)
+    )
+    if denied or _has(_KIDNEY_HIGHER, sentence):
+        # "not cleared by the kidneys" with "but by ..." is a contrast this checker does not read
+        contrast = _has(r"\bbut\b|\bhowever\b|\bunless\b|\bexcept\b|\binstead\b", sentence)
+        verdict: Verdict = "not_covered" if contrast else "contradicts"
+        return _Part(verdict=verdict, reference=reference, sources=sources)
+    if _has(_KIDNEY_AGREES, sentence) and not _unexplained_negation(sentence):
         return _Part(verdict="agrees", reference=reference, sources=sources)
     return _Part(verdict="not_covered", reference=reference, sources=sources)
+
+
+# what a negation may deny about the kidneys: "do not require any dose adjustment", "is not
+# cleared by the kidneys", "does not build up"
+_KIDNEY_DENIED = (
+    r"adjust\w*|reduc\w*|lower\w*|chang\w*|clear\w*|excret\w*|eliminat\w*|removed|depend\w*|affect\w*"
+    r"|accumulat\w*|build\w* up|matter\w*|caution\w*|careful\w*"
+)
+_KIDNEY_HIGHER = (
+    r"\b(?:can|may|should|could|need to|needs to|must)\s+(?:\w+\s+)?(?:take|use|have|get|be given)\s+"
+    r"(?:\w+\s+)?(?:higher|larger|bigger|more) (?:doses?|amounts?)\b"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +380,14 @@ _DEPENDS = (
 )
 
 
+_PER_KG = r"\bmg/kg\b|\bmg per (?:kg|kilogram)\b|\bper (?:kg|kilogram)\b"
+_BY_WEIGHT = (
+    r"\b(?:depend\w*|based|calculated|determined|worked out|according)\s+(?:\w+\s+){0,4}weight\b"
+    r"|\b(?:higher|greater|more|larger|bigger) (?:body )?weight\b|\bheavier\b"
+)
+_AGE = r"\bage\b|\bolder\b|\belderly\b|\byounger\b"
+
+
 def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
     titration = monograph.titration
     children = titration.children
@@ -260,6 +400,27 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
     )
     sources = cite_sources(titration.source, titration.max_daily_source, children.limits_source)
     about_children = _has(_CHILDREN, sentence)
+    if _has(_KIDNEY + r"|\bcrcl\b|\bcockcroft", sentence):
+        # kidney function for dosing is CrCl by Cockcroft-Gault, which uses body weight [CG76]: a
+        # dose following a weight change through the kidney bands is not weight-based dosing
+        kidney = (
+            " Kidney function for dosing is creatinine clearance by Cockcroft-Gault (from age, body "
+            "weight and serum creatinine), and doses are scaled by it."
+        )
+        return _Part(
+            verdict="not_covered",
+            reference=reference + kidney,
+            sources=cite_sources(*sources, monograph.kidney.formula_source, monograph.kidney.bands_source),
+        )
+    negated = _has(_NEGATION + r"|n't\b", sentence)
+    if not about_children and not negated and _has(_DOSE_WORD + "|" + _PER_KG, sentence):
+        # an adult dose in mg/kg, or one said to follow body weight, is not the label's fixed
+        # schedule; with age beside it ("based on age and weight") it is partly true (older adults
+        # [PMS, UK], children [UK]), and a vague "weight plays a role" says nothing checkable
+        if _has(_PER_KG, sentence) or (_has(_BY_WEIGHT, sentence) and not _has(_AGE, sentence)):
+            return _Part(verdict="contradicts", reference=reference, sources=sources)
+        return _Part(verdict="not_covered", reference=reference, sources=sources)
+
     if _has(_DOSE_WORD, sentence) and _has(_DEPENDS, sentence) and not about_children:
         if _has(r"\bnot\b.*\b(?:based on|depend\w*)\b", sentence):
             return _Part(verdict="agrees", reference=reference, sources=sources)
@@ -337,17 +498,45 @@ def _as(verdict: Verdict, reference: _Part) -> _Part:
     return _Part(verdict=verdict, reference=reference.reference, sources=reference.sources)
 
 
+_STARTING = r"\bstart\w*|\bbegin\w*|\binitial\w*|\bfirst\b|\blow dose\b"
+
+
 def _start_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]:
     parts: list[_Part] = []
     times = min(monograph.titration.doses_per_day)
-    starting = _has(r"\bstart\w*|\bbegin\w*|\binitial\w*|\bfirst\b|\blow dose\b", text)
-    for match in _TID.finditer(text):
+    starting = _has(_STARTING, text)
+    for index, match in enumerate(_TID.finditer(text)):
         single = float(match.group(1))
-        if starting:
-            parts.append(_as("agrees" if single == refs.first_single_mg else "contradicts", refs.schedule))
+        # the start is the first amount named; later ones are where it goes ("... up to 20 mg
+        # three times a day"), checked against the maximum only
+        if starting and index == 0:
+            verdict: Verdict = "agrees" if single == refs.first_single_mg else "contradicts"
+            if verdict == "agrees":
+                verdict = _verdict_of_first_step(text[match.end() :], monograph.titration.step_days)
+            parts.append(_as(verdict, refs.schedule))
         elif single * times > monograph.titration.max_daily_mg:
             parts.append(_as("contradicts", refs.maximum))
     return parts
+
+
+_FOR_DAYS = re.compile(r"\bfor (?:the )?(?:first )?(?:(\w+)\s+)?(days?|weeks?|months?)\b")
+_COUNT = {**_DAYS, "a": 1, "an": 1, "six": 6, "seven": 7, "ten": 10, "fourteen": 14}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+
+
+def _verdict_of_first_step(after: str, step_days: int) -> Verdict:
+    """How long the start lasts, when the sentence says ("for the first week"): the label's
+    first step lasts ``step_days``; shorter is a faster rise than labelled (contradicts), longer
+    is a slower one the label does not give (not covered)."""
+    found = _FOR_DAYS.search(after)
+    if found is None:
+        return "agrees"
+    word = found.group(1) or "one"
+    count = _COUNT.get(word, int(word) if word.isdigit() else None)
+    if count is None:
+        return "not_covered"
+    days = count * _UNIT_DAYS[found.group(2).rstrip("s")]
+    return "agrees" if days == step_days else "contradicts" if days < step_days else "not_covered"
 
 
 def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]:
@@ -362,7 +551,9 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
             amount == refs.step_single_mg if per_dose else amount in (refs.step_single_mg, refs.step_daily_mg)
         )
         too_fast = days is not None and days < titration.step_days
-        if amount > titration.beyond_labelled.max_increase_mg or too_fast:
+        # a step "per dose" rises the daily total by that much at each of the day's doses
+        daily_step = amount * min(titration.doses_per_day) if per_dose else amount
+        if daily_step > titration.beyond_labelled.max_increase_mg or too_fast:
             parts.append(_as("contradicts", refs.schedule))
         else:
             parts.append(
@@ -374,11 +565,14 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
         for match in _STEP_PER_DOSE.finditer(text):
             every = _has(r"\bevery (?:few|3|three) days\b", text)
             same = float(match.group(1)) == refs.step_single_mg and every
-            parts.append(_as("agrees" if same else "not_covered", refs.schedule))
+            daily_step = float(match.group(1)) * min(titration.doses_per_day)
+            too_big = daily_step > titration.beyond_labelled.max_increase_mg
+            verdict: Verdict = "contradicts" if too_big else "agrees" if same else "not_covered"
+            parts.append(_as(verdict, refs.schedule))
     return parts
 
 
-def _above_label(amount: float, text: str, monograph: Monograph) -> _Part:
+def _above_label(amount: float, text: str, monograph: Monograph, *, beyond: bool = False) -> _Part:
     """A daily amount above the labelled maximum: agrees only when the page confines it to
     monitored hospital settings and it stays within the reference's ceiling [FR]."""
     titration = monograph.titration
@@ -389,7 +583,10 @@ def _above_label(amount: float, text: str, monograph: Monograph) -> _Part:
         sources=cite_sources(titration.max_daily_source, titration.override_max_daily_source),
     )
     hospital = _has(r"\bhospital\w*|\bmonitored\b|\bclose monitoring\b", text)
-    agrees = hospital and amount <= titration.override_max_daily_mg
+    ceiling = titration.override_max_daily_mg
+    if beyond:  # "more than X": no top given, so at best not covered
+        return _as("not_covered" if hospital and amount < ceiling else "contradicts", reference)
+    agrees = hospital and amount <= ceiling
     return _as("agrees" if agrees else "contradicts", reference)
 
 
@@ -415,6 +612,13 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
             if single and titration.max_single_dose_mg
             else titration.max_daily_mg
         )
+        if match.group(0).startswith("more than") and not _negates(r"$", text[: match.start()]):
+            # "many people need more than 80 mg per day": amounts above the number, not a ceiling
+            if amount >= limit and limit == titration.max_daily_mg:
+                parts.append(_above_label(amount, text, monograph, beyond=True))
+            else:
+                parts.append(_as("contradicts" if amount >= limit else "not_covered", refs.maximum))
+            continue
         if amount > limit and limit == titration.max_daily_mg:
             parts.append(_above_label(amount, text, monograph))
             continue
@@ -424,6 +628,15 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
         daily = [float(m.group(1)) for m in re.finditer(_NUMBER + _PER_DAY, text)]
         if daily and max(daily) > titration.max_daily_mg:
             parts.append(_above_label(max(daily), text, monograph))
+    # a daily amount below the usual effective range, said of the dose people take (not of the
+    # start): "some get relief at 10 mg per day" is not the label's 40-80 [US-TAB]
+    named = [(m.start(), m.end()) for m in (*ranges, *_UP_TO.finditer(text))]
+    if not _has(_STARTING, text) and any(
+        float(m.group(1)) < titration.usual_range_mg_day[0]
+        for m in re.finditer(_NUMBER + _PER_DAY, text)
+        if not any(start <= m.start(1) < end for start, end in named)
+    ):
+        parts.append(_as("not_covered", refs.maximum))
     return parts
 
 
@@ -480,7 +693,7 @@ _CLASS_WORDS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 _INTERACTION_CUE = (
     r"\bcombin\w*|\bmix\w*|\btogether\b|\binteract\w*|\btak\w* (?:baclofen |it )?with\b|\btaken with\b"
-    r"|\bwith other\b|\balong with\b|\balongside\b"
+    r"|\bwith other\b|\balong with\b|\balongside\b|\bwhile (?:taking|on|using)\b"
 )
 _NO_INTERACTION = (
     r"\bno (?:known )?interactions?\b|\bdoes not interact\b|\bsafe to (?:combine|mix|take with)\b"
@@ -492,6 +705,13 @@ _EFFECTS: tuple[tuple[str, str], ...] = (
     (r"\bblood pressure\b|\bhypotens\w*", "blood pressure"),
     (r"\bweak\w*|\bmuscle tone\b", "weakness"),
     (r"\bconfus\w*|\bhallucinat\w*|\bagitat\w*", "confusion"),
+)
+
+
+_EFFECT_VERBS = r"increas|caus|lead|worsen|enhanc|rais|amplif|intensif|slow|affect|add to|boost|deepen"
+_EFFECT_OBJECTS = (
+    r"sedat\w*|drows\w*|sleep\w*|respirat\w*|breath\w*|blood pressure|hypotens\w*|weak\w*|confus\w*"
+    r"|hallucinat\w*|agitat\w*|problems?|risks?|harm|danger\w*|side[ -]effects?|effects?|interactions?"
 )
 
 
@@ -517,7 +737,10 @@ def _check_interactions(sentence: str, monograph: Monograph) -> _Part | None:
         f"{', '.join(rule.classes).replace('_', ' ')}: {rule.effect} ({rule.severity})." for rule in rules
     )
     sources = cite_sources(*(rule.source for rule in rules))
-    if _has(_NO_INTERACTION, low):
+    if _has(_NO_INTERACTION, low) and not _negates(r"safe", low):  # not "is not safe to combine"
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
+    # "does not increase drowsiness", "will not cause breathing problems", "can be safely combined"
+    if _denies(_EFFECT_VERBS, _EFFECT_OBJECTS, low) or _permits(low):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     effects = [name for pattern, name in _EFFECTS if _has(pattern, low)]
     if (
@@ -568,32 +791,48 @@ def _symptoms_in(sentence: str, monograph: Monograph) -> list[tuple[str, str]]:
     return result
 
 
+def _labels_by_source(labelled: Sequence[tuple[str, str]], first: str) -> str:
+    """Labels grouped by source, the ``first`` source's group first: "drowsiness, dizziness
+    [US-TAB]; agitation or anxiety [UK, PMS]"."""
+    groups: dict[str, list[str]] = {first: []}
+    for label, source in labelled:
+        groups.setdefault(source, []).append(label)
+    return "; ".join(f"{', '.join(labels)} [{source}]" for source, labels in groups.items() if labels)
+
+
 def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
     if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, sentence.lower()):
         return None
     found = _symptoms_in(sentence, monograph)
     if not found and not _has(_NO_SIDE_EFFECTS, sentence.lower()):
         return None
-    common = [s for s in monograph.symptoms if s.kind == "common"]
+    # each symptom with its own source, else the triage section's [US-TAB; US-TAB, OZO, LYV]
     triage = monograph.triage
+    common = [(s.label, s.source or triage.common_source) for s in monograph.symptoms if s.kind == "common"]
+    common += [(s.label, triage.common_source) for s in monograph.symptoms if s.common_in_label]
     serious = [
-        s.label
+        (s.label, s.source or triage.source)
         for s in monograph.symptoms
         if s.kind in ("emergency", "alarming", "withdrawal") and "overdose" not in s.includes
     ]
     reference = (
         "Common effects, usually fading as the body adjusts: "
-        + ", ".join(s.label for s in common)
+        + _labels_by_source(common, triage.common_source)
         + ". Get medical help at once for: "
-        + ", ".join(serious)
+        + _labels_by_source(serious, triage.source)
         + "."
     )
-    sources = cite_sources(triage.common_source, triage.source)
+    sources = cite_sources(triage.common_source, *(source for _, source in (*common, *serious)))
     low = sentence.lower()
     if _has(_NO_SIDE_EFFECTS, low):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
-    kinds = {kind for _, kind in found}
-    agrees = "common" not in kinds if _has(_SERIOUS_CUE, low) else kinds == {"common"}
+    serious_cue = _has(_SERIOUS_CUE, low)
+    label_common = {s.key for s in monograph.symptoms if s.common_in_label}
+    # confusion is among the label's common effects [US-TAB] though triage reads it as alarming
+    kinds = {"common" if key in label_common and not serious_cue else kind for key, kind in found}
+    agrees = "common" not in kinds if serious_cue else kinds == {"common"}
+    # "so it is fine to drive" or "in 90% of patients" says more than this checker reads
+    agrees = agrees and not _permits(low) and not _has(r"\d\s*%|\bpercent\b", low)
     return _Part(verdict="agrees" if agrees else "not_covered", reference=reference, sources=sources)
 
 

@@ -324,6 +324,7 @@ class Symptom:
     overdose_sign: bool = False  # with taking too much: an emergency (section 10)
     sedation: bool = False  # urgent with a medicine whose interaction is major (opioids, benzodiazepines)
     with_levodopa: bool = False  # named beside levodopa (confusion, hallucinations, agitation [PMS])
+    common_in_label: bool = False  # the label lists it among common effects, whatever its triage kind
     source: str = ""  # where the rule for this symptom comes from, when not the [triage] sources
     note: str = ""  # what to do, shown with the reason
 
