@@ -107,7 +107,10 @@ async def _form_submitted(request: Request) -> Submitted:
         form = await request.form(max_files=1, max_fields=4, max_part_size=UPLOAD_BODY_BYTES)
     except HTTPException as error:  # a multipart body Starlette cannot read
         return Submitted(error=InputError(f"the form could not be read: {error.detail}", field="file"))
-    return await _read_fields(form.get("text"), form.get("file"))
+    try:
+        return await _read_fields(form.get("text"), form.get("file"))
+    finally:
+        await form.close()  # the uploaded file's temporary file (its fields stay readable)
 
 
 async def _page_form(request: Request, user: MaybeUser) -> tuple[CurrentUser, Submitted]:
