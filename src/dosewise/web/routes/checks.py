@@ -39,6 +39,7 @@ from dosewise.web.context import (
     render,
     required_user,
 )
+from dosewise.web.routes import api
 
 Kind = Literal["pharmacy", "article"]
 KINDS: tuple[Kind, ...] = ("pharmacy", "article")
@@ -52,7 +53,14 @@ VERDICTS: dict[Verdict, str] = {
 }
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-api_router = APIRouter(prefix="/api", tags=["api"])
+api_router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses={
+        **api.router.responses,
+        413: {"description": "The page is larger than the 5 MB limit", "model": api.Problem},
+    },
+)
 
 
 def upload_limits() -> dict[str, int]:
@@ -101,27 +109,30 @@ async def _read_fields(text: object, file: object) -> Submitted:
     return Submitted(name=name, data=data)
 
 
-async def _form_submitted(request: Request) -> Submitted:
-    """The form, parsed with this route's limits (Starlette's default part size is 1 MB)."""
+async def _form_submitted(request: Request) -> tuple[Submitted, bool]:
+    """The form, parsed with this route's limits (Starlette's default part size is 1 MB), and
+    whether it could be parsed (if not, there is no CSRF token to check either)."""
     try:
-        form = await request.form(max_files=1, max_fields=4, max_part_size=UPLOAD_BODY_BYTES)
-    except HTTPException as error:  # a multipart body Starlette cannot read
-        return Submitted(error=InputError(f"the form could not be read: {error.detail}", field="file"))
+        form = await request.form(max_files=1, max_fields=10, max_part_size=UPLOAD_BODY_BYTES)
+    except HTTPException as error:  # a body Starlette cannot read as a form
+        return Submitted(error=InputError(f"the form could not be read: {error.detail}", field="file")), False
     try:
-        return await _read_fields(form.get("text"), form.get("file"))
+        return await _read_fields(form.get("text"), form.get("file")), True
     finally:
         await form.close()  # the uploaded file's temporary file (its fields stay readable)
 
 
 async def _page_form(request: Request, user: MaybeUser) -> tuple[CurrentUser, Submitted]:
-    """The signed-in user and their form. A body RequestLimits dropped (over the limit) has no
-    CSRF token to check: the answer is then the form and the message, and nothing is done."""
+    """The signed-in user and their form. A body RequestLimits dropped (over the limit) or one
+    that is not a form has no CSRF token to check: the answer is then the form and the message,
+    and nothing is done."""
     if user is None:
         raise SignInRequired("sign in first")
     if body_too_large(request) is not None:
         return user, Submitted(error=_too_large(), too_large=True)
-    submitted = await _form_submitted(request)  # parsed once: the CSRF check reads it again
-    await required_user(request, user)
+    submitted, parsed = await _form_submitted(request)
+    if parsed:  # the CSRF check reads the form parsed above
+        await required_user(request, user)
     return user, submitted
 
 
@@ -261,7 +272,7 @@ async def _api_submitted(request: Request) -> Submitted:
         return Submitted(error=_too_large(), too_large=True)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
-        return await _form_submitted(request)
+        return (await _form_submitted(request))[0]
     try:
         body = PastedPage.model_validate_json(await request.body())
     except ValidationError as error:
