@@ -180,6 +180,12 @@ def test_caregivers_and_clinicians_use_it_too(app: Any, role: str) -> None:
         assert "Result: 4 checkable claims" in _section(article, "article-result")
 
 
+def test_the_address_of_a_result_opened_again_is_the_page(client: TestClient) -> None:
+    for kind in ("pharmacy", "article"):
+        again = client.get(f"/checks/{kind}")
+        assert again.status_code == 303 and again.headers["location"] == "/checks"
+
+
 def test_a_form_without_the_csrf_token_is_refused(client: TestClient) -> None:
     answer = client.post("/checks/pharmacy", data={"text": ROGUE_TEXT})
     assert answer.status_code == 403 and "this form has expired" in answer.text
@@ -356,9 +362,9 @@ def test_bad_input_gives_the_form_again_with_the_reason(client: TestClient, kind
 def test_a_page_over_5_mb_gives_the_form_with_the_limit(client: TestClient, kind: str) -> None:
     # just over the page limit, within the body limit: the upload's size is checked before reading
     over = _upload(client, kind, "big.html", b"a" * (MAX_PAGE_BYTES + 1))
-    _refused(
-        over, "big.html is 5 MB: larger than the 5 MB limit for a page", status=413, field=f"{kind}-file"
-    )
+    _refused(over, "big.html is larger than the 5 MB limit for a page", status=413, field=f"{kind}-file")
+    bigger = _upload(client, kind, "bigger.html", b"a" * (MAX_PAGE_BYTES + 60 * 1024))
+    _refused(bigger, "bigger.html is 5.1 MB: larger than the 5 MB limit", status=413)
     # 50 MB: never kept (RequestLimits drops it), the form and the reason
     huge = _upload(client, kind, "huge.html", b"a" * (50 * MIB))
     _refused(

@@ -90,7 +90,8 @@ def _megabytes(size: int) -> str:
 
 def too_large(name: str, max_bytes: int, size: int | None = None) -> InputError:
     """The refusal of a page over ``max_bytes`` (its size when known)."""
-    said = f" is {_megabytes(size)}:" if size is not None else " is"
+    shown = None if size is None else _megabytes(size)
+    said = f" is {shown}:" if shown is not None and shown != _megabytes(max_bytes) else " is"
     return InputError(
         f"{name}{said} larger than the {_megabytes(max_bytes)} limit for a page (save only the page itself)",
         field="file",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -226,6 +226,13 @@ def _post(kind: Kind, request: Request, context: AppContext, submitted: Submitte
             return _page(context, request, kind=kind, text=submitted.text, result=result)
     status = 413 if submitted.too_large else 400
     return _page(context, request, status=status, kind=kind, text=submitted.text, error=error)
+
+
+@router.get("/checks/pharmacy")
+@router.get("/checks/article")
+def checks_page_again(user: User) -> Response:
+    """The address of a result, opened again (nothing is kept): the page."""
+    return RedirectResponse("/checks", status_code=303)
 
 
 @router.post("/checks/pharmacy")
