@@ -317,6 +317,16 @@ def test_seed_000_pasted_contradicts_nothing(client: TestClient) -> None:
     assert "“If you have kidney problems, the dose may need tweaking" in result
 
 
+def test_a_page_with_thousands_of_claims_shows_the_counts_and_the_first_hundred_of_each(
+    client: TestClient,
+) -> None:
+    page = "Never stop baclofen suddenly. The maximum dose is 120 mg per day. " * 150
+    result = _section(_paste(client, "article", page), "article-result")
+    assert "Result: 300 checkable claims 150 contradict the label, 150 agree, 0 not covered." in result
+    assert result.count("“The maximum dose is 120 mg per day.”") == 100
+    assert result.count("And 50 more not shown here") == 2
+
+
 def test_text_without_a_checkable_claim_says_so(client: TestClient) -> None:
     result = _section(
         _paste(client, "article", "Hello there. Our opening hours are 9 to 5."), "article-result"

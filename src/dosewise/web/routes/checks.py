@@ -46,6 +46,7 @@ KINDS: tuple[Kind, ...] = ("pharmacy", "article")
 # a page at the reader's limit, and the form around it (boundaries, the CSRF token, part headers)
 UPLOAD_BODY_BYTES = MAX_PAGE_BYTES + 64 * 1024
 NAME_CHARS = 80  # an uploaded file's name, as shown in a message
+CLAIMS_SHOWN = 100  # of each verdict on the page (a 5 MB page can hold thousands; the counts are whole)
 VERDICTS: dict[Verdict, str] = {
     "agrees": "Agrees",
     "contradicts": "Contradicts the label",
@@ -162,6 +163,7 @@ def _page(
         error_kind=kind if error is not None else None,
         max_mb=MAX_PAGE_BYTES // (1024 * 1024),
         verdicts=VERDICTS,
+        claims_shown=CLAIMS_SHOWN,
     )
 
 
