@@ -90,3 +90,24 @@ def test_liver_choices_match_the_domain():
     from dosewise.domain.alternatives import LIVER_DISEASE
 
     assert LIVER_CHOICES == LIVER_DISEASE
+
+
+@pytest.mark.parametrize(
+    ("typed", "read_as"),
+    [
+        ("mexiletine", "mexiletine"),
+        ("Zyflo", "zileuton"),
+        ("propafenone", "propafenone"),
+        ("Ticlid", "ticlopidine"),
+    ],
+)
+def test_the_cyp1a2_inhibitors_the_tizanidine_label_names_are_recognised(capsys, typed, read_as):
+    # alternatives.md section 2, tizanidine: "Avoid other CYP1A2 inhibitors (zileuton, other
+    # fluoroquinolones, amiodarone, mexiletine, propafenone, verapamil, cimetidine, famotidine,
+    # acyclovir, ticlopidine) ... start at 2 mg and go up by 2-4 mg a day [S6]"
+    data = run_json(capsys, "compare", "tizanidine", "--medicine", typed)
+    assert data["unrecognised_medicines"] == []
+    assert read_as in data["situation"]["medicines"][0]["read_as"]
+    (caution,) = [c for c in data["drugs"][0]["cautions"] if c["topic"] == "medicine"]
+    assert (caution["level"], caution["sources"]) == ("warning", ["S6"])
+    assert "avoid (a CYP1A2 inhibitor named in the label)" in caution["text"]

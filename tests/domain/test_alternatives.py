@@ -73,9 +73,57 @@ def test_unconfirmed_items_are_carried_as_unconfirmed(reference) -> None:
 
 def test_a_fact_without_a_source_must_say_it_is_unconfirmed() -> None:
     with pytest.raises(ValueError, match="source keys, or unconfirmed"):
-        Fact(text="36 mg/day")
+        Fact(text="36 mg/day", plain="At most 36 mg a day.")
     with pytest.raises(ValueError, match="not a source key"):
-        Fact(text="36 mg/day", sources=("DOSEWISE",))
+        Fact(text="36 mg/day", plain="At most 36 mg a day.", sources=("DOSEWISE",))
+    with pytest.raises(ValueError, match="plain wording"):
+        Fact(text="36 mg/day", plain=" ", sources=("S3",))
+
+
+def test_every_fact_with_a_text_has_a_plain_text_with_the_same_numbers(reference) -> None:
+    """The page speaks plainly: each fact's ``plain`` wording is present, differs from the
+    label's, carries the same sources (one record), keeps the label's numbers, and says
+    "unconfirmed" where the label's text says UNCONFIRMED."""
+    import re
+
+    dose = re.compile(r"(\d[\d,.]*)\s*(?:mg|g|mcg|micrograms|U|units|%)(?![a-z])")
+
+    def doses(text: str) -> set[str]:  # the amounts with a unit: 1,500 mg, 400 U, 10-30%
+        return {n.rstrip(".,").replace(",", "") for n in dose.findall(text.replace("-", " to "))}
+
+    for drug in reference.drug:
+        for fact in _facts(drug):
+            assert fact.text.strip() and fact.plain.strip(), fact.text
+            assert fact.plain != fact.text, fact.text
+            if "UNCONFIRMED" in fact.text:
+                assert "unconfirmed" in fact.plain.lower(), fact.plain
+            assert doses(fact.text) <= doses(fact.plain), (fact.text, fact.plain)
+    assert "unconfirmed" in reference.pregnancy_not_covered_plain
+
+
+def test_the_plain_wording_of_the_worked_examples(reference, index) -> None:
+    # what the page shows a patient (alternatives.md section 2, with the same sources)
+    (cipro,) = _by_topic(_compare(reference, index, "tizanidine", medicines=["Cipro"]), "medicine")
+    assert cipro.plain.startswith(
+        "With Cipro (ciprofloxacin): tizanidine must not be used with this medicine"
+    )
+    assert cipro.sources == ("S6",) and "contraindicated" in cipro.text
+    cyclobenzaprine = _compare(reference, index, "cyclobenzaprine")
+    (use,) = [c for c in cyclobenzaprine.cautions if c.topic == "use"]
+    assert use.plain.startswith("Not approved for spasticity: it is for short-term muscle spasm")
+    assert use.sources == ("S23",)
+    (kidney,) = _by_topic(_compare(reference, index, "tizanidine", crcl_ml_min=20), "kidney")
+    assert kidney.plain.startswith("Your kidney function (CrCl 20 mL/min): weak kidneys clear tizanidine")
+    (liver,) = _by_topic(_compare(reference, index, "dantrolene", liver="moderate"), "liver")
+    assert "must not be used with active liver disease" in liver.plain and liver.level == "contraindicated"
+    (pregnancy,) = _by_topic(_compare(reference, index, "diazepam", pregnant=True), "pregnancy")
+    assert pregnancy.unconfirmed and "(unconfirmed)" in pregnancy.plain
+
+
+def test_liver_disease_not_known_applies_no_liver_rule(reference, index) -> None:
+    assert _by_topic(_compare(reference, index, "dantrolene", liver="not_known"), "liver") == []
+    with pytest.raises(InputError, match="liver disease must be one of"):
+        Situation(liver="a little")  # type: ignore[arg-type]
 
 
 def test_medicines_and_classes_named_by_the_rules_are_in_the_vocabulary(reference) -> None:
@@ -215,8 +263,9 @@ def test_it_informs_and_never_proposes_a_switch(reference, index) -> None:
     )
     for item in comparison.drugs:
         for caution in item.cautions:
-            lowered = caution.text.lower()
-            assert "switch to" not in lowered and "instead of baclofen" not in lowered, caution.text
+            for lowered in (caution.text.lower(), caution.plain.lower()):
+                for words in ("switch to", "instead of baclofen", "better than", "is better", "best"):
+                    assert words not in lowered, lowered
     assert "not advice to start, stop or switch" in reference.disclaimer
 
 

@@ -58,6 +58,7 @@ def test_bad_input_is_a_clear_json_error(api: dict[str, Any]) -> None:
     client, patient = api["client"], api["patient"]
     unknown = client.get(f"/api/patients/{patient}/alternatives", params={"drug": "aspirin"})
     assert unknown.status_code == 400 and "unknown treatment 'aspirin'" in unknown.json()["detail"]
+    assert unknown.json()["field"] == "/drug"  # the query parameter's name
     liver = client.get(f"/api/patients/{patient}/alternatives", params={"liver": "bad"})
     assert liver.status_code == 422
     everything = client.get(f"/api/patients/{patient}/alternatives")
@@ -68,17 +69,45 @@ def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: di
     client, headers, patient = api["client"], api["headers"], api["patient"]
     base = f"/patients/{patient}"
     assert client.post(f"/api{base}/medicines", json={"name": "Cipro"}, headers=headers).status_code == 200
-    page = client.get(f"{base}/alternatives", params={"liver": "mild"})
+    page = client.get(f"{base}/alternatives")
     assert page.status_code == 200
     text = page.text
     assert "Tizanidine (Zanaflex)" in text and "Intrathecal baclofen" in text
-    assert "not a suggestion to change your treatment" in text
-    # cyclobenzaprine: not labelled for spasticity [S23]; tizanidine with Cipro: contraindicated [S6]
+    assert "it is not a suggestion to change treatment, and it does not say which one is better" in text
+    assert "Talk to your prescriber before any change." in text
+    # plain words for the patient, each with its sources [S23] [S6]
+    assert "<strong>Not approved for spasticity.</strong> It is for short-term muscle spasm" in text
+    assert (
+        "<strong>Not allowed:</strong> With Cipro (ciprofloxacin): "
+        "tizanidine must not be used with this medicine" in text
+    )
+    assert "liver disease (About me): not known." in text and "What if:" not in text.split("<form")[0]
+    assert '<option value="" selected>As in About me (not known)</option>' in text
+    # the label's wording stays, for the prescriber, under a details element (closed for the patient)
+    assert '<details class="label-wording">' in text
     assert "<strong>Not labelled for spasticity.</strong> Acute painful musculoskeletal spasm only" in text
-    assert "With Cipro (ciprofloxacin): contraindicated" in text
-    assert "Active liver disease" not in text and "Contraindicated in active liver disease" in text
-    assert 'value="mild" selected' in text
+    assert "<strong>Contraindicated:</strong> With Cipro (ciprofloxacin): contraindicated" in text
     assert "[S6]" in text and "neurologyadvisor.com/drug/amrix/" in text
-    assert 'href="/patients/1/alternatives" aria-current="page"' in text
+    assert f'href="/patients/{patient}/alternatives" aria-current="page"' in text
+    # a "what if" over About me's liver answer is said to be one, and is not saved
+    what_if = client.get(f"{base}/alternatives", params={"liver": "mild"}).text
+    assert 'value="mild" selected' in what_if
+    assert (
+        "<strong>What if:</strong> this page shows “mild liver disease”, "
+        "not the About me answer (“not known”)" in what_if
+    )
+    assert "must not be used with active liver disease" in what_if  # dantrolene [S9][S10]
+    assert "Contraindicated in active liver disease" in what_if
+    assert client.get(f"/api{base}/profile").json()["liver"] == "not_known"
     bad = client.get(f"{base}/alternatives", params={"liver": "bad"})
     assert bad.status_code == 400 and "choose one of the liver disease answers" in bad.text
+    api_what_if = client.get(
+        f"/api{base}/alternatives", params={"drug": "dantrolene", "liver": "severe"}
+    ).json()
+    assert api_what_if["situation"] | {"medicines": None} == {
+        "crcl_ml_min": None, "liver": "severe", "liver_from": "what_if", "liver_recorded": "not_known",
+        "pregnant": False, "medicines": None,
+    }  # fmt: skip
+    caution = api_what_if["drugs"][0]["cautions"][0]  # the API keeps the label's wording, and the plain one
+    assert caution["text"].startswith("Liver disease (severe): Contraindicated in active liver disease")
+    assert caution["plain"].startswith("Liver disease (severe): must not be used with active liver disease")

@@ -28,11 +28,16 @@ LEVELS: tuple[Level, ...] = ("contraindicated", "warning", "caution", "info")
 Category = Literal["spasticity", "spasticity_and_msk_spasm", "off_label_spasticity", "short_term_msk_spasm"]
 LiverDisease = Literal["none", "mild", "moderate", "severe"]
 LIVER_DISEASE: tuple[LiverDisease, ...] = ("none", "mild", "moderate", "severe")
+# what About me keeps (migration 0015): the answers above, or "not known" (nobody was asked)
+LiverRecord = Literal["none", "mild", "moderate", "severe", "not_known"]
+LIVER_RECORD: tuple[LiverRecord, ...] = (*LIVER_DISEASE, "not_known")
 Topic = Literal["use", "safety", "kidney", "liver", "pregnancy", "medicine"]  # safety: always shown
 SOURCE_KEY = re.compile(r"^[SP]\d+[a-z]?$")  # S1, S9t, S44b, P2b: as alternatives.md writes them
 
 
-def _check_fact(sources: tuple[str, ...], unconfirmed: bool) -> None:
+def _check_fact(sources: tuple[str, ...], unconfirmed: bool, plain: str = "-") -> None:
+    if not plain.strip():
+        raise ValueError("a fact needs its plain wording (plain = ...) beside the label's")
     if not sources and not unconfirmed:
         raise ValueError("a fact needs source keys, or unconfirmed = true")
     bad = [key for key in sources if not SOURCE_KEY.match(key)]
@@ -43,14 +48,16 @@ def _check_fact(sources: tuple[str, ...], unconfirmed: bool) -> None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fact:
     """A statement of the reference, with its source keys; ``unconfirmed``: marked UNCONFIRMED
-    there (not found in any source checked)."""
+    there (not found in any source checked). ``text``: the label's (reference's) wording, for
+    the clinician; ``plain``: the same fact in words a patient understands, same sources."""
 
     text: str
+    plain: str
     sources: tuple[str, ...] = ()
     unconfirmed: bool = False
 
     def __post_init__(self) -> None:
-        _check_fact(self.sources, self.unconfirmed)
+        _check_fact(self.sources, self.unconfirmed, self.plain)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,11 +66,12 @@ class Rule:
 
     level: Level
     text: str
+    plain: str  # the same in words a patient understands
     sources: tuple[str, ...] = ()
     unconfirmed: bool = False
 
     def __post_init__(self) -> None:
-        _check_fact(self.sources, self.unconfirmed)
+        _check_fact(self.sources, self.unconfirmed, self.plain)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,13 +81,14 @@ class KidneyRule:
 
     level: Level
     text: str
+    plain: str  # the same in words a patient understands
     sources: tuple[str, ...] = ()
     unconfirmed: bool = False
     crcl_from_ml_min: float | None = None
     crcl_below_ml_min: float | None = None
 
     def __post_init__(self) -> None:
-        _check_fact(self.sources, self.unconfirmed)
+        _check_fact(self.sources, self.unconfirmed, self.plain)
         low, high = self.crcl_from_ml_min, self.crcl_below_ml_min
         if low is not None and high is not None and not low < high:
             raise ValueError("need crcl_from_ml_min < crcl_below_ml_min")
@@ -94,11 +103,12 @@ class LiverRule:
     disease: tuple[LiverDisease, ...]
     level: Level
     text: str
+    plain: str  # the same in words a patient understands
     sources: tuple[str, ...] = ()
     unconfirmed: bool = False
 
     def __post_init__(self) -> None:
-        _check_fact(self.sources, self.unconfirmed)
+        _check_fact(self.sources, self.unconfirmed, self.plain)
         if not self.disease or "none" in self.disease:
             raise ValueError("disease must list mild, moderate and/or severe")
 
@@ -110,13 +120,14 @@ class MedicineRule:
 
     level: Level
     text: str
+    plain: str  # the same in words a patient understands
     sources: tuple[str, ...] = ()
     unconfirmed: bool = False
     medicines: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_fact(self.sources, self.unconfirmed)
+        _check_fact(self.sources, self.unconfirmed, self.plain)
         if not self.medicines and not self.classes:
             raise ValueError("a medicine rule names medicines or classes")
 
@@ -147,6 +158,7 @@ class Alternative:
 class AlternativesReference:
     disclaimer: str
     pregnancy_not_covered: str  # said for a drug whose reference has nothing on pregnancy
+    pregnancy_not_covered_plain: str  # the same for the patient
     sources: dict[str, str]
     drug: tuple[Alternative, ...]
 
@@ -193,20 +205,21 @@ class Situation:
     """What the patient's record says (what is not known is None / "none" / empty)."""
 
     crcl_ml_min: float | None = None
-    liver: LiverDisease = "none"
+    liver: LiverRecord = "none"  # "not_known": no liver rule is applied (nothing to apply it to)
     pregnant: bool = False
     medicines: "tuple[NameMatch, ...]" = ()
 
     def __post_init__(self) -> None:
-        if self.liver not in LIVER_DISEASE:
-            raise InputError(f"liver disease must be one of {', '.join(LIVER_DISEASE)}", field="liver")
+        if self.liver not in LIVER_RECORD:
+            raise InputError(f"liver disease must be one of {', '.join(LIVER_RECORD)}", field="liver")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Caution:
     level: Level
     topic: Topic
-    text: str
+    text: str  # the label's wording (the report, the API, the clinician)
+    plain: str  # the same in words a patient understands (the page)
     sources: tuple[str, ...]
     unconfirmed: bool = False
 
@@ -252,7 +265,7 @@ def select_alternatives(reference: AlternativesReference, names: Sequence[str]) 
         raise InputError(
             f"unknown treatment {', '.join(map(repr, unknown))}: Dosewise compares "
             f"{', '.join(reference.names)}",
-            field="drugs",
+            field="drug",
         )
     return tuple(found.values())
 
@@ -273,21 +286,29 @@ def _cautions(reference: AlternativesReference, drug: Alternative, situation: Si
     found = [_caution(rule, "safety" if rule.level != "info" else "use") for rule in drug.always]
     if not drug.labelled_for_spasticity:
         label = drug.labelled_for
-        text = f"Not labelled for spasticity: {label.text}"
         found.append(
             Caution(
-                level="info", topic="use", text=text, sources=label.sources, unconfirmed=label.unconfirmed
+                level="info",
+                topic="use",
+                text=f"Not labelled for spasticity: {label.text}",
+                plain=f"Not approved for spasticity: {label.plain[:1].lower()}{label.plain[1:]}",
+                sources=label.sources,
+                unconfirmed=label.unconfirmed,
             )
         )
     crcl = situation.crcl_ml_min
     if crcl is not None:
         prefix = f"Kidney function (CrCl {crcl:g} mL/min): "
-        found.extend(_caution(rule, "kidney", prefix=prefix) for rule in drug.kidney if rule.holds(crcl))
-    if situation.liver != "none":
-        prefix = f"Liver disease ({situation.liver}): "
+        plain = f"Your kidney function (CrCl {crcl:g} mL/min): "
         found.extend(
-            _caution(rule, "liver", prefix=prefix) for rule in drug.liver if situation.liver in rule.disease
+            _caution(rule, "kidney", prefix=prefix, plain_prefix=plain)
+            for rule in drug.kidney
+            if rule.holds(crcl)
         )
+    liver = situation.liver
+    if liver not in ("none", "not_known"):
+        prefix = f"Liver disease ({liver}): "
+        found.extend(_caution(rule, "liver", prefix=prefix) for rule in drug.liver if liver in rule.disease)
     if situation.pregnant:
         found.extend(_pregnancy_cautions(reference, drug))
     for match in situation.medicines:
@@ -298,8 +319,16 @@ def _cautions(reference: AlternativesReference, drug: Alternative, situation: Si
 def _pregnancy_cautions(reference: AlternativesReference, drug: Alternative) -> list[Caution]:
     if drug.pregnancy:
         return [_caution(rule, "pregnancy", prefix="Pregnancy: ") for rule in drug.pregnancy]
-    text = f"Pregnancy: {reference.pregnancy_not_covered}"
-    return [Caution(level="info", topic="pregnancy", text=text, sources=(), unconfirmed=True)]
+    return [
+        Caution(
+            level="info",
+            topic="pregnancy",
+            text=f"Pregnancy: {reference.pregnancy_not_covered}",
+            plain=f"Pregnancy: {reference.pregnancy_not_covered_plain}",
+            sources=(),
+            unconfirmed=True,
+        )
+    ]
 
 
 def _medicine_cautions(drug: Alternative, match: "NameMatch") -> list[Caution]:
@@ -307,7 +336,8 @@ def _medicine_cautions(drug: Alternative, match: "NameMatch") -> list[Caution]:
     classes = {medicine.drug_class for medicine in match.medicines}
     if drug.name in names:
         text = f"{match.display}: already among the patient's medicines."
-        return [Caution(level="info", topic="medicine", text=text, sources=())]
+        plain = f"{match.display}: you already take it."
+        return [Caution(level="info", topic="medicine", text=text, plain=plain, sources=())]
     return [
         _caution(rule, "medicine", prefix=f"With {match.display}: ")
         for rule in drug.medicines
@@ -316,12 +346,17 @@ def _medicine_cautions(drug: Alternative, match: "NameMatch") -> list[Caution]:
 
 
 def _caution(
-    rule: Rule | KidneyRule | LiverRule | MedicineRule, topic: Topic, *, prefix: str = ""
+    rule: Rule | KidneyRule | LiverRule | MedicineRule,
+    topic: Topic,
+    *,
+    prefix: str = "",
+    plain_prefix: str | None = None,
 ) -> Caution:
     return Caution(
         level=rule.level,
         topic=topic,
         text=prefix + rule.text,
+        plain=(prefix if plain_prefix is None else plain_prefix) + rule.plain,
         sources=rule.sources,
         unconfirmed=rule.unconfirmed,
     )

@@ -1,6 +1,7 @@
 """``dosewise compare --json``: the issue 16 contract ``{"drugs": [{"name", "labelled_for",
 "route", "max_daily", "cautions": [{"level", "text", "sources"}]}], "sources", "disclaimer"}``;
-fields added beside those are only added, never renamed."""
+fields added beside those are only added, never renamed. ``text`` is the label's (reference's)
+wording; ``plain`` the same fact in words a patient understands, with the same sources."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ if TYPE_CHECKING:
 
 
 def fact_to_dict(fact: Fact) -> dict[str, Any]:
-    return {"text": fact.text, "sources": list(fact.sources), "unconfirmed": fact.unconfirmed}
+    return {
+        "text": fact.text,
+        "plain": fact.plain,
+        "sources": list(fact.sources),
+        "unconfirmed": fact.unconfirmed,
+    }
 
 
 def compared_drug_to_dict(item: ComparedDrug) -> dict[str, Any]:
@@ -32,6 +38,7 @@ def compared_drug_to_dict(item: ComparedDrug) -> dict[str, Any]:
                 "level": caution.level,
                 "topic": caution.topic,
                 "text": caution.text,
+                "plain": caution.plain,
                 "sources": list(caution.sources),
                 "unconfirmed": caution.unconfirmed,
             }
@@ -48,6 +55,9 @@ def comparison_to_dict(result: TreatmentComparison) -> dict[str, Any]:
         "situation": {
             "crcl_ml_min": situation.crcl_ml_min,
             "liver": situation.liver,
+            # "given" (the CLI), "about_me" (the record), "what_if" (asked over About me's answer)
+            "liver_from": result.liver_from,
+            "liver_recorded": result.liver_recorded,
             "pregnant": situation.pregnant,
             "medicines": [
                 {"input": m.text, "read_as": m.display, "assumed": m.assumed} for m in result.medicines

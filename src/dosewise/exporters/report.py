@@ -15,6 +15,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.adherence import Adherence, Slot, Tally
+from dosewise.domain.alternatives import Caution, Comparison
 from dosewise.domain.benefit import BenefitReview
 from dosewise.domain.guidance import ConditionAdvice
 from dosewise.domain.interactions import InteractionReport
@@ -184,6 +185,77 @@ class RangeSummary:
         return sum(row.entries for row in self.months)
 
 
+RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine")  # the cautions the record brings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportAlternatives:
+    """Other treatments compared from the record at the time of the report (issue 16): the
+    label's wording, levels and the source keys of alternatives.md, never a proposal to switch."""
+
+    comparison: Comparison
+    sources: tuple[tuple[str, str], ...]  # (key, citation) of alternatives.md cited by the comparison
+    unrecognised_medicines: tuple[str, ...]  # medicines of the record not recognised: not considered
+    medicines: tuple[str, ...]  # the medicines considered, as read ("Cipro (ciprofloxacin)")
+    liver_label: str  # About me's answer, as people read it
+    disclaimer: str
+
+    def record_cautions(self, cautions: Sequence[Caution]) -> list[Caution]:
+        """The cautions this record brings (kidney, liver, pregnancy, medicines); the ones shown
+        to everyone (boxed warnings, withdrawal) are in the API and ``dosewise compare``, and the
+        labelled use is said with each treatment."""
+        return [c for c in cautions if c.topic in RECORD_TOPICS and not _pregnancy_not_covered(c)]
+
+    def by_category(self) -> list[tuple[str, list[tuple[str, tuple[str, ...]]]]]:
+        """What each treatment is labelled for, grouped: (category words, [(name, its keys)])."""
+        groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for item in self.comparison.drugs:
+            drug = item.drug
+            groups.setdefault(CATEGORY_WORDS[drug.category], []).append(
+                (drug.name, drug.labelled_for.sources)
+            )
+        return list(groups.items())
+
+    @property
+    def nothing_for(self) -> list[str]:
+        """The treatments this record brings nothing for (no row in the table)."""
+        return [item.drug.name for item in self.comparison.drugs if not self.record_cautions(item.cautions)]
+
+    @property
+    def pregnancy_not_covered(self) -> list[str]:
+        """The treatments the reference has no pregnancy information for, when the patient is
+        pregnant (said once for all of them rather than once per treatment)."""
+        return [
+            item.drug.name
+            for item in self.comparison.drugs
+            if any(map(_pregnancy_not_covered, item.cautions))
+        ]
+
+    def cited(self) -> list[tuple[str, str]]:
+        """(key, citation) of what the section shows, first mention first."""
+        keys: dict[str, None] = {}
+        for item in self.comparison.drugs:
+            drug = item.drug
+            for fact in (drug.labelled_for, drug.start, drug.max_daily):
+                keys.update(dict.fromkeys(fact.sources))
+            for caution in self.record_cautions(item.cautions):
+                keys.update(dict.fromkeys(caution.sources))
+        citations = dict(self.sources)
+        return [(key, citations[key]) for key in keys if key in citations]
+
+
+def _pregnancy_not_covered(caution: Caution) -> bool:
+    return caution.topic == "pregnancy" and not caution.sources and caution.unconfirmed
+
+
+CATEGORY_WORDS = {
+    "spasticity": "labelled for spasticity",
+    "spasticity_and_msk_spasm": "labelled for spasticity and local muscle spasm",
+    "off_label_spasticity": "not labelled for spasticity (off-label use)",
+    "short_term_msk_spasm": "not labelled for spasticity: acute muscle spasm only, 2-3 weeks",
+}  # the table "Short-term MSK spasm only vs spasticity" of alternatives.md
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportData:
     patient_name: str
@@ -224,6 +296,8 @@ class ReportData:
     # the benefit review at the time of the report (baclofen.md section 10; issue 16): None when
     # not gathered. Always of "now", whatever the range: it is about the dose in force.
     benefit: BenefitReview | None = None
+    # other treatments compared from the record now (issue 16); None when not gathered
+    alternatives: ReportAlternatives | None = None
 
     @property
     def range_total(self) -> Tally:

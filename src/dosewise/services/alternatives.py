@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 from dosewise.errors import InputError
 from dosewise.monographs import load_alternatives
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dosewise.domain.alternatives import AlternativesReference, Comparison
-    from dosewise.domain.interactions import NameMatch
+    from dosewise.domain.interactions import MedicineIndex, NameMatch
 
 __all__ = ["TreatmentComparison", "compare_for_patient", "compare_treatments"]
 
@@ -33,6 +34,10 @@ class TreatmentComparison:
     reference: AlternativesReference
     medicines: tuple[NameMatch, ...]  # the names read, as read
     unrecognised_medicines: tuple[str, ...]  # typed names not recognised: not considered
+    # where the liver answer comes from: given (the CLI), About me, or a "what if" chosen on the
+    # page or the API over About me's answer (``liver_recorded``: About me's answer, if read)
+    liver_from: Literal["given", "about_me", "what_if"] = "given"
+    liver_recorded: str | None = None
 
 
 def compare_treatments(
@@ -46,7 +51,7 @@ def compare_treatments(
     """The named treatments (all of them when none is named) for this situation; InputError
     names an unknown treatment (with the known ones) or an impossible value, by field."""
     from dosewise.domain.alternatives import (
-        LIVER_DISEASE,
+        LIVER_RECORD,
         Situation,
         compare_alternatives,
         select_alternatives,
@@ -54,9 +59,9 @@ def compare_treatments(
 
     reference = load_alternatives()
     chosen = select_alternatives(reference, drugs)
-    if liver not in LIVER_DISEASE:
+    if liver not in LIVER_RECORD:
         raise InputError(
-            f"liver disease must be one of {', '.join(LIVER_DISEASE)}, got {liver!r}", field="liver"
+            f"liver disease must be one of {', '.join(LIVER_RECORD)}, got {liver!r}", field="liver"
         )
     if crcl_ml_min is not None:  # the same plausibility limits as every kidney input
         from dosewise.domain.kidney import assess_creatinine_clearance
@@ -70,7 +75,7 @@ def compare_treatments(
     matches, unrecognised = _read_medicines(medicines)
     situation = Situation(
         crcl_ml_min=crcl_ml_min,
-        liver=liver,  # checked against LIVER_DISEASE above
+        liver=liver,  # checked against LIVER_RECORD above
         pregnant=pregnant,
         medicines=matches,
     )
@@ -83,31 +88,40 @@ def compare_treatments(
 
 
 def compare_for_patient(
-    engine: Engine, *, patient_id: int, now: datetime, drugs: Sequence[str] = (), liver: str = "none"
+    engine: Engine,
+    *,
+    patient_id: int,
+    now: datetime,
+    drugs: Sequence[str] = (),
+    liver: str | None = None,
 ) -> TreatmentComparison:
     """The comparison from the patient's record: the kidney function of the current plan, the
-    medicines taken now and "About me" (pregnancy). Liver disease is not recorded: it is given."""
+    medicines taken now and About me (pregnancy, liver disease). ``liver``: a "what if" over
+    About me's answer (None: About me's), never stored; the result says which was used."""
+    from dataclasses import replace
+
     from dosewise.services.patients import patient_profile
     from dosewise.services.triage import diary_context
 
     context = diary_context(engine, patient_id=patient_id, now=now)
     profile = patient_profile(engine, patient_id=patient_id)
-    return compare_treatments(
+    what_if = liver is not None and liver != profile.liver
+    result = compare_treatments(
         drugs,
         crcl_ml_min=context.crcl_ml_min,
-        liver=liver,
+        liver=liver if liver is not None else profile.liver,
         pregnant=profile.pregnant,
         medicines=context.medicines,
     )
+    return replace(result, liver_from="what_if" if what_if else "about_me", liver_recorded=profile.liver)
 
 
 def _read_medicines(names: Sequence[str]) -> tuple[tuple[NameMatch, ...], tuple[str, ...]]:
     if not names:
         return (), ()
-    from dosewise.domain.interactions import MedicineIndex, NameMatch
-    from dosewise.monographs import load_medicines
+    from dosewise.domain.interactions import NameMatch
 
-    index = MedicineIndex(load_medicines())
+    index = _medicine_index()
     matches: list[NameMatch] = []
     unrecognised: list[str] = []
     for name in names:
@@ -119,3 +133,12 @@ def _read_medicines(names: Sequence[str]) -> tuple[tuple[NameMatch, ...], tuple[
         else:
             unrecognised.append(name)
     return tuple(matches), tuple(unrecognised)
+
+
+@cache
+def _medicine_index() -> MedicineIndex:
+    """The vocabulary's index, built once per process (the page, the API and every report)."""
+    from dosewise.domain.interactions import MedicineIndex
+    from dosewise.monographs import load_medicines
+
+    return MedicineIndex(load_medicines())

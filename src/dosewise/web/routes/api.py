@@ -479,11 +479,14 @@ def compare_alternatives(
         list[str] | None, Query(description="a treatment to show, repeatable (default: all)")
     ] = None,
     liver: Annotated[
-        Literal["none", "mild", "moderate", "severe"], Query(description="liver disease (not recorded)")
-    ] = "none",
+        Literal["none", "mild", "moderate", "severe"] | None,
+        Query(description='a "what if" over the liver disease in About me (default: About me\'s answer)'),
+    ] = None,
 ) -> dict[str, Any]:
     """Other treatments compared for this patient (kidney function of the plan, medicines taken
-    now, pregnancy from About me), every fact with its source key: information, not a switch."""
+    now, pregnancy and liver disease from About me), every fact with its source key and the
+    label's wording: information, not a switch. ``situation.liver_from`` says whether the liver
+    answer is About me's or the ``liver`` given ("what_if")."""
     from dosewise.exporters.compare_json import comparison_to_dict
     from dosewise.services.alternatives import compare_for_patient
 
@@ -707,7 +710,7 @@ def _profile(profile: patient_service.PatientProfile) -> dict[str, Any]:
 @router.get("/patients/{patient_id}/profile")
 def profile(context: Ctx, patient: Patient) -> dict[str, Any]:
     """About me: the country (ISO alpha-2) and its emergency number, pregnant, breastfeeding,
-    epilepsy, and the advice for those conditions with its sources."""
+    epilepsy, liver disease, and the advice for those conditions with its sources."""
     return _profile(patient_service.patient_profile(context.engine, patient_id=patient.patient_id))
 
 
@@ -726,5 +729,6 @@ def set_profile(body: ProfileInput, context: Ctx, user: User, patient: Patient) 
         pregnant=body.pregnant,
         breastfeeding=body.breastfeeding,
         epilepsy=body.epilepsy,
+        liver=body.liver,
     )
     return _profile(saved)
