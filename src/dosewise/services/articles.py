@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dosewise.domain.article_check import ArticleCheck, check_article
-from dosewise.services.page_text import MAX_PAGE_BYTES, page_text_of_bytes, read_page_text
+from dosewise.services.page_text import (
+    MAX_PAGE_BYTES,
+    MAX_PASTED_CHARS,
+    page_text_of_bytes,
+    pasted_text,
+    read_page_text,
+)
 
 CHECK_NOTE = (
     "An automatic reading of the page: only the sentences listed were checked, and 'not covered' "
@@ -27,17 +33,23 @@ def check_article_file(
 ) -> ArticleReport:
     """The check of the page saved at ``path`` (HTML or text); InputError for an empty, binary or
     oversized file."""
-    return check_article_text(read_page_text(path, max_bytes=max_bytes, stdin=stdin))
+    return _check_page_text(read_page_text(path, max_bytes=max_bytes, stdin=stdin))
 
 
 def check_article_bytes(
     data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: str = "the page"
 ) -> ArticleReport:
     """The check of an uploaded or pasted page (the bytes already bounded by the caller)."""
-    return check_article_text(page_text_of_bytes(data, max_bytes=max_bytes, name=name))
+    return _check_page_text(page_text_of_bytes(data, max_bytes=max_bytes, name=name))
 
 
-def check_article_text(text: str) -> ArticleReport:
+def check_article_text(text: str, *, max_chars: int = MAX_PASTED_CHARS) -> ArticleReport:
+    """The check of pasted text (a web form): refused when empty, longer than ``max_chars`` or
+    holding a NUL character."""
+    return _check_page_text(pasted_text(text, what="the article", max_chars=max_chars))
+
+
+def _check_page_text(text: str) -> ArticleReport:
     from dosewise.monographs import DEFAULT_DRUG, load_guidance, load_monograph
 
     monograph = load_monograph(DEFAULT_DRUG)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from dosewise.errors import InputError
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # setting: a saved page larger than this is refused (5 MB)
+MAX_PASTED_CHARS = MAX_PAGE_BYTES  # setting: pasted text longer than this is refused
 STDIN = "-"
 
 _SKIPPED = frozenset(
@@ -89,7 +90,8 @@ def _megabytes(size: int) -> str:
 
 def too_large(name: str, max_bytes: int, size: int | None = None) -> InputError:
     """The refusal of a page over ``max_bytes`` (its size when known)."""
-    said = f" is {_megabytes(size)}:" if size is not None else " is"
+    shown = None if size is None else _megabytes(size)
+    said = f" is {shown}:" if shown is not None and shown != _megabytes(max_bytes) else " is"
     return InputError(
         f"{name}{said} larger than the {_megabytes(max_bytes)} limit for a page (save only the page itself)",
         field="file",
@@ -152,3 +154,15 @@ def page_text_of_bytes(data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: st
     if len(data) > max_bytes:
         raise too_large(name, max_bytes, len(data))
     return decode_page(data, name=name)
+
+
+def pasted_text(text: str, *, what: str = "the page", max_chars: int = MAX_PASTED_CHARS) -> str:
+    """Pasted text, checked: refused (InputError, ``field="text"``) when empty, longer than
+    ``max_chars`` or holding a NUL character (nothing pasted is a binary file)."""
+    if not text.strip():
+        raise InputError(f"paste the text of {what}", field="text")
+    if len(text) > max_chars:
+        raise InputError(f"the text is longer than {max_chars} characters: paste the page only", field="text")
+    if "\x00" in text:
+        raise InputError("the text has a NUL character (\\u0000): paste the page's text only", field="text")
+    return text

@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from dosewise.domain.pharmacy_check import PharmacyCheck, check_pharmacy_page
-from dosewise.errors import InputError
-from dosewise.services.page_text import MAX_PAGE_BYTES, read_page_text
-
-MAX_PASTED_CHARS = MAX_PAGE_BYTES  # setting: pasted text longer than this is refused
+from dosewise.services.page_text import (
+    MAX_PAGE_BYTES,
+    MAX_PASTED_CHARS,
+    page_text_of_bytes,
+    pasted_text,
+    read_page_text,
+)
 
 
 def check_pharmacy_file(
@@ -24,10 +27,14 @@ def check_pharmacy_file(
     return check_pharmacy_page(read_page_text(path, max_bytes=max_bytes, stdin=stdin))
 
 
+def check_pharmacy_bytes(
+    data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: str = "the page"
+) -> PharmacyCheck:
+    """The check of an uploaded page (the bytes already bounded by the caller)."""
+    return check_pharmacy_page(page_text_of_bytes(data, max_bytes=max_bytes, name=name))
+
+
 def check_pharmacy_text(text: str, *, max_chars: int = MAX_PASTED_CHARS) -> PharmacyCheck:
-    """The check of pasted text (a web form): refused when empty or longer than ``max_chars``."""
-    if not text.strip():
-        raise InputError("paste the text of the pharmacy's page", field="text")
-    if len(text) > max_chars:
-        raise InputError(f"the text is longer than {max_chars} characters: paste the page only", field="text")
-    return check_pharmacy_page(text)
+    """The check of pasted text (a web form): refused when empty, longer than ``max_chars`` or
+    holding a NUL character."""
+    return check_pharmacy_page(pasted_text(text, what="the pharmacy's page", max_chars=max_chars))
