@@ -88,6 +88,9 @@ def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: di
     assert "<strong>Not labelled for spasticity.</strong> Acute painful musculoskeletal spasm only" in text
     assert "<strong>Contraindicated:</strong> With Cipro (ciprofloxacin): contraindicated" in text
     assert "[S6]" in text and "neurologyadvisor.com/drug/amrix/" in text
+    # with the baclofen the patient takes (baclofen.md section 6: benzodiazepines major [PMS, OZO])
+    assert "With the baclofen you take: a major interaction, which may be life-threatening" in text
+    assert "pms-Baclofen Canadian product monograph" in text
     assert f'href="/patients/{patient}/alternatives" aria-current="page"' in text
     # a "what if" over About me's liver answer is said to be one, and is not saved
     what_if = client.get(f"{base}/alternatives", params={"liver": "mild"}).text
@@ -105,8 +108,8 @@ def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: di
         f"/api{base}/alternatives", params={"drug": "dantrolene", "liver": "severe"}
     ).json()
     assert api_what_if["situation"] | {"medicines": None} == {
-        "crcl_ml_min": None, "liver": "severe", "liver_from": "what_if", "liver_recorded": "not_known",
-        "pregnant": False, "medicines": None,
+        "crcl_ml_min": None, "dialysis": False, "liver": "severe", "liver_from": "what_if",
+        "liver_recorded": "not_known", "pregnant": False, "medicines": None,
     }  # fmt: skip
     caution = api_what_if["drugs"][0]["cautions"][0]  # the API keeps the label's wording, and the plain one
     assert caution["text"].startswith("Liver disease (severe): Contraindicated in active liver disease")
