@@ -415,9 +415,12 @@ def test_each_treatment_with_the_baclofen_the_patient_takes():
     diazepam = next(i for i in result.comparison.drugs if i.drug.name == "diazepam")
     (with_baclofen,) = [c for c in diazepam.cautions if c.topic == "baclofen"]
     assert with_baclofen.text.startswith(
-        "With the baclofen you take: added CNS and respiratory depression (major interaction)."
+        "With the baclofen you take: major interaction, added CNS and respiratory depression. Use together"
     )
-    assert with_baclofen.plain.startswith("With the baclofen you take: a major interaction")
+    assert with_baclofen.plain.startswith(
+        "With the baclofen you take: a major interaction, which may be life-threatening or need a "
+        "change of treatment: added CNS and respiratory depression."
+    )
     # the monograph's keys are cited with their citations, beside alternatives.md's
     assert result.comparison.citations["PMS"] == "pms-Baclofen Canadian product monograph"
     assert {"PMS", "OZO", "CH", "S13"} <= set(result.comparison.source_keys)

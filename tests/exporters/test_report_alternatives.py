@@ -88,7 +88,7 @@ def test_the_html_report_says_what_in_this_record_matters_in_the_labels_words(re
     )
     # the baclofen of the plan is in the record: baclofen.md section 6, the baclofen monograph's keys
     assert (
-        "WARNING : With the baclofen you take: added CNS and respiratory depression (major interaction)."
+        "WARNING : With the baclofen you take: major interaction, added CNS and respiratory depression."
         in text
     )
     assert "[PMS][OZO]" in text and "[PMS] pms-Baclofen Canadian product monograph" in text

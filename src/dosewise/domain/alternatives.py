@@ -358,9 +358,9 @@ def _baclofen_cautions(found: WithBaclofen | None) -> list[Caution]:
         Caution(
             level=BACLOFEN_LEVELS[found.severity],
             topic="baclofen",
-            text=f"With the baclofen you take: {found.effect} ({found.severity} interaction). {advice}.",
+            text=f"With the baclofen you take: {found.severity} interaction, {found.effect}. {advice}.",
             plain=(
-                f"With the baclofen you take: {BACLOFEN_GRADE_WORDS[found.severity]} ({found.effect}). "
+                f"With the baclofen you take: {BACLOFEN_GRADE_WORDS[found.severity]}: {found.effect}. "
                 f"{advice}."
             ),
             sources=found.sources,
