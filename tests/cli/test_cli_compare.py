@@ -111,3 +111,20 @@ def test_the_cyp1a2_inhibitors_the_tizanidine_label_names_are_recognised(capsys,
     (caution,) = [c for c in data["drugs"][0]["cautions"] if c["topic"] == "medicine"]
     assert (caution["level"], caution["sources"]) == ("warning", ["S6"])
     assert "avoid (a CYP1A2 inhibitor named in the label)" in caution["text"]
+
+
+def test_compare_on_dialysis(capsys):
+    # alternatives.md section 1, gabapentin Kidney: "<15: 100-300 once daily. Extra dose of
+    # 125-350 mg after each haemodialysis [S17]"
+    data = run_json(capsys, "compare", "gabapentin", "--dialysis")
+    assert data["situation"]["dialysis"] is True and data["situation"]["crcl_ml_min"] is None
+    kidney = [c for c in _cautions(data["drugs"][0]) if c["topic"] == "kidney"]
+    assert [c["sources"] for c in kidney] == [["S17"], ["S17"]]
+    assert "extra dose of 125-350 mg after each haemodialysis" in kidney[1]["text"]
+    # with the baclofen you take: gabapentinoids, moderate [OZO] (baclofen.md section 6)
+    (baclofen,) = [c for c in _cautions(data["drugs"][0]) if c["topic"] == "baclofen"]
+    assert (baclofen["level"], baclofen["sources"]) == ("caution", ["OZO"])
+    ozobax = "Ozobax (baclofen oral solution 5 mg/5 mL) US label, 2021"
+    assert {"key": "OZO", "citation": ozobax} in data["sources"]
+    code, out, err = run(capsys, "compare", "gabapentin", "--dialysis", "--crcl", "10")
+    assert code == 2 and out == "" and "not allowed with argument" in err and err.count("\n") == 1

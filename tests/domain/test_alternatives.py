@@ -277,3 +277,175 @@ def test_unknown_treatments_are_named_with_the_known_ones(reference) -> None:
         "intrathecal baclofen",
     ]
     assert LIVER_DISEASE == ("none", "mild", "moderate", "severe")
+
+
+# --- what the reviewer found missing (expected results by hand from alternatives.md) -----------
+
+
+def _safety(compared):
+    return _by_topic(compared, "safety")
+
+
+def test_diazepam_is_not_to_be_used_in_the_conditions_of_s14_even_without_liver_disease(reference, index):
+    # section 2, diazepam: "Contraindicated in [S14]: myasthenia gravis; severe respiratory
+    # insufficiency; severe hepatic insufficiency; sleep apnoea; acute narrow-angle glaucoma"
+    compared = _compare(reference, index, "diazepam")
+    (rule,) = [c for c in _safety(compared) if "myasthenia gravis" in c.text]
+    assert rule.level == "contraindicated" and rule.sources == ("S14",)
+    for words in ("severe respiratory insufficiency", "sleep apnoea", "acute narrow-angle glaucoma"):
+        assert words in rule.text
+    assert rule.plain.startswith("Not to be used with myasthenia gravis")
+    assert compared.cautions[0] == rule  # the most serious first
+
+
+def test_carisoprodol_contraindications_seizures_and_cyp2c19_poor_metabolisers(reference, index):
+    # section 2: "Seizures have been reported. Contraindicated in acute intermittent porphyria and
+    # in carbamate (e.g. meprobamate) hypersensitivity [S27]"; section 1, Liver: "CYP2C19 poor
+    # metabolisers have about 4x exposure [S30]"
+    safety = _safety(_compare(reference, index, "Soma"))
+    (contra,) = [c for c in safety if "porphyria" in c.text]
+    assert contra.level == "contraindicated" and contra.sources == ("S27",)
+    assert "carbamate (e.g. meprobamate) hypersensitivity" in contra.text
+    assert contra.plain.startswith("Not to be used with acute intermittent porphyria")
+    (seizures,) = [c for c in safety if "Seizures" in c.text]
+    assert seizures.level == "caution" and seizures.sources == ("S27",)
+    (cyp,) = [c for c in safety if "CYP2C19" in c.text]
+    assert cyp.sources == ("S30",) and "about 4x exposure" in cyp.text and "about 4 times" in cyp.plain
+    assert "S30" in reference.sources
+
+
+def test_tizanidine_warnings_and_liver_figures_show_without_liver_disease(reference, index):
+    # section 2: "Warnings [S1]: hypotension (don't combine with other alpha-2 agonists); liver
+    # injury; sedation; hallucinations"; "ALT rises above 3x the upper limit of normal in about 5%
+    # vs 0.4% on placebo; rare fatal liver failure [S5]"; section 1: "Check ALT at baseline and 1
+    # month after reaching the maximum dose [S2]"
+    compared = _compare(reference, index, "tizanidine")
+    assert _by_topic(compared, "liver") == []
+    by_source = {c.sources: c for c in _safety(compared)}
+    warnings = by_source[("S1",)]
+    for words in ("hypotension", "alpha-2 agonists", "liver injury", "sedation", "hallucinations"):
+        assert words in warnings.text
+    assert "low blood pressure" in warnings.plain
+    alt = by_source[("S5",)]
+    assert "about 5% vs 0.4% on placebo" in alt.text and "rare fatal liver failure" in alt.text
+    assert "Check ALT at baseline and 1 month after reaching the maximum dose" in by_source[("S2",)].text
+    # with liver disease: "Ordinarily avoid or use with extreme caution [S3]", said once
+    (liver,) = _by_topic(_compare(reference, index, "tizanidine", liver="mild"), "liver")
+    assert liver.level == "warning" and liver.sources == ("S3",)
+
+
+def test_gabapentin_label_warnings_and_the_fda_warning_for_copd_and_the_elderly(reference, index):
+    # section 2: "Label warnings: DRESS, anaphylaxis/angioedema, somnolence/dizziness, seizures on
+    # withdrawal, suicidal ideation [S16]"; "FDA (12/2019): serious breathing problems ... in COPD
+    # and in the elderly [S18]" (the comparison gets no age or COPD: shown to everyone)
+    safety = _safety(_compare(reference, index, "gabapentin"))
+    (label,) = [c for c in safety if c.sources == ("S16",)]
+    for words in ("DRESS", "suicidal ideation", "seizures on withdrawal"):
+        assert words in label.text
+    (fda,) = [c for c in safety if c.sources == ("S18",)]
+    assert "COPD" in fda.text and "elderly" in fda.text and "older people" in fda.plain
+
+
+def test_cyclobenzaprine_atropine_like_caution(reference, index):
+    # section 2: "Has atropine-like effects, so use caution with urinary retention or angle-closure
+    # glaucoma [S22b]"
+    (rule,) = [c for c in _safety(_compare(reference, index, "cyclobenzaprine")) if c.sources == ("S22b",)]
+    assert rule.level == "caution"
+    assert "urinary retention" in rule.text and "angle-closure glaucoma" in rule.text
+
+
+@pytest.mark.parametrize("other", ["clonidine", "guanfacine", "Intuniv", "methyldopa", "dexmedetomidine"])
+def test_tizanidine_with_any_alpha_2_agonist(reference, index, other):
+    # section 2, tizanidine: "hypotension (don't combine with other alpha-2 agonists) [S1]"
+    (caution,) = _by_topic(_compare(reference, index, "tizanidine", medicines=[other]), "medicine")
+    assert caution.level == "warning" and caution.sources == ("S1",)
+    assert "do not combine with other alpha-2 agonists" in caution.text
+
+
+def test_levels_follow_the_files_own_rule(reference, index):
+    # alternatives.toml: "contraindicated | warning (boxed warning, "avoid", "not recommended")"
+    for drug in reference.drug:
+        for rule in (*drug.always, *drug.kidney, *drug.liver, *drug.medicines):
+            if rule.text.lower().startswith("contraindicated"):
+                assert rule.level == "contraindicated", rule.text
+    cyclobenzaprine = _safety(_compare(reference, index, "cyclobenzaprine"))
+    assert [c.level for c in cyclobenzaprine if c.sources == ("S22",)] == ["contraindicated"]
+    dantrolene = _safety(_compare(reference, index, "dantrolene"))
+    (posture,) = [c for c in dantrolene if "posture" in c.text]
+    assert posture.level == "contraindicated"
+    # Amrix ER: "not recommended in hepatic impairment or the elderly [S23]"
+    (amrix,) = [
+        c
+        for c in _by_topic(_compare(reference, index, "cyclobenzaprine", liver="mild"), "liver")
+        if c.sources == ("S23",)
+    ]
+    assert amrix.level == "warning"
+
+
+def test_within_a_level_what_the_record_brings_comes_first(reference, index):
+    compared = _compare(reference, index, "dantrolene", liver="severe")
+    assert [c.topic for c in compared.cautions if c.level == "contraindicated"] == ["liver", "safety"]
+
+
+# --- with the baclofen the patient takes: baclofen.md section 6, from the monograph's table ----
+
+
+def test_each_treatment_with_the_baclofen_the_patient_takes():
+    # baclofen.md section 6: benzodiazepines major [PMS, OZO]; gabapentinoids moderate [OZO];
+    # other centrally acting muscle relaxants moderate [CH, PMS]; dantrolene and botulinum toxin:
+    # the monograph's own (Dosewise) caution; intrathecal baclofen: the table says nothing
+    from dosewise.services.alternatives import compare_treatments
+
+    result = compare_treatments()
+    found = {
+        item.drug.name: [(c.level, c.sources) for c in item.cautions if c.topic == "baclofen"]
+        for item in result.comparison.drugs
+    }
+    assert found == {
+        "tizanidine": [("caution", ("CH", "PMS"))],
+        "dantrolene": [("caution", ("DOSEWISE",))],
+        "diazepam": [("warning", ("PMS", "OZO"))],
+        "gabapentin": [("caution", ("OZO",))],
+        "cyclobenzaprine": [("caution", ("CH", "PMS"))],
+        "methocarbamol": [("caution", ("CH", "PMS"))],
+        "carisoprodol": [("caution", ("CH", "PMS"))],
+        "botulinum toxin": [("caution", ("DOSEWISE",))],
+        "intrathecal baclofen": [],
+    }
+    diazepam = next(i for i in result.comparison.drugs if i.drug.name == "diazepam")
+    (with_baclofen,) = [c for c in diazepam.cautions if c.topic == "baclofen"]
+    assert with_baclofen.text.startswith(
+        "With the baclofen you take: major interaction, added CNS and respiratory depression. Use together"
+    )
+    assert with_baclofen.plain.startswith(
+        "With the baclofen you take: a major interaction, which may be life-threatening or need a "
+        "change of treatment: added CNS and respiratory depression."
+    )
+    # the monograph's keys are cited with their citations, beside alternatives.md's
+    assert result.comparison.citations["PMS"] == "pms-Baclofen Canadian product monograph"
+    assert {"PMS", "OZO", "CH", "S13"} <= set(result.comparison.source_keys)
+    for key in result.comparison.source_keys:
+        assert result.comparison.citations[key]
+
+
+# --- dialysis: a dialysis plan stores no CrCl; the rules for the lowest CrCl apply --------------
+
+
+def test_on_dialysis_the_lowest_crcl_rules_and_the_dialysis_dose_apply(reference, index):
+    # section 1, gabapentin Kidney: "<15: 100-300 once daily. Extra dose of 125-350 mg after each
+    # haemodialysis [S17]"; tizanidine: "CrCl < 25 mL/min: clearance falls by more than 50% [S3]"
+    gabapentin = _by_topic(_compare(reference, index, "gabapentin", dialysis=True), "kidney")
+    assert [c.sources for c in gabapentin] == [("S17",), ("S17",)]
+    assert "100-300 mg once daily" in gabapentin[0].text
+    assert "extra dose of 125-350 mg after each haemodialysis" in gabapentin[1].text
+    assert all(c.text.startswith("Kidney function (on dialysis") for c in gabapentin)
+    assert gabapentin[1].plain.startswith(
+        "Your kidneys (on dialysis): on haemodialysis, an extra 125 to 350 mg"
+    )
+    (tizanidine,) = _by_topic(_compare(reference, index, "tizanidine", dialysis=True), "kidney")
+    assert "clearance falls by more than 50%" in tizanidine.text
+    # CrCl 10 without dialysis: the <15 dose, no extra dose after dialysis
+    (low,) = _by_topic(_compare(reference, index, "gabapentin", crcl_ml_min=10), "kidney")
+    assert "haemodialysis" not in low.text
+    with pytest.raises(InputError, match="not both"):
+        Situation(crcl_ml_min=10, dialysis=True)

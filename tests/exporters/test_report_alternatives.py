@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dosewise.domain.kidney import assess_creatinine_clearance
+from dosewise.domain.kidney import assess_creatinine_clearance, assess_dialysis
 from dosewise.domain.products import parse_product_specs
 from dosewise.domain.schedule import parse_clock_times
 from dosewise.domain.titration import build_titration
@@ -86,7 +86,14 @@ def test_the_html_report_says_what_in_this_record_matters_in_the_labels_words(re
         "acute muscle spasm only, 2-3 weeks: cyclobenzaprine [S23], methocarbamol [S25], carisoprodol [S27]"
         in text
     )
-    assert "Nothing in this record is named by the reference for: botulinum toxin." in text
+    # the baclofen of the plan is in the record: baclofen.md section 6, the baclofen monograph's keys
+    assert (
+        "WARNING : With the baclofen you take: major interaction, added CNS and respiratory depression."
+        in text
+    )
+    assert "[PMS][OZO]" in text and "[PMS] pms-Baclofen Canadian product monograph" in text
+    # every treatment has a row now (intrathecal baclofen: "Dose reduction may be necessary" [S37])
+    assert "Nothing in this record is named by the reference for" not in text
     # the label's wording here, not the patient's: and never a ranking or a proposal to switch
     assert "must not be used with this medicine" not in text
     for words in ("switch to", "better than", "instead of baclofen"):
@@ -109,3 +116,33 @@ def test_the_pdf_prints_the_section(report, tmp_path) -> None:
     assert "Liver disease (moderate): Contraindicated in active liver disease" in flat
     assert "clearance falls by more than 50%" in flat and "[S3]" in flat
     assert "Benefit review" in flat  # the other part's section prints too
+
+
+def test_a_dialysis_plan_brings_the_lowest_crcl_rules_and_the_dialysis_dose(tmp_path, monograph) -> None:
+    """A plan made for dialysis stores no CrCl: the record says "on dialysis", not "not
+    recorded", and the rules for the lowest CrCl apply (alternatives.md section 1: tizanidine
+    "CrCl < 25 mL/min" [S3]; gabapentin "<15: 100-300 once daily. Extra dose of 125-350 mg after
+    each haemodialysis" [S17])."""
+    from dosewise.services.alternatives import compare_for_patient
+
+    engine = build_engine(f"sqlite:///{tmp_path / 'dialysis.sqlite3'}")
+    upgrade_database(engine)
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=ZONE)
+    patient = patients.create_patient(engine, name="Dee", time_zone=str(ZONE), now=now, actor="t")
+    solution = parse_product_specs(["solution:1mg/ml"], monograph)
+    plan = build_titration(monograph, target_daily_mg=5, products=solution, start=DAY,
+                           kidney=assess_dialysis(monograph.kidney), clinician_override=True)  # fmt: skip
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 3), zone=ZONE,
+                     now=datetime(2026, 12, 1, 7, 0, tzinfo=ZONE), actor="t")  # fmt: skip
+    result = compare_for_patient(engine, patient_id=patient, now=now, drugs=["gabapentin", "tizanidine"])
+    assert result.comparison.situation.dialysis is True
+    gabapentin, tizanidine = result.comparison.drugs
+    kidney = [c.text for c in gabapentin.cautions if c.topic == "kidney"]
+    assert len(kidney) == 2 and "extra dose of 125-350 mg after each haemodialysis" in kidney[1]
+    assert any("clearance falls by more than 50%" in c.text for c in tizanidine.cautions)
+    data = gather_report(engine, patient_id=patient, first_day=DAY, last_day=date(2026, 12, 3), now=now,
+                         levels=False)  # fmt: skip
+    text = _text(render_report_html(data))
+    assert "kidney function on dialysis (current plan)" in text
+    assert "Kidney function (on dialysis; the rules for the lowest CrCl): Haemodialysis: extra dose" in text
+    engine.dispose()

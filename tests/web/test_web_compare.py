@@ -88,6 +88,9 @@ def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: di
     assert "<strong>Not labelled for spasticity.</strong> Acute painful musculoskeletal spasm only" in text
     assert "<strong>Contraindicated:</strong> With Cipro (ciprofloxacin): contraindicated" in text
     assert "[S6]" in text and "neurologyadvisor.com/drug/amrix/" in text
+    # with the baclofen the patient takes (baclofen.md section 6: benzodiazepines major [PMS, OZO])
+    assert "With the baclofen you take: a major interaction, which may be life-threatening" in text
+    assert "pms-Baclofen Canadian product monograph" in text
     assert f'href="/patients/{patient}/alternatives" aria-current="page"' in text
     # a "what if" over About me's liver answer is said to be one, and is not saved
     what_if = client.get(f"{base}/alternatives", params={"liver": "mild"}).text
@@ -105,9 +108,43 @@ def test_the_page_shows_each_treatment_with_what_matters_for_the_patient(api: di
         f"/api{base}/alternatives", params={"drug": "dantrolene", "liver": "severe"}
     ).json()
     assert api_what_if["situation"] | {"medicines": None} == {
-        "crcl_ml_min": None, "liver": "severe", "liver_from": "what_if", "liver_recorded": "not_known",
-        "pregnant": False, "medicines": None,
+        "crcl_ml_min": None, "dialysis": False, "liver": "severe", "liver_from": "what_if",
+        "liver_recorded": "not_known", "pregnant": False, "medicines": None,
     }  # fmt: skip
     caution = api_what_if["drugs"][0]["cautions"][0]  # the API keeps the label's wording, and the plain one
     assert caution["text"].startswith("Liver disease (severe): Contraindicated in active liver disease")
     assert caution["plain"].startswith("Liver disease (severe): must not be used with active liver disease")
+
+
+def test_a_patient_on_dialysis_sees_the_kidney_cautions(
+    api: dict[str, Any], tmp_path: Any, monograph: Any
+) -> None:
+    """A dialysis plan stores no CrCl: the page says "on dialysis", not "not recorded", with the
+    rules for the lowest CrCl (alternatives.md section 1, gabapentin: "<15: 100-300 once daily.
+    Extra dose of 125-350 mg after each haemodialysis [S17]")."""
+    from zoneinfo import ZoneInfo
+
+    from dosewise.domain.kidney import assess_dialysis
+    from dosewise.domain.products import parse_product_specs
+    from dosewise.domain.schedule import parse_clock_times
+    from dosewise.domain.titration import build_titration
+    from dosewise.services import plans
+    from dosewise.store.database import build_engine
+
+    client, patient = api["client"], api["patient"]
+    engine = build_engine(f"sqlite:///{tmp_path / 'compare.sqlite3'}")
+    plan = build_titration(
+        monograph, target_daily_mg=5, products=parse_product_specs(["solution:1mg/ml"], monograph),
+        start=datetime(2026, 12, 1).date(), kidney=assess_dialysis(monograph.kidney), clinician_override=True,
+    )  # fmt: skip
+    before = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    plans.start_plan(engine, patient_id=patient, plan=plan, times=parse_clock_times(None, 3),
+                     zone=ZoneInfo("UTC"), now=before, actor="t")  # fmt: skip
+    engine.dispose()
+    text = client.get(f"/patients/{patient}/alternatives").text
+    assert "From the diary: kidney function on dialysis;" in text
+    assert "Your kidneys (on dialysis): on haemodialysis, an extra 125 to 350 mg" in text
+    data = client.get(f"/api/patients/{patient}/alternatives", params={"drug": "gabapentin"}).json()
+    assert data["situation"]["dialysis"] is True and data["situation"]["crcl_ml_min"] is None
+    kidney = [c for c in data["drugs"][0]["cautions"] if c["topic"] == "kidney"]
+    assert [c["sources"] for c in kidney] == [["S17"], ["S17"]]

@@ -31,7 +31,11 @@ def add_commands(commands: Any) -> None:
         "for it. Information for a talk with your prescriber, not advice to switch.",
     )  # fmt: skip
     compare.add_argument("drugs", nargs="*", metavar="DRUG", help="treatments to show (default: all)")
-    compare.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
+    kidney = compare.add_mutually_exclusive_group()
+    kidney.add_argument("--crcl", type=float, help="creatinine clearance in mL/min, if known")
+    kidney.add_argument(
+        "--dialysis", action="store_true", help="on dialysis (the rules for the lowest kidney function)"
+    )
     compare.add_argument(
         "--liver", choices=LIVER_CHOICES, default="none", help="liver disease (default none)"
     )
@@ -61,7 +65,12 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> None:
     from dosewise.services.alternatives import compare_treatments
 
     result = compare_treatments(
-        args.drugs, crcl_ml_min=args.crcl, liver=args.liver, pregnant=args.pregnant, medicines=args.medicine
+        args.drugs,
+        crcl_ml_min=args.crcl,
+        dialysis=args.dialysis,
+        liver=args.liver,
+        pregnant=args.pregnant,
+        medicines=args.medicine,
     )
     if args.as_json:
         from dosewise.exporters.compare_json import comparison_to_dict
@@ -88,5 +97,5 @@ def run_compare(args: argparse.Namespace, settings: Settings) -> None:
     reference = result.reference
     print("\nSources:")
     for key in result.comparison.source_keys:
-        print(f"  [{key}] {reference.sources[key]}")
+        print(f"  [{key}] {result.comparison.citations[key]}")
     print(f"\n{reference.disclaimer}")

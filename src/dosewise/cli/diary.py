@@ -131,8 +131,7 @@ def add_commands(commands: Any) -> None:
         "pregnancy, breastfeeding and epilepsy show their own advice with the plan, today and the report.",
     )  # fmt: skip
     profile.add_argument("--country", help="ISO 3166-1 alpha-2 code, e.g. GB, US, DE ('none' clears it)")
-    for condition in ("pregnant", "breastfeeding", "epilepsy"):
-        profile.add_argument(f"--{condition}", choices=YES_NO, help=f"{condition}: yes or no")
+    _add_conditions(profile)
     add_json(profile)
     feel = add_command(
         actions, "triage", help="how do I feel? triage with your diary's context (kept in the diary)"
@@ -171,6 +170,15 @@ def _add_supply_commands(actions: Any) -> None:
     add_json(adjust)
     log = add_command(steps, "log", help="the counts, refills and adjustments recorded, newest first")
     add_json(log)
+
+
+def _add_conditions(profile: Any) -> None:
+    """About me's conditions: --pregnant, --breastfeeding, --epilepsy, --liver."""
+    for condition in ("pregnant", "breastfeeding", "epilepsy"):
+        profile.add_argument(f"--{condition}", choices=YES_NO, help=f"{condition}: yes or no")
+    profile.add_argument(
+        "--liver", choices=("none", "mild", "moderate", "severe", "not-known"), help="liver disease"
+    )  # About me's answers (domain.alternatives.LIVER_RECORD, not_known written not-known)
 
 
 def _add_correction_commands(actions: Any) -> None:
@@ -577,7 +585,7 @@ def _profile(
     def flag(value: str | None) -> bool | None:
         return None if value is None else value == "yes"
 
-    changes = (args.country, args.pregnant, args.breastfeeding, args.epilepsy)
+    changes = (args.country, args.pregnant, args.breastfeeding, args.epilepsy, args.liver)
     if any(value is not None for value in changes):
         country = args.country
         profile = patients.set_patient_profile(
@@ -591,6 +599,7 @@ def _profile(
             pregnant=flag(args.pregnant),
             breastfeeding=flag(args.breastfeeding),
             epilepsy=flag(args.epilepsy),
+            liver=None if args.liver is None else args.liver.replace("-", "_"),
         )
     else:
         profile = patients.patient_profile(engine, patient_id=patient)

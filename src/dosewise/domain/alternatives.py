@@ -7,13 +7,16 @@ fact carries the source keys of the project's reference ``../shared/clinical/alt
 
 :func:`compare_alternatives` informs: what each medicine is labelled for, its route, how it is
 started, its maximum, and which of the patient's facts (kidney function, liver disease,
-pregnancy, other medicines) the reference says something about. It never proposes a switch.
+pregnancy, other medicines, dialysis) the reference says something about, and what the baclofen
+monograph's interaction table says about taking it with the baclofen the patient takes (given by
+the caller as :class:`WithBaclofen`, with the monograph's own source keys). It never proposes a
+switch.
 
 No ``from __future__ import annotations`` here: the loader reads these annotations at run time.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -31,7 +34,9 @@ LIVER_DISEASE: tuple[LiverDisease, ...] = ("none", "mild", "moderate", "severe")
 # what About me keeps (migration 0015): the answers above, or "not known" (nobody was asked)
 LiverRecord = Literal["none", "mild", "moderate", "severe", "not_known"]
 LIVER_RECORD: tuple[LiverRecord, ...] = (*LIVER_DISEASE, "not_known")
-Topic = Literal["use", "safety", "kidney", "liver", "pregnancy", "medicine"]  # safety: always shown
+# safety: always shown; baclofen: with the baclofen the patient takes (the baclofen monograph)
+Topic = Literal["use", "safety", "kidney", "liver", "pregnancy", "medicine", "baclofen"]
+RECORD_FIRST: tuple[Topic, ...] = ("kidney", "liver", "pregnancy", "medicine", "baclofen")
 SOURCE_KEY = re.compile(r"^[SP]\d+[a-z]?$")  # S1, S9t, S44b, P2b: as alternatives.md writes them
 
 
@@ -77,7 +82,8 @@ class Rule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KidneyRule:
     """Applies when the creatinine clearance is in [crcl_from_ml_min, crcl_below_ml_min) (an
-    edge left out is open)."""
+    edge left out is open). ``dialysis``: applies on dialysis only (no CrCl bounds). On dialysis
+    the rules for the lowest CrCl apply too: every rule without a lower bound."""
 
     level: Level
     text: str
@@ -86,16 +92,25 @@ class KidneyRule:
     unconfirmed: bool = False
     crcl_from_ml_min: float | None = None
     crcl_below_ml_min: float | None = None
+    dialysis: bool = False
 
     def __post_init__(self) -> None:
         _check_fact(self.sources, self.unconfirmed, self.plain)
         low, high = self.crcl_from_ml_min, self.crcl_below_ml_min
         if low is not None and high is not None and not low < high:
             raise ValueError("need crcl_from_ml_min < crcl_below_ml_min")
+        if self.dialysis and (low is not None or high is not None):
+            raise ValueError("a dialysis rule has no CrCl bounds")
 
     def holds(self, crcl_ml_min: float) -> bool:
         low, high = self.crcl_from_ml_min, self.crcl_below_ml_min
+        if self.dialysis:
+            return False
         return (low is None or crcl_ml_min >= low) and (high is None or crcl_ml_min < high)
+
+    def holds_on_dialysis(self) -> bool:
+        """A dialysis rule, or a rule for the lowest CrCl (no lower bound)."""
+        return self.dialysis or self.crcl_from_ml_min is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,6 +220,7 @@ class Situation:
     """What the patient's record says (what is not known is None / "none" / empty)."""
 
     crcl_ml_min: float | None = None
+    dialysis: bool = False  # on dialysis (a plan made for dialysis stores no CrCl)
     liver: LiverRecord = "none"  # "not_known": no liver rule is applied (nothing to apply it to)
     pregnant: bool = False
     medicines: "tuple[NameMatch, ...]" = ()
@@ -212,6 +228,36 @@ class Situation:
     def __post_init__(self) -> None:
         if self.liver not in LIVER_RECORD:
             raise InputError(f"liver disease must be one of {', '.join(LIVER_RECORD)}", field="liver")
+        if self.dialysis and self.crcl_ml_min is not None:
+            raise InputError("give a creatinine clearance or dialysis, not both", field="dialysis")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WithBaclofen:
+    """What the baclofen monograph's interaction table says about a treatment taken with
+    baclofen: its grade, effect and advice, with the monograph's source keys (PMS, OZO ...) and
+    their citations (the caller reads them; this module does not load the monograph)."""
+
+    severity: Literal["major", "moderate", "minor"]
+    effect: str
+    advice: str  # the monograph's advice, written for the patient
+    sources: tuple[str, ...]
+    citations: tuple[tuple[str, str], ...]  # (key, citation) of ``sources``
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError("an interaction needs the monograph's source keys")
+
+
+# the baclofen monograph's grades (baclofen.md section 6) on this file's levels: major "may be
+# life-threatening or needs a change of therapy" is a warning, moderate "monitor closely or adjust
+# doses" a caution, minor "worth knowing" information
+BACLOFEN_LEVELS: dict[str, Level] = {"major": "warning", "moderate": "caution", "minor": "info"}
+BACLOFEN_GRADE_WORDS = {  # the same grades in the patient's words (baclofen.md section 6)
+    "major": "a major interaction, which may be life-threatening or need a change of treatment",
+    "moderate": "a moderate interaction, to be watched closely or the doses adjusted",
+    "minor": "a minor interaction, worth knowing",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,6 +280,7 @@ class ComparedDrug:
 class Comparison:
     drugs: tuple[ComparedDrug, ...]
     situation: Situation
+    citations: Mapping[str, str]  # every key a fact may cite: alternatives.md's and the baclofen monograph's
 
     @property
     def source_keys(self) -> tuple[str, ...]:
@@ -271,15 +318,54 @@ def select_alternatives(reference: AlternativesReference, names: Sequence[str]) 
 
 
 def compare_alternatives(
-    reference: AlternativesReference, drugs: Sequence[Alternative], situation: Situation
+    reference: AlternativesReference,
+    drugs: Sequence[Alternative],
+    situation: Situation,
+    *,
+    with_baclofen: Mapping[str, WithBaclofen] | None = None,
 ) -> Comparison:
-    """Each drug with what the reference says about this patient's situation."""
-    compared = (ComparedDrug(drug=d, cautions=_ordered(_cautions(reference, d, situation))) for d in drugs)
-    return Comparison(drugs=tuple(compared), situation=situation)
+    """Each drug with what the reference says about this patient's situation. ``with_baclofen``
+    (drug name -> the baclofen monograph's interaction): said for the drugs it names."""
+    with_baclofen = with_baclofen or {}
+    compared = tuple(
+        ComparedDrug(
+            drug=d,
+            cautions=_ordered(
+                _cautions(reference, d, situation) + _baclofen_cautions(with_baclofen.get(d.name))
+            ),
+        )
+        for d in drugs
+    )
+    citations = dict(reference.sources)
+    for item in compared:
+        found = with_baclofen.get(item.drug.name)
+        if found is not None:
+            citations.update(found.citations)
+    return Comparison(drugs=compared, situation=situation, citations=citations)
 
 
 def _ordered(cautions: list[Caution]) -> tuple[Caution, ...]:
-    return tuple(sorted(cautions, key=lambda c: LEVELS.index(c.level)))  # stable: data order within a level
+    """Most serious first; within a level, what this record brings before what everyone is told
+    (then data order)."""
+    return tuple(sorted(cautions, key=lambda c: (LEVELS.index(c.level), c.topic not in RECORD_FIRST)))
+
+
+def _baclofen_cautions(found: WithBaclofen | None) -> list[Caution]:
+    if found is None:
+        return []
+    advice = found.advice.rstrip(".")
+    return [
+        Caution(
+            level=BACLOFEN_LEVELS[found.severity],
+            topic="baclofen",
+            text=f"With the baclofen you take: {found.severity} interaction, {found.effect}. {advice}.",
+            plain=(
+                f"With the baclofen you take: {BACLOFEN_GRADE_WORDS[found.severity]}: {found.effect}. "
+                f"{advice}."
+            ),
+            sources=found.sources,
+        )
+    ]
 
 
 def _cautions(reference: AlternativesReference, drug: Alternative, situation: Situation) -> list[Caution]:
@@ -297,7 +383,18 @@ def _cautions(reference: AlternativesReference, drug: Alternative, situation: Si
             )
         )
     crcl = situation.crcl_ml_min
-    if crcl is not None:
+    if situation.dialysis:
+        found.extend(
+            _caution(
+                rule,
+                "kidney",
+                prefix="Kidney function (on dialysis; the rules for the lowest CrCl): ",
+                plain_prefix="Your kidneys (on dialysis): ",
+            )
+            for rule in drug.kidney
+            if rule.holds_on_dialysis()
+        )
+    elif crcl is not None:
         prefix = f"Kidney function (CrCl {crcl:g} mL/min): "
         plain = f"Your kidney function (CrCl {crcl:g} mL/min): "
         found.extend(

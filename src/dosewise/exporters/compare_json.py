@@ -54,6 +54,7 @@ def comparison_to_dict(result: TreatmentComparison) -> dict[str, Any]:
         "drugs": [compared_drug_to_dict(item) for item in comparison.drugs],
         "situation": {
             "crcl_ml_min": situation.crcl_ml_min,
+            "dialysis": situation.dialysis,  # on dialysis: no CrCl, the rules for the lowest CrCl
             "liver": situation.liver,
             # "given" (the CLI), "about_me" (the record), "what_if" (asked over About me's answer)
             "liver_from": result.liver_from,
@@ -64,6 +65,8 @@ def comparison_to_dict(result: TreatmentComparison) -> dict[str, Any]:
             ],
         },
         "unrecognised_medicines": list(result.unrecognised_medicines),
-        "sources": [{"key": key, "citation": reference.sources[key]} for key in comparison.source_keys],
+        # alternatives.md's keys (S1 ...) and the baclofen monograph's (PMS, OZO ...: "with the
+        # baclofen you take")
+        "sources": [{"key": key, "citation": comparison.citations[key]} for key in comparison.source_keys],
         "disclaimer": reference.disclaimer,
     }

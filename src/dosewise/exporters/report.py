@@ -185,7 +185,7 @@ class RangeSummary:
         return sum(row.entries for row in self.months)
 
 
-RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine")  # the cautions the record brings
+RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine", "baclofen")  # the cautions the record brings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,16 +194,17 @@ class ReportAlternatives:
     label's wording, levels and the source keys of alternatives.md, never a proposal to switch."""
 
     comparison: Comparison
-    sources: tuple[tuple[str, str], ...]  # (key, citation) of alternatives.md cited by the comparison
+    # (key, citation) cited: alternatives.md's, and the baclofen monograph's ("with the baclofen")
+    sources: tuple[tuple[str, str], ...]
     unrecognised_medicines: tuple[str, ...]  # medicines of the record not recognised: not considered
     medicines: tuple[str, ...]  # the medicines considered, as read ("Cipro (ciprofloxacin)")
     liver_label: str  # About me's answer, as people read it
     disclaimer: str
 
     def record_cautions(self, cautions: Sequence[Caution]) -> list[Caution]:
-        """The cautions this record brings (kidney, liver, pregnancy, medicines); the ones shown
-        to everyone (boxed warnings, withdrawal) are in the API and ``dosewise compare``, and the
-        labelled use is said with each treatment."""
+        """The cautions this record brings (kidney, liver, pregnancy, medicines, the baclofen
+        taken); the ones shown to everyone (boxed warnings, withdrawal) are in the API and
+        ``dosewise compare``, and the labelled use is said with each treatment."""
         return [c for c in cautions if c.topic in RECORD_TOPICS and not _pregnancy_not_covered(c)]
 
     def by_category(self) -> list[tuple[str, list[tuple[str, tuple[str, ...]]]]]:

@@ -3,8 +3,9 @@
 :func:`compare_treatments` reads the typed medicine names with the project's vocabulary (the
 same matching as ``dosewise interactions``: brands, salts, small typos, class words such as
 "opioids"), then asks the pure comparison in :mod:`dosewise.domain.alternatives`. A medicine
-name that is not recognised is reported, never taken as "nothing to say". It informs; it never
-proposes a switch.
+name that is not recognised is reported, never taken as "nothing to say". Each treatment is also
+checked against the baclofen monograph's interaction table (the same check as ``dosewise
+interactions``), as the patient takes baclofen. It informs; it never proposes a switch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-    from dosewise.domain.alternatives import AlternativesReference, Comparison
+    from dosewise.domain.alternatives import Alternative, AlternativesReference, Comparison, WithBaclofen
     from dosewise.domain.interactions import MedicineIndex, NameMatch
 
 __all__ = ["TreatmentComparison", "compare_for_patient", "compare_treatments"]
@@ -44,12 +45,14 @@ def compare_treatments(
     drugs: Sequence[str] = (),
     *,
     crcl_ml_min: float | None = None,
+    dialysis: bool = False,
     liver: str = "none",
     pregnant: bool = False,
     medicines: Sequence[str] = (),
 ) -> TreatmentComparison:
     """The named treatments (all of them when none is named) for this situation; InputError
-    names an unknown treatment (with the known ones) or an impossible value, by field."""
+    names an unknown treatment (with the known ones) or an impossible value, by field.
+    ``dialysis``: on dialysis (then no CrCl: the rules for the lowest CrCl apply)."""
     from dosewise.domain.alternatives import (
         LIVER_RECORD,
         Situation,
@@ -72,15 +75,18 @@ def compare_treatments(
         except InputError as error:
             error.field = error.field or "crcl_ml_min"
             raise
+    if dialysis and crcl_ml_min is not None:
+        raise InputError("give a creatinine clearance or dialysis, not both", field="dialysis")
     matches, unrecognised = _read_medicines(medicines)
     situation = Situation(
         crcl_ml_min=crcl_ml_min,
+        dialysis=dialysis,
         liver=liver,  # checked against LIVER_RECORD above
         pregnant=pregnant,
         medicines=matches,
     )
     return TreatmentComparison(
-        comparison=compare_alternatives(reference, chosen, situation),
+        comparison=compare_alternatives(reference, chosen, situation, with_baclofen=_with_baclofen(chosen)),
         reference=reference,
         medicines=matches,
         unrecognised_medicines=unrecognised,
@@ -95,9 +101,10 @@ def compare_for_patient(
     drugs: Sequence[str] = (),
     liver: str | None = None,
 ) -> TreatmentComparison:
-    """The comparison from the patient's record: the kidney function of the current plan, the
-    medicines taken now and About me (pregnancy, liver disease). ``liver``: a "what if" over
-    About me's answer (None: About me's), never stored; the result says which was used."""
+    """The comparison from the patient's record: the kidney function of the current plan (its
+    CrCl, or dialysis), the medicines taken now and About me (pregnancy, liver disease).
+    ``liver``: a "what if" over About me's answer (None: About me's), never stored; the result
+    says which was used."""
     from dataclasses import replace
 
     from dosewise.services.patients import patient_profile
@@ -108,7 +115,8 @@ def compare_for_patient(
     what_if = liver is not None and liver != profile.liver
     result = compare_treatments(
         drugs,
-        crcl_ml_min=context.crcl_ml_min,
+        crcl_ml_min=None if context.kidney_band == "dialysis" else context.crcl_ml_min,
+        dialysis=context.kidney_band == "dialysis",
         liver=liver if liver is not None else profile.liver,
         pregnant=profile.pregnant,
         medicines=context.medicines,
@@ -142,3 +150,40 @@ def _medicine_index() -> MedicineIndex:
     from dosewise.monographs import load_medicines
 
     return MedicineIndex(load_medicines())
+
+
+def _with_baclofen(chosen: Sequence[Alternative]) -> dict[str, WithBaclofen]:
+    return {name: found for name, found in _baclofen_interactions() if any(d.name == name for d in chosen)}
+
+
+@cache
+def _baclofen_interactions() -> tuple[tuple[str, WithBaclofen], ...]:
+    """What the baclofen monograph's interaction table says about each treatment (the check of
+    ``dosewise interactions`` on its name): nothing for a name the vocabulary does not hold
+    (intrathecal baclofen), once per process."""
+    from dosewise.domain.alternatives import WithBaclofen
+    from dosewise.domain.interactions import check_interactions
+    from dosewise.domain.monograph import cite_sources
+    from dosewise.monographs import DEFAULT_DRUG, load_monograph
+
+    monograph = load_monograph(DEFAULT_DRUG)
+    found: list[tuple[str, WithBaclofen]] = []
+    for drug in load_alternatives().drug:
+        report = check_interactions(monograph, _medicine_index(), [drug.name])
+        if not report.findings:
+            continue
+        finding = report.findings[0]  # the most severe
+        keys = cite_sources(finding.source)
+        found.append(
+            (
+                drug.name,
+                WithBaclofen(
+                    severity=finding.severity,
+                    effect=finding.effect,
+                    advice=finding.advice,
+                    sources=keys,
+                    citations=tuple((key, monograph.sources[key]) for key in keys),
+                ),
+            )
+        )
+    return tuple(found)

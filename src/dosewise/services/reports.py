@@ -221,7 +221,7 @@ def _alternatives(engine: Engine, patient_id: int, now: datetime) -> ReportAlter
     comparison, reference = result.comparison, result.reference
     return ReportAlternatives(
         comparison=comparison,
-        sources=tuple((key, reference.sources[key]) for key in comparison.source_keys),
+        sources=tuple((key, comparison.citations[key]) for key in comparison.source_keys),
         unrecognised_medicines=result.unrecognised_medicines,
         medicines=tuple(match.display for match in result.medicines),
         liver_label=dict(LIVER_LABELS).get(comparison.situation.liver, comparison.situation.liver),

@@ -44,7 +44,7 @@ def alternatives_page(
         context.engine, patient_id=patient.patient_id, now=context.now(), liver=liver or None
     )
     sources = [
-        {"key": key, "citation": result.reference.sources[key]} for key in result.comparison.source_keys
+        {"key": key, "citation": result.comparison.citations[key]} for key in result.comparison.source_keys
     ]
     labels = dict(LIVER_LABELS)
     return render(

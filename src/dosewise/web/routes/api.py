@@ -483,10 +483,12 @@ def compare_alternatives(
         Query(description='a "what if" over the liver disease in About me (default: About me\'s answer)'),
     ] = None,
 ) -> dict[str, Any]:
-    """Other treatments compared for this patient (kidney function of the plan, medicines taken
-    now, pregnancy and liver disease from About me), every fact with its source key and the
-    label's wording: information, not a switch. ``situation.liver_from`` says whether the liver
-    answer is About me's or the ``liver`` given ("what_if")."""
+    """Other treatments compared for this patient (kidney function of the plan or dialysis,
+    medicines taken now, pregnancy and liver disease from About me), every fact with its source
+    key and the label's wording: information, not a switch. ``situation.liver_from`` says whether
+    the liver answer is About me's or the ``liver`` given ("what_if"). Cautions of topic
+    ``baclofen``: the treatment with the baclofen the patient takes (the baclofen monograph's
+    interaction table and keys)."""
     from dosewise.exporters.compare_json import comparison_to_dict
     from dosewise.services.alternatives import compare_for_patient
 
