@@ -85,12 +85,30 @@ def _has(pattern: str, text: str) -> bool:
     return re.search(pattern, text) is not None
 
 
+def _has_then(first: str, then: str, text: str) -> bool:
+    """``_has(first + ".*" + then, text)`` in linear time: ``first`` somewhere on a line and
+    ``then`` later on the same line. The ``.*`` form backtracks from every match of ``first`` to
+    the end of the line, quadratic on a long run-on "sentence" repeating ``first`` ("missed-missed-
+    ..."). Exact for a ``first`` whose matches cannot overlap (a word or phrase between ``\\b``):
+    the first one on a line then has the earliest end."""
+    first_rx, then_rx = re.compile(first), re.compile(then)
+    start = 0
+    while (found := first_rx.search(text, start)) is not None:
+        line_end = text.find("\n", found.end())
+        line_end = len(text) if line_end == -1 else line_end
+        if then_rx.search(text, found.end(), line_end) is not None:
+            return True
+        start = line_end + 1
+    return False
+
+
 _NEGATION = r"\b(?:never|not|no|don't|do not|avoid|avoided|shouldn't|should not|must not|without)\b"
 
 # ---------------------------------------------------------------------------------------------
 # Missed dose
 
-_MISSED = r"\bmiss(?:ed|es|ing)?\b.*\bdoses?\b|\bdoses?\b.*\bmissed\b"
+# a missed dose: "missed" then "dose", or "dose" then "missed" (see _is_missed)
+_MISSED = ((r"\bmiss(?:ed|es|ing)?\b", r"\bdoses?\b"), (r"\bdoses?\b", r"\bmissed\b"))
 _DOUBLE = r"\bdoubl\w*|\btwo doses\b|\bextra dose\b"
 
 
@@ -119,8 +137,9 @@ _STOPPING = (
 _SAFE_STOP = (
     r"\b(?:can|may|safe to|fine to|ok to|okay to)\s+(?:be\s+)?(?:stop\w*|discontinu\w*|quit\w*)\s+"
     r"(?:\w+\s+){0,2}(?:abruptly|suddenly|at any time|any time|at once|immediately|cold turkey)"
-    r"|\bno need to (?:taper|reduce|lower)\b|\bwithout (?:tapering|reducing)\b.*\bsafe"
+    r"|\bno need to (?:taper|reduce|lower)\b"
 )
+_SAFE_STOP_THEN = (r"\bwithout (?:tapering|reducing)\b", r"\bsafe")  # "without tapering ... safe"
 _SLOW_STOP = (
     r"\btaper\w*|\bgradual\w*|\bslow\w*|\breduc\w*|\bwithdrawal\b|\bseizures?\b|\bhallucinat\w*"
     r"|\brebound\b|\breturn of\b|\bcause\w*|\blead to\b"
@@ -138,7 +157,9 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     sources = cite_sources(
         advice.source if advice else "", taper.min_total_days_source, taper.max_step_decrease_source
     )
-    if _has(_SAFE_STOP, sentence) and not _has(r"\b(?:never|not|don't|should not|must not)\b", sentence):
+    if (_has(_SAFE_STOP, sentence) or _has_then(*_SAFE_STOP_THEN, sentence)) and not _has(
+        r"\b(?:never|not|don't|should not|must not)\b", sentence
+    ):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     abrupt = _has(_ABRUPT, sentence)
     if (abrupt and (_has(_NEGATION, sentence) or _has(_SLOW_STOP, sentence))) or (
@@ -181,7 +202,10 @@ def _check_pregnancy(sentence: str, guidance: Guidance) -> _Part | None:
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     agrees = (
         pregnant
-        and _has(r"\blimited\b|\bno studies\b|\bonly\b.*\b(?:clearly )?(?:needed|justif\w*)", sentence)
+        and (
+            _has(r"\blimited\b|\bno studies\b", sentence)
+            or _has_then(r"\bonly\b", r"\b(?:clearly )?(?:needed|justif\w*)", sentence)
+        )
     ) or (breast and _has(r"\bsmall\b", sentence) and _has(r"\bmilk\b", sentence))
     return _Part(verdict="agrees" if agrees else "not_covered", reference=reference, sources=sources)
 
@@ -261,7 +285,7 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
     sources = cite_sources(titration.source, titration.max_daily_source, children.limits_source)
     about_children = _has(_CHILDREN, sentence)
     if _has(_DOSE_WORD, sentence) and _has(_DEPENDS, sentence) and not about_children:
-        if _has(r"\bnot\b.*\b(?:based on|depend\w*)\b", sentence):
+        if _has_then(r"\bnot\b", r"\b(?:based on|depend\w*)\b", sentence):
             return _Part(verdict="agrees", reference=reference, sources=sources)
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     return _Part(verdict="not_covered", reference=reference, sources=sources)
@@ -270,7 +294,9 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
 # ---------------------------------------------------------------------------------------------
 # Doses: start, steps, range, maximum
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
+# never from the middle of a run of digits: a match there would start at the run's first digit
+# anyway, and trying every digit of a long run is quadratic
+_NUMBER = r"(?<!\d)(\d+(?:\.\d+)?)"
 _MG = r"\s*(?:mg|milligrams?)\b"
 _PER_DAY = r"\s*(?:mg|milligrams?)?\s*(?:/\s*day|per day|a day|daily|each day)"
 _TID = re.compile(
@@ -292,6 +318,7 @@ _STEP = re.compile(
 _STEP_PER_DOSE = re.compile(
     r"\badd(?:ing)?\s+" + _NUMBER + _MG + r"\s+per dose\b"
 )  # fmt: skip
+_PER_DOSE = re.compile(r"\s*(?:per|a|each|in one) (?:dose|tablet)")  # just after an amount
 _DAYS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
@@ -409,7 +436,7 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
         if any(r.start() <= match.start(1) < r.end() for r in ranges):
             continue
         amount = float(match.group(1))
-        single = _has(r"^\s*(?:per|a|each|in one) (?:dose|tablet)", text[match.end() :])
+        single = _PER_DOSE.match(text, match.end()) is not None
         limit = (
             titration.max_single_dose_mg
             if single and titration.max_single_dose_mg
@@ -532,8 +559,9 @@ def _check_interactions(sentence: str, monograph: Monograph) -> _Part | None:
 # ---------------------------------------------------------------------------------------------
 # Side effects
 
+_SIDE_EFFECTS_THEN = (r"\bside[ -]effects?\b", r"\b(?:include\w*|like|such as|pop up)\b")
 _SIDE_EFFECT_CUE = (
-    r"\bside[ -]effects?\b.*\b(?:include\w*|like|such as|pop up)\b|\bis a (?:\w+ )?side[ -]effect\b"
+    r"\bis a (?:\w+ )?side[ -]effect\b"
     r"|\bare (?:a )?(?:\w+ )?side[ -]effects?\b|\b(?:may|can|could|might|sometimes) (?:cause|lead to)\b"
     r"|\bexperienc\w*|\bdoes not cause\b|\bno side[ -]effects?\b"
 )
@@ -569,7 +597,10 @@ def _symptoms_in(sentence: str, monograph: Monograph) -> list[tuple[str, str]]:
 
 
 def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
-    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, sentence.lower()):
+    lowered = sentence.lower()
+    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, lowered) and not _has_then(
+        *_SIDE_EFFECTS_THEN, lowered
+    ):
         return None
     found = _symptoms_in(sentence, monograph)
     if not found and not _has(_NO_SIDE_EFFECTS, sentence.lower()):
@@ -613,7 +644,7 @@ def check_article(text: str, monograph: Monograph, guidance: Guidance) -> Articl
 def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> Claim | None:
     low = sentence.lower()
     checks: list[tuple[Topic, _Part | None]] = []
-    if _has(_MISSED, low):
+    if any(_has_then(first, then, low) for first, then in _MISSED):
         checks.append(("missed_dose", _check_missed(low, monograph)))
     elif _has(r"\bpregnan\w*|\bbreast\s?-?(?:feed\w*|milk)\b", low):
         checks.append(("pregnancy", _check_pregnancy(low, guidance)))

@@ -14,8 +14,9 @@ domain, seals, the domain's registration) is listed in ``to_check``. Pure: no I/
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 Verdict = Literal["warning_signs", "no_warning_signs_found"]
 SignKind = Literal["warning", "missing"]
@@ -67,6 +68,12 @@ _ADVICE = re.compile(
 )
 
 
+class Finder(Protocol):
+    """What a sign's pattern does: its matches in a text, in order (a compiled pattern is one)."""
+
+    def finditer(self, string: str, /) -> Iterator[re.Match[str]]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sign:
     """One criterion of the reference: a warning sign to look for, or a sign of a legitimate
@@ -76,7 +83,7 @@ class Sign:
     kind: SignKind
     text: str
     sources: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Finder, ...]
     # the patterns run only when one of these (lower case) is in the page; () runs them always
     needles: tuple[str, ...] = ()
     advice_can_mention: bool = False  # skip a match in a sentence that warns against it
@@ -255,6 +262,34 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
 )
 
+
+class _DomainFinder:
+    """The matches of a web-address pattern (labels ending in ``.``, then a last label) in linear
+    time, the same as ``pattern.finditer(text)``.
+
+    A match is made of ``[a-z0-9-]`` and single dots only, so it lies inside one stretch of such
+    characters (a "segment", cut at ``..``), and it ends at one of the segment's valid ends (the
+    ``ending`` pattern). The pattern is run on the segments that have one, up to the last (one
+    character further: what follows is looked at). Run on the whole text, the pattern would try
+    every label of a long run of labels and read it to its end each time: quadratic.
+    """
+
+    _SEGMENT = re.compile(r"(?:[a-z0-9-]|\.(?!\.))+", _IGNORE)
+
+    def __init__(self, pattern: str, ending: str) -> None:
+        self.pattern = re.compile(pattern, _IGNORE)
+        self.ending = re.compile(ending, _IGNORE)
+
+    def finditer(self, string: str, /) -> Iterator[re.Match[str]]:
+        size = len(string)
+        for segment in self._SEGMENT.finditer(string):
+            ends = [
+                m.end() for m in self.ending.finditer(string, segment.start(), min(size, segment.end() + 1))
+            ]
+            if ends:
+                yield from self.pattern.finditer(string, segment.start(), min(size, ends[-1] + 1))
+
+
 # A US street address: a number, a capitalised street name and a street word (matched with case).
 _STREET = (
     r"\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){1,5}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|"
@@ -330,7 +365,12 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         text="A .pharmacy web address: vetted by NABP and, unlike logos and seals, it cannot be faked.",
         sources=("P4", "P9"),
         # NABP's own sites (nabp.pharmacy, safe.pharmacy) are named by advice pages: not the shop's domain
-        patterns=_rx(r"\b(?!(www\.)?(nabp|safe)\.pharmacy\b)([a-z0-9-]+\.)+pharmacy\b(?![\w-])"),
+        patterns=(
+            _DomainFinder(
+                r"\b(?!(www\.)?(nabp|safe)\.pharmacy\b)([a-z0-9-]+\.)+pharmacy\b(?![\w-])",
+                ending=r"\.pharmacy\b(?![\w-])",
+            ),
+        ),
     ),
     Sign(
         code="privacy_policy",
