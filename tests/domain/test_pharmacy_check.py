@@ -163,9 +163,12 @@ def test_every_cited_source_key_is_listed() -> None:
 
 # The seed pages, read by hand:
 # 000 a patient guide (blog) that sells nothing: no warning sign, no sign of a pharmacy.
-# 001 a shop page ("$0,51 per pill", "Order Now") that never mentions a prescription, an address,
-#     a phone, a licence or a pharmacist; "affordable" and "save you money" are link titles, not
-#     deep discounts: no warning sign worded on the page, every sign of a legitimate pharmacy missing.
+# 001 a shop page ("$0,51 per pill", "Order Now") selling baclofen that never says a prescription
+#     is needed ("commonly prescribed" is not a requirement), nor gives an address, a phone, a
+#     licence or a pharmacist; "affordable" and "save you money" are link titles, not deep
+#     discounts: one warning sign, selling a prescription medicine without mentioning a
+#     prescription (BeSafeRx: a safe pharmacy always requires one [P2]), every sign of a
+#     legitimate pharmacy missing (see the test after this one).
 # 002 a guide whose advice names the signs ("stick to licensed pharmacies that require a valid
 #     prescription", "avoid any shop that offers the drug without proof of a doctor's order"):
 #     advice is not evidence, so nothing found either way.
@@ -176,7 +179,6 @@ def test_every_cited_source_key_is_listed() -> None:
     "seed",
     [
         "000_aa13ce382722ea64.txt",
-        "001_707be3bd6e6d2ed7.txt",
         "002_6babfae627dde4aa.txt",
         "003_2eaf8a0a3837b4d3.txt",
         "004_1d4ee5f83b4883c2.txt",
@@ -190,6 +192,62 @@ def test_the_seed_pages_show_no_warning_sign_and_none_of_a_legitimate_pharmacy(s
     assert f"7 of the 7 signs of a legitimate pharmacy are not on the page: Dosewise {CANNOT_CONFIRM}" in (
         result.summary
     )
+
+
+def test_the_shop_seed_sells_baclofen_without_mentioning_a_prescription() -> None:
+    result = check_pharmacy_page((SEEDS / "001_707be3bd6e6d2ed7.txt").read_text(encoding="utf-8"))
+    assert result.verdict == "warning_signs"
+    assert _codes(result, "warning") == {"sells_without_mentioning_prescription"}
+    flag = _flag(result, "sells_without_mentioning_prescription")
+    assert flag.evidence == "$0,51 per pill Order Now (Baclofen)"  # type: ignore[attr-defined]
+    assert flag.sources == ("P2", "P4", "P6", "P12")  # type: ignore[attr-defined]
+    assert "always requires a valid prescription" in flag.text  # type: ignore[attr-defined]
+    assert result.found_positive == ()
+    assert _codes(result, "missing") == MISSING
+    assert result.summary.startswith("Warning signs found") and CANNOT_CONFIRM in result.summary
+
+
+SHOP = """Baclofen 10 mg - 30 tablets
+$24.99
+Add to cart
+Fast delivery to your door.
+"""
+
+
+def test_a_shop_selling_a_prescription_medicine_and_never_mentioning_a_prescription_is_a_warning() -> None:
+    result = check_pharmacy_page(SHOP)
+    assert result.verdict == "warning_signs"
+    assert _flag(result, "sells_without_mentioning_prescription").evidence == (  # type: ignore[attr-defined]
+        "$24.99 Add to cart (Baclofen)"
+    )
+    # the same shop saying a prescription is needed: no warning (it is still not shown to be safe)
+    with_rx = check_pharmacy_page(SHOP + "A valid prescription is required before we ship.\n")
+    assert with_rx.verdict == "no_warning_signs_found"
+    assert "requires_prescription" in {flag.code for flag in with_rx.found_positive}
+
+
+def test_only_an_offer_of_a_prescription_medicine_without_a_prescription_is_that_warning() -> None:
+    # the legitimate pharmacy sells with an order button and requires a prescription
+    legitimate = check_pharmacy_page(LEGITIMATE + "Baclofen 10 mg, 30 tablets: $12.00. Add to cart.\n")
+    assert legitimate.verdict == "no_warning_signs_found"
+    # advice naming a price and ordering, and saying a prescription is needed
+    advice = check_pharmacy_page(
+        "Before you order baclofen online at $1 a pill, check out the shop: stick to pharmacies that "
+        "require a valid prescription. Order now only from a licensed pharmacy."
+    )
+    assert "sells_without_mentioning_prescription" not in _codes(advice, "warning")
+    # no price, no order words, or no prescription medicine: not an offer
+    for page in (
+        "Baclofen 10 mg tablets. Order now.",
+        "Baclofen 10 mg tablets, $0.51 per pill.",
+        "Vitamin D 1000 IU, $4.99. Add to cart.",
+    ):
+        assert "sells_without_mentioning_prescription" not in _codes(check_pharmacy_page(page), "warning")
+    # a page already saying "no prescription needed" has that warning, not this one
+    rogue = _codes(
+        check_pharmacy_page("Baclofen $0.51 per pill. Order now, no prescription needed."), "warning"
+    )
+    assert "no_prescription" in rogue and "sells_without_mentioning_prescription" not in rogue
 
 
 PIECES = [

@@ -385,7 +385,32 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
 )
 
+REQUIRES_PRESCRIPTION = next(sign for sign in POSITIVE_SIGNS if sign.code == "requires_prescription")
 CONTROLLED = _rx(r"\b(diazepam|valium|carisoprodol|soma)\b")
+
+# A page selling a prescription medicine that never says a prescription is needed. The medicines
+# are those of the project's references, each sold in the US under a prescription label (the
+# generic and the brand names the references cite: baclofen.md, alternatives.md).
+PRESCRIPTION_MEDICINES = _rx(
+    r"\b(baclofen|lioresal|ozobax|tizanidine|zanaflex|dantrolene|dantrium|diazepam|valium|gabapentin|"
+    r"neurontin|cyclobenzaprine|amrix|flexeril|methocarbamol|robaxin|carisoprodol|soma)\b"
+)
+ORDER_WORDS = _rx(
+    r"\b(order now|buy now|add to (cart|basket|bag)|(go to |proceed to )?check ?out|place (your|an) order|"
+    r"shopping (cart|basket))\b"
+)
+PRICE = _rx(r"(?:[$€£]\s?\d{1,6}(?:[.,]\d{1,2})?|\b\d{1,6}(?:[.,]\d{1,2})?\s?(?:usd|eur|gbp|\$|€|£))")
+OFFER_CHARS = 200  # a price this close to the order words makes an offer
+SELLS_WITHOUT_MENTIONING = Sign(
+    code="sells_without_mentioning_prescription",
+    kind="warning",
+    text="Offers a prescription medicine for sale (a price, an order button) and never says a "
+    "prescription is needed: a safe online pharmacy always requires a valid prescription (BeSafeRx; "
+    'NABP-verified sites accept only valid prescriptions); NABP lists "no prescription required" as a '
+    "sign of a rogue site, and LegitScript calls a pharmacy that sells without one rogue.",
+    sources=("P2", "P4", "P6", "P12"),
+    patterns=(),
+)
 
 TO_CHECK: tuple[Check, ...] = (
     Check(
@@ -499,6 +524,38 @@ def _flag(sign: Sign, evidence: str) -> Flag:
     )
 
 
+def find_offer_without_prescription(text: str) -> str | None:
+    """The words of an offer to sell a prescription medicine (a price within OFFER_CHARS of order
+    words, the medicine named on the page), or None. The caller checks that the page never says
+    a prescription is needed."""
+    medicine = next((m for p in PRESCRIPTION_MEDICINES for m in p.finditer(text)), None)
+    if medicine is None:
+        return None
+    for seen, order in enumerate(m for p in ORDER_WORDS for m in p.finditer(text)):
+        if seen >= MATCHES_LOOKED_AT:
+            break
+        window_start = max(0, order.start() - OFFER_CHARS)
+        price = next(
+            (m for p in PRICE for m in p.finditer(text, window_start, order.end() + OFFER_CHARS)), None
+        )
+        if price is None:
+            continue
+        start, end = min(price.start(), order.start()), max(price.end(), order.end())
+        offer = " ".join(text[start:end].split())
+        if len(offer) > EVIDENCE_CHARS:
+            offer = " … ".join((" ".join(price.group().split()), " ".join(order.group().split())))
+        return f"{offer} ({medicine.group()})"
+    return None
+
+
+def _says_prescription_needed(text: str) -> bool:
+    """True when any words of the page say a prescription is needed, advice included ("stick to
+    pharmacies that require a valid prescription" says it too)."""
+    return any(
+        next(iter(pattern.finditer(text)), None) is not None for pattern in REQUIRES_PRESCRIPTION.patterns
+    )
+
+
 def summarise(verdict: Verdict, *, missing: int, total_positive: int) -> str:
     """The sentence that goes with the verdict; never says "safe" without "cannot confirm"."""
     if verdict == "warning_signs":
@@ -535,6 +592,13 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
         evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is not None:
             flags.append(_flag(sign, evidence))
+    says_needed = any(flag.code == "requires_prescription" for flag in positive) or _says_prescription_needed(
+        text
+    )
+    if not says_needed and not any(flag.code == "no_prescription" for flag in flags):
+        offer = find_offer_without_prescription(text)
+        if offer is not None:
+            flags.append(_flag(SELLS_WITHOUT_MENTIONING, offer))
     if any(flag.code == "no_prescription" for flag in flags):
         controlled = next((m for p in CONTROLLED for m in p.finditer(text)), None)
         if controlled is not None:
