@@ -265,29 +265,58 @@ WARNING_SIGNS: tuple[Sign, ...] = (
 
 class _DomainFinder:
     """The matches of a web-address pattern (labels ending in ``.``, then a last label) in linear
-    time, the same as ``pattern.finditer(text)``.
+    time and bounded memory, the same as ``pattern.finditer(text)`` on any realistic page.
 
     A match is made of ``[a-z0-9-]`` and single dots only, so it lies inside one stretch of such
     characters (a "segment", cut at ``..``), and it ends at one of the segment's valid ends (the
     ``ending`` pattern). The pattern is run on the segments that have one, up to the last (one
     character further: what follows is looked at). Run on the whole text, the pattern would try
-    every label of a long run of labels and read it to its end each time: quadratic.
+    every label of a long run of labels and read it to its end each time: quadratic. A segment
+    longer than LONGEST_SEGMENT (a web address has at most 253 characters, RFC 1035) is read
+    from at most LONGEST_SEGMENT characters before each valid end: one match over millions of
+    labels would hold the regex engine's memory of every label.
     """
 
-    _SEGMENT = re.compile(r"(?:[a-z0-9-]|\.(?!\.))+", _IGNORE)
+    # runs of these characters, then cut at each dot followed by a dot (a repeated group would
+    # make the regex engine remember every character of a long run)
+    _RUN = re.compile(r"[a-z0-9.-]+", _IGNORE)
+    LONGEST_SEGMENT = 4096
 
     def __init__(self, pattern: str, ending: str) -> None:
         self.pattern = re.compile(pattern, _IGNORE)
         self.ending = re.compile(ending, _IGNORE)
 
     def finditer(self, string: str, /) -> Iterator[re.Match[str]]:
+        for first, last in self._segments(string):
+            yield from self._matches(string, first, last)
+
+    def _segments(self, string: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each stretch of ``[a-z0-9-]`` and dots not followed by a dot."""
+        for run in self._RUN.finditer(string):
+            at, run_end = run.start(), run.end()
+            while (double := string.find("..", at, run_end)) != -1:
+                if double > at:
+                    yield at, double
+                at = double + 1
+            yield at, run_end
+
+    def _matches(self, string: str, first: int, last: int) -> Iterator[re.Match[str]]:
+        """The pattern's matches in the segment ``string[first:last]``."""
         size = len(string)
-        for segment in self._SEGMENT.finditer(string):
-            ends = [
-                m.end() for m in self.ending.finditer(string, segment.start(), min(size, segment.end() + 1))
-            ]
+        after = min(size, last + 1)
+        if last - first <= self.LONGEST_SEGMENT:
+            ends = [m.end() for m in self.ending.finditer(string, first, after)]
             if ends:
-                yield from self.pattern.finditer(string, segment.start(), min(size, ends[-1] + 1))
+                yield from self.pattern.finditer(string, first, min(size, ends[-1] + 1))
+            return
+        at = first
+        for end in self.ending.finditer(string, first, after):
+            if end.end() <= at:
+                continue
+            window = max(at, end.end() - self.LONGEST_SEGMENT)
+            for match in self.pattern.finditer(string, window, min(size, end.end() + 1)):
+                yield match
+                at = match.end()
 
 
 # A US street address: a number, a capitalised street name and a street word (matched with case).

@@ -71,7 +71,7 @@ class _TextOfHtml(HTMLParser):
 
 
 FEED_CHARS = 256 * 1024  # the parser is fed this much at a time
-HELD_CHARS = 1024 * 1024  # an unfinished tag or comment longer than this is not waited for
+HELD_CHARS = 256 * 1024  # an unfinished tag or comment longer than this is not waited for
 CLOSE_CHARS = 16 * 1024  # what is left unfinished at the end, above this, is read by _strip_tags
 
 # The fallback reader: comments, skipped elements (to their end tag or the end of the page) and
