@@ -454,8 +454,8 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
     return parts
 
 
-def _check_dose(sentence: str, monograph: Monograph) -> _Part | None:
-    refs = _DoseRefs.of(monograph)
+def _check_dose(sentence: str, monograph: Monograph, refs: _DoseRefs | None = None) -> _Part | None:
+    refs = _DoseRefs.of(monograph) if refs is None else refs
     parts = [
         *_start_parts(sentence, monograph, refs),
         *_step_parts(sentence, monograph, refs),
@@ -634,14 +634,17 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
 def check_article(text: str, monograph: Monograph, guidance: Guidance) -> ArticleCheck:
     """The checkable claims of ``text``, in page order, each with a verdict and its reference."""
     claims: list[Claim] = []
+    refs = _DoseRefs.of(monograph)  # once per page, not per sentence
     for sentence in split_sentences(text):
-        claim = _check_sentence(sentence, monograph, guidance)
+        claim = _check_sentence(sentence, monograph, guidance, refs)
         if claim is not None:
             claims.append(claim)
     return ArticleCheck(claims=tuple(claims), sources=cite_sources(*(", ".join(c.sources) for c in claims)))
 
 
-def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> Claim | None:
+def _check_sentence(
+    sentence: str, monograph: Monograph, guidance: Guidance, refs: _DoseRefs | None = None
+) -> Claim | None:
     low = sentence.lower()
     checks: list[tuple[Topic, _Part | None]] = []
     if any(_has_then(first, then, low) for first, then in _MISSED):
@@ -655,7 +658,7 @@ def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> 
     elif _has(_KIDNEY, low):
         checks.append(("kidney", _check_kidney(low, monograph)))
     else:
-        dose = _check_dose(low, monograph)
+        dose = _check_dose(low, monograph, refs)
         if dose is not None:
             checks.append(("dose", dose))
         else:
