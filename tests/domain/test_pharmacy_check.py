@@ -7,13 +7,14 @@ Expected results are written by hand from the pages below and the five seed page
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dosewise.domain.pharmacy_check import CANNOT_CONFIRM, NOT_FOUND, check_pharmacy_page
+from dosewise.domain.pharmacy_check import CANNOT_CONFIRM, NOT_FOUND, POSITIVE_SIGNS, check_pharmacy_page
 
 SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 POSITIVE = {
@@ -278,3 +279,35 @@ def test_the_verdict_never_calls_a_page_safe(pieces: list[str]) -> None:
         assert {flag.code for flag in result.found_positive} == POSITIVE
     said = result.summary.replace(CANNOT_CONFIRM, "").replace("does not prove a pharmacy is safe", "")
     assert " safe" not in said
+
+
+_ADDRESS_PIECES = [
+    "a",
+    "b-",
+    "-",
+    ".",
+    "..",
+    "pharmacy",
+    "nabp",
+    "safe",
+    "www",
+    "_",
+    " ",
+    "Pharmacy",
+    "1",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_ADDRESS_PIECES), max_size=20))
+def test_the_pharmacy_address_finder_matches_as_its_regular_expression(pieces: list[str]) -> None:
+    """The finder (linear time, bounded memory) finds what the pattern finds on the whole text."""
+    text = "".join(pieces)
+    finder = next(sign for sign in POSITIVE_SIGNS if sign.code == "pharmacy_domain").patterns[0]
+    pattern = re.compile(finder.pattern.pattern, re.IGNORECASE)  # type: ignore[attr-defined]
+    assert [m.span() for m in finder.finditer(text)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_a_web_address_in_a_long_run_of_labels_is_still_found() -> None:
+    found = check_pharmacy_page("Visit " + "a." * 5000 + "shop.pharmacy today.").found_positive
+    assert "a.a.a." in next(flag.evidence for flag in found if flag.code == "pharmacy_domain")

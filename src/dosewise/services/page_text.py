@@ -74,12 +74,14 @@ FEED_CHARS = 256 * 1024  # the parser is fed this much at a time
 HELD_CHARS = 256 * 1024  # an unfinished tag or comment longer than this is not waited for
 CLOSE_CHARS = 16 * 1024  # what is left unfinished at the end, above this, is read by _strip_tags
 
-# The fallback reader: comments, skipped elements (to their end tag or the end of the page) and
-# tags, each found in one pass (possessive and lazy parts: no backtracking over the page).
+# The fallback reader: comments, skipped elements (to their end tag or the end of the page),
+# tags and declarations, each found in one pass (possessive and lazy parts: no backtracking
+# over the page).
 _FALLBACK = re.compile(
     r"<!--.*?(?:-->|\Z)"
     r"|<(script|style|noscript|template|svg|iframe|object)\b[^>]*+>.*?(?:</\1\s*>|\Z)"
-    r"|</?([a-zA-Z][\w:-]*+)[^<>]*+>",
+    r"|</?([a-zA-Z][\w:-]*+)[^<>]*+>"
+    r"|<[!?][^<>]*+>",
     re.IGNORECASE | re.DOTALL,
 )
 
