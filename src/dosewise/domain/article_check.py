@@ -81,8 +81,18 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return tuple(sentences)
 
 
+_COMPILED: dict[str, re.Pattern[str]] = {}  # every pattern of this module, compiled once
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern)
+    return compiled
+
+
 def _has(pattern: str, text: str) -> bool:
-    return re.search(pattern, text) is not None
+    return _rx(pattern).search(text) is not None
 
 
 def _has_then(first: str, then: str, text: str) -> bool:
@@ -91,7 +101,7 @@ def _has_then(first: str, then: str, text: str) -> bool:
     the end of the line, quadratic on a long run-on "sentence" repeating ``first`` ("missed-missed-
     ..."). Exact for a ``first`` whose matches cannot overlap (a word or phrase between ``\\b``):
     the first one on a line then has the earliest end."""
-    first_rx, then_rx = re.compile(first), re.compile(then)
+    first_rx, then_rx = _rx(first), _rx(then)
     start = 0
     while (found := first_rx.search(text, start)) is not None:
         line_end = text.find("\n", found.end())
@@ -318,6 +328,7 @@ _STEP = re.compile(
 _STEP_PER_DOSE = re.compile(
     r"\badd(?:ing)?\s+" + _NUMBER + _MG + r"\s+per dose\b"
 )  # fmt: skip
+_DAILY = re.compile(_NUMBER + _PER_DAY)  # an amount a day
 _PER_DOSE = re.compile(r"\s*(?:per|a|each|in one) (?:dose|tablet)")  # just after an amount
 _DAYS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
@@ -448,7 +459,7 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
         verdict: Verdict = "contradicts" if amount > limit else "agrees" if amount == limit else "not_covered"
         parts.append(_as(verdict, refs.maximum))
     if not parts:
-        daily = [float(m.group(1)) for m in re.finditer(_NUMBER + _PER_DAY, text)]
+        daily = [float(m.group(1)) for m in _DAILY.finditer(text)]
         if daily and max(daily) > titration.max_daily_mg:
             parts.append(_above_label(max(daily), text, monograph))
     return parts
