@@ -305,8 +305,9 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
 # Doses: start, steps, range, maximum
 
 # never from the middle of a run of digits: a match there would start at the run's first digit
-# anyway, and trying every digit of a long run is quadratic
-_NUMBER = r"(?<!\d)(\d+(?:\.\d+)?)"
+# anyway, and trying every digit of a long run is quadratic; the digits are never given back
+# (possessive): what follows a number never starts with a digit
+_NUMBER = r"(?<!\d)(\d++(?:\.\d++)?)"
 _MG = r"\s*(?:mg|milligrams?)\b"
 _PER_DAY = r"\s*(?:mg|milligrams?)?\s*(?:/\s*day|per day|a day|daily|each day)"
 _TID = re.compile(
