@@ -70,8 +70,8 @@ class _TextOfHtml(HTMLParser):
             self.parts.append(data)
 
 
-FEED_CHARS = 256 * 1024  # the parser is fed this much at a time
-HELD_CHARS = 256 * 1024  # an unfinished tag or comment longer than this is not waited for
+FEED_CHARS = 64 * 1024  # the parser is fed this much at a time
+HELD_CHARS = 128 * 1024  # an unfinished tag or comment longer than this is not waited for
 CLOSE_CHARS = 16 * 1024  # what is left unfinished at the end, above this, is read by _strip_tags
 
 # The fallback reader: comments, skipped elements (to their end tag or the end of the page),
