@@ -13,6 +13,7 @@ domain, seals, the domain's registration) is listed in ``to_check``. Pure: no I/
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -535,14 +536,57 @@ def lower_text(text: str) -> str:
     return "".join(text[at : at + LOWER_CHARS].lower() for at in range(0, len(text), LOWER_CHARS))
 
 
+def _lower_pattern(source: str) -> str:
+    """``source`` with its letters in lower case, its escapes (``\\b``, ``\\d``, ``\\S``) kept."""
+    return re.sub(r"\\.|[A-Z]", lambda m: m.group() if m.group()[0] == "\\" else m.group().lower(), source)
+
+
+@functools.cache
+def _rest_lowered(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """For a pattern matched without case that starts with ``\\b``: the rest of it, in lower case,
+    matched with case (None for any other pattern). Without the leading ``\\b`` and the
+    ``IGNORECASE``, the regex engine can skip ahead to the pattern's first word: several times
+    faster on a long page."""
+    if not pattern.flags & re.IGNORECASE or not pattern.pattern.startswith("\\b"):
+        return None
+    return re.compile(_lower_pattern(pattern.pattern[2:]), pattern.flags & ~re.IGNORECASE)
+
+
+def _lines_up(text: str, lowered: str) -> bool:
+    """True when ``lowered`` (``text.lower()``) has each character at its place in ``text`` and a
+    lower-case pattern matched with case finds what the pattern finds without case: no character
+    became two ("İ"), and none of the two that ``IGNORECASE`` also reads as an ASCII letter."""
+    return len(lowered) == len(text) and "\u0131" not in lowered and "\u017f" not in lowered
+
+
+def _matches_by_lowered(pattern: Finder, text: str, lowered: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, its candidates found in ``lowered`` by :func:`_rest_lowered`:
+    each is then matched by the pattern itself at its place in ``text`` (the leading ``\\b``
+    included), so the matches are the pattern's own."""
+    rest = _rest_lowered(pattern) if isinstance(pattern, re.Pattern) else None
+    if rest is None or not isinstance(pattern, re.Pattern):
+        yield from pattern.finditer(text)
+        return
+    at = 0
+    while (candidate := rest.search(lowered, at)) is not None:
+        match = pattern.match(text, candidate.start())
+        if match is None:
+            at = candidate.start() + 1
+            continue
+        yield match
+        at = match.end() if match.end() > match.start() else match.start() + 1
+
+
 def find_evidence(sign: Sign, text: str, *, lowered: str | None = None) -> str | None:
     """The first words of ``text`` that show ``sign``, or None. ``lowered``: ``text.lower()``,
     to skip the patterns of a sign none of whose words is on the page (a fast substring test)."""
     page = text.lower() if lowered is None else lowered
     if sign.needles and not any(needle in page for needle in sign.needles):
         return None
+    fast = _lines_up(text, page)
     for pattern in sign.patterns:
-        for seen, match in enumerate(pattern.finditer(text)):
+        matches = _matches_by_lowered(pattern, text, page) if fast else pattern.finditer(text)
+        for seen, match in enumerate(matches):
             if seen >= MATCHES_LOOKED_AT:
                 break
             if sign.advice_can_mention and _is_advice(sign, text, match.start()):
