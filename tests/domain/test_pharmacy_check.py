@@ -14,7 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dosewise.domain.pharmacy_check import CANNOT_CONFIRM, NOT_FOUND, POSITIVE_SIGNS, check_pharmacy_page
+from dosewise.domain.pharmacy_check import (
+    CANNOT_CONFIRM,
+    NOT_FOUND,
+    POSITIVE_SIGNS,
+    WARNING_SIGNS,
+    _lines_up,
+    _matches_by_lowered,
+    check_pharmacy_page,
+)
 
 SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 POSITIVE = {
@@ -311,3 +319,33 @@ def test_the_pharmacy_address_finder_matches_as_its_regular_expression(pieces: l
 def test_a_web_address_in_a_long_run_of_labels_is_still_found() -> None:
     found = check_pharmacy_page("Visit " + "a." * 5000 + "shop.pharmacy today.").found_positive
     assert "a.a.a." in next(flag.evidence for flag in found if flag.code == "pharmacy_domain")
+
+
+_WORDING = [
+    *PIECES,
+    "no prescription",
+    "NO PRESCRIPTION",
+    "Prescriptions are not required",
+    "xno prescription",
+    "licensed Pharmacist",
+    "PO Box 12",
+    "\u212a",
+    " ",
+    "\n",
+    "-",
+    "invalid prescription is required",
+    "\u00e9",
+]
+
+
+@given(st.lists(st.sampled_from(_WORDING), max_size=10))
+def test_the_fast_search_finds_what_each_pattern_finds(pieces: list[str]) -> None:
+    """Patterns starting with \\b are searched on the lower-cased page without it: the same
+    matches as the pattern on the page."""
+    text = " ".join(pieces)
+    lowered = text.lower()
+    assert _lines_up(text, lowered)
+    for sign in (*POSITIVE_SIGNS, *WARNING_SIGNS):
+        for pattern in sign.patterns:
+            fast = [m.span() for m in _matches_by_lowered(pattern, text, lowered)]
+            assert fast == [m.span() for m in pattern.finditer(text)]
