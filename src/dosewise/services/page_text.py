@@ -126,9 +126,15 @@ def _parsed_text(page: str) -> str:
     return "".join(parser.parts) + _strip_tags(rest)
 
 
+# a "<" that starts nothing (not a tag, end tag, comment, declaration or processing instruction):
+# html.parser passes it on as text one character at a time (seconds for a page of them), as
+# "&lt;" it is text like the rest, decoded the same
+_STRAY_LT = re.compile(r"<(?![a-zA-Z/!?])")
+
+
 def html_to_text(html: str) -> str:
     """The text of an HTML page, one line per block, blank lines and runs of spaces removed."""
-    lines = (" ".join(line.split()) for line in _parsed_text(html).splitlines())
+    lines = (" ".join(line.split()) for line in _parsed_text(_STRAY_LT.sub("&lt;", html)).splitlines())
     return "\n".join(line for line in lines if line)
 
 
