@@ -632,11 +632,16 @@ def find_offer_without_prescription(text: str) -> str | None:
     return None
 
 
-def _says_prescription_needed(text: str) -> bool:
+def _says_prescription_needed(text: str, lowered: str) -> bool:
     """True when any words of the page say a prescription is needed, advice included ("stick to
-    pharmacies that require a valid prescription" says it too)."""
+    pharmacies that require a valid prescription" says it too). ``lowered``: ``text.lower()``."""
+    if "prescri" not in lowered:
+        return False
+    fast = _lines_up(text, lowered)
     return any(
-        next(iter(pattern.finditer(text)), None) is not None for pattern in REQUIRES_PRESCRIPTION.patterns
+        next(iter(_matches_by_lowered(pattern, text, lowered) if fast else pattern.finditer(text)), None)
+        is not None
+        for pattern in REQUIRES_PRESCRIPTION.patterns
     )
 
 
@@ -677,7 +682,7 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
         if evidence is not None:
             flags.append(_flag(sign, evidence))
     says_needed = any(flag.code == "requires_prescription" for flag in positive) or _says_prescription_needed(
-        text
+        text, lowered
     )
     if not says_needed and not any(flag.code == "no_prescription" for flag in flags):
         offer = find_offer_without_prescription(text)
