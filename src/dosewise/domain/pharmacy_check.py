@@ -422,7 +422,7 @@ CONTROLLED = _rx(r"\b(diazepam|valium|carisoprodol|soma)\b")
 # are those of the project's references, each sold in the US under a prescription label (the
 # generic and the brand names the references cite: baclofen.md, alternatives.md).
 PRESCRIPTION_MEDICINES = _rx(
-    r"\b(baclofen|lioresal|ozobax|tizanidine|zanaflex|dantrolene|dantrium|diazepam|valium|gabapentin|"
+    r"\b(baclofen|lioresal|ozobax|lyvispah|fleqsuvy|tizanidine|zanaflex|dantrolene|dantrium|diazepam|valium|gabapentin|"
     r"neurontin|cyclobenzaprine|amrix|flexeril|methocarbamol|robaxin|carisoprodol|soma)\b"
 )
 ORDER_WORDS = _rx(
