@@ -14,6 +14,7 @@ Pure: the caller passes the text, the monograph and the guidance.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from fractions import Fraction
 from typing import Literal
 
 from dosewise.domain.guidance import Guidance, Statement
-from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, cite_sources
+from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, Symptom, cite_sources
 
 Verdict = Literal["agrees", "contradicts", "not_covered"]
 Topic = Literal[
@@ -581,14 +582,39 @@ _SERIOUS_CUE = r"\bimmediate\w*|\bemergency\b|\bseek\b|\bright away\b|\burgent\w
 _NO_SIDE_EFFECTS = r"\bno side[ -]effects?\b|\bfree of side[ -]effects?\b|\bdoes not cause\b"
 
 
+_NOT_SIDE_EFFECTS = ("mention", "reassurance", "overdose", "stopped", "kidney", "sedative", "pregnancy")
+
+
+@functools.lru_cache(maxsize=8)
+def _symptom_words(symptoms: tuple[Symptom, ...]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(key, kind, words) of each symptom a page may name as a side effect; the words that can be
+    found in a sentence reduced to ``[a-z0-9]`` words (:func:`_symptoms_in`), others left out."""
+    return tuple(
+        (
+            symptom.key,
+            symptom.kind,
+            tuple(word for word in (symptom.label, *symptom.synonyms) if _WORDS.fullmatch(word)),
+        )
+        for symptom in symptoms
+        if symptom.kind not in _NOT_SIDE_EFFECTS
+    )
+
+
+_WORDS = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+
+
 def _symptoms_in(sentence: str, monograph: Monograph) -> list[tuple[str, str]]:
     low = " " + re.sub(r"[^a-z0-9]+", " ", sentence.lower()) + " "
+    tokens = set(low.split())
+    # " word " in low: a one-word name is one of the sentence's words; a longer one is looked for
+    # only when its first word is there (the same answer, fewer searches)
     found = [
-        (symptom.key, symptom.kind)
-        for symptom in monograph.symptoms
-        if symptom.kind
-        not in ("mention", "reassurance", "overdose", "stopped", "kidney", "sedative", "pregnancy")
-        and any(f" {word} " in low for word in (symptom.label, *symptom.synonyms) if word)
+        (key, kind)
+        for key, kind, words in _symptom_words(monograph.symptoms)
+        if any(
+            word in tokens if " " not in word else word.split(" ", 1)[0] in tokens and f" {word} " in low
+            for word in words
+        )
     ]
     included = {
         key for symptom in monograph.symptoms for key in symptom.includes if symptom.key in dict(found)
