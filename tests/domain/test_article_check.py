@@ -4,11 +4,14 @@ monograph. Expected verdicts are written by hand from baclofen.md and from readi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dosewise.domain.article_check import check_article, split_sentences
+from dosewise.domain.article_check import _RANGE, _TID, _has_then, check_article, split_sentences
 from dosewise.monographs import load_guidance, load_monograph
 
 SEEDS = Path(__file__).parent.parent / "data" / "seeds"
@@ -334,3 +337,43 @@ def test_split_sentences_keeps_full_sentences_only():
         "Two words here.",
         "Next one here!",
     )
+
+
+# Linear-time forms of the sentence patterns (benchmarks/page_checks.py times them): the same
+# answers as the regular expressions they replace.
+_HAS_THEN_WORDS = ["missed", "miss", "dose", "doses", "not", "based on", "only", "needed", "side",
+                   "effect", "effects", "include", "-", " ", "\n", "x", "depends"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_HAS_THEN_WORDS), max_size=14))
+def test_has_then_answers_as_first_dot_star_then(words: list[str]) -> None:
+    text = "".join(words)
+    for first, then in (
+        (r"\bmiss(?:ed|es|ing)?\b", r"\bdoses?\b"),
+        (r"\bnot\b", r"\b(?:based on|depend\w*)\b"),
+        (r"\bside[ -]effects?\b", r"\b(?:include\w*|like|such as|pop up)\b"),
+    ):
+        assert _has_then(first, then, text) == (re.search(first + ".*" + then, text) is not None)
+
+
+_DOSE_PIECES = ["1", "5", "0", ".", " ", "mg", "-", "to ", " a day", " three times a day", "x"]
+_OLD_NUMBER = r"(\d+(?:\.\d+)?)"
+_OLD_TID = (
+    _OLD_NUMBER
+    + r"\s*(?:mg|milligrams?)\b\s+(?:\w+\s+){0,2}(?:three times|3 times)\s+"
+    + (r"(?:a |per |each )?(?:day|daily)")
+)
+_OLD_RANGE = (
+    r"(?:from\s+)?(?:about\s+)?"
+    + _OLD_NUMBER
+    + r"(?:\s*mg)?\s*(?:-|to)\s*"
+    + _OLD_NUMBER
+    + (r"\s*(?:mg|milligrams?)\b\s*(?:\w+\s+){0,1}(?:/\s*day|per day|a day|daily|each day)")
+)
+
+
+@given(st.lists(st.sampled_from(_DOSE_PIECES), max_size=16))
+def test_a_number_is_never_read_from_the_middle_of_a_run_of_digits(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert [m.groups() for m in re.finditer(_OLD_TID, text)] == [m.groups() for m in _TID.finditer(text)]
+    assert [m.span() for m in re.finditer(_OLD_RANGE, text)] == [m.span() for m in _RANGE.finditer(text)]

@@ -115,6 +115,23 @@ def test_a_dose_still_changing_is_too_early():
     assert "changes the dose on 2026-03-01 (to 75 mg/day)" in review.reasons[1]
 
 
+def test_a_taper_in_progress_is_too_early_and_says_so():
+    # 60 mg/day from 14 Jan, then a taper from 24 Feb: 45, 30, 15 mg/day, a week each, stop 17 Mar
+    taper = [(D(2026, 2, 24), 45), (D(2026, 3, 3), 30), (D(2026, 3, 10), 15), (D(2026, 3, 17), 0)]
+    current = entries(D(2026, 2, 25), [3, 3, 2, 2], [6, 6, 6, 6])
+    review = review_benefit(titration_periods(then=taper), BASELINE + current, today=D(2026, 2, 28))
+    assert review.status == "too_early"
+    assert not review.flagged
+    assert review.message == "too early: a taper is in progress (45 mg/day until 2026-03-02)"
+    assert review.reasons[1] == (
+        "the plan lowers the dose step by step to 0 mg/day on 2026-03-17 (next: 30 mg/day on 2026-03-03): "
+        "a taper is in progress"
+    )
+    # a reduction that stays above 0 is not a taper: the dose is not yet stable
+    lower = review_benefit(titration_periods(then=[(D(2026, 3, 1), 45)]), BASELINE + current, today=SIX_WEEKS)
+    assert lower.message == "too early: the dose is not yet stable (60 mg/day until 2026-02-28)"
+
+
 def test_during_titration_is_too_early():
     review = review_benefit(titration_periods(), BASELINE, today=D(2026, 1, 9))
     assert review.status == "too_early"

@@ -7,13 +7,22 @@ Expected results are written by hand from the pages below and the five seed page
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dosewise.domain.pharmacy_check import CANNOT_CONFIRM, NOT_FOUND, check_pharmacy_page
+from dosewise.domain.pharmacy_check import (
+    CANNOT_CONFIRM,
+    NOT_FOUND,
+    POSITIVE_SIGNS,
+    WARNING_SIGNS,
+    _lines_up,
+    _matches_by_lowered,
+    check_pharmacy_page,
+)
 
 SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 POSITIVE = {
@@ -163,9 +172,12 @@ def test_every_cited_source_key_is_listed() -> None:
 
 # The seed pages, read by hand:
 # 000 a patient guide (blog) that sells nothing: no warning sign, no sign of a pharmacy.
-# 001 a shop page ("$0,51 per pill", "Order Now") that never mentions a prescription, an address,
-#     a phone, a licence or a pharmacist; "affordable" and "save you money" are link titles, not
-#     deep discounts: no warning sign worded on the page, every sign of a legitimate pharmacy missing.
+# 001 a shop page ("$0,51 per pill", "Order Now") selling baclofen that never says a prescription
+#     is needed ("commonly prescribed" is not a requirement), nor gives an address, a phone, a
+#     licence or a pharmacist; "affordable" and "save you money" are link titles, not deep
+#     discounts: one warning sign, selling a prescription medicine without mentioning a
+#     prescription (BeSafeRx: a safe pharmacy always requires one [P2]), every sign of a
+#     legitimate pharmacy missing (see the test after this one).
 # 002 a guide whose advice names the signs ("stick to licensed pharmacies that require a valid
 #     prescription", "avoid any shop that offers the drug without proof of a doctor's order"):
 #     advice is not evidence, so nothing found either way.
@@ -176,7 +188,6 @@ def test_every_cited_source_key_is_listed() -> None:
     "seed",
     [
         "000_aa13ce382722ea64.txt",
-        "001_707be3bd6e6d2ed7.txt",
         "002_6babfae627dde4aa.txt",
         "003_2eaf8a0a3837b4d3.txt",
         "004_1d4ee5f83b4883c2.txt",
@@ -190,6 +201,62 @@ def test_the_seed_pages_show_no_warning_sign_and_none_of_a_legitimate_pharmacy(s
     assert f"7 of the 7 signs of a legitimate pharmacy are not on the page: Dosewise {CANNOT_CONFIRM}" in (
         result.summary
     )
+
+
+def test_the_shop_seed_sells_baclofen_without_mentioning_a_prescription() -> None:
+    result = check_pharmacy_page((SEEDS / "001_707be3bd6e6d2ed7.txt").read_text(encoding="utf-8"))
+    assert result.verdict == "warning_signs"
+    assert _codes(result, "warning") == {"sells_without_mentioning_prescription"}
+    flag = _flag(result, "sells_without_mentioning_prescription")
+    assert flag.evidence == "$0,51 per pill Order Now (Baclofen)"  # type: ignore[attr-defined]
+    assert flag.sources == ("P2", "P4", "P6", "P12")  # type: ignore[attr-defined]
+    assert "always requires a valid prescription" in flag.text  # type: ignore[attr-defined]
+    assert result.found_positive == ()
+    assert _codes(result, "missing") == MISSING
+    assert result.summary.startswith("Warning signs found") and CANNOT_CONFIRM in result.summary
+
+
+SHOP = """Baclofen 10 mg - 30 tablets
+$24.99
+Add to cart
+Fast delivery to your door.
+"""
+
+
+def test_a_shop_selling_a_prescription_medicine_and_never_mentioning_a_prescription_is_a_warning() -> None:
+    result = check_pharmacy_page(SHOP)
+    assert result.verdict == "warning_signs"
+    assert _flag(result, "sells_without_mentioning_prescription").evidence == (  # type: ignore[attr-defined]
+        "$24.99 Add to cart (Baclofen)"
+    )
+    # the same shop saying a prescription is needed: no warning (it is still not shown to be safe)
+    with_rx = check_pharmacy_page(SHOP + "A valid prescription is required before we ship.\n")
+    assert with_rx.verdict == "no_warning_signs_found"
+    assert "requires_prescription" in {flag.code for flag in with_rx.found_positive}
+
+
+def test_only_an_offer_of_a_prescription_medicine_without_a_prescription_is_that_warning() -> None:
+    # the legitimate pharmacy sells with an order button and requires a prescription
+    legitimate = check_pharmacy_page(LEGITIMATE + "Baclofen 10 mg, 30 tablets: $12.00. Add to cart.\n")
+    assert legitimate.verdict == "no_warning_signs_found"
+    # advice naming a price and ordering, and saying a prescription is needed
+    advice = check_pharmacy_page(
+        "Before you order baclofen online at $1 a pill, check out the shop: stick to pharmacies that "
+        "require a valid prescription. Order now only from a licensed pharmacy."
+    )
+    assert "sells_without_mentioning_prescription" not in _codes(advice, "warning")
+    # no price, no order words, or no prescription medicine: not an offer
+    for page in (
+        "Baclofen 10 mg tablets. Order now.",
+        "Baclofen 10 mg tablets, $0.51 per pill.",
+        "Vitamin D 1000 IU, $4.99. Add to cart.",
+    ):
+        assert "sells_without_mentioning_prescription" not in _codes(check_pharmacy_page(page), "warning")
+    # a page already saying "no prescription needed" has that warning, not this one
+    rogue = _codes(
+        check_pharmacy_page("Baclofen $0.51 per pill. Order now, no prescription needed."), "warning"
+    )
+    assert "no_prescription" in rogue and "sells_without_mentioning_prescription" not in rogue
 
 
 PIECES = [
@@ -220,3 +287,65 @@ def test_the_verdict_never_calls_a_page_safe(pieces: list[str]) -> None:
         assert {flag.code for flag in result.found_positive} == POSITIVE
     said = result.summary.replace(CANNOT_CONFIRM, "").replace("does not prove a pharmacy is safe", "")
     assert " safe" not in said
+
+
+_ADDRESS_PIECES = [
+    "a",
+    "b-",
+    "-",
+    ".",
+    "..",
+    "pharmacy",
+    "nabp",
+    "safe",
+    "www",
+    "_",
+    " ",
+    "Pharmacy",
+    "1",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_ADDRESS_PIECES), max_size=20))
+def test_the_pharmacy_address_finder_matches_as_its_regular_expression(pieces: list[str]) -> None:
+    """The finder (linear time, bounded memory) finds what the pattern finds on the whole text."""
+    text = "".join(pieces)
+    finder = next(sign for sign in POSITIVE_SIGNS if sign.code == "pharmacy_domain").patterns[0]
+    pattern = re.compile(finder.pattern.pattern, re.IGNORECASE)  # type: ignore[attr-defined]
+    assert [m.span() for m in finder.finditer(text)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_a_web_address_in_a_long_run_of_labels_is_still_found() -> None:
+    found = check_pharmacy_page("Visit " + "a." * 5000 + "shop.pharmacy today.").found_positive
+    assert "a.a.a." in next(flag.evidence for flag in found if flag.code == "pharmacy_domain")
+
+
+_WORDING = [
+    *PIECES,
+    "no prescription",
+    "NO PRESCRIPTION",
+    "Prescriptions are not required",
+    "xno prescription",
+    "licensed Pharmacist",
+    "PO Box 12",
+    "\u212a",
+    " ",
+    "\n",
+    "-",
+    "invalid prescription is required",
+    "\u00e9",
+]
+
+
+@given(st.lists(st.sampled_from(_WORDING), max_size=10))
+def test_the_fast_search_finds_what_each_pattern_finds(pieces: list[str]) -> None:
+    """Patterns starting with \\b are searched on the lower-cased page without it: the same
+    matches as the pattern on the page."""
+    text = " ".join(pieces)
+    lowered = text.lower()
+    assert _lines_up(text, lowered)
+    for sign in (*POSITIVE_SIGNS, *WARNING_SIGNS):
+        for pattern in sign.patterns:
+            fast = [m.span() for m in _matches_by_lowered(pattern, text, lowered)]
+            assert fast == [m.span() for m in pattern.finditer(text)]

@@ -41,3 +41,14 @@ def test_pasted_text_is_checked_and_empty_or_too_long_text_is_refused():
     assert error.value.field == "text"
     with pytest.raises(InputError, match="longer than 10"):
         check_pharmacy_text("x" * 11, max_chars=10)
+
+
+def test_malformed_html_is_read_without_a_traceback():
+    # the standard library's parser raises on an unknown marked section: the fallback reads it
+    assert html_to_text("<html><![x>hello <b>world</b>") == "hello world"
+
+
+def test_a_page_of_unfinished_tags_is_read_by_the_fallback_and_keeps_the_text_before():
+    page = "<html><body><p>Baclofen 10 mg.</p>" + '<p a="x' * 60_000
+    text = html_to_text(page)
+    assert text.startswith("Baclofen 10 mg.")

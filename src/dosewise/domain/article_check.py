@@ -14,6 +14,7 @@ Pure: the caller passes the text, the monograph and the guidance.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from fractions import Fraction
 from typing import Literal
 
 from dosewise.domain.guidance import Guidance, Statement
-from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, cite_sources
+from dosewise.domain.monograph import InteractionRule, KidneyBand, Monograph, Symptom, cite_sources
 
 Verdict = Literal["agrees", "contradicts", "not_covered"]
 Topic = Literal[
@@ -81,8 +82,35 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return tuple(sentences)
 
 
+_COMPILED: dict[str, re.Pattern[str]] = {}  # every pattern of this module, compiled once
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern)
+    return compiled
+
+
 def _has(pattern: str, text: str) -> bool:
-    return re.search(pattern, text) is not None
+    return _rx(pattern).search(text) is not None
+
+
+def _has_then(first: str, then: str, text: str) -> bool:
+    """``_has(first + ".*" + then, text)`` in linear time: ``first`` somewhere on a line and
+    ``then`` later on the same line. The ``.*`` form backtracks from every match of ``first`` to
+    the end of the line, quadratic on a long run-on "sentence" repeating ``first`` ("missed-missed-
+    ..."). Exact for a ``first`` whose matches cannot overlap (a word or phrase between ``\\b``):
+    the first one on a line then has the earliest end."""
+    first_rx, then_rx = _rx(first), _rx(then)
+    start = 0
+    while (found := first_rx.search(text, start)) is not None:
+        line_end = text.find("\n", found.end())
+        line_end = len(text) if line_end == -1 else line_end
+        if then_rx.search(text, found.end(), line_end) is not None:
+            return True
+        start = line_end + 1
+    return False
 
 
 _NEGATION = r"\b(?:never|not|no|don't|do not|avoid|avoided|shouldn't|should not|must not|without)\b"
@@ -135,7 +163,8 @@ def _unexplained_negation(text: str, *explained: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Missed dose
 
-_MISSED = r"\bmiss(?:ed|es|ing)?\b.*\bdoses?\b|\bdoses?\b.*\bmissed\b"
+# a missed dose: "missed" then "dose", or "dose" then "missed" (see _is_missed)
+_MISSED = ((r"\bmiss(?:ed|es|ing)?\b", r"\bdoses?\b"), (r"\bdoses?\b", r"\bmissed\b"))
 _DOUBLE = r"\bdoubl\w*|\btwo doses\b|\bextra dose\b"
 _DOUBLE_VERB = r"doubl\w*|two doses|an extra dose|extra doses?"
 _EVEN_IF = r"\beven (?:if|when|though)\b|\bregardless\b|\bno matter\b"
@@ -174,8 +203,9 @@ _STOPPING = (
 _SAFE_STOP = (
     r"\b(?:can|may|safe to|fine to|ok to|okay to)\s+(?:be\s+)?(?:stop\w*|discontinu\w*|quit\w*)\s+"
     r"(?:\w+\s+){0,2}(?:abruptly|suddenly|at any time|any time|at once|immediately|cold turkey)"
-    r"|\bno need to (?:taper|reduce|lower)\b|\bwithout (?:tapering|reducing)\b.*\bsafe"
+    r"|\bno need to (?:taper|reduce|lower)\b"
 )
+_SAFE_STOP_THEN = (r"\bwithout (?:tapering|reducing)\b", r"\bsafe")  # "without tapering ... safe"
 _SLOW_STOP = (
     r"\btaper\w*|\bgradual\w*|\bslow\w*|\breduc\w*|\bwithdrawal\b|\bseizures?\b|\bhallucinat\w*"
     r"|\brebound\b|\breturn of\b|\bcause\w*|\blead to\b"
@@ -193,7 +223,9 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     sources = cite_sources(
         advice.source if advice else "", taper.min_total_days_source, taper.max_step_decrease_source
     )
-    if _has(_SAFE_STOP, sentence) and not _has(r"\b(?:never|not|don't|should not|must not)\b", sentence):
+    if (_has(_SAFE_STOP, sentence) or _has_then(*_SAFE_STOP_THEN, sentence)) and not _has(
+        r"\b(?:never|not|don't|should not|must not)\b", sentence
+    ):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     denial = _stop_denial(sentence)
     if denial is not None:
@@ -293,7 +325,10 @@ def _check_pregnancy(sentence: str, guidance: Guidance) -> _Part | None:
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     agrees = (
         pregnant
-        and _has(r"\blimited\b|\bno studies\b|\bonly\b.*\b(?:clearly )?(?:needed|justif\w*)", sentence)
+        and (
+            _has(r"\blimited\b|\bno studies\b", sentence)
+            or _has_then(r"\bonly\b", r"\b(?:clearly )?(?:needed|justif\w*)", sentence)
+        )
     ) or (breast and _has(r"\bsmall\b", sentence) and _has(r"\bmilk\b", sentence))
     return _Part(verdict="agrees" if agrees else "not_covered", reference=reference, sources=sources)
 
@@ -422,7 +457,7 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
         return _Part(verdict="not_covered", reference=reference, sources=sources)
 
     if _has(_DOSE_WORD, sentence) and _has(_DEPENDS, sentence) and not about_children:
-        if _has(r"\bnot\b.*\b(?:based on|depend\w*)\b", sentence):
+        if _has_then(r"\bnot\b", r"\b(?:based on|depend\w*)\b", sentence):
             return _Part(verdict="agrees", reference=reference, sources=sources)
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     return _Part(verdict="not_covered", reference=reference, sources=sources)
@@ -431,7 +466,10 @@ def _check_weight(sentence: str, monograph: Monograph) -> _Part | None:
 # ---------------------------------------------------------------------------------------------
 # Doses: start, steps, range, maximum
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
+# never from the middle of a run of digits: a match there would start at the run's first digit
+# anyway, and trying every digit of a long run is quadratic; the digits are never given back
+# (possessive): what follows a number never starts with a digit
+_NUMBER = r"(?<!\d)(\d++(?:\.\d++)?)"
 _MG = r"\s*(?:mg|milligrams?)\b"
 _PER_DAY = r"\s*(?:mg|milligrams?)?\s*(?:/\s*day|per day|a day|daily|each day)"
 _TID = re.compile(
@@ -453,6 +491,8 @@ _STEP = re.compile(
 _STEP_PER_DOSE = re.compile(
     r"\badd(?:ing)?\s+" + _NUMBER + _MG + r"\s+per dose\b"
 )  # fmt: skip
+_DAILY = re.compile(_NUMBER + _PER_DAY)  # an amount a day
+_PER_DOSE = re.compile(r"\s*(?:per|a|each|in one) (?:dose|tablet)")  # just after an amount
 _DAYS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
@@ -606,7 +646,7 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
         if any(r.start() <= match.start(1) < r.end() for r in ranges):
             continue
         amount = float(match.group(1))
-        single = _has(r"^\s*(?:per|a|each|in one) (?:dose|tablet)", text[match.end() :])
+        single = _PER_DOSE.match(text, match.end()) is not None
         limit = (
             titration.max_single_dose_mg
             if single and titration.max_single_dose_mg
@@ -625,7 +665,7 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
         verdict: Verdict = "contradicts" if amount > limit else "agrees" if amount == limit else "not_covered"
         parts.append(_as(verdict, refs.maximum))
     if not parts:
-        daily = [float(m.group(1)) for m in re.finditer(_NUMBER + _PER_DAY, text)]
+        daily = [float(m.group(1)) for m in _DAILY.finditer(text)]
         if daily and max(daily) > titration.max_daily_mg:
             parts.append(_above_label(max(daily), text, monograph))
     # a daily amount below the usual effective range, said of the dose people take (not of the
@@ -640,8 +680,8 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
     return parts
 
 
-def _check_dose(sentence: str, monograph: Monograph) -> _Part | None:
-    refs = _DoseRefs.of(monograph)
+def _check_dose(sentence: str, monograph: Monograph, refs: _DoseRefs | None = None) -> _Part | None:
+    refs = _DoseRefs.of(monograph) if refs is None else refs
     parts = [
         *_start_parts(sentence, monograph, refs),
         *_step_parts(sentence, monograph, refs),
@@ -755,8 +795,9 @@ def _check_interactions(sentence: str, monograph: Monograph) -> _Part | None:
 # ---------------------------------------------------------------------------------------------
 # Side effects
 
+_SIDE_EFFECTS_THEN = (r"\bside[ -]effects?\b", r"\b(?:include\w*|like|such as|pop up)\b")
 _SIDE_EFFECT_CUE = (
-    r"\bside[ -]effects?\b.*\b(?:include\w*|like|such as|pop up)\b|\bis a (?:\w+ )?side[ -]effect\b"
+    r"\bis a (?:\w+ )?side[ -]effect\b"
     r"|\bare (?:a )?(?:\w+ )?side[ -]effects?\b|\b(?:may|can|could|might|sometimes) (?:cause|lead to)\b"
     r"|\bexperienc\w*|\bdoes not cause\b|\bno side[ -]effects?\b"
 )
@@ -764,14 +805,39 @@ _SERIOUS_CUE = r"\bimmediate\w*|\bemergency\b|\bseek\b|\bright away\b|\burgent\w
 _NO_SIDE_EFFECTS = r"\bno side[ -]effects?\b|\bfree of side[ -]effects?\b|\bdoes not cause\b"
 
 
+_NOT_SIDE_EFFECTS = ("mention", "reassurance", "overdose", "stopped", "kidney", "sedative", "pregnancy")
+
+
+@functools.lru_cache(maxsize=8)
+def _symptom_words(symptoms: tuple[Symptom, ...]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(key, kind, words) of each symptom a page may name as a side effect; the words that can be
+    found in a sentence reduced to ``[a-z0-9]`` words (:func:`_symptoms_in`), others left out."""
+    return tuple(
+        (
+            symptom.key,
+            symptom.kind,
+            tuple(word for word in (symptom.label, *symptom.synonyms) if _WORDS.fullmatch(word)),
+        )
+        for symptom in symptoms
+        if symptom.kind not in _NOT_SIDE_EFFECTS
+    )
+
+
+_WORDS = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+
+
 def _symptoms_in(sentence: str, monograph: Monograph) -> list[tuple[str, str]]:
     low = " " + re.sub(r"[^a-z0-9]+", " ", sentence.lower()) + " "
+    tokens = set(low.split())
+    # " word " in low: a one-word name is one of the sentence's words; a longer one is looked for
+    # only when its first word is there (the same answer, fewer searches)
     found = [
-        (symptom.key, symptom.kind)
-        for symptom in monograph.symptoms
-        if symptom.kind
-        not in ("mention", "reassurance", "overdose", "stopped", "kidney", "sedative", "pregnancy")
-        and any(f" {word} " in low for word in (symptom.label, *symptom.synonyms) if word)
+        (key, kind)
+        for key, kind, words in _symptom_words(monograph.symptoms)
+        if any(
+            word in tokens if " " not in word else word.split(" ", 1)[0] in tokens and f" {word} " in low
+            for word in words
+        )
     ]
     included = {
         key for symptom in monograph.symptoms for key in symptom.includes if symptom.key in dict(found)
@@ -801,7 +867,10 @@ def _labels_by_source(labelled: Sequence[tuple[str, str]], first: str) -> str:
 
 
 def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
-    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, sentence.lower()):
+    lowered = sentence.lower()
+    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, lowered) and not _has_then(
+        *_SIDE_EFFECTS_THEN, lowered
+    ):
         return None
     found = _symptoms_in(sentence, monograph)
     if not found and not _has(_NO_SIDE_EFFECTS, sentence.lower()):
@@ -842,17 +911,20 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
 def check_article(text: str, monograph: Monograph, guidance: Guidance) -> ArticleCheck:
     """The checkable claims of ``text``, in page order, each with a verdict and its reference."""
     claims: list[Claim] = []
+    refs = _DoseRefs.of(monograph)  # once per page, not per sentence
     for sentence in split_sentences(text):
-        claim = _check_sentence(sentence, monograph, guidance)
+        claim = _check_sentence(sentence, monograph, guidance, refs)
         if claim is not None:
             claims.append(claim)
     return ArticleCheck(claims=tuple(claims), sources=cite_sources(*(", ".join(c.sources) for c in claims)))
 
 
-def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> Claim | None:
+def _check_sentence(
+    sentence: str, monograph: Monograph, guidance: Guidance, refs: _DoseRefs | None = None
+) -> Claim | None:
     low = sentence.lower()
     checks: list[tuple[Topic, _Part | None]] = []
-    if _has(_MISSED, low):
+    if any(_has_then(first, then, low) for first, then in _MISSED):
         checks.append(("missed_dose", _check_missed(low, monograph)))
     elif _has(r"\bpregnan\w*|\bbreast\s?-?(?:feed\w*|milk)\b", low):
         checks.append(("pregnancy", _check_pregnancy(low, guidance)))
@@ -863,7 +935,7 @@ def _check_sentence(sentence: str, monograph: Monograph, guidance: Guidance) -> 
     elif _has(_KIDNEY, low):
         checks.append(("kidney", _check_kidney(low, monograph)))
     else:
-        dose = _check_dose(low, monograph)
+        dose = _check_dose(low, monograph, refs)
         if dose is not None:
             checks.append(("dose", dose))
         else:

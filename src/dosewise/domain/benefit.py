@@ -522,7 +522,15 @@ def _too_early(
         f"{stable.first_day:%Y-%m-%d}; the review needs {STABLE_DAYS // 7} weeks at a stable dose "
         "(product default, baclofen.md section 10)"
     ]
-    if changes_ahead:
+    if changes_ahead and _is_taper(stable, changes_ahead):
+        why.append(
+            f"the plan lowers the dose step by step to 0 mg/day on {changes_ahead[-1].first_day:%Y-%m-%d} "
+            f"(next: {changes_ahead[0].daily_mg} mg/day on {changes_ahead[0].first_day:%Y-%m-%d}): "
+            "a taper is in progress"
+        )
+        until = changes_ahead[0].first_day - timedelta(days=1)
+        message = f"too early: a taper is in progress ({dose} until {until:%Y-%m-%d})"
+    elif changes_ahead:
         why.append(
             f"the plan changes the dose on {changes_ahead[0].first_day:%Y-%m-%d} "
             f"(to {changes_ahead[0].daily_mg} mg/day): the dose is not yet stable"
@@ -533,6 +541,13 @@ def _too_early(
         plural = "s" if weeks != 1 else ""
         message = f"too early: {weeks} week{plural} at {dose}; review from {review_on:%Y-%m-%d}"
     return {"status": "too_early", "message": message, "reasons": tuple(why)}
+
+
+def _is_taper(stable: DosePeriod, changes_ahead: Sequence[DosePeriod]) -> bool:
+    """True when the plan lowers the dose at every change ahead, down to 0 mg/day: a taper (a
+    taper plan ends on its stop date; a clinician's schedule down to nothing is one too)."""
+    doses = [stable.daily_ug, *(period.daily_ug for period in changes_ahead)]
+    return doses[-1] == 0 and all(later < earlier for earlier, later in pairwise(doses))
 
 
 def _titration_start(periods: tuple[DosePeriod, ...], now_index: int) -> date | None:

@@ -13,9 +13,11 @@ domain, seals, the domain's registration) is listed in ``to_check``. Pure: no I/
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 Verdict = Literal["warning_signs", "no_warning_signs_found"]
 SignKind = Literal["warning", "missing"]
@@ -67,6 +69,12 @@ _ADVICE = re.compile(
 )
 
 
+class Finder(Protocol):
+    """What a sign's pattern does: its matches in a text, in order (a compiled pattern is one)."""
+
+    def finditer(self, string: str, /) -> Iterator[re.Match[str]]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sign:
     """One criterion of the reference: a warning sign to look for, or a sign of a legitimate
@@ -76,7 +84,7 @@ class Sign:
     kind: SignKind
     text: str
     sources: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Finder, ...]
     # the patterns run only when one of these (lower case) is in the page; () runs them always
     needles: tuple[str, ...] = ()
     advice_can_mention: bool = False  # skip a match in a sentence that warns against it
@@ -255,6 +263,63 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
 )
 
+
+class _DomainFinder:
+    """The matches of a web-address pattern (labels ending in ``.``, then a last label) in linear
+    time and bounded memory, the same as ``pattern.finditer(text)`` on any realistic page.
+
+    A match is made of ``[a-z0-9-]`` and single dots only, so it lies inside one stretch of such
+    characters (a "segment", cut at ``..``), and it ends at one of the segment's valid ends (the
+    ``ending`` pattern). The pattern is run on the segments that have one, up to the last (one
+    character further: what follows is looked at). Run on the whole text, the pattern would try
+    every label of a long run of labels and read it to its end each time: quadratic. A segment
+    longer than LONGEST_SEGMENT (a web address has at most 253 characters, RFC 1035) is read
+    from at most LONGEST_SEGMENT characters before each valid end: one match over millions of
+    labels would hold the regex engine's memory of every label.
+    """
+
+    # runs of these characters, then cut at each dot followed by a dot (a repeated group would
+    # make the regex engine remember every character of a long run)
+    _RUN = re.compile(r"[a-z0-9.-]+", _IGNORE)
+    LONGEST_SEGMENT = 4096
+
+    def __init__(self, pattern: str, ending: str) -> None:
+        self.pattern = re.compile(pattern, _IGNORE)
+        self.ending = re.compile(ending, _IGNORE)
+
+    def finditer(self, string: str, /) -> Iterator[re.Match[str]]:
+        for first, last in self._segments(string):
+            yield from self._matches(string, first, last)
+
+    def _segments(self, string: str) -> Iterator[tuple[int, int]]:
+        """(start, end) of each stretch of ``[a-z0-9-]`` and dots not followed by a dot."""
+        for run in self._RUN.finditer(string):
+            at, run_end = run.start(), run.end()
+            while (double := string.find("..", at, run_end)) != -1:
+                if double > at:
+                    yield at, double
+                at = double + 1
+            yield at, run_end
+
+    def _matches(self, string: str, first: int, last: int) -> Iterator[re.Match[str]]:
+        """The pattern's matches in the segment ``string[first:last]``."""
+        size = len(string)
+        after = min(size, last + 1)
+        if last - first <= self.LONGEST_SEGMENT:
+            ends = [m.end() for m in self.ending.finditer(string, first, after)]
+            if ends:
+                yield from self.pattern.finditer(string, first, min(size, ends[-1] + 1))
+            return
+        at = first
+        for end in self.ending.finditer(string, first, after):
+            if end.end() <= at:
+                continue
+            window = max(at, end.end() - self.LONGEST_SEGMENT)
+            for match in self.pattern.finditer(string, window, min(size, end.end() + 1)):
+                yield match
+                at = match.end()
+
+
 # A US street address: a number, a capitalised street name and a street word (matched with case).
 _STREET = (
     r"\b\d{1,6}\s+(?:[A-Z0-9][\w.'-]*\s+){1,5}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|"
@@ -330,7 +395,12 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         text="A .pharmacy web address: vetted by NABP and, unlike logos and seals, it cannot be faked.",
         sources=("P4", "P9"),
         # NABP's own sites (nabp.pharmacy, safe.pharmacy) are named by advice pages: not the shop's domain
-        patterns=_rx(r"\b(?!(www\.)?(nabp|safe)\.pharmacy\b)([a-z0-9-]+\.)+pharmacy\b(?![\w-])"),
+        patterns=(
+            _DomainFinder(
+                r"\b(?!(www\.)?(nabp|safe)\.pharmacy\b)([a-z0-9-]+\.)+pharmacy\b(?![\w-])",
+                ending=r"\.pharmacy\b(?![\w-])",
+            ),
+        ),
     ),
     Sign(
         code="privacy_policy",
@@ -345,7 +415,32 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
     ),
 )
 
+REQUIRES_PRESCRIPTION = next(sign for sign in POSITIVE_SIGNS if sign.code == "requires_prescription")
 CONTROLLED = _rx(r"\b(diazepam|valium|carisoprodol|soma)\b")
+
+# A page selling a prescription medicine that never says a prescription is needed. The medicines
+# are those of the project's references, each sold in the US under a prescription label (the
+# generic and the brand names the references cite: baclofen.md, alternatives.md).
+PRESCRIPTION_MEDICINES = _rx(
+    r"\b(baclofen|lioresal|ozobax|lyvispah|fleqsuvy|tizanidine|zanaflex|dantrolene|dantrium|diazepam|valium|gabapentin|"
+    r"neurontin|cyclobenzaprine|amrix|flexeril|methocarbamol|robaxin|carisoprodol|soma)\b"
+)
+ORDER_WORDS = _rx(
+    r"\b(order now|buy now|add to (cart|basket|bag)|(go to |proceed to )?check ?out|place (your|an) order|"
+    r"shopping (cart|basket))\b"
+)
+PRICE = _rx(r"(?:[$€£]\s?\d{1,6}(?:[.,]\d{1,2})?|\b\d{1,6}(?:[.,]\d{1,2})?\s?(?:usd|eur|gbp|\$|€|£))")
+OFFER_CHARS = 200  # a price this close to the order words makes an offer
+SELLS_WITHOUT_MENTIONING = Sign(
+    code="sells_without_mentioning_prescription",
+    kind="warning",
+    text="Offers a prescription medicine for sale (a price, an order button) and never says a "
+    "prescription is needed: a safe online pharmacy always requires a valid prescription (BeSafeRx; "
+    'NABP-verified sites accept only valid prescriptions); NABP lists "no prescription required" as a '
+    "sign of a rogue site, and LegitScript calls a pharmacy that sells without one rogue.",
+    sources=("P2", "P4", "P6", "P12"),
+    patterns=(),
+)
 
 TO_CHECK: tuple[Check, ...] = (
     Check(
@@ -430,14 +525,68 @@ def _is_denied(text: str, start: int) -> bool:
     return _DENIAL.search(text[max(0, start - 24) : start]) is not None
 
 
+LOWER_CHARS = 65536  # lower-cased this much at a time
+
+
+def lower_text(text: str) -> str:
+    """``text.lower()`` for the keyword tests, a piece at a time: ``str.lower`` holds about 12
+    bytes a character while it works (60 MB for a 5 MB page); in pieces, about the result."""
+    if len(text) <= LOWER_CHARS:
+        return text.lower()
+    return "".join(text[at : at + LOWER_CHARS].lower() for at in range(0, len(text), LOWER_CHARS))
+
+
+def _lower_pattern(source: str) -> str:
+    """``source`` with its letters in lower case, its escapes (``\\b``, ``\\d``, ``\\S``) kept."""
+    return re.sub(r"\\.|[A-Z]", lambda m: m.group() if m.group()[0] == "\\" else m.group().lower(), source)
+
+
+@functools.cache
+def _rest_lowered(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """For a pattern matched without case that starts with ``\\b``: the rest of it, in lower case,
+    matched with case (None for any other pattern). Without the leading ``\\b`` and the
+    ``IGNORECASE``, the regex engine can skip ahead to the pattern's first word: several times
+    faster on a long page."""
+    if not pattern.flags & re.IGNORECASE or not pattern.pattern.startswith("\\b"):
+        return None
+    return re.compile(_lower_pattern(pattern.pattern[2:]), pattern.flags & ~re.IGNORECASE)
+
+
+def _lines_up(text: str, lowered: str) -> bool:
+    """True when ``lowered`` (``text.lower()``) has each character at its place in ``text`` and a
+    lower-case pattern matched with case finds what the pattern finds without case: no character
+    became two ("İ"), and none of the two that ``IGNORECASE`` also reads as an ASCII letter."""
+    return len(lowered) == len(text) and "\u0131" not in lowered and "\u017f" not in lowered
+
+
+def _matches_by_lowered(pattern: Finder, text: str, lowered: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, its candidates found in ``lowered`` by :func:`_rest_lowered`:
+    each is then matched by the pattern itself at its place in ``text`` (the leading ``\\b``
+    included), so the matches are the pattern's own."""
+    rest = _rest_lowered(pattern) if isinstance(pattern, re.Pattern) else None
+    if rest is None or not isinstance(pattern, re.Pattern):
+        yield from pattern.finditer(text)
+        return
+    at = 0
+    while (candidate := rest.search(lowered, at)) is not None:
+        match = pattern.match(text, candidate.start())
+        if match is None:
+            at = candidate.start() + 1
+            continue
+        yield match
+        at = match.end() if match.end() > match.start() else match.start() + 1
+
+
 def find_evidence(sign: Sign, text: str, *, lowered: str | None = None) -> str | None:
     """The first words of ``text`` that show ``sign``, or None. ``lowered``: ``text.lower()``,
     to skip the patterns of a sign none of whose words is on the page (a fast substring test)."""
     page = text.lower() if lowered is None else lowered
     if sign.needles and not any(needle in page for needle in sign.needles):
         return None
+    fast = _lines_up(text, page)
     for pattern in sign.patterns:
-        for seen, match in enumerate(pattern.finditer(text)):
+        matches = _matches_by_lowered(pattern, text, page) if fast else pattern.finditer(text)
+        for seen, match in enumerate(matches):
             if seen >= MATCHES_LOOKED_AT:
                 break
             if sign.advice_can_mention and _is_advice(sign, text, match.start()):
@@ -456,6 +605,43 @@ def _flag(sign: Sign, evidence: str) -> Flag:
         evidence=evidence,
         sources=sign.sources,
         unconfirmed=sign.unconfirmed,
+    )
+
+
+def find_offer_without_prescription(text: str) -> str | None:
+    """The words of an offer to sell a prescription medicine (a price within OFFER_CHARS of order
+    words, the medicine named on the page), or None. The caller checks that the page never says
+    a prescription is needed."""
+    medicine = next((m for p in PRESCRIPTION_MEDICINES for m in p.finditer(text)), None)
+    if medicine is None:
+        return None
+    for seen, order in enumerate(m for p in ORDER_WORDS for m in p.finditer(text)):
+        if seen >= MATCHES_LOOKED_AT:
+            break
+        window_start = max(0, order.start() - OFFER_CHARS)
+        price = next(
+            (m for p in PRICE for m in p.finditer(text, window_start, order.end() + OFFER_CHARS)), None
+        )
+        if price is None:
+            continue
+        start, end = min(price.start(), order.start()), max(price.end(), order.end())
+        offer = " ".join(text[start:end].split())
+        if len(offer) > EVIDENCE_CHARS:
+            offer = " … ".join((" ".join(price.group().split()), " ".join(order.group().split())))
+        return f"{offer} ({medicine.group()})"
+    return None
+
+
+def _says_prescription_needed(text: str, lowered: str) -> bool:
+    """True when any words of the page say a prescription is needed, advice included ("stick to
+    pharmacies that require a valid prescription" says it too). ``lowered``: ``text.lower()``."""
+    if "prescri" not in lowered:
+        return False
+    fast = _lines_up(text, lowered)
+    return any(
+        next(iter(_matches_by_lowered(pattern, text, lowered) if fast else pattern.finditer(text)), None)
+        is not None
+        for pattern in REQUIRES_PRESCRIPTION.patterns
     )
 
 
@@ -482,7 +668,7 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
     evidence; what to check by hand; the verdict. ``text`` is the page as plain text."""
     flags: list[Flag] = []
     positive: list[Flag] = []
-    lowered = text.lower()
+    lowered = lower_text(text)
     for sign in POSITIVE_SIGNS:
         evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is None:
@@ -495,6 +681,13 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
         evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is not None:
             flags.append(_flag(sign, evidence))
+    says_needed = any(flag.code == "requires_prescription" for flag in positive) or _says_prescription_needed(
+        text, lowered
+    )
+    if not says_needed and not any(flag.code == "no_prescription" for flag in flags):
+        offer = find_offer_without_prescription(text)
+        if offer is not None:
+            flags.append(_flag(SELLS_WITHOUT_MENTIONING, offer))
     if any(flag.code == "no_prescription" for flag in flags):
         controlled = next((m for p in CONTROLLED for m in p.finditer(text)), None)
         if controlled is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from html import unescape
 from html.parser import HTMLParser
 from typing import BinaryIO
 
@@ -70,12 +71,71 @@ class _TextOfHtml(HTMLParser):
             self.parts.append(data)
 
 
+FEED_CHARS = 64 * 1024  # the parser is fed this much at a time
+HELD_CHARS = 128 * 1024  # an unfinished tag or comment longer than this is not waited for
+CLOSE_CHARS = 16 * 1024  # what is left unfinished at the end, above this, is read by _strip_tags
+
+# The fallback reader: comments, skipped elements (to their end tag or the end of the page),
+# tags and declarations, each found in one pass (possessive and lazy parts: no backtracking
+# over the page).
+_FALLBACK = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(script|style|noscript|template|svg|iframe|object)\b[^>]*+>.*?(?:</\1\s*>|\Z)"
+    r"|</?([a-zA-Z][\w:-]*+)[^<>]*+>"
+    r"|<[!?][^<>]*+>",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _strip_tags(page: str) -> str:
+    """Text of HTML that ``html.parser`` cannot read in linear time: tags and comments dropped,
+    skipped elements dropped, block elements end a line, character references decoded."""
+    parts: list[str] = []
+    at = 0
+    for match in _FALLBACK.finditer(page):
+        parts.append(page[at : match.start()])
+        if (match.group(2) or "").lower() in _BLOCKS:
+            parts.append("\n")
+        at = match.end()
+    parts.append(page[at:])
+    return unescape("".join(parts))
+
+
+def _parsed_text(page: str) -> str:
+    """The text ``html.parser`` finds, fed a piece at a time. The standard library's parser (this
+    Python's) reads an unfinished construct again from its start on every piece, and at the end
+    tries each ``<`` of an unfinished stretch up to the end of the page: quadratic on pages such as
+    ``<p<p<p...`` or ``<p a="x<p a="x...``. So what it holds unfinished is bounded (HELD_CHARS)
+    and so is what it is left to finish at the end (CLOSE_CHARS); above either, the rest of the
+    page is read by _strip_tags. A malformed declaration (``<![x``) makes the parser raise: the
+    whole page is then read by _strip_tags."""
+    parser = _TextOfHtml()
+    fed = 0
+    try:
+        while fed < len(page) and len(parser.rawdata) <= HELD_CHARS:
+            parser.feed(page[fed : fed + FEED_CHARS])
+            fed += FEED_CHARS
+        rest = parser.rawdata + page[fed:]
+        if len(rest) <= CLOSE_CHARS:
+            parser.close()
+            return "".join(parser.parts)
+    except AssertionError:  # _markupbase: "unknown status keyword ... in marked section"
+        return _strip_tags(page)
+    if parser.cdata_elem:  # inside a script or style: it ends at its end tag, if any
+        end = re.search(rf"</{parser.cdata_elem}\b[^>]*+>", rest, re.IGNORECASE)
+        rest = rest[end.end() :] if end else ""
+    return "".join(parser.parts) + _strip_tags(rest)
+
+
+# a "<" that starts nothing (not a tag, end tag, comment, declaration or processing instruction):
+# html.parser passes it on as text one character at a time (seconds for a page of them), as
+# "&lt;" it is text like the rest, decoded the same
+_STRAY_LT = re.compile(r"<(?![a-zA-Z/!?])")
+
+
 def html_to_text(html: str) -> str:
     """The text of an HTML page, one line per block, blank lines and runs of spaces removed."""
-    parser = _TextOfHtml()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    lines = (" ".join(line.split()) for line in _parsed_text(_STRAY_LT.sub("&lt;", html)).splitlines())
     return "\n".join(line for line in lines if line)
 
 
