@@ -87,13 +87,21 @@ def test_the_html_report_says_what_in_this_record_matters_in_the_labels_words(re
         in text
     )
     # the baclofen of the plan is in the record: baclofen.md section 6, the baclofen monograph's keys
+    # said once for all treatments, grouped by grade: baclofen.md section 6 grades benzodiazepines
+    # major [PMS, OZO], gabapentinoids moderate [OZO], centrally acting relaxants moderate [CH, PMS]
+    assert "With the baclofen the patient takes" in text
+    assert "WARNING : diazepam [PMS][OZO]." in text
+    assert "tizanidine, cyclobenzaprine, methocarbamol, carisoprodol [CH][PMS]" in text
+    assert "gabapentin [OZO]" in text
+    assert text.count("With the baclofen") == 1
+    assert "[PMS] pms-Baclofen Canadian product monograph" in text
+    # intrathecal baclofen has a row ("Dose reduction may be necessary" [S37]); botulinum toxin
+    # has none: alternatives.md names no kidney, liver, pregnancy or medicine caution for it
+    assert "Intrathecal baclofen" in text
     assert (
-        "WARNING : With the baclofen you take: major interaction, added CNS and respiratory depression."
-        in text
-    )
-    assert "[PMS][OZO]" in text and "[PMS] pms-Baclofen Canadian product monograph" in text
-    # every treatment has a row now (intrathecal baclofen: "Dose reduction may be necessary" [S37])
-    assert "Nothing in this record is named by the reference for" not in text
+        "Nothing in this record (kidney function, liver disease, pregnancy, medicines) is named by the "
+        "reference for: botulinum toxin."
+    ) in text
     # the label's wording here, not the patient's: and never a ranking or a proposal to switch
     assert "must not be used with this medicine" not in text
     for words in ("switch to", "better than", "instead of baclofen"):

@@ -185,7 +185,9 @@ class RangeSummary:
         return sum(row.entries for row in self.months)
 
 
-RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine", "baclofen")  # the cautions the record brings
+RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine")  # the cautions the record brings, a row each
+# "with the baclofen you take" is said once for all treatments (ReportAlternatives.with_baclofen):
+# the same for every patient on baclofen, a line each would double the section's length
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,6 +219,18 @@ class ReportAlternatives:
             )
         return list(groups.items())
 
+    def with_baclofen(self) -> list[tuple[str, list[tuple[tuple[str, ...], list[str]]]]]:
+        """The baclofen interaction table's grade for each treatment, grouped: [(level, [(source
+        keys, [names])])], most serious level first, in the reference's order within."""
+        levels: dict[str, dict[tuple[str, ...], list[str]]] = {}
+        for item in self.comparison.drugs:
+            for caution in item.cautions:
+                if caution.topic == "baclofen":
+                    by_sources = levels.setdefault(caution.level, {})
+                    by_sources.setdefault(caution.sources, []).append(item.drug.name)
+        order = ("contraindicated", "warning", "caution", "info")
+        return [(level, list(levels[level].items())) for level in order if level in levels]
+
     @property
     def nothing_for(self) -> list[str]:
         """The treatments this record brings nothing for (no row in the table)."""
@@ -241,6 +255,9 @@ class ReportAlternatives:
                 keys.update(dict.fromkeys(fact.sources))
             for caution in self.record_cautions(item.cautions):
                 keys.update(dict.fromkeys(caution.sources))
+        for _, groups in self.with_baclofen():
+            for sources, _names in groups:
+                keys.update(dict.fromkeys(sources))
         citations = dict(self.sources)
         return [(key, citations[key]) for key in keys if key in citations]
 
