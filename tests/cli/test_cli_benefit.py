@@ -110,8 +110,9 @@ def test_too_early_and_the_same_json_as_the_api(capsys, monkeypatch):
     assert data["message"] == "too early: 5 weeks at 60 mg/day; review from 2026-02-24"
     assert set(data) == {
         "status", "flag", "message", "reasons", "today", "stable_daily_mg", "stable_since",
-        "weeks_at_stable_dose", "titration_start", "baseline", "current", "change", "side_effects",
-        "doses", "rule", "settings", "sources", "changes_plan",
+        "baseline_daily_mg", "baseline_on_baclofen", "weeks_at_stable_dose", "titration_start",
+        "baseline", "current", "change", "side_effects", "doses", "rule", "settings", "sources",
+        "changes_plan",
     }  # fmt: skip
 
 

@@ -402,7 +402,7 @@ def _compare(
     stiffness_change = round((current.stiffness_nrs or 0.0) - (baseline.stiffness_nrs or 0.0), 2)
     at = f" (at {before_dose})" if on_baclofen else ""
     numbers = (
-        f"spasm frequency (Penn 0-4) {baseline.penn_frequency:.1f} before titration{at}, "
+        f"Spasm frequency (Penn 0-4) {baseline.penn_frequency:.1f} before titration{at}, "
         f"{current.penn_frequency:.1f} now ({penn_change:+.1f}); stiffness (0-10) "
         f"{baseline.stiffness_nrs:.1f} before, {current.stiffness_nrs:.1f} now ({stiffness_change:+.1f})"
     )

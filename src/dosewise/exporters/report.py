@@ -599,23 +599,22 @@ def benefit_chart_svg(review: BenefitReview, title: str) -> str | None:
         doses.step([p[0] for p in points], [p[1] for p in points], where="post", color="#08519c",
                    linewidth=1.2, label="dose planned (mg/day)")  # fmt: skip
         doses.set_ylabel("baclofen (mg/day)")
-        doses.set_ylim(0, max(1.0, *(p[1] for p in points)) * 1.3)
-        for window, name in ((review.baseline, "before titration"), (review.current, "now")):
-            if window is None or not window.entries:
-                continue
+        doses.set_ylim(0, max(1.0, *(p[1] for p in points)) * 1.45)  # the legend's row above the line
+        windows = [w for w in (review.baseline, review.current) if w is not None and w.entries]
+        for number, window in enumerate(windows):
             span = [window.first_day, window.last_day + timedelta(days=1)]
             scores.plot(span, [window.stiffness_nrs] * 2, color="#a50f15", linewidth=3,
-                        label=f"stiffness 0-10, mean {name}")  # fmt: skip
+                        label="stiffness 0-10 (mean)" if number == 0 else None)  # fmt: skip
             scores.plot(span, [window.penn_frequency] * 2, color="#31a354", linewidth=3, linestyle="--",
-                        label=f"Penn spasm frequency 0-4, mean {name}")  # fmt: skip
-        scores.set_ylim(0, 13)
+                        label="Penn spasm frequency 0-4 (mean)" if number == 0 else None)  # fmt: skip
+        scores.set_ylim(0, 14)
         scores.set_yticks(range(0, 11, 2))
         scores.set_ylabel("score")
         scores.set_zorder(doses.get_zorder() + 1)
         scores.patch.set_visible(False)
         handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
         labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
-        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=2, framealpha=0.9)
+        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=3, framealpha=0.9)
         scores.set_title(title, fontsize=10)
         scores.grid(alpha=0.3)
         _date_axis(scores, None)
