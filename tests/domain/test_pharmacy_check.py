@@ -349,3 +349,112 @@ def test_the_fast_search_finds_what_each_pattern_finds(pieces: list[str]) -> Non
         for pattern in sign.patterns:
             fast = [m.span() for m in _matches_by_lowered(pattern, text, lowered)]
             assert fast == [m.span() for m in pattern.finditer(text)]
+
+
+# Rogue sales wording with "don't"/"never" is not advice (review of issue 16, reproduced by hand).
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (
+            "Don't wait for a doctor: order Valium without a prescription and get it in 3 days.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Never pay full price again: buy Soma with no prescription needed.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "You don't need a doctor's note: no prescription required for baclofen, diazepam or "
+            "carisoprodol.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Avoid the hassle and buy Soma without a prescription.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Unlike other sites that make you wait, we sell baclofen without a prescription.",
+            {"no_prescription"},
+        ),
+        ("You can't beat our prices: baclofen without a prescription.", {"no_prescription"}),
+    ],
+)
+def test_sales_wording_with_a_negation_is_still_a_warning(page: str, expected: set[str]) -> None:
+    result = check_pharmacy_page(page)
+    assert result.verdict == "warning_signs"
+    assert _codes(result, "warning") == expected
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Never buy baclofen without a prescription.",
+        "Avoid sites that sell without a prescription.",
+        "Avoid any shop that offers Valium with no prescription needed.",
+        "Never buy from a pharmacy that ships worldwide.",
+        "Be wary of pharmacies that sell without a prescription.",
+        "If a site sells baclofen without a prescription, walk away.",
+        "Red flags: no prescription required, prices too good to be true.",
+        "We will not fill any order without a valid prescription.",
+        "We never fill an order without a prescription.",
+        "We do not sell without a prescription.",
+        "Avoid pharmacies located in Mexico or based in India.",
+    ],
+)
+def test_advice_about_pharmacies_in_general_and_refusals_are_not_warnings(page: str) -> None:
+    assert _codes(check_pharmacy_page(page), "warning") == set()
+
+
+def test_a_pharmacy_located_outside_the_us_is_a_warning_and_shipping_to_other_countries_is_not() -> None:
+    for page, evidence in (
+        ("Our pharmacy is located in Vanuatu.", "located in Vanuatu"),
+        ("We are based in Belize and send your parcel by courier.", "based in Belize"),
+        ("Order from our Canadian pharmacy.", "our Canadian pharmacy"),
+        ("Our office is located in Toronto, Canada.", "Toronto, Canada"),
+    ):
+        result = check_pharmacy_page(page)
+        assert _codes(result, "warning") == {"located_outside_us"}, page
+        flag = _flag(result, "located_outside_us")
+        assert evidence in flag.evidence  # type: ignore[attr-defined]
+        assert flag.sources == ("P2", "P2b")  # type: ignore[attr-defined]
+    shipped = check_pharmacy_page("All orders are shipped from our Canadian warehouse.")
+    assert "ships_worldwide_or_from_abroad" in _codes(shipped, "warning")
+    for page in (
+        "We ship to Canada and Mexico.",
+        "We serve customers in the UK and Ireland.",
+        "Our pharmacy is located in New Mexico.",
+        "Our pharmacy is located in Lebanon, Ohio.",
+        "Visit our store, located in Springfield, IL.",
+    ):
+        assert _codes(check_pharmacy_page(page), "warning") == set(), page
+
+
+def test_an_email_address_without_a_us_phone_or_street_address_is_email_only_contact() -> None:
+    page = "Questions? Write to help@pills-online.example and we reply within a day."
+    result = check_pharmacy_page(page)
+    assert _codes(result, "warning") == {"email_only_contact"}
+    assert "help@pills-online.example" in _flag(result, "email_only_contact").evidence  # type: ignore[attr-defined]
+    for other in ("Call (217) 555-0134.", "Visit us at 1200 Oak Avenue, Springfield, IL."):
+        assert "email_only_contact" not in _codes(check_pharmacy_page(f"{page}\n{other}"), "warning")
+    assert "email_only_contact" not in _codes(check_pharmacy_page("Write to us at our office."), "warning")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Buy Soma online. Prescription: not needed for orders under 90 pills.",
+        "Baclofen 10 mg. Rx: not required.",
+        "Baclofen 10 mg. Prescription - not required.",
+        "Baclofen 10 mg. Prescription required: no.",
+    ],
+)
+def test_a_prescription_not_needed_with_punctuation_is_a_warning(page: str) -> None:
+    assert "no_prescription" in _codes(check_pharmacy_page(page), "warning")
+
+
+def test_a_legitimate_looking_page_selling_without_a_prescription_is_still_flagged() -> None:
+    page = LEGITIMATE + "Buy Valium online: prescription not required for returning customers!\n"
+    assert _codes(check_pharmacy_page(page), "warning") == {
+        "no_prescription",
+        "controlled_without_prescription",
+    }
