@@ -259,34 +259,59 @@ def test_only_an_offer_of_a_prescription_medicine_without_a_prescription_is_that
     assert "no_prescription" in rogue and "sells_without_mentioning_prescription" not in rogue
 
 
-PIECES = [
-    "No prescription needed.",
-    "A valid prescription is required.",
-    "1200 Oak Avenue, Springfield, IL 62701.",
-    "Phone (217) 555-0134.",
-    "Pharmacy license number 054.012345.",
-    "Talk to a licensed pharmacist.",
-    "mainstreet.pharmacy",
-    "Privacy Policy.",
-    "We ship worldwide.",
-    "Cheapest prices!",
-    "Baclofen 10 mg, $0.51 per pill. Order now.",
-]
+# Each piece of a page with what it shows, written by hand: (warning signs, signs of a
+# legitimate pharmacy). Two rules join pieces: an offer of baclofen is
+# "sells_without_mentioning_prescription" only when no piece says anything about a prescription
+# being needed or not; an email address is email-only contact only with no US phone and no street.
+PIECE_SIGNS: dict[str, tuple[set[str], set[str]]] = {
+    "No prescription needed.": ({"no_prescription"}, set()),
+    "Don't wait for a doctor: no prescription needed.": ({"no_prescription"}, set()),
+    "A valid prescription is required.": (set(), {"requires_prescription"}),
+    "1200 Oak Avenue, Springfield, IL 62701.": (set(), {"us_street_address"}),
+    "Phone (217) 555-0134.": (set(), {"us_phone"}),
+    "Pharmacy license number 054.012345.": (set(), {"licence_number"}),
+    "Talk to a licensed pharmacist.": (set(), {"licensed_pharmacist"}),
+    "mainstreet.pharmacy": (set(), {"pharmacy_domain"}),
+    "Privacy Policy.": (set(), {"privacy_policy"}),
+    "We ship worldwide.": ({"ships_worldwide_or_from_abroad"}, set()),
+    "Never buy from sites that ship worldwide.": (set(), set()),
+    "Our pharmacy is located in Vanuatu.": ({"located_outside_us"}, set()),
+    "Cheapest prices!": ({"deep_discount"}, set()),
+    "Write to sales@shop.example.": (set(), set()),
+    "Baclofen 10 mg, $0.51 per pill. Order now.": (set(), set()),
+}
+PIECES = list(PIECE_SIGNS)
+
+
+def _expected_signs(pieces: list[str]) -> tuple[set[str], set[str]]:
+    warnings = {code for piece in pieces for code in PIECE_SIGNS[piece][0]}
+    positive = {code for piece in pieces for code in PIECE_SIGNS[piece][1]}
+    says_rx = any("prescription" in piece for piece in pieces)
+    if "Baclofen 10 mg, $0.51 per pill. Order now." in pieces and not says_rx:
+        warnings.add("sells_without_mentioning_prescription")
+    if "Write to sales@shop.example." in pieces and not positive & {"us_phone", "us_street_address"}:
+        warnings.add("email_only_contact")
+    return warnings, positive
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=12))
 def test_the_verdict_never_calls_a_page_safe(pieces: list[str]) -> None:
-    """Property: "cannot confirm it is safe" unless there is no warning sign and every sign of a
-    legitimate pharmacy is on the page; never "is safe"."""
+    """Property, against signs written by hand for each piece: the warnings and positive signs
+    found are those expected; the summary says "cannot confirm it is safe" unless there is no
+    warning and every sign of a legitimate pharmacy is on the page, and then says a page alone
+    "does not prove a pharmacy is safe"; it never says a pharmacy is safe otherwise."""
     result = check_pharmacy_page("\n".join(pieces))
-    warnings = _codes(result, "warning")
-    assert (result.verdict == "warning_signs") == bool(warnings)
-    if warnings or _codes(result, "missing"):
-        assert CANNOT_CONFIRM in result.summary
-    else:
-        assert {flag.code for flag in result.found_positive} == POSITIVE
+    warnings, positive = _expected_signs(pieces)
+    assert _codes(result, "warning") == warnings
+    assert {flag.code for flag in result.found_positive} == positive
+    assert _codes(result, "missing") == {f"missing_{code}" for code in POSITIVE - positive}
+    assert result.verdict == ("warning_signs" if warnings else "no_warning_signs_found")
+    assert result.summary.startswith("Warning signs found") == bool(warnings)
+    everything_shown = not warnings and positive == POSITIVE
+    assert (CANNOT_CONFIRM in result.summary) != everything_shown
+    assert ("does not prove a pharmacy is safe" in result.summary) == everything_shown
     said = result.summary.replace(CANNOT_CONFIRM, "").replace("does not prove a pharmacy is safe", "")
-    assert " safe" not in said
+    assert "safe" not in said.lower()
 
 
 _ADDRESS_PIECES = [
