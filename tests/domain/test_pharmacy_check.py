@@ -483,3 +483,16 @@ def test_a_legitimate_looking_page_selling_without_a_prescription_is_still_flagg
         "no_prescription",
         "controlled_without_prescription",
     }
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Be careful: some sites sell baclofen without a prescription.",
+        "Many online pharmacies are based in India and ship worldwide.",
+        "Do not buy baclofen, diazepam or Soma without a prescription.",
+        "Warning signs of a rogue pharmacy: no prescription needed, ships from overseas.",
+    ],
+)
+def test_sentences_about_pharmacies_in_general_are_advice(page: str) -> None:
+    assert _codes(check_pharmacy_page(page), "warning") == set()

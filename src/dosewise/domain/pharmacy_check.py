@@ -68,6 +68,9 @@ _GENERAL = re.compile(
     rf"\b{_SELLERS} (that|which|who|offering|selling|shipping|claiming|located|based|operating)\b|"
     r"\b(pharmacies|sites|websites|shops|stores|sellers|vendors) (are |is )?(located|based|operating)\b|"
     rf"\bif (a|an|the|any|your) (online )?{_SELLERS}\b|"
+    # "some sites sell ...", "many online pharmacies are based in ..."
+    r"\b(some|many|most|other|certain|these|those|such|fake|rogue|illegal|unlicensed|foreign) "
+    r"(online )?(pharmacies|sites|websites|shops|stores|sellers|vendors)\b|"
     rf"{_WARY}{_SELLERS}\b|"
     r"\b(never|don'?t|do not|avoid|should not|shouldn'?t|must not|mustn'?t)( ever)? "
     r"(buy|order|purchase|get|obtain|take|use)(ing)?\b",
