@@ -474,7 +474,9 @@ def test_an_email_address_without_a_us_phone_or_street_address_is_email_only_con
     ],
 )
 def test_a_prescription_not_needed_with_punctuation_is_a_warning(page: str) -> None:
-    assert "no_prescription" in _codes(check_pharmacy_page(page), "warning")
+    result = check_pharmacy_page(page)
+    assert "no_prescription" in _codes(result, "warning")
+    assert "missing_requires_prescription" in _codes(result, "missing")
 
 
 def test_a_legitimate_looking_page_selling_without_a_prescription_is_still_flagged() -> None:

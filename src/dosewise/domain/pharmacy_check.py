@@ -441,7 +441,8 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         text="Requires a valid prescription (BeSafeRx; NABP-verified sites accept only valid prescriptions).",
         sources=("P2", "P3", "P4"),
         patterns=_rx(
-            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)",
+            # not "Prescription required: no"
+            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)(?!\s*[:=]\s*no\b)",
             r"\brequires? (a |your )?(valid )?prescription",
             r"\b(only )?(accept|dispense|fill)s? (only )?(valid )?prescriptions",
             r"\b(upload|send|fax) (us )?(a copy of )?your prescription",
