@@ -259,34 +259,59 @@ def test_only_an_offer_of_a_prescription_medicine_without_a_prescription_is_that
     assert "no_prescription" in rogue and "sells_without_mentioning_prescription" not in rogue
 
 
-PIECES = [
-    "No prescription needed.",
-    "A valid prescription is required.",
-    "1200 Oak Avenue, Springfield, IL 62701.",
-    "Phone (217) 555-0134.",
-    "Pharmacy license number 054.012345.",
-    "Talk to a licensed pharmacist.",
-    "mainstreet.pharmacy",
-    "Privacy Policy.",
-    "We ship worldwide.",
-    "Cheapest prices!",
-    "Baclofen 10 mg, $0.51 per pill. Order now.",
-]
+# Each piece of a page with what it shows, written by hand: (warning signs, signs of a
+# legitimate pharmacy). Two rules join pieces: an offer of baclofen is
+# "sells_without_mentioning_prescription" only when no piece says anything about a prescription
+# being needed or not; an email address is email-only contact only with no US phone and no street.
+PIECE_SIGNS: dict[str, tuple[set[str], set[str]]] = {
+    "No prescription needed.": ({"no_prescription"}, set()),
+    "Don't wait for a doctor: no prescription needed.": ({"no_prescription"}, set()),
+    "A valid prescription is required.": (set(), {"requires_prescription"}),
+    "1200 Oak Avenue, Springfield, IL 62701.": (set(), {"us_street_address"}),
+    "Phone (217) 555-0134.": (set(), {"us_phone"}),
+    "Pharmacy license number 054.012345.": (set(), {"licence_number"}),
+    "Talk to a licensed pharmacist.": (set(), {"licensed_pharmacist"}),
+    "mainstreet.pharmacy": (set(), {"pharmacy_domain"}),
+    "Privacy Policy.": (set(), {"privacy_policy"}),
+    "We ship worldwide.": ({"ships_worldwide_or_from_abroad"}, set()),
+    "Never buy from sites that ship worldwide.": (set(), set()),
+    "Our pharmacy is located in Vanuatu.": ({"located_outside_us"}, set()),
+    "Cheapest prices!": ({"deep_discount"}, set()),
+    "Write to sales@shop.example.": (set(), set()),
+    "Baclofen 10 mg, $0.51 per pill. Order now.": (set(), set()),
+}
+PIECES = list(PIECE_SIGNS)
+
+
+def _expected_signs(pieces: list[str]) -> tuple[set[str], set[str]]:
+    warnings = {code for piece in pieces for code in PIECE_SIGNS[piece][0]}
+    positive = {code for piece in pieces for code in PIECE_SIGNS[piece][1]}
+    says_rx = any("prescription" in piece for piece in pieces)
+    if "Baclofen 10 mg, $0.51 per pill. Order now." in pieces and not says_rx:
+        warnings.add("sells_without_mentioning_prescription")
+    if "Write to sales@shop.example." in pieces and not positive & {"us_phone", "us_street_address"}:
+        warnings.add("email_only_contact")
+    return warnings, positive
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=12))
 def test_the_verdict_never_calls_a_page_safe(pieces: list[str]) -> None:
-    """Property: "cannot confirm it is safe" unless there is no warning sign and every sign of a
-    legitimate pharmacy is on the page; never "is safe"."""
+    """Property, against signs written by hand for each piece: the warnings and positive signs
+    found are those expected; the summary says "cannot confirm it is safe" unless there is no
+    warning and every sign of a legitimate pharmacy is on the page, and then says a page alone
+    "does not prove a pharmacy is safe"; it never says a pharmacy is safe otherwise."""
     result = check_pharmacy_page("\n".join(pieces))
-    warnings = _codes(result, "warning")
-    assert (result.verdict == "warning_signs") == bool(warnings)
-    if warnings or _codes(result, "missing"):
-        assert CANNOT_CONFIRM in result.summary
-    else:
-        assert {flag.code for flag in result.found_positive} == POSITIVE
+    warnings, positive = _expected_signs(pieces)
+    assert _codes(result, "warning") == warnings
+    assert {flag.code for flag in result.found_positive} == positive
+    assert _codes(result, "missing") == {f"missing_{code}" for code in POSITIVE - positive}
+    assert result.verdict == ("warning_signs" if warnings else "no_warning_signs_found")
+    assert result.summary.startswith("Warning signs found") == bool(warnings)
+    everything_shown = not warnings and positive == POSITIVE
+    assert (CANNOT_CONFIRM in result.summary) != everything_shown
+    assert ("does not prove a pharmacy is safe" in result.summary) == everything_shown
     said = result.summary.replace(CANNOT_CONFIRM, "").replace("does not prove a pharmacy is safe", "")
-    assert " safe" not in said
+    assert "safe" not in said.lower()
 
 
 _ADDRESS_PIECES = [
@@ -349,3 +374,127 @@ def test_the_fast_search_finds_what_each_pattern_finds(pieces: list[str]) -> Non
         for pattern in sign.patterns:
             fast = [m.span() for m in _matches_by_lowered(pattern, text, lowered)]
             assert fast == [m.span() for m in pattern.finditer(text)]
+
+
+# Rogue sales wording with "don't"/"never" is not advice (review of issue 16, reproduced by hand).
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (
+            "Don't wait for a doctor: order Valium without a prescription and get it in 3 days.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Never pay full price again: buy Soma with no prescription needed.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "You don't need a doctor's note: no prescription required for baclofen, diazepam or "
+            "carisoprodol.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Avoid the hassle and buy Soma without a prescription.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Unlike other sites that make you wait, we sell baclofen without a prescription.",
+            {"no_prescription"},
+        ),
+        ("You can't beat our prices: baclofen without a prescription.", {"no_prescription"}),
+    ],
+)
+def test_sales_wording_with_a_negation_is_still_a_warning(page: str, expected: set[str]) -> None:
+    result = check_pharmacy_page(page)
+    assert result.verdict == "warning_signs"
+    assert _codes(result, "warning") == expected
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Never buy baclofen without a prescription.",
+        "Avoid sites that sell without a prescription.",
+        "Avoid any shop that offers Valium with no prescription needed.",
+        "Never buy from a pharmacy that ships worldwide.",
+        "Be wary of pharmacies that sell without a prescription.",
+        "If a site sells baclofen without a prescription, walk away.",
+        "Red flags: no prescription required, prices too good to be true.",
+        "We will not fill any order without a valid prescription.",
+        "We never fill an order without a prescription.",
+        "We do not sell without a prescription.",
+        "Avoid pharmacies located in Mexico or based in India.",
+    ],
+)
+def test_advice_about_pharmacies_in_general_and_refusals_are_not_warnings(page: str) -> None:
+    assert _codes(check_pharmacy_page(page), "warning") == set()
+
+
+def test_a_pharmacy_located_outside_the_us_is_a_warning_and_shipping_to_other_countries_is_not() -> None:
+    for page, evidence in (
+        ("Our pharmacy is located in Vanuatu.", "located in Vanuatu"),
+        ("We are based in Belize and send your parcel by courier.", "based in Belize"),
+        ("Order from our Canadian pharmacy.", "our Canadian pharmacy"),
+        ("Our office is located in Toronto, Canada.", "Toronto, Canada"),
+    ):
+        result = check_pharmacy_page(page)
+        assert _codes(result, "warning") == {"located_outside_us"}, page
+        flag = _flag(result, "located_outside_us")
+        assert evidence in flag.evidence  # type: ignore[attr-defined]
+        assert flag.sources == ("P2", "P2b")  # type: ignore[attr-defined]
+    shipped = check_pharmacy_page("All orders are shipped from our Canadian warehouse.")
+    assert "ships_worldwide_or_from_abroad" in _codes(shipped, "warning")
+    for page in (
+        "We ship to Canada and Mexico.",
+        "We serve customers in the UK and Ireland.",
+        "Our pharmacy is located in New Mexico.",
+        "Our pharmacy is located in Lebanon, Ohio.",
+        "Visit our store, located in Springfield, IL.",
+    ):
+        assert _codes(check_pharmacy_page(page), "warning") == set(), page
+
+
+def test_an_email_address_without_a_us_phone_or_street_address_is_email_only_contact() -> None:
+    page = "Questions? Write to help@pills-online.example and we reply within a day."
+    result = check_pharmacy_page(page)
+    assert _codes(result, "warning") == {"email_only_contact"}
+    assert "help@pills-online.example" in _flag(result, "email_only_contact").evidence  # type: ignore[attr-defined]
+    for other in ("Call (217) 555-0134.", "Visit us at 1200 Oak Avenue, Springfield, IL."):
+        assert "email_only_contact" not in _codes(check_pharmacy_page(f"{page}\n{other}"), "warning")
+    assert "email_only_contact" not in _codes(check_pharmacy_page("Write to us at our office."), "warning")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Buy Soma online. Prescription: not needed for orders under 90 pills.",
+        "Baclofen 10 mg. Rx: not required.",
+        "Baclofen 10 mg. Prescription - not required.",
+        "Baclofen 10 mg. Prescription required: no.",
+    ],
+)
+def test_a_prescription_not_needed_with_punctuation_is_a_warning(page: str) -> None:
+    result = check_pharmacy_page(page)
+    assert "no_prescription" in _codes(result, "warning")
+    assert "missing_requires_prescription" in _codes(result, "missing")
+
+
+def test_a_legitimate_looking_page_selling_without_a_prescription_is_still_flagged() -> None:
+    page = LEGITIMATE + "Buy Valium online: prescription not required for returning customers!\n"
+    assert _codes(check_pharmacy_page(page), "warning") == {
+        "no_prescription",
+        "controlled_without_prescription",
+    }
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "Be careful: some sites sell baclofen without a prescription.",
+        "Many online pharmacies are based in India and ship worldwide.",
+        "Do not buy baclofen, diazepam or Soma without a prescription.",
+        "Warning signs of a rogue pharmacy: no prescription needed, ships from overseas.",
+    ],
+)
+def test_sentences_about_pharmacies_in_general_are_advice(page: str) -> None:
+    assert _codes(check_pharmacy_page(page), "warning") == set()

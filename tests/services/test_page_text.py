@@ -6,7 +6,7 @@ import pytest
 
 from dosewise.errors import InputError
 from dosewise.services.page_text import html_to_text, read_page_text
-from dosewise.services.pharmacy_checks import check_pharmacy_text
+from dosewise.services.pharmacy_checks import check_pharmacy_file, check_pharmacy_text
 
 
 def test_html_becomes_the_text_a_reader_sees_one_line_per_block():
@@ -52,3 +52,45 @@ def test_a_page_of_unfinished_tags_is_read_by_the_fallback_and_keeps_the_text_be
     page = "<html><body><p>Baclofen 10 mg.</p>" + '<p a="x' * 60_000
     text = html_to_text(page)
     assert text.startswith("Baclofen 10 mg.")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_text_file_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    # Windows Notepad's "Unicode" save: UTF-16 with a byte order mark
+    page = tmp_path / "notepad.txt"
+    text = "No prescription needed. Buy Valium now. Caf\u00e9 \u2013 10 mg"
+    bom = {"utf-16": b"", "utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[encoding]
+    page.write_bytes(bom + text.encode(encoding))
+    assert read_page_text(str(page)) == text
+    assert check_pharmacy_file(str(page)).verdict == "warning_signs"
+
+
+def test_utf16_without_a_byte_order_mark_or_with_nul_characters_is_still_binary(tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_bytes("No prescription needed.".encode("utf-16-le"))  # no BOM: NUL bytes
+    with pytest.raises(InputError, match="binary"):
+        read_page_text(str(page))
+    page.write_bytes(b"\xff\xfe" + "ab\x00\x00\x00cd".encode("utf-16-le"))
+    with pytest.raises(InputError, match="binary"):
+        read_page_text(str(page))
+
+
+@pytest.mark.parametrize("tag", ["svg", "iframe", "object"])
+def test_an_unclosed_svg_iframe_or_object_does_not_hide_the_rest_of_the_page(tag):
+    html = (
+        f'<html><body><p>Buy Valium.</p><{tag} width="10"><p>No prescription needed for Valium.</p>'
+        "</body></html>"
+    )
+    assert html_to_text(html) == "Buy Valium.\nNo prescription needed for Valium."
+
+
+def test_an_unclosed_noscript_or_template_does_not_hide_the_rest_but_a_closed_one_is_hidden():
+    for tag in ("noscript", "template"):
+        html = f"<p>Buy Valium.</p><{tag}><p>No prescription needed.</p></body></html>"
+        assert html_to_text(html) == "Buy Valium.\nNo prescription needed.", tag
+        closed = f"<p>Buy Valium.</p><{tag}><p>hidden</p></{tag}><p>Tail</p>"
+        assert html_to_text(closed) == "Buy Valium.\nTail", tag
+
+
+def test_the_text_of_a_closed_svg_is_read():
+    assert html_to_text("<p>A</p><svg><text>Order now</text></svg><p>B</p>") == "A\nOrder now\nB"

@@ -53,12 +53,44 @@ SOURCES: dict[str, str] = {
 }
 
 _IGNORE = re.IGNORECASE
-_NEGATION = re.compile(
-    r"\b(never|avoid|don'?t|do not|beware|stay away|warning|red flag|be wary|be careful|steer clear|"
-    r"if (a|the) (site|shop|pharmacy|store)|sites? that|shops? that|pharmac(y|ies) that)\b",
+# A warning-sign match is advice (not evidence) only when its clause is about pharmacies in
+# general: "avoid any shop that ...", "sites that ...", "never buy from ...", "be wary of pharmacies
+# that ...", "never buy baclofen without a prescription", "red flags: ...". A "don't" or "never"
+# elsewhere ("Don't wait for a doctor: order Valium without a prescription") is not.
+_SELLERS = r"(sites?|websites?|shops?|stores?|sellers?|vendors?|pharmac(y|ies)|places?|offers?)"
+_WARY = (
+    r"\b(avoid|beware( of)?|be (wary|careful|suspicious) (of|with|about)|stay away from|steer clear of|"
+    r"watch out for|look out for|(never|don'?t|do not) (trust|use|buy from|order from|purchase from))"
+    r"( (any|all|a|an|the|such|online|unlicensed|rogue|illegal|fake|foreign|cheap|other|those))*\s*"
+)
+_WARY_CUE = re.compile(_WARY, _IGNORE)  # advice only when the sign's words follow at once
+_GENERAL = re.compile(
+    rf"\b{_SELLERS} (that|which|who|offering|selling|shipping|claiming|located|based|operating)\b|"
+    r"\b(pharmacies|sites|websites|shops|stores|sellers|vendors) (are |is )?(located|based|operating)\b|"
+    rf"\bif (a|an|the|any|your) (online )?{_SELLERS}\b|"
+    # "some sites sell ...", "many online pharmacies are based in ..."
+    r"\b(some|many|most|other|certain|these|those|such|fake|rogue|illegal|unlicensed|foreign) "
+    r"(online )?(pharmacies|sites|websites|shops|stores|sellers|vendors)\b|"
+    rf"{_WARY}{_SELLERS}\b|"
+    r"\b(never|don'?t|do not|avoid|should not|shouldn'?t|must not|mustn'?t)( ever)? "
+    r"(buy|order|purchase|get|obtain|take|use)(ing)?\b",
     _IGNORE,
 )
-_REFUSAL = re.compile(r"\b(not|won'?t|cannot|can'?t|refuse|never)\b", _IGNORE)
+_LIST_CUE = re.compile(r"\b(warning signs?|red flags?|signs of an? (rogue|fake|illegal|unsafe))\b", _IGNORE)
+# after the cue, the page speaks for itself: "unlike sites that make you wait, we sell ...",
+# "avoid the hassle and buy ...", "..., order now without a prescription"
+_PIVOT = re.compile(
+    r"\b(unlike|we|we'?ll|we'?re|our)\b|"
+    r"(\band|\bso|\bthen|[,(])\s+(just |simply |you can )?(buy|order|get|purchase|shop|grab|enjoy|save)\b",
+    _IGNORE,
+)
+_CLAUSE_BREAKS = (": ", "; ", " - ", " \u2013 ", " \u2014 ", ":\n")
+# "we will not fill any order without a valid prescription": a refusal to sell before the match
+_REFUSAL = re.compile(
+    r"\b(not|never|won'?t|don'?t|doesn'?t|cannot|can'?t|refuse to|unable to)( \w+){0,2}? "
+    r"(sell|sold|fill|dispens|ship|suppl|send|sent|accept|process|deliver|release|provid|give|issu|mail)\w*",
+    _IGNORE,
+)
 _DENIAL = re.compile(r"\b(no|not|without|never)\b[^.!?\n]*$", _IGNORE)
 # Advice about pharmacies in general ("stick to pharmacies that require a valid prescription")
 # does not show that this page's pharmacy does it.
@@ -132,6 +164,57 @@ def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
 
 _RX = r"(a |any |valid |doctor'?s? |the )*(prescriptions?|rx|script)"
 
+# Countries and regions other than the US, for "located outside the US" [P2][P2b]. Names also
+# carried by US places are not read as abroad when a US state follows ("Lebanon, Ohio", "Panama
+# City, FL") or "New" comes before ("New Mexico", "New England").
+_US_STATES = (
+    r"al|ak|az|ar|ca|co|ct|de|fl|ga|hi|id|il|in|ia|ks|ky|la|me|md|ma|mi|mn|ms|mo|mt|ne|nv|nh|nj|nm|ny|nc|"
+    r"nd|oh|ok|or|pa|ri|sc|sd|tn|tx|ut|vt|va|wa|wv|wi|wy|dc|alabama|alaska|arizona|arkansas|california|"
+    r"colorado|connecticut|delaware|florida|georgia|hawaii|idaho|illinois|indiana|iowa|kansas|kentucky|"
+    r"louisiana|maine|maryland|massachusetts|michigan|minnesota|mississippi|missouri|montana|nebraska|"
+    r"nevada|new hampshire|new jersey|new mexico|new york|north carolina|north dakota|ohio|oklahoma|"
+    r"oregon|pennsylvania|rhode island|south carolina|south dakota|tennessee|texas|utah|vermont|virginia|"
+    r"washington|west virginia|wisconsin|wyoming"
+)
+_ABROAD = (
+    r"(?<!new )(?:(?:"
+    r"afghanistan|africa|albania|algeria|andorra|angola|antigua|argentina|armenia|asia|"
+    r"australia|austria|azerbaijan|bahamas|bahrain|bangladesh|barbados|belarus|belgium|belize|"
+    r"benin|bhutan|bolivia|bosnia|botswana|brazil|brunei|bulgaria|burkina faso|burundi|cambodia|"
+    r"cameroon|canada|cape verde|central african republic|central america|chile|china|colombia|"
+    r"comoros|congo|costa rica|croatia|curacao|cyprus|czech republic|czechia|djibouti|dominica|"
+    r"dominican republic|ecuador|egypt|el salvador|england|eritrea|estonia|eswatini|ethiopia|"
+    r"europe|fiji|finland|france|gabon|gambia|germany|ghana|gibraltar|great britain|greece|"
+    r"grenada|guatemala|guinea|guyana|haiti|honduras|hong kong|hungary|iceland|india|indonesia|"
+    r"iran|iraq|ireland|israel|italy|ivory coast|jamaica|japan|kazakhstan|kenya|korea|kosovo|"
+    r"kuwait|kyrgyzstan|laos|latvia|lesotho|liberia|libya|liechtenstein|lithuania|luxembourg|"
+    r"macau|madagascar|malawi|malaysia|maldives|mali|malta|mauritius|moldova|monaco|mongolia|"
+    r"montenegro|morocco|mozambique|myanmar|namibia|nepal|netherlands|new zealand|nicaragua|"
+    r"niger|nigeria|north macedonia|oman|pakistan|papua new guinea|paraguay|philippines|"
+    r"portugal|qatar|romania|russia|rwanda|saint kitts|saint lucia|samoa|saudi arabia|scotland|"
+    r"senegal|serbia|seychelles|sierra leone|singapore|slovakia|slovenia|somalia|south africa|"
+    r"south america|south korea|spain|sri lanka|sudan|suriname|sweden|switzerland|syria|taiwan|"
+    r"tajikistan|tanzania|thailand|the caribbean|the eu|the netherlands|the philippines|togo|"
+    r"tonga|trinidad|tunisia|turkey|turkmenistan|uae|uganda|uk|ukraine|united arab emirates|"
+    r"united kingdom|uruguay|uzbekistan|vanuatu|venezuela|viet nam|vietnam|wales|yemen|zambia|"
+    r"zimbabwe"
+    r")\b|(?:lebanon|peru|mexico|poland|denmark|norway|cuba|panama|jordan|holland)\b(?!(?: city)?, (?:"
+    rf"{_US_STATES})\b))"
+)
+_ABROAD_ADJECTIVE = (
+    r"(?:"
+    r"canadian|mexican|indian|british|english|irish|scottish|australian|new zealand|chinese|"
+    r"turkish|pakistani|thai|singaporean|mauritian|vanuatuan|belizean|panamanian|dominican|"
+    r"costa rican|israeli|cypriot|maltese|european|asian|german|dutch|french|spanish|italian|"
+    r"swiss|polish|russian|ukrainian|indonesian|philippine|filipino|vietnamese|malaysian|"
+    r"egyptian|nigerian|bangladeshi|brazilian|argentin(e|ian)|colombian|peruvian|japanese|"
+    r"korean|hong kong|emirati|jordanian|lebanese|greek|bulgarian|romanian|hungarian|czech|"
+    r"portuguese|swedish|norwegian|danish|finnish|belgian|austrian|south african|kenyan|"
+    r"moroccan|saudi|iranian|sri lankan|nepalese|caribbean|latvian|lithuanian|estonian|serbian|"
+    r"croatian"
+    r")"
+)
+
 WARNING_SIGNS: tuple[Sign, ...] = (
     Sign(
         code="no_prescription",
@@ -143,7 +226,9 @@ WARNING_SIGNS: tuple[Sign, ...] = (
         patterns=_rx(
             r"\bno (prior |doctor'?s? )?(prescriptions?|rx|scripts?)\b",
             rf"\bwithout {_RX}",
-            r"\b(prescriptions?|rx) (is |are )?not (needed|required|necessary)",
+            # "Prescription: not needed", "Rx - not required", "Prescription required: no"
+            r"\b(prescriptions?|rx)\s*(?:[:=\u2013\u2014-]\s*)?(is |are )?not (needed|required|necessary)",
+            r"\b(prescriptions?|rx) (needed|required|necessary)\s*[:=]\s*no\b",
             r"\bno (need|requirement) (for|of) (a )?(prescription|rx)",
             r"\bno doctor'?s? (visit|approval|consultation|note)",
             r"\b(prescription|rx)[- ]free\b",
@@ -225,16 +310,38 @@ WARNING_SIGNS: tuple[Sign, ...] = (
     ),
     Sign(
         code="ships_worldwide_or_from_abroad",
-        needles=("ship", "deliver", "dispatched"),
+        needles=("ship", "deliver", "dispatched", "sent", "mailed"),
         kind="warning",
-        text="Ships worldwide or from abroad, or is located outside the US (BeSafeRx warning signs).",
+        text="Ships worldwide or ships from abroad (BeSafeRx warning sign).",
         sources=("P2", "P2b"),
         patterns=_rx(
             r"\bships? (worldwide|internationally|to (all|any|every) countr(y|ies)|all over the world)",
             r"\b(worldwide|international|global) (shipping|delivery)\b",
             r"\bwe (deliver|ship) (worldwide|to (all|any) countr)",
-            r"\b(ship(s|ped)?|dispatched|delivered) from (overseas|abroad|india|china|turkey|vanuatu|"
-            r"singapore|mauritius|our (international|overseas) )",
+            r"\b(ship(s|ped)?|dispatched|delivered|sent|mailed) from "
+            r"(overseas|offshore|abroad|our (international|overseas|offshore|foreign) )",
+            rf"\b(ship(s|ped)?|dispatched|delivered|sent|mailed) from (the )?{_ABROAD}",
+            rf"\b(ship(s|ped)?|dispatched|delivered|sent|mailed) from our {_ABROAD_ADJECTIVE} ",
+        ),
+        advice_can_mention=True,
+    ),
+    Sign(
+        code="located_outside_us",
+        needles=("located", "based", "operat", "headquartered", "our "),
+        kind="warning",
+        text="Located outside the US (BeSafeRx warning sign: located outside the US, or not licensed in "
+        "the US).",
+        sources=("P2", "P2b"),
+        patterns=_rx(
+            # "located in Vanuatu", "based in Toronto, Canada" (a city, a province, then the country)
+            rf"\b(located|based|operating|headquartered|registered) (in|out of) "
+            rf"(the )?([A-Za-z.' -]{{1,30}}, ){{0,2}}{_ABROAD}",
+            r"\b(located|based|operating|headquartered) (overseas|offshore|abroad|outside (of )?(the )?"
+            r"(us|u\.s\.|usa|united states|america))\b",
+            # "our Canadian pharmacy"
+            rf"\bour {_ABROAD_ADJECTIVE} (online |mail[- ]order |partner )?"
+            r"(pharmac(y|ies)|warehouses?|facilit(y|ies)|dispensar(y|ies)|suppliers?|stores?|shops?|"
+            r"offices?|headquarters|partners?|branch(es)?|labs?|laborator(y|ies))\b",
         ),
         advice_can_mention=True,
     ),
@@ -334,7 +441,8 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         text="Requires a valid prescription (BeSafeRx; NABP-verified sites accept only valid prescriptions).",
         sources=("P2", "P3", "P4"),
         patterns=_rx(
-            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)",
+            # not "Prescription required: no"
+            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)(?!\s*[:=]\s*no\b)",
             r"\brequires? (a |your )?(valid )?prescription",
             r"\b(only )?(accept|dispense|fill)s? (only )?(valid )?prescriptions",
             r"\b(upload|send|fax) (us )?(a copy of )?your prescription",
@@ -414,6 +522,11 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         ),
     ),
 )
+
+# An email address: at most 64 characters before the "@" (RFC 5321), starting where a run of such
+# characters starts (linear: no retry from inside a long run), then a domain with a dot.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+", _IGNORE)
+EMAIL_ONLY_CONTACT = next(sign for sign in WARNING_SIGNS if sign.code == "email_only_contact")
 
 REQUIRES_PRESCRIPTION = next(sign for sign in POSITIVE_SIGNS if sign.code == "requires_prescription")
 CONTROLLED = _rx(r"\b(diazepam|valium|carisoprodol|soma)\b")
@@ -506,18 +619,39 @@ def _quote(text: str, start: int, end: int) -> str:
     return quoted
 
 
+def _clause_start(text: str, start: int) -> int:
+    """Where the clause holding ``start`` begins: after the last colon, semicolon or dash of its
+    sentence ("Don't wait for a doctor: order Valium ..." starts a new clause at "order")."""
+    sentence_start = _sentence_start(text, start)
+    ends = (text.rfind(mark, sentence_start, start) for mark in _CLAUSE_BREAKS)
+    return max(
+        [
+            sentence_start,
+            *(end + len(mark) for end, mark in zip(ends, _CLAUSE_BREAKS, strict=True) if end != -1),
+        ]
+    )
+
+
 def _is_advice(sign: Sign, text: str, start: int) -> bool:
     """True when the sentence gives advice about pharmacies in general ("avoid any shop that sells
     without a prescription", "stick to pharmacies that require a valid prescription"): an advice
-    page naming a sign does not show that sign."""
-    advice = _NEGATION if sign.kind == "warning" else _ADVICE
-    sentence_start = _sentence_start(text, start)
-    if advice.search(text, sentence_start, start) is not None:
+    page naming a sign does not show that sign. For a warning sign, the advice must be about
+    sellers in general in the match's own clause, with nothing after it where the page speaks for
+    itself; a refusal ("we do not sell without a prescription") is not a warning either."""
+    if sign.kind != "warning":
+        return _ADVICE.search(text, _sentence_start(text, start), start) is not None
+    if _LIST_CUE.search(text, _sentence_start(text, start), start) is not None:
         return True
-    # "we will not fill any order without a valid prescription": a refusal just before the match
-    return (
-        sign.kind == "warning" and _REFUSAL.search(text, max(sentence_start, start - 40), start) is not None
-    )
+    clause_start = _clause_start(text, start)
+    if any(cue.end() == start for cue in _WARY_CUE.finditer(text, clause_start, start)):
+        return True  # "beware of huge discounts"
+    for cue in (*_GENERAL.finditer(text, clause_start, start), *_REFUSAL.finditer(text, clause_start, start)):
+        if (
+            _PIVOT.search(text, cue.end(), start) is None
+            and "unlike" not in text[clause_start : cue.start()].lower()
+        ):
+            return True
+    return False
 
 
 def _is_denied(text: str, start: int) -> bool:
@@ -681,6 +815,12 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
         evidence = find_evidence(sign, text, lowered=lowered)
         if evidence is not None:
             flags.append(_flag(sign, evidence))
+    has_phone = any(flag.code == "us_phone" for flag in positive)
+    if not has_street and not has_phone and not any(flag.code == "email_only_contact" for flag in flags):
+        # an email address and neither a US phone number nor a street address [P6][P7]
+        email = next(EMAIL.finditer(text), None) if "@" in text else None
+        if email is not None:
+            flags.append(_flag(EMAIL_ONLY_CONTACT, _quote(text, email.start(), email.end())))
     says_needed = any(flag.code == "requires_prescription" for flag in positive) or _says_prescription_needed(
         text, lowered
     )

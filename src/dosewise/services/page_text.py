@@ -6,9 +6,11 @@ pasted text), so each refuses the same bad input the same way with an :class:`In
 (``field="file"``) saying what to fix: a missing file, a folder, an empty file, a binary file, a
 page over the limit, HTML without text. Memory is bounded: a file's size is checked before it is
 read, and at most ``max_bytes + 1`` bytes are ever read (a growing file or a pipe cannot make it
-hold more). Text is UTF-8 (with or without BOM) or, for older pages, Windows-1252. HTML is turned
-into text with the standard library's ``html.parser``: scripts and styles dropped, block elements
-end a line. No network access: links are never followed.
+hold more). Text is UTF-8 (with or without BOM), UTF-16 with a BOM (Windows Notepad's "Unicode")
+or, for older pages, Windows-1252. HTML is turned into text with the standard library's
+``html.parser``: scripts and styles dropped, noscript and template dropped when closed (an
+unclosed element never hides the rest of the page), block elements end a line. No network
+access: links are never followed.
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024  # setting: a saved page larger than this is re
 MAX_PASTED_CHARS = MAX_PAGE_BYTES  # setting: pasted text longer than this is refused
 STDIN = "-"
 
-_SKIPPED = frozenset(
-    {"script", "style", "noscript", "template", "svg", "iframe", "object"}
-)  # not "head": its end tag may be missing
+# Content never shown: dropped. Not "head" (its end tag may be missing), and not svg, iframe or
+# object (their text can be shown; unclosed, they would hide the rest of the page).
+_DROPPED = frozenset({"script", "style"})  # html.parser reads them to their end tag as raw text
+# Shown only without scripts, or never: dropped when closed; when left unclosed, their text is kept
+# (an unclosed one must not hide the rest of the page).
+_HELD = frozenset({"noscript", "template"})
 _BLOCKS = frozenset(
     {
         "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form",
@@ -40,47 +45,66 @@ _LOOKS_LIKE_HTML = re.compile(
     r"<\s*(!doctype\s+html|html|body|head|p|div|article|br|h[1-6]|li|span|a\s|table|meta)\b", re.IGNORECASE
 )
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 
 
 class _TextOfHtml(HTMLParser):
-    """Collects the text a reader sees: no scripts or styles; block elements end a line."""
+    """Collects the text a reader sees: no scripts or styles; block elements end a line. The text
+    of a noscript or template is held until its end tag drops it; :meth:`text` keeps what is still
+    held (an element never closed). Memory: the held text is part of the page's text, no more."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
+        self.held: list[str] = []
+        self.dropping = 0  # open script/style elements
+        self.holding = 0  # open noscript/template elements
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self.skipping += 1
+        if tag in _DROPPED:
+            self.dropping += 1
+        elif tag in _HELD:
+            self.holding += 1
         elif tag in _BLOCKS:
-            self.parts.append("\n")
+            self._add("\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
-            self.parts.append("\n")
+            self._add("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED:
-            self.skipping = max(0, self.skipping - 1)
+        if tag in _DROPPED:
+            self.dropping = max(0, self.dropping - 1)
+        elif tag in _HELD:
+            if self.holding:
+                self.holding -= 1
+                if not self.holding:
+                    self.held.clear()
         elif tag in _BLOCKS:
-            self.parts.append("\n")
+            self._add("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
+        if not self.dropping:
+            self._add(data)
+
+    def _add(self, data: str) -> None:
+        (self.held if self.holding else self.parts).append(data)
+
+    def text(self) -> str:
+        """The text read so far, with what an unclosed noscript or template still holds."""
+        return "".join(self.parts) + "".join(self.held)
 
 
 FEED_CHARS = 64 * 1024  # the parser is fed this much at a time
 HELD_CHARS = 128 * 1024  # an unfinished tag or comment longer than this is not waited for
 CLOSE_CHARS = 16 * 1024  # what is left unfinished at the end, above this, is read by _strip_tags
 
-# The fallback reader: comments, skipped elements (to their end tag or the end of the page),
+# The fallback reader: comments, scripts and styles (to their end tag or the end of the page),
 # tags and declarations, each found in one pass (possessive and lazy parts: no backtracking
-# over the page).
+# over the page). The text of other elements (noscript, template, svg ...) is kept.
 _FALLBACK = re.compile(
     r"<!--.*?(?:-->|\Z)"
-    r"|<(script|style|noscript|template|svg|iframe|object)\b[^>]*+>.*?(?:</\1\s*>|\Z)"
+    r"|<(script|style)\b[^>]*+>.*?(?:</\1\s*>|\Z)"
     r"|</?([a-zA-Z][\w:-]*+)[^<>]*+>"
     r"|<[!?][^<>]*+>",
     re.IGNORECASE | re.DOTALL,
@@ -89,7 +113,7 @@ _FALLBACK = re.compile(
 
 def _strip_tags(page: str) -> str:
     """Text of HTML that ``html.parser`` cannot read in linear time: tags and comments dropped,
-    skipped elements dropped, block elements end a line, character references decoded."""
+    scripts and styles dropped, block elements end a line, character references decoded."""
     parts: list[str] = []
     at = 0
     for match in _FALLBACK.finditer(page):
@@ -118,13 +142,13 @@ def _parsed_text(page: str) -> str:
         rest = parser.rawdata + page[fed:]
         if len(rest) <= CLOSE_CHARS:
             parser.close()
-            return "".join(parser.parts)
+            return parser.text()
     except AssertionError:  # _markupbase: "unknown status keyword ... in marked section"
         return _strip_tags(page)
     if parser.cdata_elem:  # inside a script or style: it ends at its end tag, if any
         end = re.search(rf"</{parser.cdata_elem}\b[^>]*+>", rest, re.IGNORECASE)
         rest = rest[end.end() :] if end else ""
-    return "".join(parser.parts) + _strip_tags(rest)
+    return parser.text() + _strip_tags(rest)
 
 
 # a "<" that starts nothing (not a tag, end tag, comment, declaration or processing instruction):
@@ -185,17 +209,40 @@ def read_page_bytes(path: str, *, max_bytes: int = MAX_PAGE_BYTES, stdin: Binary
     return data
 
 
-def decode_page(data: bytes, *, name: str = "the page") -> str:
-    """``data`` as plain text (HTML turned into text); InputError when empty, binary or textless."""
-    if not data.strip():
-        raise InputError(f"{name} is empty: save the page (HTML or text) or paste its text", field="file")
-    head = data[:65536]
-    if b"\x00" in data or len(_CONTROL.findall(head)) > max(8, len(head) // 100):
-        raise InputError(f"{name} is a binary file, not a web page or text", field="file")
+def _utf16_text(data: bytes) -> str | None:
+    """``data`` decoded as UTF-16 when it starts with a UTF-16 byte order mark (Windows Notepad's
+    "Unicode" save), else None. Undecodable (an odd length, a lone surrogate): None, so the bytes
+    are then tested as they are (their NUL bytes make them binary)."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-16")  # the byte order mark says which order, and is dropped
     except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+        return None
+
+
+def decode_page(data: bytes, *, name: str = "the page") -> str:
+    """``data`` as plain text (HTML turned into text); InputError when empty, binary or textless.
+    UTF-16 with a byte order mark is decoded first (its bytes hold NULs); then the binary test is
+    on the decoded characters."""
+    utf16 = _utf16_text(data)
+    if not (data.strip() if utf16 is None else utf16.strip()):
+        raise InputError(f"{name} is empty: save the page (HTML or text) or paste its text", field="file")
+    if utf16 is None:
+        head = data[:65536]
+        binary = b"\x00" in data or len(_CONTROL.findall(head)) > max(8, len(head) // 100)
+    else:
+        head_text = utf16[:65536]
+        binary = "\x00" in utf16 or len(_CONTROL_TEXT.findall(head_text)) > max(8, len(head_text) // 100)
+    if binary:
+        raise InputError(f"{name} is a binary file, not a web page or text", field="file")
+    if utf16 is not None:
+        text = utf16
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
     if is_html(text, name=name):
         text = html_to_text(text)
     if not text.strip():
