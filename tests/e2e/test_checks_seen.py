@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 PHONE = {"width": 375, "height": 812}
-SEED_001 = Path(__file__).parents[1] / "data" / "article_seeds" / "001_707be3bd6e6d2ed7.txt"
+SEED_001 = Path(__file__).parents[1] / "data" / "seeds" / "001_707be3bd6e6d2ed7.txt"
 ROGUE = (
     "MegaMeds Online - Cheapest Baclofen! No prescription needed.\n"
     "Buy Valium and Soma too, all at 80% off this week.\n"
@@ -49,8 +49,8 @@ def test_a_patient_checks_an_article_and_a_pharmacy_on_a_phone(
     article.get_by_role("button", name="Check the article").click()
     result = page.locator("#article-result")
     expect(result.get_by_role("heading", name=re.compile(r"^Result: \d+ checkable claims$"))).to_be_visible()
-    # seed 001 says an adult's dose depends on body weight (5 sentences): contradicts, in words
-    expect(result.locator(".counts")).to_contain_text("5 contradict the label")
+    # seed 001 says a higher body weight needs higher doses: contradicts the adult label, in words
+    expect(result.locator(".counts")).to_contain_text("1 contradicts the label")
     weight = result.locator("li.claim", has_text="Patients with a higher body weight may require higher")
     expect(weight).to_contain_text("Contradicts the label")
     expect(weight).to_contain_text("not per kg of body weight")

@@ -27,7 +27,7 @@ from dosewise.web.routes.checks import UPLOAD_BODY_BYTES
 
 DATA = Path(__file__).parents[1] / "data"
 SEEDS = sorted((DATA / "seeds").glob("0*.txt"))
-ARTICLE_SEED_001 = DATA / "article_seeds" / "001_707be3bd6e6d2ed7.txt"
+ARTICLE_SEED_001 = DATA / "seeds" / "001_707be3bd6e6d2ed7.txt"
 MIB = 1024 * 1024
 CANNOT_CONFIRM = "cannot confirm it is safe"
 
@@ -241,12 +241,26 @@ def test_an_uploaded_rogue_html_page_is_read_as_its_visible_text(client: TestCli
     assert "color: red" not in result
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda path: path.name[:3])
+def test_seed_001_a_shop_that_never_mentions_a_prescription_is_a_warning_sign(client: TestClient) -> None:
+    """Seed 001 sells baclofen ("$0,51 per pill", "Order Now") and never says a prescription is
+    needed: BeSafeRx [P2] and NABP [P6] list selling without a prescription as a warning sign."""
+    seed = DATA / "seeds" / "001_707be3bd6e6d2ed7.txt"
+    uploaded = _section(
+        _upload(client, "pharmacy", seed.name, seed.read_bytes(), "text/plain"), "pharmacy-result"
+    )
+    assert "Result: warning signs found" in uploaded
+    assert "Warning signs found: do not buy from this pharmacy until you have checked it" in uploaded
+    assert CANNOT_CONFIRM in uploaded
+    assert "“$0,51 per pill Order Now (Baclofen)”" in uploaded
+    assert "Signs of a legitimate pharmacy not on the page (7)" in uploaded
+
+
+@pytest.mark.parametrize("seed", [s for s in SEEDS if not s.name.startswith("001")], ids=lambda p: p.name[:3])
 def test_the_seed_pages_show_no_warning_sign_and_none_of_a_legitimate_pharmacy(
     client: TestClient, seed: Path
 ) -> None:
-    """As read by hand (tests/domain/test_pharmacy_check.py): the seeds sell nothing wrongly
-    worded, and show no sign of a legitimate pharmacy either: Dosewise cannot confirm them."""
+    """As read by hand (tests/domain/test_pharmacy_check.py): the other seeds are articles that
+    sell nothing, and show no sign of a legitimate pharmacy either: Dosewise cannot confirm them."""
     uploaded = _section(
         _upload(client, "pharmacy", seed.name, seed.read_bytes(), "text/plain"), "pharmacy-result"
     )
@@ -269,21 +283,20 @@ def test_seed_001_uploaded_shows_the_weight_based_dosing_as_contradicting_the_la
 ) -> None:
     answer = _upload(client, "article", ARTICLE_SEED_001.name, ARTICLE_SEED_001.read_bytes(), "text/plain")
     result = _section(answer, "article-result")
+    # read by hand (tests/domain/test_article_check.py): only the sentence saying the dose follows
+    # body weight contradicts the adult label; age and vague weight sentences are not covered
     assert re.search(
-        r"Result: \d+ checkable claims 5 contradict the label, \d+ agree, \d+ not covered\.", result
+        r"Result: \d+ checkable claims 1 contradicts the label, \d+ agree, \d+ not covered\.", result
     )
-    assert "Contradicts the label (5)" in result
-    contradicting = result.split("Contradicts the label (5)")[1].split("Agrees with the label")[0]
-    for start in (
-        "When it comes to the effectiveness and dosage requirements of Baclofen, a patient's age and weight",
-        "Weight is another factor that can impact the effectiveness and dosage requirements",
-        "Patients with a higher body weight may require higher doses of Baclofen",
-        "If there are significant weight fluctuations, dosage adjustments may be necessary",
-        "To understand the specific dosage requirements based on age and weight",
-    ):
-        assert f"✗ Contradicts the label The page says: “{start}" in contradicting
-    assert contradicting.count("The label: The labelled adult schedule is in fixed amounts, not per kg") == 5
-    assert "[US-TAB][OZO][LYV][FLQ][PMS][UK]" in contradicting
+    assert "Contradicts the label (1)" in result
+    contradicting = result.split("Contradicts the label (1)")[1].split("Agrees with the label")[0]
+    assert (
+        "✗ Contradicts the label The page says: “Patients with a higher body weight may require higher doses"
+        in contradicting
+    )
+    assert "The label: The labelled adult schedule is in fixed amounts, not per kg" in contradicting
+    not_covered_part = result.split("Not covered by the label (")[1]
+    assert "Weight is another factor that can impact the effectiveness" in not_covered_part
     agreeing = result.split("Agrees with the label (")[1].split("Not covered by the label")[0]
     assert "✓ Agrees The page says: “No, Baclofen should not be stopped abruptly" in agreeing
     assert "“It is important not to take a double dose" in agreeing
@@ -310,7 +323,7 @@ def test_a_pasted_article_and_an_uploaded_html_article(client: TestClient) -> No
 
 
 def test_seed_000_pasted_contradicts_nothing(client: TestClient) -> None:
-    seed = (DATA / "article_seeds" / "000_aa13ce382722ea64.txt").read_text(encoding="utf-8")
+    seed = (DATA / "seeds" / "000_aa13ce382722ea64.txt").read_text(encoding="utf-8")
     result = _section(_paste(client, "article", seed), "article-result")
     assert re.search(r"checkable claims 0 contradict the label, \d+ agree", result)
     assert "Contradicts the label (" not in result
@@ -434,7 +447,7 @@ def test_the_api_answers_the_same_json_as_the_cli(
         "/api/checks/article", json={"text": ARTICLE_SEED_001.read_text(encoding="utf-8")}, headers=headers
     )
     assert pasted.status_code == 200 and pasted.json() == cli_article
-    assert [c["verdict"] for c in cli_article["claims"]].count("contradicts") == 5
+    assert [c["verdict"] for c in cli_article["claims"]].count("contradicts") == 1
     assert set(cli_article) == {"claims", "sources", "disclaimer"}
 
 
