@@ -10,38 +10,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from .test_flows import assert_no_horizontal_scroll
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
-    context = browser.new_context(**{**browser_context_args, **PHONE})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def caregiver_phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
-    context = browser.new_context(**{**browser_context_args, **PHONE})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _diary_entry(page: Page, e2e: Any, patient: Any) -> None:
@@ -66,7 +43,7 @@ def _entries_by_service(e2e: Any, patient: Any, days_ago: range) -> None:
 
 
 def test_no_clear_benefit_after_six_weeks_reaches_the_clinician(
-    phone: Page, second_page: Page, caregiver_phone: Page, e2e: Any
+    phone: Page, second_page: Page, second_phone: Page, e2e: Any
 ) -> None:
     patient = e2e.sign_up(phone, name="Bea Baseline")
     # Two weeks before baclofen: the diary, on the phone (the first and last days typed here)
@@ -115,14 +92,14 @@ def test_no_clear_benefit_after_six_weeks_reaches_the_clinician(
     )
 
     # The caregiver reads the same report on a phone; the plan is unchanged by the review
-    e2e.sign_up(caregiver_phone, role="caregiver", name="Cal Carer")
-    e2e.join(caregiver_phone, e2e.invite(phone, patient, "caregiver"))
-    caregiver_phone.goto(patient.path("report"))
-    caregiver_phone.get_by_role("link", name="Open the report").click()
-    caregiver_section = caregiver_phone.get_by_role("region", name=re.compile("^Benefit review"))
+    e2e.sign_up(second_phone, role="caregiver", name="Cal Carer")
+    e2e.join(second_phone, e2e.invite(phone, patient, "caregiver"))
+    second_phone.goto(patient.path("report"))
+    second_phone.get_by_role("link", name="Open the report").click()
+    caregiver_section = second_phone.get_by_role("region", name=re.compile("^Benefit review"))
     expect(caregiver_section).to_contain_text("consider a slow withdrawal")
-    e2e.screenshot(caregiver_phone, "benefit-caregiver-report-phone")
-    assert_no_horizontal_scroll(caregiver_phone, "the report on a phone")
+    e2e.screenshot(second_phone, "benefit-caregiver-report-phone")
+    assert_no_horizontal_scroll(second_phone, "the report on a phone")
     phone.goto(patient.path("today"))
     expect(phone.get_by_role("main")).to_contain_text("10 mg")  # still 30 mg/day: 10 mg a dose
     assert clinician.email  # the clinician's account made the list above

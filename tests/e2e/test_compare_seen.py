@@ -7,29 +7,16 @@ build/screenshots/compare-*.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from .test_flows import assert_no_horizontal_scroll
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
-    context = browser.new_context(**{**browser_context_args, **PHONE})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _plan_at_crcl_20(e2e: Any, patient: Any) -> None:

@@ -549,21 +549,29 @@ def symptom_chart_svg(
                     markersize=marker, linewidth=1.2, label=f"spasticity 0-10 ({mean})")  # fmt: skip
         scores.plot([p.day for p in scored], [p.penn_frequency for p in scored], color="#31a354", marker="s",
                     markersize=marker, linewidth=1.2, label=f"Penn spasm frequency 0-4 ({mean})")  # fmt: skip
-        scores.set_ylim(0, 13)
-        scores.set_yticks(range(0, 11, 2))
-        scores.set_ylabel("score")
-        scores.set_zorder(doses.get_zorder() + 1)
-        scores.patch.set_visible(False)
-        handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
-        labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
-        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=2, framealpha=0.9)
-        scores.set_title(title, fontsize=10)
-        scores.grid(alpha=0.3)
-        _date_axis(scores, None)
-        figure.tight_layout()
-        return _svg(figure)
+        return _finish_scores_chart(figure, scores, doses, title, top=13, legend_columns=2)
     finally:
         pyplot.close(figure)
+
+
+def _finish_scores_chart(
+    figure: Any, scores: Any, doses: Any, title: str, *, top: float, legend_columns: int
+) -> str:
+    """The scores' axis (0-10 ticks, room above up to ``top`` for the legend) drawn over the
+    doses' twin axis, one legend for both, the title and the date axis: the SVG."""
+    scores.set_ylim(0, top)
+    scores.set_yticks(range(0, 11, 2))
+    scores.set_ylabel("score")
+    scores.set_zorder(doses.get_zorder() + 1)
+    scores.patch.set_visible(False)
+    handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
+    labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
+    scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=legend_columns, framealpha=0.9)
+    scores.set_title(title, fontsize=10)
+    scores.grid(alpha=0.3)
+    _date_axis(scores, None)
+    figure.tight_layout()
+    return _svg(figure)
 
 
 def _date_axis(axes: Any, zone: Any) -> None:
@@ -607,19 +615,7 @@ def benefit_chart_svg(review: BenefitReview, title: str) -> str | None:
                         label="stiffness 0-10 (mean)" if number == 0 else None)  # fmt: skip
             scores.plot(span, [window.penn_frequency] * 2, color="#31a354", linewidth=3, linestyle="--",
                         label="Penn spasm frequency 0-4 (mean)" if number == 0 else None)  # fmt: skip
-        scores.set_ylim(0, 14)
-        scores.set_yticks(range(0, 11, 2))
-        scores.set_ylabel("score")
-        scores.set_zorder(doses.get_zorder() + 1)
-        scores.patch.set_visible(False)
-        handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
-        labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
-        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=3, framealpha=0.9)
-        scores.set_title(title, fontsize=10)
-        scores.grid(alpha=0.3)
-        _date_axis(scores, None)
-        figure.tight_layout()
-        return _svg(figure)
+        return _finish_scores_chart(figure, scores, doses, title, top=14, legend_columns=3)
     finally:
         pyplot.close(figure)
 
