@@ -234,3 +234,36 @@ def test_the_windows_are_counted_in_the_patients_local_days(engine, monograph):
     )
     assert (review.current.penn_frequency, review.current.stiffness_nrs) == (2.0, 6.0)
     assert review.status == "benefit"  # Penn 3.0 -> 2.0: a fall of 1.0
+
+
+def test_a_plan_entered_as_already_under_way_is_not_a_start_from_nothing(engine, monograph):
+    """A patient on 30 mg/day since June enters that maintenance plan in January ("started
+    earlier"), after two weeks of diary entries: those entries were on baclofen, not before it.
+    The review must not read them as the scores before baclofen and say "no clear benefit:
+    consider a slow withdrawal"; the scores before June are unknown: not enough data."""
+    from dosewise.services.plans import PlanRequest
+
+    patient = patients.create_patient(engine, name="M", time_zone="Europe/London", now=at(date(2025, 12, 1)),
+                                      actor="test")  # fmt: skip
+    for number, (penn, nrs) in enumerate(BASELINE):
+        record(engine, patient, date(2025, 12, 28) + timedelta(days=number), penn, nrs)
+    request = PlanRequest(kind="maintenance", mg_day=30, start=date(2025, 6, 1), started_earlier=True)
+    entered = at(date(2026, 1, 4), 18)
+    built = plans.build_plan(request, caller=_PATIENT, today=entered.date())
+    plans.save_plan(engine, patient_id=patient, built=built, time_zone="Europe/London", now=entered,
+                    actor="test", caller=_PATIENT)  # fmt: skip
+    for number, (penn, nrs) in enumerate(NO_CHANGE):
+        record(engine, patient, date(2026, 2, 18) + timedelta(days=number), penn, nrs)
+    review = review_patient_benefit(engine, patient_id=patient, now=REVIEW_AT)
+    assert review.status == "not_enough_data"
+    assert not review.flagged and review.list_flags == ()
+    assert "withdrawal" not in review.message
+    assert review.titration_start == date(2025, 6, 1)
+
+
+class _Caller:
+    relation = "owner"
+    may_override = False
+
+
+_PATIENT = _Caller()

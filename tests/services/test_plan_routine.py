@@ -168,6 +168,20 @@ def test_a_plan_saved_before_a_scheduled_one_begins_replaces_both(engine, patien
     assert {s.plan_id for s in late} == {third}
 
 
+def test_a_change_while_a_plan_is_scheduled_takes_over_at_the_next_dose_of_either(engine, patient):
+    """With a plan scheduled for next week, a change saved at 15:30 for today at 09:00, 15:00 and
+    21:00 still takes over at the plan in force's next dose (20:00, cancelled): one evening dose,
+    as without the scheduled plan, never 20:00 and 21:00."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    save(engine, patient, at(DAY, 9), kind="maintenance", mg_day=30, start=DAY + timedelta(days=6))
+    save(engine, patient, at(DAY, 15, 30), kind="maintenance", mg_day=30, times="09:00,15:00,21:00")
+    assert day_doses(engine, patient, DAY, at(DAY, 15, 30)) == [
+        ("08:00", 10.0),
+        ("14:00", 10.0),
+        ("21:00", 10.0),
+    ]
+
+
 def test_a_taper_ends_with_an_explicit_stop_and_no_later_doses(engine, patient):
     save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
     save(engine, patient, at(DAY, 7, 30), kind="taper", from_mg_day=30)

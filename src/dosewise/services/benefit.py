@@ -54,6 +54,7 @@ def review_benefits(engine: Engine, *, patient_ids: Sequence[int], now: datetime
                 PlanRow.record,
                 PlanRow.takes_over_at,
                 PlanRow.superseded_at,
+                PlanRow.created_at,
             )
             .outerjoin(PlanRow, PlanRow.patient_id == PatientRow.id)
             .where(PatientRow.id.in_(ids))
@@ -61,7 +62,7 @@ def review_benefits(engine: Engine, *, patient_ids: Sequence[int], now: datetime
         ).all()
         zones: dict[int, ZoneInfo] = {}
         spans: dict[int, list[PlanSpan]] = {}
-        for patient_id, zone_name, record, takes_over_at, superseded_at in rows:
+        for patient_id, zone_name, record, takes_over_at, superseded_at, created_at in rows:
             zone = zones.setdefault(patient_id, ZoneInfo(zone_name))
             spans.setdefault(patient_id, [])
             if record is None:
@@ -70,6 +71,10 @@ def review_benefits(engine: Engine, *, patient_ids: Sequence[int], now: datetime
             # its doses begin at the takeover (rows older than 0008: at its start); the plan it
             # replaced is superseded at that same moment
             first_day = plan.start if takes_over_at is None else _local_day(takes_over_at, zone)
+            if not spans[patient_id] and created_at is not None and plan.start < _local_day(created_at, zone):
+                # the first plan, entered as already under way ("started earlier"): the dose was
+                # taken from its start, not from the day it was entered
+                first_day = min(first_day, plan.start)
             until_day = None if superseded_at is None else _local_day(superseded_at, zone)
             spans[patient_id].append(PlanSpan(plan=plan, first_day=first_day, until_day=until_day))
         today = {patient_id: from_utc(now_utc, zone).date() for patient_id, zone in zones.items()}

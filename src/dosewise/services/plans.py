@@ -454,7 +454,8 @@ def _plan_change(
             .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
             .where(
                 PlanRow.patient_id == patient_id,
-                PlanRow.superseded_at.is_(None),
+                # the plan in force, even when a plan scheduled for a later day is to end it
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > to_utc(local_now)),
                 DoseSlotRow.due_at >= to_utc(local_now),
                 ~select(DoseEventRow.id).where(DoseEventRow.slot_id == DoseSlotRow.id).exists(),
             )
