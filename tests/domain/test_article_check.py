@@ -181,7 +181,13 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Most people take 40-80 mg per day.", "agrees"),
         ("Doses range from 20 to 100 mg per day.", "contradicts"),
         ("Doses range from 10 to 60 mg per day.", "not_covered"),
-        ("Some patients take 100 mg a day.", "contradicts"),
+        # 100-120 mg/day only in monitored hospital settings [FR]: said without a setting, the
+        # label neither confirms nor rules it out; as the maximum, at home or for everyone it differs
+        ("Some patients take 100 mg a day.", "not_covered"),
+        ("Some people need up to 120 mg a day.", "not_covered"),
+        ("Doses up to 120 mg a day are sometimes used in hospital.", "agrees"),
+        ("Some people take up to 120 mg a day at home.", "contradicts"),
+        ("Everyone can take up to 120 mg a day.", "contradicts"),
         ("Doses of 100-120 mg per day are used only in carefully monitored hospital settings.", "agrees"),
         ("Up to 150 mg per day may be used in hospital.", "contradicts"),
         ("Never take more than 20 mg per dose.", "agrees"),
@@ -242,6 +248,23 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         ("Stopping baclofen abruptly is not dangerous.", "contradicts"),
         ("Stopping baclofen suddenly is dangerous.", "agrees"),
         ("Stopping baclofen abruptly is unlikely to cause withdrawal.", "not_covered"),
+        # a taper lasts at least 14 days [PMS, NHS, FR]: a shorter one stated is not the label's
+        ("Tapering should take a couple of days.", "contradicts"),
+        ("You can taper off baclofen over 3 days.", "contradicts"),
+        ("Reduce the dose slowly over one week before stopping.", "contradicts"),
+        ("Baclofen should be tapered over two weeks.", "agrees"),
+        ("Taper baclofen slowly over at least 14 days.", "agrees"),
+        ("Stopping baclofen gradually over one to two weeks reduces the risk of withdrawal.", "agrees"),
+        ("Stopping suddenly can cause withdrawal within 2 days.", "agrees"),  # not a taper length
+        ("If you have taken it for a week, still taper it off slowly.", "agrees"),  # nor is this
+        ("Do not taper baclofen over 3 days.", "not_covered"),
+        # "don't worry about" does not negate the stop; "never ever" does
+        ("Don't worry about stopping baclofen suddenly.", "contradicts"),
+        ("Don't worry about stopping baclofen.", "not_covered"),
+        ("Never ever stop baclofen suddenly.", "agrees"),
+        ("It is okay to stop baclofen abruptly.", "contradicts"),
+        # a rapid stop for a serious adverse reaction is the clinician's exception [PMS, NHS, FR]
+        ("Baclofen can be stopped immediately if you experience a serious allergic reaction.", "not_covered"),
         # missed dose [NHS]
         ("If you miss a dose, take it as soon as you remember.", "agrees"),
         ("If you miss a dose, double the next one.", "contradicts"),
@@ -284,6 +307,12 @@ def test_seed_004_telehealth_page_agrees_with_the_label():
         # side effects: the label's common effects, nothing about driving or a percentage checked
         ("Baclofen can cause drowsiness, so it is fine to drive.", "not_covered"),
         ("Baclofen may cause drowsiness in 90% of patients.", "not_covered"),
+        # drowsiness is common (10-63% [US-TAB]): "rare" next to it differs from the label
+        ("Drowsiness is a rare side effect.", "contradicts"),
+        ("Baclofen rarely causes drowsiness.", "contradicts"),
+        ("Dizziness is an uncommon side effect.", "contradicts"),
+        ("Drowsiness is common.", "agrees"),
+        ("Drowsiness is not uncommon.", "agrees"),
     ],
 )
 def test_constructed_claims(sentence: str, verdict: str):
@@ -320,6 +349,25 @@ def test_references_cite_their_own_sources():
     assert "confusion [US-TAB]" in common  # 1-11% [US-TAB]
     assert "agitation or anxiety [UK, PMS]" in common
     assert {"US-TAB", "UK", "PMS"} <= set(side.sources)
+
+
+def test_new_contradictions_cite_the_rule_they_break():
+    monograph = load_monograph("baclofen")
+    (taper,) = check("You can taper off baclofen over 3 days.").claims
+    assert f"at least {monograph.taper.min_total_days} days" in taper.reference
+    assert {"PMS", "NHS", "FR"} <= set(taper.sources)  # taper.min_total_days_source
+    (rare,) = check("Drowsiness is a rare side effect.").claims
+    assert rare.reference.startswith("Among the label's common effects: drowsiness [US-TAB].")
+    assert rare.sources[0] == "US-TAB"  # drowsiness 10-63% [US-TAB]
+    (dose,) = check("Some people need up to 120 mg a day.").claims
+    assert "up to 120 mg/day only in carefully monitored hospital settings" in dose.reference
+    assert {"US-TAB", "FR"} <= set(dose.sources)
+
+
+def test_a_long_run_of_digits_as_a_length_of_time_is_no_crash():
+    digits = "9" * 5000
+    assert check(f"Taper baclofen over {digits} days.").claims[0].verdict == "agrees"
+    assert check(f"Start with 5 mg three times a day for {digits} days.").claims[0].verdict == "not_covered"
 
 
 def test_text_without_claims_and_questions():

@@ -4,7 +4,8 @@ monograph (issue 16, point 4).
 A claim is one sentence that states a dose, a step, a maximum, a kidney adjustment, how to stop,
 what to do about a missed dose, an interaction, a side effect, or something about pregnancy.
 Each gets a verdict: ``contradicts`` only when a number or a rule clearly differs (a maximum above
-the label's, stopping abruptly, adult doses by body weight, doubling a missed dose, ...);
+the label's, stopping abruptly, a taper shorter than its minimum, a common effect called rare,
+adult doses by body weight, doubling a missed dose, ...);
 ``agrees`` only when the claim matches the monograph; ``not_covered`` otherwise. The reference text
 is built from the monograph's own numbers and carries its source keys: nothing here is a clinical
 number of its own (the words it looks for are vocabulary, not clinical data).
@@ -223,9 +224,18 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     sources = cite_sources(
         advice.source if advice else "", taper.min_total_days_source, taper.max_step_decrease_source
     )
+    if _has_then(*_SERIOUS_REACTION, sentence):
+        # a rapid stop for a serious adverse reaction is the label's exception, a clinician's call
+        # [PMS, NHS, FR]: "can be stopped at once if ..." neither matches nor breaks the rule
+        return _Part(verdict="not_covered", reference=reference, sources=sources)
     if (_has(_SAFE_STOP, sentence) or _has_then(*_SAFE_STOP_THEN, sentence)) and not _has(
         r"\b(?:never|not|don't|should not|must not)\b", sentence
     ):
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
+    if _has(_ABRUPT, sentence) and _has(_DISMISS, sentence):  # "don't worry about stopping suddenly"
+        return _Part(verdict="contradicts", reference=reference, sources=sources)
+    if (days := _taper_days(sentence)) is not None and days < taper.min_total_days:
+        # "taper over 3 days": shorter than the taper's minimum [PMS, NHS, FR]
         return _Part(verdict="contradicts", reference=reference, sources=sources)
     denial = _stop_denial(sentence)
     if denial is not None:
@@ -244,6 +254,58 @@ def _check_stopping(sentence: str, monograph: Monograph) -> _Part | None:
     return _Part(verdict="not_covered", reference=reference, sources=sources)
 
 
+# counts and units of a length of time said in words ("for the first week", "over two weeks")
+_COUNT_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
+    "fourteen": 14,
+}  # fmt: skip
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+
+
+def _count_of(word: str) -> int | None:
+    """A count written in digits; None for other words and for runs too long to be a count (int()
+    refuses strings of over 4300 digits)."""
+    return int(word) if word.isdigit() and len(word) <= 6 else None
+
+
+_SERIOUS_REACTION = (
+    r"\b(?:if|when|unless|in case of)\b",
+    r"\b(?:serious|severe|allergic|anaphyla\w*|adverse reactions?)\b",
+)
+_DISMISS = (
+    r"\b(?:don't|do not|no need to|needn't|never) (?:worry|be (?:worried|concerned|afraid|scared)) about\b"
+)
+# how long a taper lasts, as said: "over 3 days", "should take a couple of days", "over one to
+# two weeks" (the longer end is read); "less than" or a negation before it is not read
+_TAPER_DAYS = re.compile(
+    r"\b(?:over|take|takes|taking|last|lasts|lasting|for)\s+(?:at least\s+|about\s+|around\s+|roughly\s+)?"
+    r"(?:(?:a|an|one|two|three|four|five|six|seven|ten|fourteen|\d++)\s*(?:-|to|or)\s*)?"
+    r"(a couple of|a few|several|a|an|one|two|three|four|five|six|seven|ten|fourteen|\d++)\s+"
+    r"(days?|weeks?|months?)\b"
+)
+_TAPER_COUNT = {**_COUNT_WORDS, "a couple of": 2, "a few": 3, "several": 3}
+
+
+def _taper_days(sentence: str) -> int | None:
+    """The longest taper length the sentence states, in days, when it speaks of a taper."""
+    if not _has(r"\btaper\w*|\bgradual\w*|\bslow\w*|\breduc\w*|\blower\w*|\bwean\w*", sentence):
+        return None
+    lengths: list[int] = []
+    for found in _TAPER_DAYS.finditer(sentence):
+        before = sentence[max(0, found.start() - 120) : found.start()]  # the few words before it
+        # "do not taper over 3 days"; "if you have taken it for a week" is how long it was taken
+        if _negates(r"$", before) or _has(
+            r"\b(?:taken|took|taking|used|using|been on)\s+(?:\w+\s+){0,2}$", before
+        ):
+            continue
+        word = found.group(1)
+        count = _TAPER_COUNT.get(word, _count_of(word))
+        if count is None:
+            continue
+        lengths.append(count * _UNIT_DAYS[found.group(2).rstrip("s")])
+    return max(lengths) if lengths else None
+
+
 _STOP_VERB = r"stop\w*|discontinu\w*|quit\w*|come off|coming off|be stopped|abrupt\w*|sudden\w*|cold turkey"
 _TAPER = r"\btaper\w*|\bgradual\w*|\bslow\w*|\breduc\w*|\bwean\w*|\blower\w*"
 _STOP_HARM = (
@@ -253,7 +315,9 @@ _STOP_HARM = (
 # negations that say what the label says: "never stop suddenly", "should not be stopped
 # abruptly", "is not safe", "without tapering" (said of a stop), "should be avoided"
 _STOP_NEGATIONS = (
-    rf"{_NEG_WORD}\s+(?:\w+\s+){{0,2}}(?:{_STOP_VERB})",
+    # only adverbs and the like between: "never ever stop", "do not suddenly stop", "should not be
+    # stopped" (not "don't worry about stopping")
+    rf"{_NEG_WORD}\s+(?:(?:\w+ly|ever|just|you|be)\s+){{0,2}}(?:{_STOP_VERB})",
     rf"{_NEG_WORD}\s+(?:\w+\s+){{0,4}}(?:safe\w*|a good idea|advis\w*|recommended)",
     r"\bwithout (?:a |any )?(?:taper\w*|reduc\w*|lowering|weaning)",
     r"\bavoid\w*",
@@ -560,8 +624,7 @@ def _start_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part
 
 
 _FOR_DAYS = re.compile(r"\bfor (?:the )?(?:first )?(?:(\w+)\s+)?(days?|weeks?|months?)\b")
-_COUNT = {**_DAYS, "a": 1, "an": 1, "six": 6, "seven": 7, "ten": 10, "fourteen": 14}
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+_COUNT = _COUNT_WORDS
 
 
 def _verdict_of_first_step(after: str, step_days: int) -> Verdict:
@@ -572,7 +635,7 @@ def _verdict_of_first_step(after: str, step_days: int) -> Verdict:
     if found is None:
         return "agrees"
     word = found.group(1) or "one"
-    count = _COUNT.get(word, int(word) if word.isdigit() else None)
+    count = _COUNT.get(word, _count_of(word))
     if count is None:
         return "not_covered"
     days = count * _UNIT_DAYS[found.group(2).rstrip("s")]
@@ -585,7 +648,7 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
     for match in _STEP.finditer(text):
         amount = float(match.group(1))
         word = match.group(3) or "one"
-        days = _DAYS.get(word, int(word) if word.isdigit() else None)
+        days = _DAYS.get(word, _count_of(word))
         per_dose = match.group(2) is not None
         same = (
             amount == refs.step_single_mg if per_dose else amount in (refs.step_single_mg, refs.step_daily_mg)
@@ -612,9 +675,21 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
     return parts
 
 
-def _above_label(amount: float, text: str, monograph: Monograph, *, beyond: bool = False) -> _Part:
+# a dose said of everyone, at home or as the usual or highest one: not the hospital exception
+_GENERAL_DOSE = (
+    r"\b(?:at home|home|everyone|everybody|anyone|anybody|all (?:patients|adults|people)"
+    r"|most (?:people|patients|adults)|usual\w*|normal\w*|typical\w*|standard|routine\w*|range\w*"
+    r"|safe\w*|fine|ok|okay|maximum|max|highest|most you)\b"
+)
+
+
+def _above_label(
+    amount: float, text: str, monograph: Monograph, *, beyond: bool = False, as_maximum: bool = False
+) -> _Part:
     """A daily amount above the labelled maximum: agrees only when the page confines it to
-    monitored hospital settings and it stays within the reference's ceiling [FR]."""
+    monitored hospital settings and it stays within the reference's ceiling [FR]; within that
+    ceiling but with no setting said ("some people need up to 120 mg a day"), not covered; said as
+    the maximum, at home or for everyone, contradicts."""
     titration = monograph.titration
     reference = _Part(
         verdict="not_covered",
@@ -626,8 +701,12 @@ def _above_label(amount: float, text: str, monograph: Monograph, *, beyond: bool
     ceiling = titration.override_max_daily_mg
     if beyond:  # "more than X": no top given, so at best not covered
         return _as("not_covered" if hospital and amount < ceiling else "contradicts", reference)
-    agrees = hospital and amount <= ceiling
-    return _as("agrees" if agrees else "contradicts", reference)
+    if amount > ceiling:
+        return _as("contradicts", reference)
+    if hospital:
+        return _as("agrees", reference)
+    general = as_maximum or _has(_GENERAL_DOSE, text)
+    return _as("contradicts" if general else "not_covered", reference)
 
 
 def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]:
@@ -660,7 +739,8 @@ def _maximum_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Pa
                 parts.append(_as("contradicts" if amount >= limit else "not_covered", refs.maximum))
             continue
         if amount > limit and limit == titration.max_daily_mg:
-            parts.append(_above_label(amount, text, monograph))
+            as_maximum = not match.group(0).startswith("up to")  # "maximum of", "at most", ...
+            parts.append(_above_label(amount, text, monograph, as_maximum=as_maximum))
             continue
         verdict: Verdict = "contradicts" if amount > limit else "agrees" if amount == limit else "not_covered"
         parts.append(_as(verdict, refs.maximum))
@@ -801,6 +881,12 @@ _SIDE_EFFECT_CUE = (
     r"|\bare (?:a )?(?:\w+ )?side[ -]effects?\b|\b(?:may|can|could|might|sometimes) (?:cause|lead to)\b"
     r"|\bexperienc\w*|\bdoes not cause\b|\bno side[ -]effects?\b"
 )
+_RARE = r"rare|rarely|uncommon|unusual|seldom|infrequent|infrequently"
+# how often an effect happens: "drowsiness is common", "baclofen rarely causes dizziness"
+_FREQUENCY_CUE = (
+    rf"\b(?:is|are)\s+(?:(?:very|quite|fairly|a|an|not)\s+)?(?:common|{_RARE})\b"
+    r"|\b(?:rarely|seldom|infrequently|commonly|often|frequently)\s+(?:causes?|leads? to)\b"
+)
 _SERIOUS_CUE = r"\bimmediate\w*|\bemergency\b|\bseek\b|\bright away\b|\burgent\w*|\bcall\b"
 _NO_SIDE_EFFECTS = r"\bno side[ -]effects?\b|\bfree of side[ -]effects?\b|\bdoes not cause\b"
 
@@ -868,7 +954,7 @@ def _labels_by_source(labelled: Sequence[tuple[str, str]], first: str) -> str:
 
 def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
     lowered = sentence.lower()
-    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE, lowered) and not _has_then(
+    if not _has(_SIDE_EFFECT_CUE + "|" + _SERIOUS_CUE + "|" + _FREQUENCY_CUE, lowered) and not _has_then(
         *_SIDE_EFFECTS_THEN, lowered
     ):
         return None
@@ -895,14 +981,48 @@ def _check_side_effects(sentence: str, monograph: Monograph) -> _Part | None:
     low = sentence.lower()
     if _has(_NO_SIDE_EFFECTS, low):
         return _Part(verdict="contradicts", reference=reference, sources=sources)
-    serious_cue = _has(_SERIOUS_CUE, low)
     label_common = {s.key for s in monograph.symptoms if s.common_in_label}
+    # only the routine common effects: confusion (1-11% [US-TAB]) is also a serious one, and
+    # "in rare cases ... confusion and hallucinations" is no clear difference
+    rare = _said_rare(sentence, monograph, {key for key, kind in found if kind == "common"})
+    if rare:
+        # an effect the label lists as common said to be rare: its own source first
+        named = ", ".join(f"{label} [{source}]" for label, source in rare)
+        return _Part(
+            verdict="contradicts",
+            reference=f"Among the label's common effects: {named}. {reference}",
+            sources=cite_sources(*(source for _, source in rare), *sources),
+        )
+    serious_cue = _has(_SERIOUS_CUE, low)
     # confusion is among the label's common effects [US-TAB] though triage reads it as alarming
     kinds = {"common" if key in label_common and not serious_cue else kind for key, kind in found}
     agrees = "common" not in kinds if serious_cue else kinds == {"common"}
     # "so it is fine to drive" or "in 90% of patients" says more than this checker reads
     agrees = agrees and not _permits(low) and not _has(r"\d\s*%|\bpercent\b", low)
     return _Part(verdict="agrees" if agrees else "not_covered", reference=reference, sources=sources)
+
+
+def _said_rare(sentence: str, monograph: Monograph, common: set[str]) -> list[tuple[str, str]]:
+    """(label, source) of each ``common`` effect with "rare", "rarely", "uncommon", ... at most
+    three words from its name, not itself negated ("not uncommon")."""
+    low = " ".join(re.sub(r"[^a-z0-9]+", " ", sentence.lower()).split())
+    low = re.sub(rf"\bnot (?:(?:very|so|that|at all)\s+)?(?:{_RARE})\b", " ", low)
+    if not _has(rf"\b(?:{_RARE})\b", low):
+        return []
+    said: list[tuple[str, str]] = []
+    for symptom in monograph.symptoms:
+        if symptom.key not in common:
+            continue
+        words = "|".join(
+            re.escape(w) for w in (symptom.label, *symptom.synonyms) if w and _WORDS.fullmatch(w)
+        )
+        near = (
+            rf"\b(?:{_RARE})\s+(?:\w+\s+){{0,3}}(?:{words})\b|\b(?:{words})\s+(?:\w+\s+){{0,3}}(?:{_RARE})\b"
+        )
+        if _has(near, low):
+            source = symptom.source or monograph.triage.common_source
+            said.append((symptom.label, source))
+    return said
 
 
 # ---------------------------------------------------------------------------------------------
