@@ -360,6 +360,11 @@ _WORDING = [
     "-",
     "invalid prescription is required",
     "\u00e9",
+    "Forget the prescription",
+    "don't forget the prescription",
+    "no prescription transfer fees",
+    "Soma pills, no questions asked",
+    "only dispense medicines with a prescription",
 ]
 
 
@@ -498,3 +503,127 @@ def test_a_legitimate_looking_page_selling_without_a_prescription_is_still_flagg
 )
 def test_sentences_about_pharmacies_in_general_are_advice(page: str) -> None:
     assert _codes(check_pharmacy_page(page), "warning") == set()
+
+
+# Review of issue 16 (second round), reproduced by hand: ways a pharmacy says a prescription is
+# needed; each one is the sign of a legitimate pharmacy [P2][P4], never a warning.
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A valid prescription from your doctor is required for all prescription medicines.",
+        "All prescription medicines need a valid prescription.",
+        "We only dispense medicines with a valid prescription.",
+        "We never sell prescription medicines without a prescription.",
+        "You will need a prescription from your doctor.",
+        "Your doctor must send us a prescription.",
+        "A prescription is always required.",
+    ],
+)
+def test_each_way_of_saying_a_prescription_is_needed_is_the_positive_sign(sentence: str) -> None:
+    result = check_pharmacy_page(sentence)
+    assert _codes(result, "warning") == set()
+    assert "requires_prescription" in {flag.code for flag in result.found_positive}
+    # beside a shop's price and cart: still no warning
+    shop = check_pharmacy_page(f"{sentence}\nBaclofen 10 mg, 90 tablets: $12.99. Add to cart.")
+    assert _codes(shop, "warning") == set()
+    assert "missing_requires_prescription" not in _codes(shop, "missing")
+
+
+def test_saying_a_prescription_is_not_needed_is_not_the_positive_sign() -> None:
+    for page in (
+        "You don't need a prescription. Baclofen 10 mg, $12.99. Add to cart.",
+        "We do not require a prescription. Baclofen 10 mg, $12.99. Add to cart.",
+    ):
+        result = check_pharmacy_page(page)
+        assert "missing_requires_prescription" in _codes(result, "missing"), page
+        assert result.verdict == "warning_signs", page
+
+
+US_PHARMACY = """Riverside Family Pharmacy
+Home | Refills | Transfer a Prescription | Contact
+Riverside Family Pharmacy has served Columbus since 1987. Ohio pharmacy license number 02-1234567.
+We never sell prescription medicines without a prescription. A valid prescription from your doctor is
+required for all prescription medicines; your doctor must send us a prescription.
+Our licensed pharmacists answer your questions Monday to Friday 9am-7pm.
+We do not ship internationally or worldwide.
+Customer service: call (614) 555-0142 or email help@riversidefamilyrx.com.
+Visit us at 455 West Broad Street, Columbus, OH 43215.
+Privacy policy | Terms
+Baclofen 10 mg, 90 tablets: $12.99. Add to cart.
+"""
+
+
+def test_a_legitimate_us_pharmacy_page_with_a_cart_has_no_warning_sign() -> None:
+    result = check_pharmacy_page(US_PHARMACY)
+    assert result.flags == (next(flag for flag in result.flags if flag.code == "missing_pharmacy_domain"),)
+    assert result.verdict == "no_warning_signs_found"
+    assert {flag.code for flag in result.found_positive} == POSITIVE - {"pharmacy_domain"}
+    evidence = {flag.code: flag.evidence for flag in result.found_positive}
+    assert "We never sell prescription medicines without a prescription." in evidence["requires_prescription"]
+
+
+# Rogue wording: selling without a prescription (BeSafeRx [P2]; NABP "no prescription required"
+# [P6]; LegitScript rogue: sells without a valid prescription [P12]).
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("We never ask for a prescription.", {"no_prescription"}),
+        ("Prescription: optional.", {"no_prescription"}),
+        ("Forget the prescription.", {"no_prescription"}),
+        ("Skip the doctor and order today.", {"no_prescription"}),
+        ("Get baclofen with no questions asked.", {"no_prescription"}),
+        (
+            "We never ask for a prescription. Order Valium today.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Soma 350 mg also available. Prescription: optional.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Forget the prescription: diazepam delivered in 3 days.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        (
+            "Need carisoprodol? Skip the doctor and order today.",
+            {"no_prescription", "controlled_without_prescription"},
+        ),
+        ("Get Valium with no questions asked.", {"no_prescription", "controlled_without_prescription"}),
+    ],
+)
+def test_more_rogue_wording_is_selling_without_a_prescription(page: str, expected: set[str]) -> None:
+    result = check_pharmacy_page(page)
+    assert _codes(result, "warning") == expected
+    assert _flag(result, "no_prescription").sources == ("P2", "P6", "P12")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "We do not ship internationally or worldwide.",
+        "We don't offer international shipping.",
+        "Our customer service team is based in Toronto, Canada; all orders are filled in Ohio.",
+        "No prescription? We can't fill your order without one.",
+        "Without a prescription you cannot buy prescription medicines here.",
+        "Transfers: no prescription transfer fees.",
+        "Don't forget your prescription when you visit the store.",
+        "Returns accepted within 30 days, no questions asked.",
+    ],
+)
+def test_negated_or_unrelated_wording_is_not_a_warning(page: str) -> None:
+    assert _codes(check_pharmacy_page(page), "warning") == set()
+
+
+def test_a_location_or_shipping_sign_without_a_denial_is_still_a_warning() -> None:
+    assert _codes(check_pharmacy_page("Our pharmacy is based in Toronto, Canada."), "warning") == {
+        "located_outside_us"
+    }
+    assert _codes(check_pharmacy_page("We offer international shipping."), "warning") == {
+        "ships_worldwide_or_from_abroad"
+    }
+    assert _codes(check_pharmacy_page("No prescription? No problem."), "warning") == {"no_prescription"}
+
+
+def test_asking_whether_a_prescription_is_needed_does_not_say_it_is() -> None:
+    page = "Do you need a prescription? Baclofen 10 mg, 90 tablets: $12.99. Add to cart."
+    assert "sells_without_mentioning_prescription" in _codes(check_pharmacy_page(page), "warning")

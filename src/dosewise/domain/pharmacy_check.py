@@ -5,6 +5,10 @@ Every sign comes from the criteria in the project's clinical reference
 LegitScript [P10]-[P14]) with its source keys as written there. A page is read as plain text
 (the caller turns HTML into text): warning signs are looked for in its wording, and each sign
 of a legitimate pharmacy that the page does not show is reported as missing ("not found").
+A warning sign is not found in advice about pharmacies in general, in a refusal before or after
+it ("we never sell ... without a prescription", "no prescription? we can't fill your order"),
+nor, for shipping and location, when denied ("we do not ship internationally") or when the
+orders are filled in a US state.
 
 The verdict is ``warning_signs`` when any warning sign is found, else ``no_warning_signs_found``;
 it never says a pharmacy is safe. What only a look-up can show (the state licence, the .pharmacy
@@ -91,7 +95,25 @@ _REFUSAL = re.compile(
     r"(sell|sold|fill|dispens|ship|suppl|send|sent|accept|process|deliver|release|provid|give|issu|mail)\w*",
     _IGNORE,
 )
-_DENIAL = re.compile(r"\b(no|not|without|never)\b[^.!?\n]*$", _IGNORE)
+# "No prescription? We can't fill your order without one", "without a prescription you cannot buy":
+# a refusal after the match, in its clause (or in the sentence after a question)
+_REFUSAL_AFTER = re.compile(
+    r"\b(not|never|won'?t|cannot|can'?t|unable to)( \w+){0,2}? "
+    r"(sell|fill|dispens|suppl|buy|order|purchase|get|accept|process|ship|deliver|provid|offer)\w* "
+    r"(it|them|one|any|anything|this|that|here|without|to you|"
+    r"your (order|prescription|medicines?|medications?)|"
+    r"(prescription )?(medicines?|medications?|drugs?|orders?))\b|"
+    r"\b(is|are) (not|never) (available|offered|possible)\b|\bunavailable\b",
+    _IGNORE,
+)
+# "We do not ship internationally", "we don't offer international shipping": shipping and location
+# signs denied just before the match
+_DENIED_BEFORE = re.compile(
+    r"\b(not|never|no longer|cannot|\w+n['\u2019]t)( \w+){0,2} ?$",
+    _IGNORE,
+)
+_NEGATABLE = ("ships_worldwide_or_from_abroad", "located_outside_us")
+_DENIAL = re.compile(r"\b(no|not|without|never|\w+n['\u2019]t)\b[^.!?\n]*$", _IGNORE)
 # Advice about pharmacies in general ("stick to pharmacies that require a valid prescription")
 # does not show that this page's pharmacy does it.
 _ADVICE = re.compile(
@@ -163,6 +185,11 @@ def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
 
 
 _RX = r"(a |any |valid |doctor'?s? |the )*(prescriptions?|rx|script)"
+# nouns after "no prescription" that make it about something else ("no prescription transfer fees")
+_RX_NOUNS = (
+    r"(transfers?|refills?|fees?|charges?|costs?|co-?pays?|insurance|coverage|plans?|cards?|savings|"
+    r"discounts?|history|records?|labels?|bottles?|drugs?|medicines?|medications?|pick-?ups?)"
+)
 
 # Countries and regions other than the US, for "located outside the US" [P2][P2b]. Names also
 # carried by US places are not read as abroad when a US state follows ("Lebanon, Ohio", "Panama
@@ -215,23 +242,45 @@ _ABROAD_ADJECTIVE = (
     r")"
 )
 
+# "...; all orders are filled in Ohio": the pharmacy itself is in the US (a location abroad in the
+# same sentence is then an office, not the pharmacy)
+_DISPENSED_IN_US = re.compile(
+    r"\b(filled|dispensed|fulfilled|compounded|prepared)( and \w+)? (in|from) "
+    r"(our (pharmacy|store|facility|warehouse) in )?([A-Za-z.' -]{1,30}, ){0,2}"
+    rf"(the us|the u\.s\.|the usa|the united states|{_US_STATES})\b",
+    _IGNORE,
+)
+
 WARNING_SIGNS: tuple[Sign, ...] = (
     Sign(
         code="no_prescription",
-        needles=("prescri", "rx", "script", "doctor", "counter"),
+        needles=("prescri", "rx", "script", "doctor", "counter", "questions asked"),
         kind="warning",
         text="Sells without a prescription: a safe online pharmacy always requires a valid prescription "
         "(BeSafeRx); LegitScript calls a pharmacy that sells without one rogue.",
         sources=("P2", "P6", "P12"),
         patterns=_rx(
-            r"\bno (prior |doctor'?s? )?(prescriptions?|rx|scripts?)\b",
+            # not "no prescription transfer fees", "no prescription drugs are sold here"
+            rf"\bno (prior |doctor'?s? )?(prescriptions?|rx|scripts?)\b(?!\s+{_RX_NOUNS}\b)",
             rf"\bwithout {_RX}",
-            # "Prescription: not needed", "Rx - not required", "Prescription required: no"
-            r"\b(prescriptions?|rx)\s*(?:[:=\u2013\u2014-]\s*)?(is |are )?not (needed|required|necessary)",
+            # "Prescription: not needed", "Rx - not required", "Prescription required: no",
+            # "Prescription: optional"
+            r"\b(prescriptions?|rx)\s*(?:[:=\u2013\u2014-]\s*)?(is |are )?"
+            r"(not (needed|required|necessary)|optional\b)",
             r"\b(prescriptions?|rx) (needed|required|necessary)\s*[:=]\s*no\b",
             r"\bno (need|requirement) (for|of) (a )?(prescription|rx)",
             r"\bno doctor'?s? (visit|approval|consultation|note)",
             r"\b(prescription|rx)[- ]free\b",
+            # "We never ask for a prescription", "we don't require a prescription"
+            r"\b(never|don'?t|do not|won'?t|will not|doesn'?t|does not|no need to) "
+            r"(ask|check|require|request|need)s? "
+            r"(for |to see )?(a |an |any |your )?(valid |doctor'?s? )?(prescriptions?|rx|scripts?)\b",
+            # "Forget the prescription", "Skip the doctor" (not "Don't forget your prescription")
+            r"\b(?<!n't )(?<!n\u2019t )(?<!not )(?<!never )(forget|skip|ditch|bypass) (about )?(the |a )?"
+            r"(prescriptions?|rx|scripts?|doctors?)\b",
+            # "Get baclofen with no questions asked" (not "returns accepted, no questions asked")
+            r"\b(baclofen|lioresal|diazepam|valium|carisoprodol|soma|tizanidine|zanaflex|pills|meds|"
+            r"medications?|medicines?|tablets)\b[^.!?\n]{0,60}?\bno questions asked\b",
             r"\bover the counter\b.{0,40}\b(baclofen|diazepam|valium|carisoprodol|soma|tizanidine)\b",
         ),
         advice_can_mention=True,
@@ -442,8 +491,25 @@ POSITIVE_SIGNS: tuple[Sign, ...] = (
         sources=("P2", "P3", "P4"),
         patterns=_rx(
             # not "Prescription required: no"
-            r"\b(valid |doctor'?s? )?prescriptions? (is |are )?(required|needed|necessary)(?!\s*[:=]\s*no\b)",
-            r"\brequires? (a |your )?(valid )?prescription",
+            r"\b(valid |doctor'?s? )?prescriptions? (from (your|a) (doctor|prescriber|physician) )?"
+            r"(is |are )?"
+            r"(always |only |strictly )?(required|needed|necessary)(?!\s*[:=]\s*no\b)",
+            # "requires a prescription", "all prescription medicines need a valid prescription", "you will
+            # need a prescription" (not "you don't need a prescription": a denial before it; not the
+            # question "do you need a prescription?")
+            r"\b(requires?|needs?|need) (a |an |your |the )?(valid |current |written |signed |doctor'?s? )?"
+            r"prescription\b(?! (transfer|refill))(?!\s*\?)",
+            # "we only dispense medicines with a valid prescription", "dispensed only against a prescription"
+            r"\b(only (sell|dispens|fill|suppl|ship|provid)\w*|"
+            r"(sold|dispensed|filled|supplied|shipped|provided) only)( [\w-]+){0,4}? "
+            r"(with|against|on|upon|after) (receipt of )?(a |an |your )?"
+            r"(valid |signed |written )?prescription",
+            # "we never sell prescription medicines without a prescription" (a refusal: not a warning)
+            r"\b(never|not|won'?t|don'?t|cannot|can'?t|refuse to)( \w+){0,2}? (sell|fill|dispens|ship|suppl|"
+            r"provid)\w*( [\w-]+){0,4}? without (a |any |valid |doctor'?s? )*prescription",
+            # "your doctor must send us a prescription"
+            r"\b(must|needs? to|has to|have to) (send|fax|upload|submit|provide|e-?prescribe)( us| it)?"
+            r"( a| your| the)?( copy of)?( your)?( valid)? prescription",
             r"\b(only )?(accept|dispense|fill)s? (only )?(valid )?prescriptions",
             r"\b(upload|send|fax) (us )?(a copy of )?your prescription",
             r"\bwe (will )?(contact|call|verify with) your (doctor|prescriber)",
@@ -632,6 +698,36 @@ def _clause_start(text: str, start: int) -> int:
     )
 
 
+def _clause_after(text: str, end: int) -> str:
+    """The rest of the clause after ``text[:end]``: to the next clause break or sentence end; after
+    a question ("No prescription? We can't fill ..."), to the end of the next sentence."""
+    ceiling = min(len(text), end + SENTENCE_CHARS)
+    marks = (*_CLAUSE_BREAKS, *_SENTENCE_ENDS)
+    stops = [i for i in (text.find(mark, end, ceiling) for mark in marks) if i != -1]
+    stop = min(stops) if stops else ceiling
+    if text.startswith("? ", stop) or text.startswith("?\n", stop):
+        following = min(len(text), stop + 2 + SENTENCE_CHARS)
+        stops = [i for i in (text.find(mark, stop + 2, following) for mark in marks) if i != -1]
+        stop = min(stops) if stops else following
+    return text[end:stop]
+
+
+def _is_refused_or_negated(sign: Sign, text: str, start: int, end: int) -> bool:
+    """True when the page refuses or denies what the match says: a refusal after it ("without a
+    prescription you cannot buy ..."); for shipping and location, a denial just before it ("we do
+    not ship internationally") or, for a location, the orders filled in a US state in the same
+    sentence ("our customer service team is based in Toronto; all orders are filled in Ohio")."""
+    if _REFUSAL_AFTER.search(_clause_after(text, end)) is not None:
+        return True
+    if sign.code not in _NEGATABLE:
+        return False
+    if _DENIED_BEFORE.search(text[max(0, start - 40) : start]) is not None:
+        return True
+    return sign.code == "located_outside_us" and (
+        _DISPENSED_IN_US.search(_sentence_around(text, start, end)) is not None
+    )
+
+
 def _is_advice(sign: Sign, text: str, start: int) -> bool:
     """True when the sentence gives advice about pharmacies in general ("avoid any shop that sells
     without a prescription", "stick to pharmacies that require a valid prescription"): an advice
@@ -725,6 +821,8 @@ def find_evidence(sign: Sign, text: str, *, lowered: str | None = None) -> str |
                 break
             if sign.advice_can_mention and _is_advice(sign, text, match.start()):
                 continue
+            if sign.kind == "warning" and _is_refused_or_negated(sign, text, match.start(), match.end()):
+                continue
             if sign.kind == "missing" and _is_denied(text, match.start()):
                 continue
             return _quote(text, match.start(), match.end())
@@ -772,11 +870,14 @@ def _says_prescription_needed(text: str, lowered: str) -> bool:
     if "prescri" not in lowered:
         return False
     fast = _lines_up(text, lowered)
-    return any(
-        next(iter(_matches_by_lowered(pattern, text, lowered) if fast else pattern.finditer(text)), None)
-        is not None
-        for pattern in REQUIRES_PRESCRIPTION.patterns
-    )
+    for pattern in REQUIRES_PRESCRIPTION.patterns:
+        matches = _matches_by_lowered(pattern, text, lowered) if fast else pattern.finditer(text)
+        for seen, match in enumerate(matches):
+            if seen >= MATCHES_LOOKED_AT:
+                break
+            if not _is_denied(text, match.start()):  # not "you don't need a prescription"
+                return True
+    return False
 
 
 def summarise(verdict: Verdict, *, missing: int, total_positive: int) -> str:
