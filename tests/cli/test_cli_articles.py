@@ -15,8 +15,9 @@ SEEDS = Path(__file__).parent.parent / "data" / "seeds"
 def test_check_article_json_contract(capsys):
     (seed,) = SEEDS.glob("001_*.txt")
     data = run_json(capsys, "check-article", str(seed))
-    assert set(data) == {"claims", "sources", "disclaimer"}
-    assert data["claims"]
+    assert set(data) == {"claims", "counts", "truncated", "sources", "disclaimer"}
+    assert data["claims"] and data["truncated"] is False
+    assert data["counts"] == {v: [c["verdict"] for c in data["claims"]].count(v) for v in data["counts"]}
     for claim in data["claims"]:
         assert set(claim) == {"text", "topic", "verdict", "reference", "sources"}
         assert claim["verdict"] in {"agrees", "contradicts", "not_covered"}

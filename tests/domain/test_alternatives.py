@@ -428,6 +428,42 @@ def test_each_treatment_with_the_baclofen_the_patient_takes():
         assert result.comparison.citations[key]
 
 
+def test_with_baclofen_each_treatment_is_told_its_own_effect_and_dosewise_cautions_say_so():
+    # "tizanidine also lowers blood pressure" is said of tizanidine only; dantrolene and botulinum
+    # toxin are not in baclofen.md section 6's table: the monograph's own caution, not a graded one
+    from dosewise.services.alternatives import compare_treatments
+
+    said = {
+        item.drug.name: [c for c in item.cautions if c.topic == "baclofen"]
+        for item in compare_treatments().comparison.drugs
+    }
+    for name in ("cyclobenzaprine", "methocarbamol", "carisoprodol"):
+        (caution,) = said[name]
+        assert caution.text.startswith("With the baclofen you take: moderate interaction, more sedation and")
+        assert "tizanidine" not in caution.text and "tizanidine" not in caution.plain
+    (tizanidine,) = said["tizanidine"]
+    assert "tizanidine also lowers blood pressure" in tizanidine.text
+    for name in ("dantrolene", "botulinum toxin"):
+        (caution,) = said[name]
+        assert caution.level == "caution" and caution.sources == ("DOSEWISE",)
+        assert caution.text.startswith(
+            "Dosewise caution (not in the labels): with the baclofen you take, added muscle weakness."
+        )
+        assert caution.plain.startswith("Dosewise caution (not in the medicine labels): ")
+        assert "interaction" not in caution.text and "Dosewise caution:" not in caution.text
+
+
+def test_tizanidine_with_the_pill_is_a_warning_and_its_wording_keeps_to_the_reference(reference, index):
+    # alternatives.md section 2: "Avoid ... oral contraceptives [S6]": "avoid" is a warning
+    (pill,) = _by_topic(
+        _compare(reference, index, "tizanidine", medicines=["birth control pill"]), "medicine"
+    )
+    assert pill.level == "warning" and pill.sources == ("S6",)
+    # "hypotension (don't combine with other alpha-2 agonists) [S1]": no example the file does not give
+    tizanidine = next(d for d in reference.drug if d.name == "tizanidine")
+    assert not [r for r in tizanidine.always if "clonidine" in r.plain]
+
+
 # --- dialysis: a dialysis plan stores no CrCl; the rules for the lowest CrCl apply --------------
 
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, func, select
 
 from conftest import csrf_of, run_cli_json, sign_up, web_settings
-from dosewise.services.page_text import MAX_PAGE_BYTES
+from dosewise.services.page_text import MAX_PAGE_BYTES, MAX_PASTED_CHARS
 from dosewise.web.app import UPLOAD_DRAIN_BYTES, create_app
 from dosewise.web.routes.checks import UPLOAD_BODY_BYTES
 
@@ -340,6 +340,21 @@ def test_a_page_with_thousands_of_claims_shows_the_counts_and_the_first_hundred_
     assert result.count("And 50 more not shown here") == 2
 
 
+@pytest.mark.parametrize("kind", ["pharmacy", "article"])
+def test_a_paste_within_the_limit_fits_the_body_and_one_over_it_is_refused_on_the_text(
+    client: TestClient, kind: str
+) -> None:
+    # every character as 4 bytes of UTF-8 (the most): a paste at the limit still fits the body
+    at_limit = _paste(client, kind, "Never stop baclofen suddenly. " + "\U0001f48a" * (MAX_PASTED_CHARS - 30))
+    assert at_limit.status_code == 200, _text(at_limit)[:300]
+    # a line break is sent as CR LF by a browser: one character, as the reader counts it
+    lines = _paste(client, kind, "Never stop baclofen suddenly.\r\n" * (MAX_PASTED_CHARS // 30))
+    assert lines.status_code == 200, _text(lines)[:300]
+    over = _paste(client, kind, "Never stop baclofen suddenly. " + "a" * MAX_PASTED_CHARS)
+    _refused(over, "the pasted text is longer than 1,310,720 characters", field=f"{kind}-text")
+    assert "Never stop baclofen suddenly. aaaa" in over.text  # what was pasted is kept
+
+
 def test_text_without_a_checkable_claim_says_so(client: TestClient) -> None:
     result = _section(
         _paste(client, "article", "Hello there. Our opening hours are 9 to 5."), "article-result"
@@ -390,17 +405,16 @@ def test_a_page_over_5_mb_gives_the_form_with_the_limit(client: TestClient, kind
     _refused(bigger, "bigger.html is 5.1 MB: larger than the 5 MB limit", status=413)
     # 50 MB: never kept (RequestLimits drops it), the form and the reason
     huge = _upload(client, kind, "huge.html", b"a" * (50 * MIB))
-    _refused(
-        huge, "the file is larger than the 5 MB limit for a page (save only the page itself)", status=413
-    )
+    _refused(huge, "the file or pasted text is larger than the 5 MB limit for a page", status=413)
     assert huge.headers.get("connection") != "close"  # read to the end: the connection is kept
     # a page at the limit is read and checked
     at_limit = _upload(
         client, kind, "limit.txt", b"Never stop baclofen suddenly. " + b"a" * (MAX_PAGE_BYTES - 30)
     )
     assert at_limit.status_code == 200, _text(at_limit)[:300]
-    # pasted text over Starlette's 1 MB part default is read too
-    long_text = "No prescription needed. " + "Buy now. " * (2 * MIB // 9)
+    # pasted text over Starlette's 1 MB part default, within the paste limit, is read too
+    long_text = "No prescription needed. " + "Buy now. " * ((MAX_PASTED_CHARS - 24) // 9)
+    assert len(long_text.encode()) > MIB
     assert _paste(client, kind, long_text).status_code == 200
 
 
@@ -448,7 +462,28 @@ def test_the_api_answers_the_same_json_as_the_cli(
     )
     assert pasted.status_code == 200 and pasted.json() == cli_article
     assert [c["verdict"] for c in cli_article["claims"]].count("contradicts") == 1
-    assert set(cli_article) == {"claims", "sources", "disclaimer"}
+    assert set(cli_article) == {"claims", "counts", "truncated", "sources", "disclaimer"}
+    assert cli_article["truncated"] is False
+    assert sum(cli_article["counts"].values()) == len(cli_article["claims"])
+
+
+def test_the_api_lists_at_most_100_claims_of_each_verdict_with_the_whole_counts(
+    client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = "Never stop baclofen suddenly. The maximum dose is 120 mg per day. " * 150
+    answer = client.post("/api/checks/article", json={"text": page}, headers={"x-csrf-token": _token(client)})
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["counts"] == {"agrees": 150, "contradicts": 150, "not_covered": 0}
+    assert data["truncated"] is True
+    verdicts = [c["verdict"] for c in data["claims"]]
+    assert verdicts.count("agrees") == 100 and verdicts.count("contradicts") == 100
+    # the CLI lists every claim, with the same counts
+    saved = tmp_path / "many.txt"
+    saved.write_text(page, encoding="utf-8")
+    cli = run_cli_json(capsys, "check-article", str(saved))
+    assert len(cli["claims"]) == 300 and cli["truncated"] is False and cli["counts"] == data["counts"]
+    assert cli["claims"][:2] == data["claims"][:2]
 
 
 def test_api_bad_input_is_json_with_the_field(client: TestClient) -> None:
@@ -476,9 +511,14 @@ def test_api_bad_input_is_json_with_the_field(client: TestClient) -> None:
     huge = client.post(url, files={"file": ("huge.html", b"a" * (50 * MIB), "text/html")}, headers=headers)
     assert huge.status_code == 413
     assert huge.json() == {
-        "detail": "file: the file is larger than the 5 MB limit for a page (save only the page itself)",
+        "detail": "file: the file or pasted text is larger than the 5 MB limit for a page (save or paste"
+        " only the page itself)",
         "field": "/file",
     }
+    # JSON carries pasted text only: its body over the limit is about the text
+    text = client.post(url, json={"text": "a" * (6 * MIB)}, headers=headers)
+    assert text.status_code == 413 and text.json()["field"] == "/text"
+    assert text.json()["detail"].startswith("text: the pasted text is larger than the 5 MB limit")
     no_token = client.post(url, json={"text": ROGUE_TEXT})
     assert no_token.status_code == 403
 

@@ -350,10 +350,29 @@ def _ordered(cautions: list[Caution]) -> tuple[Caution, ...]:
     return tuple(sorted(cautions, key=lambda c: (LEVELS.index(c.level), c.topic not in RECORD_FIRST)))
 
 
+# a row of the baclofen monograph's table that no label grades (source DOSEWISE only): its effect
+# ends with a remark saying so, which the comparison's own wording replaces
+_OWN_REMARK = re.compile(r"\s*\(a Dosewise caution[^)]*\)")
+
+
 def _baclofen_cautions(found: WithBaclofen | None) -> list[Caution]:
     if found is None:
         return []
     advice = found.advice.rstrip(".")
+    if set(found.sources) == {"DOSEWISE"}:  # not in the labels: not a graded interaction
+        effect = _OWN_REMARK.sub("", found.effect)
+        return [
+            Caution(
+                level="caution",
+                topic="baclofen",
+                text=f"Dosewise caution (not in the labels): with the baclofen you take, {effect}. {advice}.",
+                plain=(
+                    f"Dosewise caution (not in the medicine labels): with the baclofen you take, {effect}. "
+                    f"{advice}."
+                ),
+                sources=found.sources,
+            )
+        ]
     return [
         Caution(
             level=BACLOFEN_LEVELS[found.severity],

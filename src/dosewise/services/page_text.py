@@ -25,7 +25,10 @@ from typing import BinaryIO
 from dosewise.errors import InputError
 
 MAX_PAGE_BYTES = 5 * 1024 * 1024  # setting: a saved page larger than this is refused (5 MB)
-MAX_PASTED_CHARS = MAX_PAGE_BYTES  # setting: pasted text longer than this is refused
+# setting: pasted text longer than this is refused. A character is at most 4 bytes of UTF-8 (a
+# line break, counted once, is sent as CR LF): a paste within it always fits the body the check
+# routes take for a page (web/routes/checks.py), so it is checked and not dropped as too large
+MAX_PASTED_CHARS = MAX_PAGE_BYTES // 4
 STDIN = "-"
 
 # Content never shown: dropped. Not "head" (its end tag may be missing), and not svg, iframe or
@@ -265,11 +268,16 @@ def page_text_of_bytes(data: bytes, *, max_bytes: int = MAX_PAGE_BYTES, name: st
 
 def pasted_text(text: str, *, what: str = "the page", max_chars: int = MAX_PASTED_CHARS) -> str:
     """Pasted text, checked: refused (InputError, ``field="text"``) when empty, longer than
-    ``max_chars`` or holding a NUL character (nothing pasted is a binary file)."""
+    ``max_chars`` (a CR LF line break, as a browser sends it, counted as one) or holding a NUL
+    character (nothing pasted is a binary file)."""
     if not text.strip():
         raise InputError(f"paste the text of {what}", field="text")
-    if len(text) > max_chars:
-        raise InputError(f"the text is longer than {max_chars} characters: paste the page only", field="text")
+    if len(text) > max_chars and len(text) - text.count("\r\n") > max_chars:
+        raise InputError(
+            f"the pasted text is longer than {max_chars:,} characters (the limit for a page):"
+            " paste the page only",
+            field="text",
+        )
     if "\x00" in text:
         raise InputError("the text has a NUL character (\\u0000): paste the page's text only", field="text")
     return text

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from dosewise.domain.article_check import Verdict
 from dosewise.domain.pharmacy_check import PharmacyCheck
 from dosewise.errors import InputError
-from dosewise.exporters.article_json import article_to_dict
+from dosewise.exporters.article_json import CLAIMS_LISTED, article_to_dict
 from dosewise.exporters.pharmacy_json import LOOKS_NOTHING_UP, pharmacy_check_to_dict
 from dosewise.exporters.safety_json import NOT_A_REPLACEMENT
 from dosewise.services import articles, pharmacy_checks
@@ -46,7 +46,6 @@ KINDS: tuple[Kind, ...] = ("pharmacy", "article")
 # a page at the reader's limit, and the form around it (boundaries, the CSRF token, part headers)
 UPLOAD_BODY_BYTES = MAX_PAGE_BYTES + 64 * 1024
 NAME_CHARS = 80  # an uploaded file's name, as shown in a message
-CLAIMS_SHOWN = 100  # of each verdict on the page (a 5 MB page can hold thousands; the counts are whole)
 VERDICTS: dict[Verdict, str] = {
     "agrees": "Agrees",
     "contradicts": "Contradicts the label",
@@ -59,7 +58,7 @@ api_router = APIRouter(
     tags=["api"],
     responses={
         **api.router.responses,
-        413: {"description": "The page is larger than the 5 MB limit", "model": api.Problem},
+        413: {"description": "The file or pasted text is larger than the 5 MB limit", "model": api.Problem},
     },
 )
 
@@ -87,7 +86,19 @@ def _file_name(upload: UploadFile) -> str:
 
 
 def _too_large() -> InputError:
-    return too_large("the file", MAX_PAGE_BYTES)
+    """A form's body dropped as over the limit: a file, or text pasted beyond its limit (a paste
+    within MAX_PASTED_CHARS always fits the body)."""
+    error = too_large("the file or pasted text", MAX_PAGE_BYTES)
+    return InputError(str(error).replace("(save only", "(save or paste only"), field="file")
+
+
+def _text_too_large() -> InputError:
+    """A JSON body dropped as over the limit: it holds pasted text only."""
+    return InputError(
+        f"the pasted text is larger than the {MAX_PAGE_BYTES // (1024 * 1024)} MB limit for a page"
+        f" (at most {MAX_PASTED_CHARS:,} characters): paste the page only",
+        field="text",
+    )
 
 
 async def _read_fields(text: object, file: object) -> Submitted:
@@ -163,7 +174,7 @@ def _page(
         error_kind=kind if error is not None else None,
         max_mb=MAX_PAGE_BYTES // (1024 * 1024),
         verdicts=VERDICTS,
-        claims_shown=CLAIMS_SHOWN,
+        claims_shown=CLAIMS_LISTED,
     )
 
 
@@ -179,9 +190,9 @@ def _run(kind: Kind, submitted: Submitted) -> PharmacyCheck | articles.ArticleRe
 
 
 def _as_json(result: PharmacyCheck | articles.ArticleReport) -> dict[str, Any]:
-    """The CLI's --json."""
+    """The CLI's --json, with at most CLAIMS_LISTED claims of each verdict (the counts whole)."""
     if isinstance(result, articles.ArticleReport):
-        return article_to_dict(result)
+        return article_to_dict(result, claims_listed=CLAIMS_LISTED)
     return pharmacy_check_to_dict(result)
 
 
@@ -189,8 +200,7 @@ def _shown(result: PharmacyCheck | articles.ArticleReport) -> dict[str, Any]:
     """The CLI's JSON and what the page shows besides: the signs found, the counts."""
     data = _as_json(result)
     if isinstance(result, articles.ArticleReport):
-        counts = {verdict: result.check.count(verdict) for verdict in VERDICTS}
-        return {**data, "counts": counts, "total": len(result.check.claims)}
+        return {**data, "total": len(result.check.claims)}
     return {
         **data,
         "summary": result.summary,
@@ -277,9 +287,10 @@ UPLOAD_BODY = {
 async def _api_submitted(request: Request) -> Submitted:
     """JSON ``{"text": ...}``, or a multipart form with ``file`` (or ``text``); a JSON body that
     does not fit is a 422, as FastAPI answers for the other routes' bodies."""
-    if body_too_large(request) is not None:
-        return Submitted(error=_too_large(), too_large=True)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body_too_large(request) is not None:
+        error = _too_large() if kind == "multipart/form-data" else _text_too_large()
+        return Submitted(error=error, too_large=True)
     if kind == "multipart/form-data":
         return (await _form_submitted(request))[0]
     try:
@@ -297,7 +308,8 @@ ApiSubmitted = Annotated[Submitted, Depends(_api_submitted)]
 def _api_answer(kind: Kind, submitted: Submitted) -> Response:
     """The CLI's JSON; 413 for a page over the limit; an InputError (400) for other bad input."""
     if submitted.too_large and submitted.error is not None:
-        return JSONResponse({"detail": f"file: {submitted.error}", "field": "/file"}, status_code=413)
+        field = submitted.error.field or "file"
+        return JSONResponse({"detail": f"{field}: {submitted.error}", "field": f"/{field}"}, status_code=413)
     if submitted.error is not None:
         raise submitted.error
     return JSONResponse(_as_json(_run(kind, submitted)))
