@@ -21,6 +21,13 @@ rule included)::
     built = build_plan(PlanRequest(kind="titration", target_mg_day=30, start=date(2026, 12, 1),
                                    kidney=KidneyInput(crcl_ml_min=45)))
 
+Other treatments compared for a situation, and the page checks (issue 16)::
+
+    from dosewise import check_article_text, check_pharmacy_text, compare_treatments
+
+    compare_treatments(["tizanidine"], crcl_ml_min=20, medicines=["ciprofloxacin"])
+    check_pharmacy_text("MegaMeds: no prescription needed!").verdict  # "warning_signs"
+
 Names resolve on first use, so ``import dosewise`` stays cheap for the CLI.
 """
 
@@ -74,6 +81,13 @@ _EXPORTS = {
     "PlanRequest": "dosewise.services.plans",
     "KidneyInput": "dosewise.services.plans",
     "build_plan": "dosewise.services.plans",
+    "compare_treatments": "dosewise.services.alternatives",
+    "check_pharmacy_text": "dosewise.services.pharmacy_checks",
+    "check_pharmacy_file": "dosewise.services.pharmacy_checks",
+    "check_article_text": "dosewise.services.articles",
+    "check_article_file": "dosewise.services.articles",
+    "review_benefit": "dosewise.domain.benefit",
+    "build_dose_periods": "dosewise.domain.benefit",
 }
 __all__ = [
     "Conflict",
@@ -100,6 +114,7 @@ __all__ = [
     "build_calendar",
     "build_dose_events",
     "build_dose_menu",
+    "build_dose_periods",
     "build_pk_parameters",
     "build_plan",
     "build_population",
@@ -107,7 +122,12 @@ __all__ = [
     "build_titration",
     "calculate_creatinine_clearance",
     "calculate_steady_state",
+    "check_article_file",
+    "check_article_text",
     "check_interactions",
+    "check_pharmacy_file",
+    "check_pharmacy_text",
+    "compare_treatments",
     "estimate_egfr_ckd_epi_2021",
     "kidney_to_dict",
     "load_medicines",
@@ -115,12 +135,14 @@ __all__ = [
     "parse_clock_times",
     "parse_product_specs",
     "plan_to_dict",
+    "review_benefit",
     "simulate_levels",
     "summarize_population",
     "triage",
 ]
 
 if TYPE_CHECKING:
+    from dosewise.domain.benefit import build_dose_periods, review_benefit
     from dosewise.domain.findings import Finding
     from dosewise.domain.interactions import MedicineIndex, check_interactions
     from dosewise.domain.kidney import (
@@ -150,6 +172,9 @@ if TYPE_CHECKING:
     from dosewise.exporters.ical import build_calendar
     from dosewise.exporters.plan_json import kidney_to_dict, plan_to_dict
     from dosewise.monographs import load_medicines, load_monograph
+    from dosewise.services.alternatives import compare_treatments
+    from dosewise.services.articles import check_article_file, check_article_text
+    from dosewise.services.pharmacy_checks import check_pharmacy_file, check_pharmacy_text
     from dosewise.services.plans import KidneyInput, PlanRequest, build_plan
 
 

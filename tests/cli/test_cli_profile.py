@@ -64,3 +64,12 @@ def test_how_to_take_with_products_and_as_json(capsys) -> None:
     assert all(s["key"] and s["citation"] for s in data["sources"])
     code, _, err = run(capsys, "how-to-take", "--product", "tablet:13mg")
     assert code == 2 and err.startswith("dosewise: error:")
+
+
+def test_liver_disease_is_set_from_the_cli(capsys) -> None:
+    assert run(capsys, "diary", "init", "--name", "Sam", "--tz", "Europe/London")[0] == 0
+    assert run_json(capsys, "diary", "profile", "--json")["liver"] == "not_known"
+    assert run_json(capsys, "diary", "profile", "--liver", "moderate", "--json")["liver"] == "moderate"
+    assert run_json(capsys, "diary", "profile", "--liver", "not-known", "--json")["liver"] == "not_known"
+    code, _, err = run(capsys, "diary", "profile", "--liver", "a little")
+    assert code == 2 and "--liver" in err

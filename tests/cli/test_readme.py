@@ -11,6 +11,7 @@ import pytest
 from dosewise.cli.app import main
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
+SEEDS = Path(__file__).parents[1] / "data" / "seeds"
 TOUR = README[README.index("## CLI tour") : README.index("## Python API")]
 COMMANDS = [
     shlex.split(block.replace("\\\n", " "))
@@ -23,6 +24,9 @@ def test_readme_tour_runs_in_order(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DOSEWISE_DATABASE_URL", f"sqlite:///{tmp_path / 'diary.sqlite3'}")
     monkeypatch.setenv("DOSEWISE_NOW", "2026-11-20T07:30+00:00")  # when the README says it ran
+    # the saved pages the checks read: two of the seed pages the project started from
+    (tmp_path / "pharmacy-page.html").write_bytes((SEEDS / "001_707be3bd6e6d2ed7.txt").read_bytes())
+    (tmp_path / "article.html").write_bytes((SEEDS / "002_6babfae627dde4aa.txt").read_bytes())
     for argv in COMMANDS:
         with pytest.raises(SystemExit) as exit_info:
             main(argv[1:])
@@ -32,7 +36,7 @@ def test_readme_tour_runs_in_order(tmp_path, monkeypatch, capsys):
 def test_tour_has_the_commands():
     assert len(COMMANDS) >= 6
     expected = {"kidney", "plan", "taper", "maintain", "schedule", "interactions", "missed", "triage"}
-    expected |= {"simulate", "diary", "how-to-take"}
+    expected |= {"simulate", "diary", "how-to-take", "compare", "check-pharmacy", "check-article"}
     assert {argv[1] for argv in COMMANDS} == expected
 
 

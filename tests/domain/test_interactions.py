@@ -152,6 +152,21 @@ def test_nsaid_is_major_with_weak_kidneys(monograph, index):
     assert check_interactions(monograph, index, ["ibuprofen"], kidney=ok).findings[0].severity == "moderate"
 
 
+def test_a_clause_about_one_muscle_relaxant_is_said_of_that_one_only(monograph, index):
+    # baclofen.md section 6: other centrally acting muscle relaxants, moderate [CH, PMS]: "more
+    # sedation, weakness; tizanidine also lowers blood pressure"
+    for name in ("cyclobenzaprine", "methocarbamol", "carisoprodol", "Soma"):
+        (finding,) = check_interactions(monograph, index, [name]).findings
+        assert (finding.severity, finding.source) == ("moderate", "CH, PMS")
+        assert finding.effect == "more sedation and weakness", name
+    (tizanidine,) = check_interactions(monograph, index, ["Zanaflex"]).findings
+    assert (tizanidine.severity, tizanidine.source) == ("moderate", "CH, PMS")
+    assert tizanidine.effect == "more sedation and weakness; tizanidine also lowers blood pressure"
+    # the class named ("muscle relaxants"): the row as the reference words it
+    (some,) = check_interactions(monograph, index, ["muscle relaxants"]).findings
+    assert some.effect == "more sedation and weakness; tizanidine also lowers blood pressure"
+
+
 def test_two_sedating_medicines_are_a_combined_risk(monograph, index):
     report = check_interactions(monograph, index, ["oxycodone", "Xanax", "lisinopril"])
     assert [f.code for f in report.combined] == ["COMBINED_SEDATION"]

@@ -302,3 +302,27 @@ def second_page(browser: Browser, browser_context_args: dict[str, Any]) -> Itera
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+PHONE_375 = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
+
+
+def _phone_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
+    context = browser.new_context(**{**browser_context_args, **PHONE_375})
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
+    """A small phone (375 x 812, touch); a module may define its own ``phone`` (another size)."""
+    yield from _phone_page(browser, browser_context_args)
+
+
+@pytest.fixture
+def second_phone(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
+    """Another person's small phone (own cookies), e.g. the caregiver's."""
+    yield from _phone_page(browser, browser_context_args)

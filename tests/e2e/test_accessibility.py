@@ -153,6 +153,27 @@ def _ask(page: Page) -> None:
     expect(page.locator("#request-state")).to_contain_text("Open")
 
 
+def _pharmacy_check(page: Page) -> None:
+    form = page.get_by_role("form", name="Is this online pharmacy safe?")
+    form.get_by_label("or paste").fill("Cheapest Baclofen! No prescription needed. We ship worldwide.")
+    form.get_by_role("button", name="Check the pharmacy").click()
+    expect(page.get_by_role("heading", name="Result: warning signs found")).to_be_visible()
+
+
+def _article_check(page: Page) -> None:
+    form = page.get_by_role("form", name="Does this article agree with the label?")
+    form.get_by_label("or paste").fill(
+        "Your dose depends on your body weight. Never stop baclofen suddenly. Take it with lithium."
+    )
+    form.get_by_role("button", name="Check the article").click()
+    expect(page.get_by_role("heading", name="Contradicts the label (1)")).to_be_visible()
+
+
+def _check_mistake(page: Page) -> None:
+    page.get_by_role("button", name="Check the article").click()
+    expect(page.locator("#article-error")).to_contain_text("paste the text of the page or choose")
+
+
 def _open_report(page: Page) -> None:
     page.get_by_role("link", name="Open the report").click()
 
@@ -185,6 +206,7 @@ SCREENS = {
     "about-me-with-advice": Screen("patient", "/patients/{p}/profile", "About me", _about_me),
     "about-me-with-a-mistake": Screen("patient", "/patients/{p}/profile", "About me", _about_me_mistake),
     "how-to-take": Screen("patient", "/patients/{p}/how-to-take", "How to take baclofen"),
+    "other-treatments": Screen("patient", "/patients/{p}/alternatives?liver=mild", "Other treatments"),
     "clinician-about-me": Screen("clinician", "/patients/{p}/profile", "About Kim Axe"),
     "account": Screen("patient", "/account", "Account"),
     "clinic": Screen("clinician", "/clinic", "My patients"),
@@ -197,6 +219,10 @@ SCREENS = {
     "clinician-review-requests": Screen("clinician", "/patients/{p}/review-requests", "Review requests"),
     "join": Screen("caregiver", "/join", "Use an invitation code"),
     "patients-none-yet": Screen("caregiver", "/patients", "Whose diary?"),
+    "checks": Screen("caregiver", "/checks", "Check a pharmacy or article"),
+    "checks-pharmacy-result": Screen("patient", "/checks", "Check a pharmacy or article", _pharmacy_check),
+    "checks-article-result": Screen("clinician", "/checks", "Check a pharmacy or article", _article_check),
+    "checks-with-a-mistake": Screen("patient", "/checks", "Check a pharmacy or article", _check_mistake),
     "not-found": Screen("caregiver", "/patients/{p}/today", "Not found", status=404),
 }
 

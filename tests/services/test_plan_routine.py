@@ -130,6 +130,58 @@ def test_a_future_plan_takes_over_on_its_first_day(engine, patient):
     }
 
 
+def test_a_plan_saved_before_a_scheduled_one_begins_replaces_both(engine, patient):
+    """In force: A. Saved for next Monday: B. Before Monday, C replaces them: from C's first dose
+    only C's doses are due (A's are not left beside them), and B never begins."""
+    first = save(engine, patient, at(DAY, 7), target_mg_day=30)
+    monday = DAY + timedelta(days=6)
+    scheduled = save(engine, patient, at(DAY, 10), kind="maintenance", mg_day=15, start=monday)
+    wednesday = DAY + timedelta(days=1)
+    third = save(
+        engine,
+        patient,
+        at(DAY, 11),
+        kind="maintenance",
+        mg_day=30,
+        start=wednesday,
+        times="09:30,15:30,21:30",
+    )
+    for day in (
+        wednesday + timedelta(days=1),
+        wednesday + timedelta(days=2),
+        monday,
+        monday + timedelta(days=3),
+    ):
+        slots = doses.list_day(engine, patient_id=patient, day=day, now=at(DAY, 11))
+        assert [(s.plan_id, s.due_at.strftime("%H:%M"), s.dose_ug / 1000) for s in slots] == [
+            (third, "09:30", 10.0), (third, "15:30", 10.0), (third, "21:30", 10.0)
+        ], day  # fmt: skip
+    assert slot_count(engine, plan_id=scheduled) == 0
+    with unit_of_work(engine) as session:
+        replaced = session.get(PlanRow, first)
+        assert replaced.superseded_at == replaced.slots_until == datetime(2026, 12, 2, 9, 30)
+        assert session.get(PlanRow, scheduled).superseded_at == datetime(2026, 12, 2, 9, 30)
+    assert plans.keep_slots_ahead(engine, now=at(DAY + timedelta(days=70), 9)) > 0
+    late = doses.list_day(
+        engine, patient_id=patient, day=DAY + timedelta(days=69), now=at(DAY + timedelta(days=70), 9)
+    )
+    assert {s.plan_id for s in late} == {third}
+
+
+def test_a_change_while_a_plan_is_scheduled_takes_over_at_the_next_dose_of_either(engine, patient):
+    """With a plan scheduled for next week, a change saved at 15:30 for today at 09:00, 15:00 and
+    21:00 still takes over at the plan in force's next dose (20:00, cancelled): one evening dose,
+    as without the scheduled plan, never 20:00 and 21:00."""
+    save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    save(engine, patient, at(DAY, 9), kind="maintenance", mg_day=30, start=DAY + timedelta(days=6))
+    save(engine, patient, at(DAY, 15, 30), kind="maintenance", mg_day=30, times="09:00,15:00,21:00")
+    assert day_doses(engine, patient, DAY, at(DAY, 15, 30)) == [
+        ("08:00", 10.0),
+        ("14:00", 10.0),
+        ("21:00", 10.0),
+    ]
+
+
 def test_a_taper_ends_with_an_explicit_stop_and_no_later_doses(engine, patient):
     save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
     save(engine, patient, at(DAY, 7, 30), kind="taper", from_mg_day=30)

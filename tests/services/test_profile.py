@@ -31,6 +31,7 @@ def test_a_new_patient_has_no_country_and_no_conditions(engine, patient) -> None
         "pregnant": False,
         "breastfeeding": False,
         "epilepsy": False,
+        "liver": "not_known",  # nobody was asked (migration 0015)
     }
     assert profile.emergency.is_default and profile.emergency.number == "112"
     assert patients.condition_advice(engine, patient_id=patient) == ()
@@ -40,7 +41,9 @@ def test_setting_the_profile_changes_only_what_is_given_and_is_audited(engine, p
     saved = patients.set_patient_profile(
         engine, patient_id=patient, now=NOW, actor="user:7", country="gb", pregnant=True
     )
-    assert saved.as_dict() == {"country": "GB", "pregnant": True, "breastfeeding": False, "epilepsy": False}
+    assert saved.as_dict() == {
+        "country": "GB", "pregnant": True, "breastfeeding": False, "epilepsy": False, "liver": "not_known",
+    }  # fmt: skip
     assert saved.emergency.label == "999 (or 112)"
     again = patients.set_patient_profile(engine, patient_id=patient, now=NOW, actor="cli", epilepsy=True)
     assert again.country == "GB" and again.pregnant and again.epilepsy  # the rest kept
@@ -108,3 +111,25 @@ def test_how_to_take_lists_the_storage_of_the_products_asked_for() -> None:
     assert len(patients.how_to_take().storage) == len(guide.guidance.storage)  # none named: all
     with pytest.raises(InputError):
         patients.how_to_take(["tablet:13mg"])
+
+
+def test_liver_disease_is_kept_in_about_me_and_audited(engine, patient) -> None:
+    saved = patients.set_patient_profile(
+        engine, patient_id=patient, now=NOW, actor="user:7", liver="moderate"
+    )
+    assert (
+        saved.liver == "moderate" and patients.patient_profile(engine, patient_id=patient).liver == "moderate"
+    )
+    kept = patients.set_patient_profile(engine, patient_id=patient, now=NOW, actor="cli", pregnant=True)
+    assert kept.liver == "moderate"  # not given: unchanged
+    with pytest.raises(
+        InputError, match="liver disease must be one of none, mild, moderate, severe, not_known"
+    ):
+        patients.set_patient_profile(engine, patient_id=patient, now=NOW, actor="cli", liver="a bit")
+    assert patients.patient_profile(engine, patient_id=patient).as_dict()["liver"] == "moderate"
+    with read_only(engine) as session:
+        detail = session.scalars(
+            select(AuditRow.detail).where(AuditRow.entity == "patient_profile").order_by(AuditRow.id)
+        ).first()
+    change = json.loads(detail or "{}")
+    assert (change["before"]["liver"], change["after"]["liver"]) == ("not_known", "moderate")

@@ -158,3 +158,45 @@ def test_how_to_take_shows_every_topic_and_the_storage_of_the_patients_products(
     assert "Ozobax oral solution 5 mg/5 mL" in text and "Fleqsuvy" in text  # no plan yet: every product
     assert "https://nhs.uk/medicines/baclofen/how-and-when-to-take-baclofen" in text
     assert caregiver.get(f"/patients/{pid}/how-to-take").status_code == 200
+
+
+def test_liver_disease_is_kept_in_about_me_and_read_by_other_treatments(people: dict[str, Any]) -> None:
+    patient, caregiver, clinician, pid = (
+        people["patient"],
+        people["caregiver"],
+        people["clinician"],
+        people["id"],
+    )
+    page = patient.get(f"/patients/{pid}/profile")
+    assert '<option value="not_known" selected>Not known</option>' in page.text  # nobody was asked yet
+    assert _save(patient, pid, country="GB", liver="mild").status_code == 303
+    assert patient.get(f"/api/patients/{pid}/profile").json()["liver"] == "mild"
+    compared = patient.get(f"/api/patients/{pid}/alternatives", params={"drug": "dantrolene"}).json()
+    assert (compared["situation"]["liver"], compared["situation"]["liver_from"]) == ("mild", "about_me")
+    assert [c["level"] for c in compared["drugs"][0]["cautions"] if c["topic"] == "liver"] == [
+        "contraindicated"
+    ]
+    bad = _save(patient, pid, country="GB", liver="a little")
+    assert bad.status_code == 400 and 'aria-describedby="error-liver"' in bad.text
+    assert patient.get(f"/api/patients/{pid}/profile").json()["liver"] == "mild"  # nothing saved
+    # the clinician may change it (the API, like every About me fact); the caregiver sees it only
+    token = page_token(clinician, "/join")
+    changed = clinician.put(
+        f"/api/patients/{pid}/profile", json={"liver": "none"}, headers={"x-csrf-token": token}
+    )
+    assert (
+        changed.status_code == 200 and changed.json()["liver"] == "none" and changed.json()["country"] == "GB"
+    )
+    assert (
+        clinician.put(
+            f"/api/patients/{pid}/profile", json={"liver": "awful"}, headers={"x-csrf-token": token}
+        ).status_code
+        == 422
+    )
+    shown = caregiver.get(f"/patients/{pid}/profile").text
+    assert "<dt>Liver disease</dt><dd>No liver disease</dd>" in shown
+    care_token = page_token(caregiver, "/join")
+    refused = caregiver.put(
+        f"/api/patients/{pid}/profile", json={"liver": "severe"}, headers={"x-csrf-token": care_token}
+    )
+    assert refused.status_code == 403

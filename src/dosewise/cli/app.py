@@ -20,7 +20,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from dosewise.cli import admin, diary, guidance, plans, safety, simulate, worker
+from dosewise.cli import (
+    admin,
+    articles,
+    compare,
+    diary,
+    guidance,
+    pharmacy,
+    plans,
+    safety,
+    simulate,
+    worker,
+)
 from dosewise.cli.settings import Settings, build_settings
 from dosewise.errors import DosewiseError, InputError, SafetyRefusal
 
@@ -32,6 +43,8 @@ EXIT_SAFETY = 3
 FLAG_OF_FIELD: dict[str, str | None] = {
     "age_years": "--age",
     "crcl_ml_min": "--crcl",
+    "drugs": None,
+    "file": None,
     "first_day": "--from",
     "kidney_way": None,
     "last_day": "--to",
@@ -62,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Decision support: agree every plan with the prescriber.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (plans, safety, diary, guidance, simulate, worker, admin):
+    modules = (plans, safety, diary, guidance, compare, pharmacy, articles, simulate, worker, admin)
+    for module in modules:
         module.add_commands(commands)
     return parser
 

@@ -131,8 +131,7 @@ def add_commands(commands: Any) -> None:
         "pregnancy, breastfeeding and epilepsy show their own advice with the plan, today and the report.",
     )  # fmt: skip
     profile.add_argument("--country", help="ISO 3166-1 alpha-2 code, e.g. GB, US, DE ('none' clears it)")
-    for condition in ("pregnant", "breastfeeding", "epilepsy"):
-        profile.add_argument(f"--{condition}", choices=YES_NO, help=f"{condition}: yes or no")
+    _add_conditions(profile)
     add_json(profile)
     feel = add_command(
         actions, "triage", help="how do I feel? triage with your diary's context (kept in the diary)"
@@ -173,6 +172,15 @@ def _add_supply_commands(actions: Any) -> None:
     add_json(log)
 
 
+def _add_conditions(profile: Any) -> None:
+    """About me's conditions: --pregnant, --breastfeeding, --epilepsy, --liver."""
+    for condition in ("pregnant", "breastfeeding", "epilepsy"):
+        profile.add_argument(f"--{condition}", choices=YES_NO, help=f"{condition}: yes or no")
+    profile.add_argument(
+        "--liver", choices=("none", "mild", "moderate", "severe", "not-known"), help="liver disease"
+    )  # About me's answers (domain.alternatives.LIVER_RECORD, not_known written not-known)
+
+
 def _add_correction_commands(actions: Any) -> None:
     """diary missed | correct: what to do about a dose, and correcting its record."""
     missed = add_command(
@@ -204,11 +212,21 @@ def _add_correction_commands(actions: Any) -> None:
 
 
 def _add_io_commands(actions: Any) -> None:
-    """diary adherence | report | export | import | backup | restore."""
+    """diary adherence | benefit | report | export | import | backup | restore."""
     adherence = add_command(actions, "adherence", help="doses taken on time, late, skipped and missed")
     _add_range(adherence)
     adherence.add_argument("--by", choices=("day", "step"), default="step", help="rows per day or per step")
     add_json(adherence)
+    benefit = add_command(
+        actions, "benefit", help="is baclofen working? the benefit review (it never changes a plan)",
+        description="The scores at a stable dose against those before titration (baclofen.md section 10): "
+        "a flag when there is no clear benefit after the trial, and whether side effects rose with each "
+        "step. The same review as the report and GET /api/patients/{id}/benefit.",
+    )  # fmt: skip
+    benefit.add_argument(
+        "--patient", type=int, help="the patient's number in the database (default: the diary's own patient)"
+    )
+    add_json(benefit)
     report = add_command(actions, "report", help="the report for the prescriber (HTML or PDF, with charts)")
     report.add_argument("output", help="the file to write: .html or .pdf")
     report.add_argument(
@@ -283,6 +301,7 @@ def run_diary(args: argparse.Namespace, settings: Settings) -> None:
                 "profile": _profile,
                 "supply": _supply,
                 "adherence": _adherence,
+                "benefit": _benefit,
                 "report": _report,
                 "export": _export,
             }[action](engine, args, patient, now, settings)
@@ -577,7 +596,7 @@ def _profile(
     def flag(value: str | None) -> bool | None:
         return None if value is None else value == "yes"
 
-    changes = (args.country, args.pregnant, args.breastfeeding, args.epilepsy)
+    changes = (args.country, args.pregnant, args.breastfeeding, args.epilepsy, args.liver)
     if any(value is not None for value in changes):
         country = args.country
         profile = patients.set_patient_profile(
@@ -591,6 +610,7 @@ def _profile(
             pregnant=flag(args.pregnant),
             breastfeeding=flag(args.breastfeeding),
             epilepsy=flag(args.epilepsy),
+            liver=None if args.liver is None else args.liver.replace("-", "_"),
         )
     else:
         profile = patients.patient_profile(engine, patient_id=patient)
@@ -784,6 +804,78 @@ def _adherence(
         f"On time: within {result.on_time_window_h:g} h of the due time (a Dosewise default). "
         "An unrecorded dose counts as missed once the missed-dose advice says to skip it [NHS]."
     )
+
+
+def _benefit(
+    engine: Engine, args: argparse.Namespace, patient: int, now: datetime, settings: Settings
+) -> None:
+    from dosewise.exporters.benefit_json import benefit_to_dict
+    from dosewise.services.benefit import review_patient_benefit
+
+    if args.patient is not None and args.patient < 1:
+        raise InputError("give the patient's number (1 or more)", field="patient")
+    chosen = patient if args.patient is None else args.patient
+    data = benefit_to_dict(review_patient_benefit(engine, patient_id=chosen, now=now))
+    if args.as_json:
+        print_json(data)
+        return
+    print("\n".join(benefit_lines(data)))
+
+
+# a key of the review not in the monograph's source list: its citation as baclofen.md gives it
+BENEFIT_CITATIONS = {"PSFS": "Penn Spasm Frequency Scale (Penn et al. 1989; NINDS common data elements)"}
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def benefit_lines(data: dict[str, Any]) -> list[str]:
+    """The benefit review (``benefit_to_dict``'s data) as text: the message (FLAG first when
+    flagged), the numbers, the side effects per step, the rule, its settings and its sources."""
+    from dosewise.monographs import DEFAULT_DRUG, load_monograph
+
+    title = data["status"].replace("_", " ")
+    lines = [f"Benefit review (baclofen.md section 10) on {data['today']}: {title}"]
+    lines.append(("FLAG: " if data["flag"] else "") + data["message"])
+    lines += [f"  - {reason}" for reason in data["reasons"]]
+    if data["stable_daily_mg"] is not None:
+        weeks = data["weeks_at_stable_dose"]
+        start = data["titration_start"]
+        lines.append(
+            f"Stable dose: {data['stable_daily_mg']:g} mg/day since {data['stable_since']}"
+            + (f" ({weeks} week{'s' if weeks != 1 else ''})" if weeks is not None else "")
+            + (f"; titration from {start}" if start else "")
+        )
+    windows = [("Before titration", data["baseline"]), ("Now", data["current"])]
+    if any(window is not None for _, window in windows):
+        lines.append(f"{'Scores (means)':<44} {'entries':>7} {'Penn 0-4':>8} {'stiffness 0-10':>14}")
+        for name, window in windows:
+            if window is None:
+                continue
+            label = f"{name} ({window['first_day']} to {window['last_day']})"
+            lines.append(
+                f"{label:<44} {window['entries']:>7} {_score(window['penn_frequency']):>8} "
+                f"{_score(window['stiffness_nrs']):>14}"
+            )
+        change = data["change"]
+        if change["penn_frequency"] is not None or change["stiffness_nrs"] is not None:
+            penn, stiffness = change["penn_frequency"], change["stiffness_nrs"]
+            lines.append(
+                f"{'Change':<44} {'':>7} {'-' if penn is None else f'{penn:+.1f}':>8} "
+                f"{'-' if stiffness is None else f'{stiffness:+.1f}':>14}"
+            )
+    trend = data["side_effects"]
+    if trend is not None:
+        lines.append(("FLAG: " if trend["rising"] else "") + f"Side effects: {trend['message']}")
+    lines.append(f"Rule: {data['rule']}")
+    lines.append("Settings:")
+    lines += [f"  - {setting}" for setting in data["settings"]]
+    citations = {**BENEFIT_CITATIONS, **load_monograph(DEFAULT_DRUG).sources}
+    lines.append("Sources:")
+    lines += [f"  [{key}] {citations.get(key, '')}".rstrip() for key in data["sources"]]
+    lines.append("This review informs the clinician; it never changes the plan.")
+    return lines
 
 
 def _report(

@@ -623,7 +623,8 @@ def _finding(
     in_some_forms: bool = False,
 ) -> InteractionFinding:
     severity: InteractionSeverity = rule.severity
-    effect = rule.effect
+    said = {rule.effect_of_medicine(m.name, m.drug_class) for m in members}
+    effect = said.pop() if match.kind != "class" and len(said) == 1 else rule.effect
     threshold = rule.major_below_crcl_ml_min
     if (
         threshold is not None

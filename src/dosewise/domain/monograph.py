@@ -11,7 +11,7 @@ time, and real objects are cheaper to read than strings to evaluate (CLI start-u
 
 import itertools
 import re
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from fractions import Fraction
 from typing import Literal
 
@@ -268,7 +268,11 @@ InteractionSeverity = Literal["major", "moderate", "minor"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionRule:
-    """How baclofen interacts with medicines of ``classes`` (keys of medicines.toml)."""
+    """How baclofen interacts with medicines of ``classes`` (keys of medicines.toml).
+
+    ``effect`` is the row as the reference words it (it may name one member: "tizanidine also
+    lowers blood pressure"); ``effect_of`` says the effect of one named medicine, by its name or,
+    for the others, its class key, so that no medicine is told of another's effect."""
 
     classes: tuple[str, ...]
     severity: InteractionSeverity
@@ -277,6 +281,11 @@ class InteractionRule:
     source: str
     sedating: bool
     major_below_crcl_ml_min: float | None = None
+    effect_of: dict[str, str] = field(default_factory=dict)
+
+    def effect_of_medicine(self, name: str, drug_class: str) -> str:
+        """The effect said of the medicine ``name`` (of ``drug_class``)."""
+        return self.effect_of.get(name) or self.effect_of.get(drug_class) or self.effect
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -324,6 +333,7 @@ class Symptom:
     overdose_sign: bool = False  # with taking too much: an emergency (section 10)
     sedation: bool = False  # urgent with a medicine whose interaction is major (opioids, benzodiazepines)
     with_levodopa: bool = False  # named beside levodopa (confusion, hallucinations, agitation [PMS])
+    common_in_label: bool = False  # the label lists it among common effects, whatever its triage kind
     source: str = ""  # where the rule for this symptom comes from, when not the [triage] sources
     note: str = ""  # what to do, shown with the reason
 

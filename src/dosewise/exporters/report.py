@@ -15,6 +15,8 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from dosewise.domain.adherence import Adherence, Slot, Tally
+from dosewise.domain.alternatives import Caution, Comparison
+from dosewise.domain.benefit import BenefitReview
 from dosewise.domain.guidance import ConditionAdvice
 from dosewise.domain.interactions import InteractionReport
 from dosewise.domain.plan import Plan
@@ -183,6 +185,95 @@ class RangeSummary:
         return sum(row.entries for row in self.months)
 
 
+RECORD_TOPICS = ("kidney", "liver", "pregnancy", "medicine")  # the cautions the record brings, a row each
+# "with the baclofen you take" is said once for all treatments (ReportAlternatives.with_baclofen):
+# the same for every patient on baclofen, a line each would double the section's length
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportAlternatives:
+    """Other treatments compared from the record at the time of the report (issue 16): the
+    label's wording, levels and the source keys of alternatives.md, never a proposal to switch."""
+
+    comparison: Comparison
+    # (key, citation) cited: alternatives.md's, and the baclofen monograph's ("with the baclofen")
+    sources: tuple[tuple[str, str], ...]
+    unrecognised_medicines: tuple[str, ...]  # medicines of the record not recognised: not considered
+    medicines: tuple[str, ...]  # the medicines considered, as read ("Cipro (ciprofloxacin)")
+    liver_label: str  # About me's answer, as people read it
+    disclaimer: str
+
+    def record_cautions(self, cautions: Sequence[Caution]) -> list[Caution]:
+        """The cautions this record brings (kidney, liver, pregnancy, medicines, the baclofen
+        taken); the ones shown to everyone (boxed warnings, withdrawal) are in the API and
+        ``dosewise compare``, and the labelled use is said with each treatment."""
+        return [c for c in cautions if c.topic in RECORD_TOPICS and not _pregnancy_not_covered(c)]
+
+    def by_category(self) -> list[tuple[str, list[tuple[str, tuple[str, ...]]]]]:
+        """What each treatment is labelled for, grouped: (category words, [(name, its keys)])."""
+        groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for item in self.comparison.drugs:
+            drug = item.drug
+            groups.setdefault(CATEGORY_WORDS[drug.category], []).append(
+                (drug.name, drug.labelled_for.sources)
+            )
+        return list(groups.items())
+
+    def with_baclofen(self) -> list[tuple[str, list[tuple[tuple[str, ...], list[str]]]]]:
+        """The baclofen interaction table's grade for each treatment, grouped: [(level, [(source
+        keys, [names])])], most serious level first, in the reference's order within."""
+        levels: dict[str, dict[tuple[str, ...], list[str]]] = {}
+        for item in self.comparison.drugs:
+            for caution in item.cautions:
+                if caution.topic == "baclofen":
+                    by_sources = levels.setdefault(caution.level, {})
+                    by_sources.setdefault(caution.sources, []).append(item.drug.name)
+        order = ("contraindicated", "warning", "caution", "info")
+        return [(level, list(levels[level].items())) for level in order if level in levels]
+
+    @property
+    def nothing_for(self) -> list[str]:
+        """The treatments this record brings nothing for (no row in the table)."""
+        return [item.drug.name for item in self.comparison.drugs if not self.record_cautions(item.cautions)]
+
+    @property
+    def pregnancy_not_covered(self) -> list[str]:
+        """The treatments the reference has no pregnancy information for, when the patient is
+        pregnant (said once for all of them rather than once per treatment)."""
+        return [
+            item.drug.name
+            for item in self.comparison.drugs
+            if any(map(_pregnancy_not_covered, item.cautions))
+        ]
+
+    def cited(self) -> list[tuple[str, str]]:
+        """(key, citation) of what the section shows, first mention first."""
+        keys: dict[str, None] = {}
+        for item in self.comparison.drugs:
+            drug = item.drug
+            for fact in (drug.labelled_for, drug.start, drug.max_daily):
+                keys.update(dict.fromkeys(fact.sources))
+            for caution in self.record_cautions(item.cautions):
+                keys.update(dict.fromkeys(caution.sources))
+        for _, groups in self.with_baclofen():
+            for sources, _names in groups:
+                keys.update(dict.fromkeys(sources))
+        citations = dict(self.sources)
+        return [(key, citations[key]) for key in keys if key in citations]
+
+
+def _pregnancy_not_covered(caution: Caution) -> bool:
+    return caution.topic == "pregnancy" and not caution.sources and caution.unconfirmed
+
+
+CATEGORY_WORDS = {
+    "spasticity": "labelled for spasticity",
+    "spasticity_and_msk_spasm": "labelled for spasticity and local muscle spasm",
+    "off_label_spasticity": "not labelled for spasticity (off-label use)",
+    "short_term_msk_spasm": "not labelled for spasticity: acute muscle spasm only, 2-3 weeks",
+}  # the table "Short-term MSK spasm only vs spasticity" of alternatives.md
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportData:
     patient_name: str
@@ -220,6 +311,11 @@ class ReportData:
     # a range longer than two years: its months before the last 12 (first_day is then the first
     # day of the detailed part, and summary.first_day the first day of the whole range)
     summary: RangeSummary | None = None
+    # the benefit review at the time of the report (baclofen.md section 10; issue 16): None when
+    # not gathered. Always of "now", whatever the range: it is about the dose in force.
+    benefit: BenefitReview | None = None
+    # other treatments compared from the record now (issue 16); None when not gathered
+    alternatives: ReportAlternatives | None = None
 
     @property
     def range_total(self) -> Tally:
@@ -453,21 +549,29 @@ def symptom_chart_svg(
                     markersize=marker, linewidth=1.2, label=f"spasticity 0-10 ({mean})")  # fmt: skip
         scores.plot([p.day for p in scored], [p.penn_frequency for p in scored], color="#31a354", marker="s",
                     markersize=marker, linewidth=1.2, label=f"Penn spasm frequency 0-4 ({mean})")  # fmt: skip
-        scores.set_ylim(0, 13)
-        scores.set_yticks(range(0, 11, 2))
-        scores.set_ylabel("score")
-        scores.set_zorder(doses.get_zorder() + 1)
-        scores.patch.set_visible(False)
-        handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
-        labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
-        scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=2, framealpha=0.9)
-        scores.set_title(title, fontsize=10)
-        scores.grid(alpha=0.3)
-        _date_axis(scores, None)
-        figure.tight_layout()
-        return _svg(figure)
+        return _finish_scores_chart(figure, scores, doses, title, top=13, legend_columns=2)
     finally:
         pyplot.close(figure)
+
+
+def _finish_scores_chart(
+    figure: Any, scores: Any, doses: Any, title: str, *, top: float, legend_columns: int
+) -> str:
+    """The scores' axis (0-10 ticks, room above up to ``top`` for the legend) drawn over the
+    doses' twin axis, one legend for both, the title and the date axis: the SVG."""
+    scores.set_ylim(0, top)
+    scores.set_yticks(range(0, 11, 2))
+    scores.set_ylabel("score")
+    scores.set_zorder(doses.get_zorder() + 1)
+    scores.patch.set_visible(False)
+    handles = [*scores.get_legend_handles_labels()[0], *doses.get_legend_handles_labels()[0]]
+    labels = [*scores.get_legend_handles_labels()[1], *doses.get_legend_handles_labels()[1]]
+    scores.legend(handles, labels, loc="upper left", fontsize=7, ncol=legend_columns, framealpha=0.9)
+    scores.set_title(title, fontsize=10)
+    scores.grid(alpha=0.3)
+    _date_axis(scores, None)
+    figure.tight_layout()
+    return _svg(figure)
 
 
 def _date_axis(axes: Any, zone: Any) -> None:
@@ -477,6 +581,43 @@ def _date_axis(axes: Any, zone: Any) -> None:
     locator = dates.AutoDateLocator(tz=zone, maxticks=10)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz=zone))  # type: ignore[no-untyped-call]
+
+
+def benefit_chart_svg(review: BenefitReview, title: str) -> str | None:
+    """The review's comparison: the daily dose the plans gave (right axis, a step line) from the
+    baseline's first day to the review, and the mean scores of the baseline and of the current
+    window (left axis, a segment over each window), so the change is read against the dose;
+    None without baseline scores."""
+    if review.baseline is None or not review.baseline.entries or review.stable_since is None:
+        return None  # nothing to compare (the symptoms chart already draws the dose)
+    first = review.baseline.first_day
+    last = review.today
+    points: list[tuple[date, float]] = []
+    for period in review.periods:
+        if (period.last_day is not None and period.last_day < first) or period.first_day > last:
+            continue
+        points.append((max(first, period.first_day), ug_to_mg(period.daily_ug)))
+    if not points:
+        return None
+    points.append((last + timedelta(days=1), points[-1][1]))
+    pyplot = _pyplot()
+    figure, scores = pyplot.subplots(figsize=(7.2, 3.0), dpi=100)
+    try:
+        doses = scores.twinx()
+        doses.step([p[0] for p in points], [p[1] for p in points], where="post", color="#08519c",
+                   linewidth=1.2, label="dose planned (mg/day)")  # fmt: skip
+        doses.set_ylabel("baclofen (mg/day)")
+        doses.set_ylim(0, max(1.0, *(p[1] for p in points)) * 1.45)  # the legend's row above the line
+        windows = [w for w in (review.baseline, review.current) if w is not None and w.entries]
+        for number, window in enumerate(windows):
+            span = [window.first_day, window.last_day + timedelta(days=1)]
+            scores.plot(span, [window.stiffness_nrs] * 2, color="#a50f15", linewidth=3,
+                        label="stiffness 0-10 (mean)" if number == 0 else None)  # fmt: skip
+            scores.plot(span, [window.penn_frequency] * 2, color="#31a354", linewidth=3, linestyle="--",
+                        label="Penn spasm frequency 0-4 (mean)" if number == 0 else None)  # fmt: skip
+        return _finish_scores_chart(figure, scores, doses, title, top=14, legend_columns=3)
+    finally:
+        pyplot.close(figure)
 
 
 def levels_chart_svg(levels: LevelSeries, title: str) -> str:
@@ -557,11 +698,18 @@ def render_report_html(data: ReportData) -> str:
         if data.summary is not None
         else None
     )
+    benefit_svg = (
+        benefit_chart_svg(data.benefit, "Benefit review: scores before titration and now, against the dose")
+        if data.benefit is not None
+        else None
+    )
     return (
         _environment()
         .get_template("report.html.j2")
         .render(
             data=data,
+            benefit=data.benefit,
+            benefit_svg=Markup(benefit_svg) if benefit_svg else None,  # noqa: S704 (matplotlib's own SVG)
             summary=data.summary,
             summary_svg=Markup(summary_svg) if summary_svg else None,  # noqa: S704 (matplotlib's own SVG)
             range_first=data.summary.first_day if data.summary is not None else data.first_day,

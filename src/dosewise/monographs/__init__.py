@@ -24,6 +24,7 @@ from dosewise.domain.monograph import Monograph
 from dosewise.errors import InputError
 
 if TYPE_CHECKING:
+    from dosewise.domain.alternatives import AlternativesReference
     from dosewise.domain.emergency import EmergencyDirectory
     from dosewise.domain.guidance import Guidance
     from dosewise.domain.medicines import MedicineVocabulary
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REFERENCE_FILES",
     "available_drugs",
+    "load_alternatives",
     "load_emergency_numbers",
     "load_guidance",
     "load_medicines",
@@ -42,8 +44,9 @@ _Record = TypeVar("_Record")
 _VOCABULARY = "medicines"  # the vocabulary of other medicines, not a drug monograph
 _EMERGENCY = "emergency_numbers"
 _GUIDANCE = "guidance"
+_ALTERNATIVES = "alternatives"  # other treatments compared (dosewise compare)
 # The *.toml files here that are reference data, not drug monographs.
-REFERENCE_FILES: frozenset[str] = frozenset({_VOCABULARY, _EMERGENCY, _GUIDANCE})
+REFERENCE_FILES: frozenset[str] = frozenset({_VOCABULARY, _EMERGENCY, _GUIDANCE, _ALTERNATIVES})
 _FOLDER = os.path.dirname(__file__)  # the monographs ship inside the package
 
 
@@ -99,6 +102,14 @@ def load_guidance(drug: str = "baclofen") -> Guidance:
     if guidance.drug != drug.strip().lower():
         raise InputError(f"Dosewise has patient guidance for {guidance.drug} only, not {drug!r}")
     return guidance
+
+
+@cache
+def load_alternatives() -> AlternativesReference:
+    """The other treatments for spasticity and muscle spasm, with sources (alternatives.toml)."""
+    from dosewise.domain.alternatives import AlternativesReference
+
+    return _parse(_read(_ALTERNATIVES), AlternativesReference, f"{_ALTERNATIVES}.toml")
 
 
 def _read(name: str) -> str:

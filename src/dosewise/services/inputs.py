@@ -392,6 +392,11 @@ class ProfileInput(InputModel):
     pregnant: bool | None = Field(default=None, title="pregnant")
     breastfeeding: bool | None = Field(default=None, title="breastfeeding")
     epilepsy: bool | None = Field(default=None, title="epilepsy")
+    liver: Literal["none", "mild", "moderate", "severe", "not_known"] | None = Field(
+        default=None,
+        title="liver disease",
+        description="none, mild, moderate, severe or not_known (read by the comparison of other treatments)",
+    )
 
 
 class NotificationPreferencesInput(InputModel):

@@ -95,6 +95,9 @@ class PatientProfile:
     breastfeeding: bool
     epilepsy: bool
     emergency: EmergencyNumber
+    # liver disease (migration 0015): none, mild, moderate, severe or not_known (the comparison
+    # of other treatments reads it; domain.alternatives.LIVER_RECORD)
+    liver: str = "not_known"
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as the API and `--json` give it (the audit trail's before and after too)."""
@@ -103,6 +106,7 @@ class PatientProfile:
             "pregnant": self.pregnant,
             "breastfeeding": self.breastfeeding,
             "epilepsy": self.epilepsy,
+            "liver": self.liver,
         }
 
 
@@ -129,6 +133,7 @@ def _profile(patient: PatientRow) -> PatientProfile:
         breastfeeding=bool(patient.breastfeeding),
         epilepsy=bool(patient.epilepsy),
         emergency=emergency_number_of(patient.country),
+        liver=patient.liver_disease,
     )
 
 
@@ -170,11 +175,14 @@ def set_patient_profile(
     pregnant: bool | None = None,
     breastfeeding: bool | None = None,
     epilepsy: bool | None = None,
+    liver: str | None = None,
 ) -> PatientProfile:
     """Change About me: each value given replaces the stored one (``KEEP``/None: unchanged;
-    ``country=None``: no country). A change is audited with the profile before and after.
-    Who may do it is the interface's check (the ``profile`` capability)."""
+    ``country=None``: no country; ``liver``: one of ``LIVER_RECORD``). A change is audited with
+    the profile before and after. Who may do it is the interface's check (``profile``)."""
     code = country if isinstance(country, Keep) else check_country(country)
+    if liver is not None:
+        check_liver(liver)
     with unit_of_work(engine) as session:
         patient = session.get(PatientRow, patient_id)
         if patient is None:
@@ -185,6 +193,8 @@ def set_patient_profile(
         for name, value in (("pregnant", pregnant), ("breastfeeding", breastfeeding), ("epilepsy", epilepsy)):
             if value is not None:
                 setattr(patient, name, value)
+        if liver is not None:
+            patient.liver_disease = liver
         profile = _profile(patient)
         after = profile.as_dict()
         if after != before:
@@ -193,6 +203,26 @@ def set_patient_profile(
                 {"before": before, "after": after},
             )  # fmt: skip
         return profile
+
+
+LIVER_LABELS = (
+    ("not_known", "Not known"),
+    ("none", "No liver disease"),
+    ("mild", "Mild liver disease"),
+    ("moderate", "Moderate liver disease"),
+    ("severe", "Severe liver disease"),
+)  # About me's answers, as people read them (the values of domain.alternatives.LIVER_RECORD)
+
+
+def check_liver(liver: str) -> str:
+    """About me's liver answer; InputError names the answers."""
+    from dosewise.domain.alternatives import LIVER_RECORD
+
+    if liver not in LIVER_RECORD:
+        raise InputError(
+            f"liver disease must be one of {', '.join(LIVER_RECORD)}, got {liver!r}", field="liver"
+        )
+    return liver
 
 
 def condition_advice(engine: Engine, *, patient_id: int) -> tuple[ConditionAdvice, ...]:

@@ -454,7 +454,8 @@ def _plan_change(
             .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
             .where(
                 PlanRow.patient_id == patient_id,
-                PlanRow.superseded_at.is_(None),
+                # the plan in force, even when a plan scheduled for a later day is to end it
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > to_utc(local_now)),
                 DoseSlotRow.due_at >= to_utc(local_now),
                 ~select(DoseEventRow.id).where(DoseEventRow.slot_id == DoseSlotRow.id).exists(),
             )
@@ -578,7 +579,7 @@ def start_plan(
     ``answers_request``: the review request this plan answers: closed with the plan in this
     transaction, and the plan's message to the patient says so.
     """
-    from sqlalchemy import delete, exists, select
+    from sqlalchemy import delete, exists, or_, select
 
     from dosewise.services.audit import audit
     from dosewise.services.clock import to_utc
@@ -598,8 +599,13 @@ def start_plan(
         if change.needs_confirmation and confirmed is None:
             raise RiseNeedsConfirmation(change.rise_message())
         moment = to_utc(change.takes_over)
+        # Every plan not yet ended by then: the one in force (even when a plan scheduled for a
+        # later day was to end it) and a scheduled one (it never begins).
         current = session.scalars(
-            select(PlanRow).where(PlanRow.patient_id == patient_id, PlanRow.superseded_at.is_(None))
+            select(PlanRow).where(
+                PlanRow.patient_id == patient_id,
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > moment),
+            )
         ).all()
         for old in current:
             old.superseded_at = moment

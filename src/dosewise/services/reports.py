@@ -26,6 +26,7 @@ from dosewise.exporters.report import (
     LevelSeries,
     PeriodRow,
     RangeSummary,
+    ReportAlternatives,
     ReportData,
     ReportNote,
     ReportPlan,
@@ -163,6 +164,11 @@ def gather_report(
     keys = _source_keys(plans, symptoms, interactions, level_series, safety_checks)
     if supply is not None:
         keys = list(dict.fromkeys([*keys, *supply["sources"]]))
+    from dosewise.services.benefit import review_patient_benefit
+
+    benefit = review_patient_benefit(engine, patient_id=patient_id, now=now)
+    keys = list(dict.fromkeys([*keys, *benefit.sources]))
+    alternatives = _alternatives(engine, patient_id, now)
     guidance = patient_guidance()
     conditions = guidance.advice_for(**{name: bool(value) for name, value in flags.items()})
     return ReportData(
@@ -200,6 +206,26 @@ def gather_report(
         supply=supply,
         reviews=reviews,
         summary=summary,
+        benefit=benefit,
+        alternatives=alternatives,
+    )
+
+
+def _alternatives(engine: Engine, patient_id: int, now: datetime) -> ReportAlternatives:
+    """Other treatments compared from the record now (About me's liver answer, never a "what
+    if"), with the alternatives.md sources the section cites."""
+    from dosewise.services.alternatives import compare_for_patient
+    from dosewise.services.patients import LIVER_LABELS
+
+    result = compare_for_patient(engine, patient_id=patient_id, now=now)
+    comparison, reference = result.comparison, result.reference
+    return ReportAlternatives(
+        comparison=comparison,
+        sources=tuple((key, comparison.citations[key]) for key in comparison.source_keys),
+        unrecognised_medicines=result.unrecognised_medicines,
+        medicines=tuple(match.display for match in result.medicines),
+        liver_label=dict(LIVER_LABELS).get(comparison.situation.liver, comparison.situation.liver),
+        disclaimer=reference.disclaimer,
     )
 
 

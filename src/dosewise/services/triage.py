@@ -351,6 +351,7 @@ class DiaryContext:
     last_taken_hours_ago: float | None = None  # the last dose recorded as taken
     usual_dose_mg: float | None = None  # the smallest single dose of the plan now
     tablet_mg: float | None = None  # the largest tablet strength the patient has
+    kidney_band: str | None = None  # of the newest plan ("dialysis": no CrCl is stored)
 
     @property
     def stopped_or_missed(self) -> bool:
@@ -417,6 +418,7 @@ def diary_context(engine: Engine, *, patient_id: int, now: datetime) -> DiaryCon
         last_taken_hours_ago=last_taken_hours,
         usual_dose_mg=usual_ug / 1000 if usual_ug else None,
         tablet_mg=_largest_tablet_mg(specs, plan.drug if plan is not None else DEFAULT_DRUG),
+        kidney_band=plan.kidney_band if plan is not None else None,
     )
 
 

@@ -52,6 +52,11 @@ class UserRow(Base):
 
 class PatientRow(Base):
     __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint(
+            "liver_disease IN ('none', 'mild', 'moderate', 'severe', 'not_known')", name="liver_disease"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -64,6 +69,9 @@ class PatientRow(Base):
     pregnant: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     breastfeeding: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     epilepsy: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # liver disease (0015): none, mild, moderate, severe or not_known (the comparison of other
+    # treatments reads it; patients from before 0015 have not_known)
+    liver_disease: Mapped[str] = mapped_column(String(16), server_default=text("'not_known'"))
 
 
 class ProductRow(Base):

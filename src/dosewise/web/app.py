@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,14 @@ from dosewise.errors import Conflict, DosewiseError, InputError, NotFound, Safet
 from dosewise.services.access import NotAllowed
 from dosewise.services.auth import TooManyAttempts
 from dosewise.store.database import build_engine, ensure_schema
-from dosewise.web.context import AppContext, CsrfFailed, SignInRequired, build_context, render_error
+from dosewise.web.context import (
+    BODY_TOO_LARGE,
+    AppContext,
+    CsrfFailed,
+    SignInRequired,
+    build_context,
+    render_error,
+)
 from dosewise.web.settings import Settings
 
 HERE = Path(__file__).parent
@@ -83,6 +90,12 @@ NUL_MESSAGE = "a NUL character (\\u0000) is not allowed; remove it and send agai
 SERVER_ERROR = "something went wrong on our side; it has been logged"
 
 
+# A body over an upload route's limit is read and dropped up to this size, so that the browser
+# sending it reads the answer (a server that closes a connection with unread data resets it);
+# past it the connection is closed after the answer.
+UPLOAD_DRAIN_BYTES = 64 * 1024 * 1024
+
+
 def _describe_size(limit: int) -> str:
     mib = limit / (1024 * 1024)
     return f"{mib:g} MiB ({limit} bytes)" if mib == int(mib) else f"{limit} bytes"
@@ -93,22 +106,43 @@ class RequestLimits:
     413 at once (by its Content-Length, or counted as a body without one streams in), so a huge
     body is never held in memory. A NUL character in the path, the query, a form or JSON value
     (PostgreSQL cannot store one) is refused with 400 (pages) or 422 (API) naming the field.
-    The app then reads the body from memory."""
+    The app then reads the body from memory.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, context: AppContext) -> None:
+    ``upload_limits``: the paths that take a file upload (declared by their routes), each with
+    its own limit in place of ``max_bytes``. A body over it is not kept: it is read and dropped
+    (up to :data:`UPLOAD_DRAIN_BYTES`, so that a browser still sending it gets the answer), and
+    the route is called with an empty body and the size in ``scope[BODY_TOO_LARGE]``, to answer
+    with its form and the message. Their multipart bodies are not searched for NUL (a binary
+    file is the route's to refuse; nothing they read is stored)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        context: AppContext,
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.context = context
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        too_large = f"the request is too large: at most {_describe_size(self.max_bytes)} is accepted"
+        upload_limit = self.upload_limits.get(str(scope.get("path", "")))
+        limit = self.max_bytes if upload_limit is None else upload_limit
+        too_large = f"the request is too large: at most {_describe_size(limit)} is accepted"
         declared = headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send, 413, too_large)
+        declared_bytes = int(declared) if declared.isascii() and declared.isdigit() else None
+        if declared_bytes is not None and declared_bytes > limit:
+            if upload_limit is None:
+                await self._refuse(scope, send, 413, too_large)
+            else:
+                await self._too_large_upload(scope, receive, send, declared_bytes, 0)
             return
         chunks: list[bytes] = []
         size = 0
@@ -118,14 +152,20 @@ class RequestLimits:
                 return
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, send, 413, too_large)
+            more = bool(message.get("more_body", False))
+            if size > limit:
+                if upload_limit is None:
+                    await self._refuse(scope, send, 413, too_large)
+                else:
+                    chunks.clear()
+                    await self._too_large_upload(scope, receive, send, size, size if more else None)
                 return
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more:
                 break
         body = b"".join(chunks)
-        found = _find_nul(scope, headers, body)
+        multipart = headers.get("content-type", "").lower().startswith("multipart/")
+        found = _find_nul(scope, headers, b"" if upload_limit is not None and multipart else body)
         if found is not None:
             name, pointer = found
             await self._refuse(
@@ -142,6 +182,36 @@ class RequestLimits:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _too_large_upload(
+        self, scope: Scope, receive: Receive, send: Send, size: int, read: int | None
+    ) -> None:
+        """A body over an upload route's limit: the rest read and dropped (``read``: bytes read so
+        far, None when it all came), then the route answers with an empty body and the size."""
+        close = size > UPLOAD_DRAIN_BYTES
+        while read is not None and not close:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            read += len(message.get("body", b""))
+            close = read > UPLOAD_DRAIN_BYTES
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def empty() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.disconnect"} if close else await receive()
+
+        async def closing(message: Message) -> None:
+            if close and message["type"] == "http.response.start":  # the rest was never read
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+            await send(message)
+
+        await self.app({**scope, BODY_TOO_LARGE: max(size, read or 0)}, empty, closing)
 
     async def _refuse(
         self, scope: Scope, send: Send, status: int, message: str, pointer: str | None = None
@@ -286,7 +356,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.context = context
     # outermost last: the real client address, then headers on every answer (errors too), then
     # the 500 for a failure, then the body limit and NUL check before anything reads the body
-    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, context=context)
+    from dosewise.web.routes.checks import upload_limits
+
+    app.add_middleware(
+        RequestLimits, max_bytes=settings.max_body_bytes, context=context, upload_limits=upload_limits()
+    )
     app.add_middleware(ServerErrors, context=context)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     # X-Forwarded-For is believed from the configured proxies only (uvicorn runs with
@@ -318,9 +392,11 @@ def routers() -> list[APIRouter]:
         access,
         account,
         admin,
+        alternatives,
         api,
         auth,
         calendar,
+        checks,
         diary,
         install,
         notifications,
@@ -350,6 +426,7 @@ def routers() -> list[APIRouter]:
                 calendar,
                 access,
                 profile,
+                alternatives,
                 api,
                 install,
                 admin,
@@ -363,6 +440,8 @@ def routers() -> list[APIRouter]:
         supply.api_router,
         review_requests.router,
         review_requests.api_router,
+        checks.router,
+        checks.api_router,
     ]
 
 

@@ -39,6 +39,9 @@ DEVICE_COOKIE = "dosewise_device"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
 MAX_DEVICE_ENTRIES = 5
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The scope key RequestLimits sets when it dropped a body over an upload route's own limit: the
+# body's size (as far as it was counted). The route answers with its form and the message.
+BODY_TOO_LARGE = "dosewise.body_too_large"
 
 
 # A row id in a path: larger numbers cannot be ids (and would overflow the database's integers).
@@ -151,6 +154,12 @@ async def required_user(request: Request, user: MaybeUser) -> CurrentUser:
 
 
 User = Annotated[CurrentUser, Depends(required_user)]
+
+
+def body_too_large(request: Request) -> int | None:
+    """The size of a body RequestLimits dropped as over this upload route's limit, else None."""
+    size = request.scope.get(BODY_TOO_LARGE)
+    return size if isinstance(size, int) else None
 
 
 async def _check_csrf(request: Request, expected: str) -> None:

@@ -471,6 +471,33 @@ def stop_medicine(medicine_id: Id, context: Ctx, user: User, patient: Patient) -
     return _medicines(context, patient)
 
 
+@router.get("/patients/{patient_id}/alternatives")
+def compare_alternatives(
+    context: Ctx,
+    patient: Patient,
+    drug: Annotated[
+        list[str] | None, Query(description="a treatment to show, repeatable (default: all)")
+    ] = None,
+    liver: Annotated[
+        Literal["none", "mild", "moderate", "severe"] | None,
+        Query(description='a "what if" over the liver disease in About me (default: About me\'s answer)'),
+    ] = None,
+) -> dict[str, Any]:
+    """Other treatments compared for this patient (kidney function of the plan or dialysis,
+    medicines taken now, pregnancy and liver disease from About me), every fact with its source
+    key and the label's wording: information, not a switch. ``situation.liver_from`` says whether
+    the liver answer is About me's or the ``liver`` given ("what_if"). Cautions of topic
+    ``baclofen``: the treatment with the baclofen the patient takes (the baclofen monograph's
+    interaction table and keys)."""
+    from dosewise.exporters.compare_json import comparison_to_dict
+    from dosewise.services.alternatives import compare_for_patient
+
+    result = compare_for_patient(
+        context.engine, patient_id=patient.patient_id, now=context.now(), drugs=drug or (), liver=liver
+    )
+    return comparison_to_dict(result)
+
+
 @router.post("/patients/{patient_id}/triage")
 def triage_symptoms(body: TriageInput, context: Ctx, user: User, patient: Patient) -> dict[str, Any]:
     """The guided triage: answers to the danger questions, symptoms, one's own words. The result
@@ -614,6 +641,23 @@ def current_plan(context: Ctx, patient: Patient) -> PlanSaved:
     return _saved(plan)
 
 
+@router.get("/patients/{patient_id}/benefit")
+def benefit(context: Ctx, patient: Patient) -> dict[str, Any]:
+    """The benefit review (baclofen.md section 10): the spasm (Penn) and stiffness scores after
+    6 weeks at a stable dose against the 2 weeks before titration; ``flag`` true: "no clear
+    benefit after N weeks at D mg/day: consider a slow withdrawal", or, when those 2 weeks were
+    already on baclofen, "no added benefit ... over D0 mg/day: consider returning to the lower
+    dose" (Dosewise's reading), for the clinician to weigh; ``not_assessable`` when the baseline
+    cannot show a benefit. Also whether side effects rose with each titration step. It never
+    changes the plan."""
+    from dosewise.exporters.benefit_json import benefit_to_dict
+    from dosewise.services.benefit import review_patient_benefit
+
+    return benefit_to_dict(
+        review_patient_benefit(context.engine, patient_id=patient.patient_id, now=context.now())
+    )
+
+
 FHIR_JSON = {"application/fhir+json": {"schema": {"type": "object"}}}
 
 
@@ -671,7 +715,7 @@ def _profile(profile: patient_service.PatientProfile) -> dict[str, Any]:
 @router.get("/patients/{patient_id}/profile")
 def profile(context: Ctx, patient: Patient) -> dict[str, Any]:
     """About me: the country (ISO alpha-2) and its emergency number, pregnant, breastfeeding,
-    epilepsy, and the advice for those conditions with its sources."""
+    epilepsy, liver disease, and the advice for those conditions with its sources."""
     return _profile(patient_service.patient_profile(context.engine, patient_id=patient.patient_id))
 
 
@@ -690,5 +734,6 @@ def set_profile(body: ProfileInput, context: Ctx, user: User, patient: Patient) 
         pregnant=body.pregnant,
         breastfeeding=body.breastfeeding,
         epilepsy=body.epilepsy,
+        liver=body.liver,
     )
     return _profile(saved)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dosewise.errors import InputError
-from dosewise.services import access, clinic, plans
+from dosewise.services import access, benefit, clinic, plans
 from dosewise.web.context import Ctx, MaybeUser, User, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -42,6 +42,10 @@ def clinic_list(
         context.engine, user=user, now=context.now(), page=page, page_size=clinic.PAGE_SIZE
     )
     unconfirmed = plans.unconfirmed_plans(context.engine, patient_ids=[row.patient_id for row in found.rows])
+    # the benefit review of the page's patients (baclofen.md section 10): shown, not ranked
+    reviews = benefit.review_benefits(
+        context.engine, patient_ids=[row.patient_id for row in found.rows], now=context.now()
+    )
     return render(
         context,
         request,
@@ -49,6 +53,7 @@ def clinic_list(
         listed=found,
         rows=found.rows,
         unconfirmed=unconfirmed,
+        benefit_flags={patient_id: review.list_flags for patient_id, review in reviews.items()},
         look_back_days=clinic.LOOK_BACK.days,
         rise_points=clinic.RISE_POINTS,
     )

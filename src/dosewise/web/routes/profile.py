@@ -1,6 +1,7 @@
-"""About me (the country for the emergency number, and pregnancy, breastfeeding, epilepsy: the
-conditions with their own advice) and "How to take it". The patient and their clinician change
-About me (the ``profile`` capability); a caregiver sees it."""
+"""About me (the country for the emergency number; pregnancy, breastfeeding, epilepsy: the
+conditions with their own advice; liver disease, read by "Other treatments") and "How to take
+it". The patient and their clinician change About me (the ``profile`` capability); a caregiver
+sees it."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def _page(
         profile=profile,
         form=form or profile.as_dict(),
         countries=patients.country_choices(),
+        liver_labels=patients.LIVER_LABELS,
+        liver_label=dict(patients.LIVER_LABELS).get(profile.liver, profile.liver),
         country_name=_country_name(profile.country),
         emergency=profile.emergency,
         can_edit=patient.can("profile"),
@@ -93,6 +96,7 @@ def save_profile(
         "pregnant": bool(values.get("pregnant")),
         "breastfeeding": bool(values.get("breastfeeding")),
         "epilepsy": bool(values.get("epilepsy")),
+        "liver": str(values.get("liver") or "not_known"),
     }
     try:
         if submitted.model is None:
@@ -107,6 +111,7 @@ def save_profile(
             pregnant=bool(model.pregnant),
             breastfeeding=bool(model.breastfeeding),
             epilepsy=bool(model.epilepsy),
+            liver=model.liver,  # None (a form without it): unchanged
         )
     except InputError as error:
         stored = patients.patient_profile(context.engine, patient_id=patient.patient_id)
