@@ -147,8 +147,8 @@ def test_a_plan_saved_before_a_scheduled_one_begins_replaces_both(engine, patien
         times="09:30,15:30,21:30",
     )
     for day in (
+        wednesday,
         wednesday + timedelta(days=1),
-        wednesday + timedelta(days=2),
         monday,
         monday + timedelta(days=3),
     ):
@@ -159,8 +159,9 @@ def test_a_plan_saved_before_a_scheduled_one_begins_replaces_both(engine, patien
     assert slot_count(engine, plan_id=scheduled) == 0
     with unit_of_work(engine) as session:
         replaced = session.get(PlanRow, first)
-        assert replaced.superseded_at == replaced.slots_until == datetime(2026, 12, 2, 9, 30)
-        assert session.get(PlanRow, scheduled).superseded_at == datetime(2026, 12, 2, 9, 30)
+        # on Wednesday, from the first dose time of either plan (A's 08:00: cancelled)
+        assert replaced.superseded_at == replaced.slots_until == datetime(2026, 12, 2, 8, 0)
+        assert session.get(PlanRow, scheduled).superseded_at == datetime(2026, 12, 2, 8, 0)
     assert plans.keep_slots_ahead(engine, now=at(DAY + timedelta(days=70), 9)) > 0
     late = doses.list_day(
         engine, patient_id=patient, day=DAY + timedelta(days=69), now=at(DAY + timedelta(days=70), 9)
@@ -180,6 +181,28 @@ def test_a_change_while_a_plan_is_scheduled_takes_over_at_the_next_dose_of_eithe
         ("14:00", 10.0),
         ("21:00", 10.0),
     ]
+
+
+def test_a_plan_scheduled_for_a_later_day_with_other_times_takes_that_whole_day(engine, patient):
+    """Doses at 08:00, 14:00, 20:00; a plan saved today for next Monday at 09:30, 15:30, 21:30:
+    on Monday the old 08:00 dose is not kept before the new 09:30 one (two doses 90 minutes
+    apart): the new plan takes over at the first dose time of that day, of either plan."""
+    first = save(engine, patient, at(DAY, 7), kind="maintenance", mg_day=30)
+    monday = DAY + timedelta(days=6)
+    second = save(
+        engine, patient, at(DAY, 10), kind="maintenance", mg_day=30, start=monday, times="09:30,15:30,21:30"
+    )
+    sunday = [(s.plan_id, s.due_at.strftime("%H:%M")) for s in doses.list_day(
+        engine, patient_id=patient, day=monday - timedelta(days=1), now=at(DAY, 10))]  # fmt: skip
+    assert sunday == [(first, "08:00"), (first, "14:00"), (first, "20:00")]
+    assert day_doses(engine, patient, monday, at(DAY, 10)) == [
+        ("09:30", 10.0),
+        ("15:30", 10.0),
+        ("21:30", 10.0),
+    ]
+    assert {s.plan_id for s in doses.list_day(engine, patient_id=patient, day=monday, now=at(DAY, 10))} == {
+        second
+    }
 
 
 def test_a_taper_ends_with_an_explicit_stop_and_no_later_doses(engine, patient):

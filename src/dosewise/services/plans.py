@@ -422,9 +422,10 @@ def _plan_change(
 ) -> PlanChange:
     """The takeover is the next dose time from now, of either plan: the new plan's first dose,
     or the current plan's next dose if it comes first (which is then cancelled, never a second
-    dose an hour before the new plan's first); a plan set to start on a later day takes over on
-    its first dose. The rise is measured from the lower of the dose being taken now and the
-    dose of a plan saved but not begun yet (saving several plans in a row is no way round it)."""
+    dose an hour before the new plan's first); a plan set to start on a later day takes over at
+    the first dose time of that day, of either plan. The rise is measured from the lower of the
+    dose being taken now and the dose of a plan saved but not begun yet (saving several plans in
+    a row is no way round it)."""
     from sqlalchemy import func, or_, select
 
     from dosewise.domain.schedule import MIN_DOSE_SPACING, build_dose_events, find_dosing_day
@@ -448,15 +449,19 @@ def _plan_change(
         raise InputError("this plan has no doses left from now on: check its first day", field="start")
     first = events[0]
     start = first.at if takes_over is None else moment
-    if takes_over is None and plan.start <= local_now.date():
+    if takes_over is None:
+        # the next dose time of either plan: from now, or, for a plan set to start on a later
+        # day, from the start of that day (never the old plan's 08:00 before the new 09:30)
+        later_day = plan.start > local_now.date()
+        since = datetime.combine(first.at.date(), time(0), zone) if later_day else local_now
         old_next = session.scalar(
             select(func.min(DoseSlotRow.due_at))
             .join(PlanRow, DoseSlotRow.plan_id == PlanRow.id)
             .where(
                 PlanRow.patient_id == patient_id,
                 # the plan in force, even when a plan scheduled for a later day is to end it
-                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > to_utc(local_now)),
-                DoseSlotRow.due_at >= to_utc(local_now),
+                or_(PlanRow.superseded_at.is_(None), PlanRow.superseded_at > to_utc(since)),
+                DoseSlotRow.due_at >= to_utc(since),
                 ~select(DoseEventRow.id).where(DoseEventRow.slot_id == DoseSlotRow.id).exists(),
             )
         )
