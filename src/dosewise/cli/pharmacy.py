@@ -43,21 +43,18 @@ def run_check_pharmacy(args: argparse.Namespace, settings: Settings) -> None:
     data = pharmacy_check_to_dict(result)
     print(f"Verdict: {result.verdict.replace('_', ' ')}")
     print(result.summary)
-    warnings = [flag for flag in result.flags if flag.kind == "warning"]
-    missing = [flag for flag in result.flags if flag.kind == "missing"]
-    if warnings:
+    if result.warnings:
         print("\nWarning signs:")
-        for flag in warnings:
+        for flag in result.warnings:
             print(f'  - {flag.text} {_keys(flag.sources)}\n    found: "{flag.evidence}"')
     if result.found_positive:
         print("\nSigns of a legitimate pharmacy on the page (check them by hand):")
         for flag in result.found_positive:
             print(f'  - {flag.text} {_keys(flag.sources)}\n    found: "{flag.evidence}"')
-    if missing:
+    if result.missing:
         print("\nSigns of a legitimate pharmacy not on the page:")
-        for flag in missing:
-            sign = flag.text.removeprefix("Not found on the page: ")
-            print(f"  - {sign[:1].upper()}{sign[1:]} {_keys(flag.sources)}")
+        for flag in result.missing:
+            print(f"  - {flag.sign} {_keys(flag.sources)}")
     print("\nCheck by hand:")
     for check in result.to_check:
         print(f"  - {check.text} {_keys(check.sources)}")

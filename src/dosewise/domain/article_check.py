@@ -666,7 +666,9 @@ def _step_parts(text: str, monograph: Monograph, refs: _DoseRefs) -> list[_Part]
             )
     if not parts:
         for match in _STEP_PER_DOSE.finditer(text):
-            every = _has(r"\bevery (?:few|3|three) days\b", text)
+            step = titration.step_days  # the labelled days between steps [US-TAB]
+            said = "|".join(word for word, count in _COUNT_WORDS.items() if count == step)
+            every = _has(rf"\bevery (?:few|{step}{'|' + said if said else ''}) days\b", text)
             same = float(match.group(1)) == refs.step_single_mg and every
             daily_step = float(match.group(1)) * min(titration.doses_per_day)
             too_big = daily_step > titration.beyond_labelled.max_increase_mg

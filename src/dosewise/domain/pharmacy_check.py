@@ -156,6 +156,7 @@ class Flag:
     evidence: str
     sources: tuple[str, ...]
     unconfirmed: bool = False
+    sign: str = ""  # a missing sign: the sign itself, as a sentence ("Requires a valid prescription ...")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +179,16 @@ class PharmacyCheck:
     found_positive: tuple[Flag, ...]
     to_check: tuple[Check, ...]
     sources: tuple[str, ...]
+
+    @property
+    def warnings(self) -> tuple[Flag, ...]:
+        """The warning signs found, with their evidence."""
+        return tuple(flag for flag in self.flags if flag.kind == "warning")
+
+    @property
+    def missing(self) -> tuple[Flag, ...]:
+        """The signs of a legitimate pharmacy the page does not show (``sign``: each, as a sentence)."""
+        return tuple(flag for flag in self.flags if flag.kind == "missing")
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -948,6 +959,7 @@ def check_pharmacy_page(text: str) -> PharmacyCheck:
             _flag(sign, NOT_FOUND),
             code=f"missing_{sign.code}",
             text=f"Not found on the page: {sign.text[0].lower()}{sign.text[1:]}",
+            sign=sign.text,
         )
         for sign in POSITIVE_SIGNS
         if sign.code not in found_codes

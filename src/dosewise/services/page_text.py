@@ -175,12 +175,14 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
-def too_large(name: str, max_bytes: int, size: int | None = None) -> InputError:
-    """The refusal of a page over ``max_bytes`` (its size when known)."""
+def too_large(
+    name: str, max_bytes: int, size: int | None = None, *, advice: str = "save only the page itself"
+) -> InputError:
+    """The refusal of a page over ``max_bytes`` (its size when known), with what to do instead."""
     shown = None if size is None else _megabytes(size)
     said = f" is {shown}:" if shown is not None and shown != _megabytes(max_bytes) else " is"
     return InputError(
-        f"{name}{said} larger than the {_megabytes(max_bytes)} limit for a page (save only the page itself)",
+        f"{name}{said} larger than the {_megabytes(max_bytes)} limit for a page ({advice})",
         field="file",
     )
 

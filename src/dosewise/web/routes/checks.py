@@ -88,8 +88,7 @@ def _file_name(upload: UploadFile) -> str:
 def _too_large() -> InputError:
     """A form's body dropped as over the limit: a file, or text pasted beyond its limit (a paste
     within MAX_PASTED_CHARS always fits the body)."""
-    error = too_large("the file or pasted text", MAX_PAGE_BYTES)
-    return InputError(str(error).replace("(save only", "(save or paste only"), field="file")
+    return too_large("the file or pasted text", MAX_PAGE_BYTES, advice="save or paste only the page itself")
 
 
 def _text_too_large() -> InputError:
@@ -201,25 +200,18 @@ def _shown(result: PharmacyCheck | articles.ArticleReport) -> dict[str, Any]:
     data = _as_json(result)
     if isinstance(result, articles.ArticleReport):
         return {**data, "total": len(result.check.claims)}
+    signs = {flag.code: flag.sign for flag in result.missing}
     return {
         **data,
         "summary": result.summary,
-        "warnings": [f for f in data["flags"] if not f["code"].startswith("missing_")],
-        "missing": [
-            {**f, "text": _sentence(f["text"].removeprefix("Not found on the page: "))}
-            for f in data["flags"]
-            if f["code"].startswith("missing_")
-        ],
+        "warnings": [f for f in data["flags"] if f["code"] not in signs],
+        "missing": [{**f, "text": signs[f["code"]]} for f in data["flags"] if f["code"] in signs],
         "found": [
             {"text": f.text, "evidence": f.evidence, "sources": list(f.sources)}
             for f in result.found_positive
         ],
         "notice": f"{LOOKS_NOTHING_UP} {NOT_A_REPLACEMENT}",
     }
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 @router.get("/checks")
